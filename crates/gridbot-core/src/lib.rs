@@ -1,0 +1,48 @@
+//! # gridbot-core
+//!
+//! The domain types every gridbot crate shares, and the two seams the rest of the workspace is
+//! generic over: [`Exchange`] (Bybit client or simulator) and [`Clock`] (wall clock, manual
+//! clock, replay clock).
+//!
+//! - [`Price`] and [`Qty`]: exact, non-negative decimals; never an `f64` on an order.
+//! - [`Instrument`]: the exchange's filters and the one place prices and sizes are rounded
+//!   (buys floor, sells ceil, sizes floor) and orders validated before they are sent.
+//! - Bybit linear enums spelled as on the wire ([`Side`], [`OrderStatus`], [`PositionIdx`], ...).
+//! - [`OrderRequest`], [`Order`], [`Execution`], [`Position`], [`Wallet`], [`Ticker`],
+//!   [`Candle`], [`Interval`].
+//! - The candle loader for `../shared/data` files ([`load_candles`]) and [`resample`].
+//!
+//! This crate does no network I/O and reads the wall clock only inside [`SystemClock`].
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod account;
+mod candle;
+mod candle_csv;
+mod enums;
+mod exchange;
+mod ids;
+mod instrument;
+mod market;
+mod num;
+mod order;
+pub mod time;
+
+pub use account::{CoinBalance, Execution, Position, Wallet};
+pub use candle::{Candle, Interval, OhlcSeries};
+pub use candle_csv::{CANDLE_CSV_HEADER, CandleError, ResampleError, load_candles, read_candles, resample};
+pub use enums::{
+    CancelType, ExecType, OrderStatus, OrderType, PositionIdx, PositionMode, PositionStatus, RejectReason, Side,
+    TimeInForce, UnknownEnumValue,
+};
+pub use exchange::{ErrorAction, ErrorDetail, Exchange, ExchangeError, KlineQuery, TimeWindow};
+pub use ids::{InvalidId, OrderLinkId, Symbol};
+pub use instrument::{Instrument, InstrumentSpec, InvalidInstrument, OrderRejection};
+pub use market::{BookLevel, FundingRate, OrderBookTop, Ticker};
+pub use num::{Price, Qty, ValueError};
+pub use order::{Order, OrderAck, OrderRef, OrderRequest};
+pub use time::{Clock, ManualClock, SystemClock};
+
+/// Re-exported so users of the money types need not pin `rust_decimal` themselves.
+pub use rust_decimal::Decimal;

@@ -110,11 +110,8 @@ pub fn read_candles(mut reader: impl BufRead, source_name: &str) -> Result<Vec<C
     let mut candles = Vec::new();
     let mut line = String::new();
     let mut line_no = 0usize;
-    let malformed = |line: usize, reason: String| CandleError::Malformed {
-        source_name: source_name.to_owned(),
-        line,
-        reason,
-    };
+    let malformed =
+        |line: usize, reason: String| CandleError::Malformed { source_name: source_name.to_owned(), line, reason };
     loop {
         line.clear();
         let read = reader.read_line(&mut line).map_err(|source| {
@@ -142,15 +139,15 @@ pub fn read_candles(mut reader: impl BufRead, source_name: &str) -> Result<Vec<C
             continue;
         }
         let candle = parse_row(row).map_err(|reason| malformed(line_no, reason))?;
-        if let Some(prev) = candles.last().map(|c: &Candle| c.open_time_ms) {
-            if candle.open_time_ms <= prev {
-                return Err(CandleError::NotAscending {
-                    source_name: source_name.to_owned(),
-                    line: line_no,
-                    previous_ms: prev,
-                    found_ms: candle.open_time_ms,
-                });
-            }
+        if let Some(prev) = candles.last().map(|c: &Candle| c.open_time_ms)
+            && candle.open_time_ms <= prev
+        {
+            return Err(CandleError::NotAscending {
+                source_name: source_name.to_owned(),
+                line: line_no,
+                previous_ms: prev,
+                found_ms: candle.open_time_ms,
+            });
         }
         candles.push(candle);
     }
@@ -165,16 +162,11 @@ pub fn read_candles(mut reader: impl BufRead, source_name: &str) -> Result<Vec<C
 
 fn parse_row(row: &str) -> Result<Candle, String> {
     let mut fields = row.split(',');
-    let mut next = |name: &str| {
-        fields
-            .next()
-            .map(str::trim)
-            .ok_or_else(|| format!("expected 6 fields, {name} is missing"))
-    };
+    let mut next =
+        |name: &str| fields.next().map(str::trim).ok_or_else(|| format!("expected 6 fields, {name} is missing"));
     let time_text = next("open_time_ms")?;
-    let open_time_ms: i64 = time_text
-        .parse()
-        .map_err(|_| format!("open_time_ms is not an integer: {:?}", clip(time_text)))?;
+    let open_time_ms: i64 =
+        time_text.parse().map_err(|_| format!("open_time_ms is not an integer: {:?}", clip(time_text)))?;
     let price = |name: &str, text: &str| -> Result<Price, String> {
         let p: Price = text.parse().map_err(|_| format!("{name} is not a price: {:?}", clip(text)))?;
         if p.is_zero() {
@@ -187,9 +179,8 @@ fn parse_row(row: &str) -> Result<Candle, String> {
     let low = price("low", next("low")?)?;
     let close = price("close", next("close")?)?;
     let volume_text = next("volume")?;
-    let volume: Qty = volume_text
-        .parse()
-        .map_err(|_| format!("volume is not a non-negative number: {:?}", clip(volume_text)))?;
+    let volume: Qty =
+        volume_text.parse().map_err(|_| format!("volume is not a non-negative number: {:?}", clip(volume_text)))?;
     if fields.next().is_some() {
         return Err("expected 6 fields, found more".to_owned());
     }
@@ -232,10 +223,10 @@ pub fn resample(candles: &[Candle], target: Interval) -> Result<Vec<Candle>, Res
     let mut out: Vec<Candle> = Vec::new();
     let mut previous: Option<i64> = None;
     for (index, c) in candles.iter().enumerate() {
-        if let Some(prev) = previous {
-            if c.open_time_ms <= prev {
-                return Err(ResampleError::NotAscending { index, previous_ms: prev, found_ms: c.open_time_ms });
-            }
+        if let Some(prev) = previous
+            && c.open_time_ms <= prev
+        {
+            return Err(ResampleError::NotAscending { index, previous_ms: prev, found_ms: c.open_time_ms });
         }
         previous = Some(c.open_time_ms);
         let bucket = target.bucket_start(c.open_time_ms);
@@ -244,10 +235,8 @@ pub fn resample(candles: &[Candle], target: Interval) -> Result<Vec<Candle>, Res
                 acc.high = acc.high.max(c.high);
                 acc.low = acc.low.min(c.low);
                 acc.close = c.close;
-                acc.volume = acc
-                    .volume
-                    .checked_add(c.volume)
-                    .ok_or(ResampleError::VolumeOverflow { bucket_ms: bucket })?;
+                acc.volume =
+                    acc.volume.checked_add(c.volume).ok_or(ResampleError::VolumeOverflow { bucket_ms: bucket })?;
             }
             _ => out.push(Candle { open_time_ms: bucket, ..*c }),
         }
@@ -266,7 +255,8 @@ mod tests {
 
     #[test]
     fn reads_rows_with_exact_prices() {
-        let c = read("open_time_ms,open,high,low,close,volume\n0,10.5,11,10,10.75,3\n60000,10.75,10.8,10.7,10.7,0\n").unwrap();
+        let c = read("open_time_ms,open,high,low,close,volume\n0,10.5,11,10,10.75,3\n60000,10.75,10.8,10.7,10.7,0\n")
+            .unwrap();
         assert_eq!(c.len(), 2);
         assert_eq!(c[0].close.to_string(), "10.75");
         assert_eq!(c[1].open_time_ms, 60_000);
@@ -343,17 +333,20 @@ mod tests {
     fn resamples_to_utc_days_and_hours_across_gaps() {
         let day = 20_000 * DAY_MS;
         let rows = [
-            candle(day - MINUTE_MS, "9", "9", "9", "9", "1"),   // previous day
+            candle(day - MINUTE_MS, "9", "9", "9", "9", "1"), // previous day
             candle(day, "10", "12", "9", "11", "1"),
             candle(day + MINUTE_MS, "11", "15", "11", "14", "2"),
             candle(day + 5 * HOUR_MS, "14", "14", "8", "13", "0.5"), // after a gap
-            candle(day + DAY_MS, "13", "13", "13", "13", "1"),  // next day
+            candle(day + DAY_MS, "13", "13", "13", "13", "1"),       // next day
         ];
         let d = resample(&rows, Interval::D1).unwrap();
         assert_eq!(d.len(), 3);
         assert_eq!(d[1], candle(day, "10", "15", "8", "13", "3.5"));
         let h = resample(&rows, Interval::H1).unwrap();
-        assert_eq!(h.iter().map(|c| c.open_time_ms).collect::<Vec<_>>(), [day - HOUR_MS, day, day + 5 * HOUR_MS, day + DAY_MS]);
+        assert_eq!(
+            h.iter().map(|c| c.open_time_ms).collect::<Vec<_>>(),
+            [day - HOUR_MS, day, day + 5 * HOUR_MS, day + DAY_MS]
+        );
         let swapped = [rows[1], rows[0]];
         assert!(matches!(resample(&swapped, Interval::D1), Err(ResampleError::NotAscending { index: 1, .. })));
     }

@@ -369,6 +369,55 @@ int_enum!(
     }
 );
 
+/// One leg of a hedge-mode grid: the long leg buys to enter and sells to take profit, the short
+/// leg the reverse. Each leg has its own position (`PositionIdx`), level and cycle counter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Leg {
+    /// Long leg (`positionIdx` 1).
+    Long,
+    /// Short leg (`positionIdx` 2).
+    Short,
+}
+
+impl Leg {
+    /// Both legs, long first.
+    pub const BOTH: [Leg; 2] = [Leg::Long, Leg::Short];
+
+    /// The side that opens and averages the leg (Buy for long).
+    #[must_use]
+    pub const fn entry_side(self) -> Side {
+        match self {
+            Self::Long => Side::Buy,
+            Self::Short => Side::Sell,
+        }
+    }
+
+    /// The side that closes the leg (Sell for long).
+    #[must_use]
+    pub const fn exit_side(self) -> Side {
+        self.entry_side().opposite()
+    }
+
+    /// The hedge-mode position index.
+    #[must_use]
+    pub const fn position_idx(self) -> PositionIdx {
+        match self {
+            Self::Long => PositionIdx::Long,
+            Self::Short => PositionIdx::Short,
+        }
+    }
+
+    /// `L` or `S`, as in order-link ids.
+    #[must_use]
+    pub const fn letter(self) -> char {
+        match self {
+            Self::Long => 'L',
+            Self::Short => 'S',
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,34 +446,29 @@ mod tests {
         assert_eq!(new.as_str(), "CancelByNewThing");
         let e: ExecType = serde_json::from_str("\"Funding\"").unwrap();
         assert_eq!(e, ExecType::Funding);
-        assert_eq!(
-            RejectReason::from("EC_PostOnlyWillTakeLiquidity"),
-            RejectReason::PostOnlyWillTakeLiquidity
-        );
+        assert_eq!(RejectReason::from("EC_PostOnlyWillTakeLiquidity"), RejectReason::PostOnlyWillTakeLiquidity);
     }
 
     #[test]
     fn integer_enums_are_integers_on_the_wire() {
         assert_eq!(serde_json::to_string(&PositionIdx::Short).unwrap(), "2");
-        assert_eq!(
-            serde_json::from_str::<PositionIdx>("1").unwrap(),
-            PositionIdx::Long
-        );
+        assert_eq!(serde_json::from_str::<PositionIdx>("1").unwrap(), PositionIdx::Long);
         assert!(serde_json::from_str::<PositionIdx>("3").is_err());
         assert_eq!(PositionMode::Hedge.as_i64(), 3);
         assert!(PositionMode::try_from(1).is_err());
     }
 
     #[test]
+    fn legs_know_their_sides() {
+        assert_eq!(Leg::Long.entry_side(), Side::Buy);
+        assert_eq!(Leg::Short.exit_side(), Side::Buy);
+        assert_eq!(Leg::Short.position_idx(), PositionIdx::Short);
+        assert_eq!(Leg::BOTH.map(Leg::letter), ['L', 'S']);
+    }
+
+    #[test]
     fn order_status_openness() {
         let open: Vec<_> = OrderStatus::ALL.iter().filter(|s| s.is_open()).collect();
-        assert_eq!(
-            open,
-            [
-                &OrderStatus::New,
-                &OrderStatus::PartiallyFilled,
-                &OrderStatus::Untriggered
-            ]
-        );
+        assert_eq!(open, [&OrderStatus::New, &OrderStatus::PartiallyFilled, &OrderStatus::Untriggered]);
     }
 }

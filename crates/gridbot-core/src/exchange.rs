@@ -204,10 +204,7 @@ mod tests {
         assert_eq!(e.action(), ErrorAction::BackOffUntil(42));
         assert!(e.is_retryable());
         assert_eq!(e.detail().ret_code, Some(10006));
-        assert_eq!(
-            e.to_string(),
-            "rate limited until 42: /v5/order/create HTTP 200 retCode 10006: Too many visits!"
-        );
+        assert_eq!(e.to_string(), "rate limited until 42: /v5/order/create HTTP 200 retCode 10006: Too many visits!");
         assert!(!ExchangeError::Rejected(detail.clone()).is_retryable());
         assert!(!ExchangeError::Reconcile(detail.clone()).is_retryable());
         assert_eq!(ExchangeError::Fatal(detail.clone()).action(), ErrorAction::Fatal);

@@ -160,10 +160,7 @@ impl TryFrom<InstrumentSpec> for Instrument {
             return Err(bad("qty_step", format!("must be positive, got {}", spec.qty_step)));
         }
         if spec.min_price > spec.max_price {
-            return Err(bad(
-                "min_price",
-                format!("{} is above max_price {}", spec.min_price, spec.max_price),
-            ));
+            return Err(bad("min_price", format!("{} is above max_price {}", spec.min_price, spec.max_price)));
         }
         if spec.min_order_qty > spec.max_order_qty {
             return Err(bad(
@@ -244,11 +241,7 @@ impl Instrument {
         let value = price.as_decimal();
         let rem = value % self.spec.tick_size;
         let floored = value - rem;
-        let ceiled = if rem.is_zero() {
-            Some(floored)
-        } else {
-            floored.checked_add(self.spec.tick_size)
-        };
+        let ceiled = if rem.is_zero() { Some(floored) } else { floored.checked_add(self.spec.tick_size) };
         Price::new(ceiled.unwrap_or(floored)).unwrap_or(price)
     }
 
@@ -309,11 +302,7 @@ impl Instrument {
             return Err(OrderRejection::OffTick { price, tick: self.spec.tick_size });
         }
         if price < self.spec.min_price || price > self.spec.max_price {
-            return Err(OrderRejection::PriceOutOfBounds {
-                price,
-                min: self.spec.min_price,
-                max: self.spec.max_price,
-            });
+            return Err(OrderRejection::PriceOutOfBounds { price, min: self.spec.min_price, max: self.spec.max_price });
         }
         Ok(())
     }

@@ -33,7 +33,7 @@ pub use account::{CoinBalance, Execution, Position, Wallet};
 pub use candle::{Candle, Interval, OhlcSeries};
 pub use candle_csv::{CANDLE_CSV_HEADER, CandleError, ResampleError, load_candles, read_candles, resample};
 pub use enums::{
-    CancelType, ExecType, OrderStatus, OrderType, PositionIdx, PositionMode, PositionStatus, RejectReason, Side,
+    CancelType, ExecType, Leg, OrderStatus, OrderType, PositionIdx, PositionMode, PositionStatus, RejectReason, Side,
     TimeInForce, UnknownEnumValue,
 };
 pub use exchange::{ErrorAction, ErrorDetail, Exchange, ExchangeError, KlineQuery, TimeWindow};

@@ -260,10 +260,7 @@ mod tests {
 
     #[test]
     fn rejects_negative_and_garbage() {
-        assert!(matches!(
-            "-1".parse::<Price>(),
-            Err(ValueError::Negative { kind: "price", .. })
-        ));
+        assert!(matches!("-1".parse::<Price>(), Err(ValueError::Negative { kind: "price", .. })));
         assert!(matches!("".parse::<Qty>(), Err(ValueError::Parse { .. })));
         assert!(matches!("1e5".parse::<Qty>(), Err(ValueError::Parse { .. })));
         assert!(matches!("NaN".parse::<Price>(), Err(ValueError::Parse { .. })));

@@ -66,13 +66,7 @@ impl OrderRequest {
 
     /// A market order (IOC).
     #[must_use]
-    pub fn market(
-        symbol: Symbol,
-        side: Side,
-        qty: Qty,
-        position_idx: PositionIdx,
-        order_link_id: OrderLinkId,
-    ) -> Self {
+    pub fn market(symbol: Symbol, side: Side, qty: Qty, position_idx: PositionIdx, order_link_id: OrderLinkId) -> Self {
         Self {
             symbol,
             side,

@@ -158,7 +158,8 @@ mod tests {
         assert_eq!(c.now_ms(), 1_000);
         assert_eq!(c.advance(500), 1_500);
         c.set(10);
-        assert_eq!((&c).now_ms(), 10);
+        let by_ref: &dyn Clock = &&c;
+        assert_eq!(by_ref.now_ms(), 10);
         assert!(SystemClock.now_ms() > 1_600_000_000_000);
     }
 

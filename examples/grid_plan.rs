@@ -129,7 +129,7 @@ fn run(args: Args) -> Result<(), String> {
             "{:>5} {:>14} {:>10} {:>12} {:>12} {:>14} {:>14} {:>14}",
             order.level,
             order.price.to_string(),
-            (order.distance * Decimal::ONE_HUNDRED).round_dp(3).to_string(),
+            (order.distance_from(anchor) * Decimal::ONE_HUNDRED).round_dp(3).to_string(),
             order.qty.to_string(),
             order.cum_qty.to_string(),
             order.notional.round_dp(2).to_string(),

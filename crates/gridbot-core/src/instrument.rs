@@ -7,8 +7,10 @@
 //!   `minNotionalValue`, and rejects with a typed error rather than send a doomed order.
 //!
 //! Decisions:
-//! - Rounding is exact decimal arithmetic (`value - value % step`), never a division that could
-//!   round, so it is idempotent and a rounded value is always an exact step multiple.
+//! - Rounding is exact integer arithmetic on the decimal mantissas (count whole steps, multiply
+//!   back), never a division that could round, so it is idempotent and a rounded value is
+//!   always an exact step multiple. Results come back at the tick's (step's) scale, and the
+//!   spec's bounds are stored at the same scales, so the comparisons that follow are cheap.
 //! - `Instrument` can only be built from a validated `InstrumentSpec` (tick and step > 0,
 //!   bounds ordered), so the rounding functions can never divide by zero.
 //! - Reduce-only orders are exempt from `minNotionalValue` (Bybit applies the notional floor to
@@ -17,6 +19,8 @@
 //!   against a reference price (`validate_notional`).
 //! - `round_sell_price` saturates to the floor if ceiling would overflow `Decimal` (a price
 //!   beyond 7.9e28, which `validate` then rejects as above `maxPrice`).
+//! - `spec()` returns the filters with aligned scales (`min_price` written `0.10` for a tick of
+//!   `0.10`): equal values, possibly different text than the input.
 
 use rust_decimal::Decimal;
 
@@ -177,7 +181,25 @@ impl TryFrom<InstrumentSpec> for Instrument {
                 format!("must be positive and at most max_leverage {}, got {}", spec.max_leverage, spec.min_leverage),
             ));
         }
-        Ok(Self { spec })
+        Ok(Self { spec: spec.with_aligned_scales() })
+    }
+}
+
+impl InstrumentSpec {
+    /// Writes prices at the tick's scale, sizes at the step's and the notional floor at their
+    /// sum (all lossless), so that comparing a rounded price or size with a bound needs no
+    /// rescaling. Values are unchanged; only their decimal representation is aligned.
+    fn with_aligned_scales(mut self) -> Self {
+        let (ts, qs) = (self.tick_size.scale(), self.qty_step.scale());
+        let price = |p: Price| Price::new(with_scale(p.as_decimal(), ts)).unwrap_or(p);
+        let qty = |q: Qty| Qty::new(with_scale(q.as_decimal(), qs)).unwrap_or(q);
+        self.min_price = price(self.min_price);
+        self.max_price = price(self.max_price);
+        self.min_order_qty = qty(self.min_order_qty);
+        self.max_order_qty = qty(self.max_order_qty);
+        self.max_market_qty = qty(self.max_market_qty);
+        self.min_notional = with_scale(self.min_notional, ts + qs);
+        self
     }
 }
 
@@ -187,9 +209,33 @@ impl From<Instrument> for InstrumentSpec {
     }
 }
 
-/// `value` floored to a multiple of `step` (both non-negative, `step > 0`).
-fn floor_to(value: Decimal, step: Decimal) -> Decimal {
-    value - value % step
+/// 10^n for n ≤ 38.
+fn pow10(n: u32) -> Option<i128> {
+    10i128.checked_pow(n)
+}
+
+/// `value` rounded to a multiple of `step` (both non-negative, `step > 0`), down or up,
+/// returned at `step`'s scale so later comparisons with the instrument's (equally scaled)
+/// bounds take `Decimal`'s fast path. Exact integer arithmetic on the mantissas; `None` only
+/// if the result does not fit a `Decimal`.
+fn round_to_step(value: Decimal, step: Decimal, up: bool) -> Option<Decimal> {
+    let (vm, vs) = (value.mantissa(), value.scale());
+    let (sm, ss) = (step.mantissa(), step.scale());
+    // value = vm / 10^vs, step = sm / 10^ss. Count whole steps in value.
+    let (num, den) =
+        if vs >= ss { (vm, sm.checked_mul(pow10(vs - ss)?)?) } else { (vm.checked_mul(pow10(ss - vs)?)?, sm) };
+    let mut steps = num.div_euclid(den);
+    if up && num.rem_euclid(den) != 0 {
+        steps += 1;
+    }
+    Decimal::try_from_i128_with_scale(steps.checked_mul(sm)?, ss).ok()
+}
+
+/// `value` rescaled to `scale` if that loses nothing; otherwise unchanged.
+fn with_scale(value: Decimal, scale: u32) -> Decimal {
+    let mut rescaled = value;
+    rescaled.rescale(scale);
+    if rescaled == value { rescaled } else { value }
 }
 
 impl Instrument {
@@ -232,17 +278,17 @@ impl Instrument {
     /// Buy price floored to the tick.
     #[must_use]
     pub fn round_buy_price(&self, price: Price) -> Price {
-        Price::new(floor_to(price.as_decimal(), self.spec.tick_size)).unwrap_or(price)
+        round_to_step(price.as_decimal(), self.spec.tick_size, false).and_then(|d| Price::new(d).ok()).unwrap_or_else(
+            || Price::new(price.as_decimal() - price.as_decimal() % self.spec.tick_size).unwrap_or(price),
+        )
     }
 
     /// Sell price ceiled to the tick.
     #[must_use]
     pub fn round_sell_price(&self, price: Price) -> Price {
-        let value = price.as_decimal();
-        let rem = value % self.spec.tick_size;
-        let floored = value - rem;
-        let ceiled = if rem.is_zero() { Some(floored) } else { floored.checked_add(self.spec.tick_size) };
-        Price::new(ceiled.unwrap_or(floored)).unwrap_or(price)
+        round_to_step(price.as_decimal(), self.spec.tick_size, true)
+            .and_then(|d| Price::new(d).ok())
+            .unwrap_or_else(|| self.round_buy_price(price))
     }
 
     /// Price rounded for `side`: buys floor, sells ceil.
@@ -257,7 +303,9 @@ impl Instrument {
     /// Quantity floored to the qty step.
     #[must_use]
     pub fn round_qty(&self, qty: Qty) -> Qty {
-        Qty::new(floor_to(qty.as_decimal(), self.spec.qty_step)).unwrap_or(qty)
+        round_to_step(qty.as_decimal(), self.spec.qty_step, false)
+            .and_then(|d| Qty::new(d).ok())
+            .unwrap_or_else(|| Qty::new(qty.as_decimal() - qty.as_decimal() % self.spec.qty_step).unwrap_or(qty))
     }
 
     /// True when `price` is a multiple of the tick.
@@ -399,6 +447,34 @@ pub(crate) mod tests {
         assert_eq!(i.round_qty(q("0.0009")), q("0"));
         assert_eq!(i.round_price(Side::Sell, p("0.01")), p("0.1"));
         assert_eq!(i.round_price(Side::Buy, p("0.01")), p("0"));
+    }
+
+    #[test]
+    fn rounding_handles_any_scale_and_returns_the_tick_scale() {
+        let i = btcusdt();
+        // fewer decimals than the tick, more decimals than the tick, exact multiples
+        assert_eq!(i.round_buy_price(p("30000")).as_decimal().scale(), 2);
+        assert_eq!(i.round_sell_price(p("30000.123456789012345678")), p("30000.2"));
+        assert_eq!(i.round_buy_price(p("30000.123456789012345678")), p("30000.1"));
+        assert_eq!(i.round_qty(q("1.23456789")).to_string(), "1.234");
+        // bounds were aligned to the tick's scale without changing their value
+        assert_eq!(i.spec().min_notional.scale(), 5);
+        assert_eq!(i.spec().min_notional, d("5"));
+        assert_eq!(i.spec().max_order_qty.as_decimal().scale(), 3);
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn integer_rounding_equals_the_decimal_definition(
+            m in 0i64..i64::MAX, s in 0u32..=18, step_m in 1i64..10_000, step_s in 0u32..=10,
+        ) {
+            let value = Decimal::new(m, s);
+            let step = Decimal::new(step_m, step_s);
+            let floor = value - value % step;
+            let ceil = if (value % step).is_zero() { floor } else { floor + step };
+            proptest::prop_assert_eq!(round_to_step(value, step, false), Some(floor));
+            proptest::prop_assert_eq!(round_to_step(value, step, true), Some(ceil));
+        }
     }
 
     #[test]

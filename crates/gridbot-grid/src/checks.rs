@@ -14,6 +14,16 @@ pub(crate) fn fraction_to_decimal(name: &'static str, value: f64) -> Result<Deci
     if !value.is_finite() {
         return Err(GridError::InvalidParameter { name, reason: format!("must be finite, got {value}") });
     }
+    // Fractions are small: scale to an integer count of 1e-12 units, which f64 holds exactly
+    // below 2^53, and round half away from zero. Deterministic (IEEE) and ~10x cheaper than a
+    // general float → decimal conversion.
+    const UNITS: f64 = 1e12;
+    let scaled = (value * UNITS).round();
+    if scaled.abs() < 9.0e15 {
+        // |scaled| < 2^53, so the cast is exact.
+        #[allow(clippy::cast_possible_truncation)]
+        return Ok(Decimal::new(scaled as i64, FRACTION_DP));
+    }
     Decimal::from_f64_retain(value)
         .map(|d| d.round_dp(FRACTION_DP))
         .ok_or_else(|| GridError::InvalidParameter { name, reason: format!("{value} is out of decimal range") })
@@ -56,4 +66,21 @@ pub(crate) fn checked_notional(
         return Err(GridError::NotionalBelowMinimum { level, notional, min: instrument.min_notional() });
     }
     Ok(notional)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fractions_convert_to_twelve_places() {
+        assert_eq!(fraction_to_decimal("x", 0.022407).unwrap().to_string(), "0.022407000000");
+        assert_eq!(fraction_to_decimal("x", 1.0 / 3.0).unwrap().to_string(), "0.333333333333");
+        assert_eq!(fraction_to_decimal("x", 2.0 / 3.0).unwrap().to_string(), "0.666666666667");
+        assert_eq!(fraction_to_decimal("x", -0.5).unwrap().to_string(), "-0.500000000000");
+        assert_eq!(fraction_to_decimal("x", 12345.678).unwrap().to_string(), "12345.678000000000");
+        assert!(fraction_to_decimal("x", f64::INFINITY).is_err());
+        assert!(fraction_to_decimal("x", f64::NAN).is_err());
+        assert_eq!(crate::progressive::ONE_AT_FRACTION_SCALE.to_string(), "1.000000000000");
+    }
 }

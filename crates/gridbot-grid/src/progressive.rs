@@ -21,14 +21,26 @@
 //!   protective (averaging) orders. The anchor moves every cycle; the plan does not.
 //! - Quantities are checked against min/max order qty when the plan is built; prices and
 //!   notionals depend on the anchor and are checked by [`GridPlan::ladder`].
+//! - Unrounded quantities are carried at 20 decimal places (`RAW_QTY_DP`), truncated.
 //! - `qty_multiplier` defaults to 2 (DESIGN's `base_qty · 2^n`); it is a parameter because a
 //!   deep ladder with 2ⁿ exceeds every exchange limit by level ~20.
 
 use gridbot_core::{Decimal, Instrument, Leg, OhlcSeries, Price, Qty, Symbol};
 
+use rust_decimal::RoundingStrategy;
+
 use crate::GridError;
 use crate::checks::{check_price, checked_notional, fraction_to_decimal, rounded_qty};
 use crate::volatility::atr_pct_ema_last;
+
+/// Decimal places a level's unrounded quantity is carried at (truncated) before it is floored
+/// to the qty step. Exact for multipliers such as 2 or 1.5 whose powers terminate early; for a
+/// multiplier such as 1.02 it drops less than 1e-18 per level, far below any qty step, and
+/// keeps the decimal products small (and fast).
+const RAW_QTY_DP: u32 = 20;
+
+/// 1 written with [`crate::FRACTION_DP`] places: comparing fractions with it needs no rescale.
+pub(crate) const ONE_AT_FRACTION_SCALE: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, crate::FRACTION_DP);
 
 /// How far from the average entry the take-profit sits.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -88,8 +100,15 @@ pub struct LevelOrder {
     pub cum_qty: Qty,
     /// `price × qty`.
     pub notional: Decimal,
-    /// |price − anchor| / anchor of the rounded price.
-    pub distance: Decimal,
+}
+
+impl LevelOrder {
+    /// `|price − anchor| / anchor`: how far the rounded level sits from the anchor, as a
+    /// fraction. (Computed on demand: a decimal division costs more than the rest of a level.)
+    #[must_use]
+    pub fn distance_from(&self, anchor: Price) -> Decimal {
+        self.price.diff(anchor).abs().checked_div(anchor.as_decimal()).unwrap_or(Decimal::ZERO)
+    }
 }
 
 /// The serde form of a [`GridPlan`], validated into one on load.
@@ -187,10 +206,17 @@ impl GridPlan {
                 sum_sqrt += f64::from(level).sqrt();
                 raw_qty = raw_qty
                     .checked_mul(params.qty_multiplier)
+                    .and_then(|q| {
+                        let d = q.as_decimal();
+                        if d.scale() <= RAW_QTY_DP {
+                            return Some(q);
+                        }
+                        Qty::new(d.round_dp_with_strategy(RAW_QTY_DP, RoundingStrategy::ToZero)).ok()
+                    })
                     .ok_or(GridError::Overflow { what: "quantity", level })?;
             }
             let distance = fraction_to_decimal("distance", base_step_f * sum_sqrt)?;
-            if distance >= Decimal::ONE {
+            if distance >= ONE_AT_FRACTION_SCALE {
                 return Err(GridError::LevelCrossesZero { level, distance });
             }
             distances.push(distance);
@@ -334,8 +360,7 @@ impl GridPlan {
             }
             let notional = checked_notional(level, price, qty, instrument)?;
             cum_qty = cum_qty.checked_add(qty).ok_or(GridError::Overflow { what: "cumulative quantity", level })?;
-            let distance = price.diff(anchor).abs().checked_div(anchor.as_decimal()).unwrap_or(Decimal::ZERO);
-            out.push(LevelOrder { level, price, qty, cum_qty, notional, distance });
+            out.push(LevelOrder { level, price, qty, cum_qty, notional });
         }
         Ok(out)
     }
@@ -391,7 +416,7 @@ impl TryFrom<GridPlanRecord> for GridPlan {
         if r.distances[0] != Decimal::ZERO {
             return corrupt(format!("level 0 distance must be 0, got {}", r.distances[0]));
         }
-        if let Some(i) = r.distances.windows(2).position(|w| w[1] <= w[0] || w[1] >= Decimal::ONE) {
+        if let Some(i) = r.distances.windows(2).position(|w| w[1] <= w[0] || w[1] >= ONE_AT_FRACTION_SCALE) {
             return corrupt(format!(
                 "distances must increase strictly below 1; level {} is {}",
                 i + 1,

@@ -6,7 +6,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gridbot_core::{Decimal, Instrument, InstrumentSpec, Interval, OhlcSeries, Symbol, load_candles, resample};
+use gridbot_core::{Interval, OhlcSeries, load_candles, resample};
 use gridbot_grid::{GridPlan, ProgressiveParams};
 
 fn data(name: &str) -> String {
@@ -19,23 +19,7 @@ fn pipeline(c: &mut Criterion) {
     let minutes = load_candles(&minute_file).unwrap();
     let daily = load_candles(&daily_file).unwrap();
     let n_min = minutes.len() as u64;
-    let d = |s: &str| s.parse::<Decimal>().unwrap();
-    let instrument = Instrument::try_from(InstrumentSpec {
-        symbol: Symbol::new("BTCUSDT").unwrap(),
-        tick_size: d("0.1"),
-        min_price: "0.1".parse().unwrap(),
-        max_price: "1999999.8".parse().unwrap(),
-        qty_step: d("0.001"),
-        min_order_qty: "0.001".parse().unwrap(),
-        max_order_qty: "1190".parse().unwrap(),
-        max_market_qty: "500".parse().unwrap(),
-        min_notional: d("5"),
-        min_leverage: d("1"),
-        max_leverage: d("100"),
-        leverage_step: d("0.01"),
-        funding_interval_minutes: 480,
-    })
-    .unwrap();
+    let instrument = gridbot_core::reference::bybit_btcusdt();
     let params = ProgressiveParams::with_base_qty("0.001".parse().unwrap());
 
     let mut g = c.benchmark_group("data_pipeline");

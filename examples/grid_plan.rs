@@ -2,18 +2,18 @@
 //!
 //! ```text
 //! cargo run --release --example grid_plan -- [DAILY_CSV] [--symbol BTCUSDT] [--leg long|short]
-//!     [--levels 8] [--base-qty 0.001] [--qty-multiplier 2] [--span 14] [--horizon-days 1]
+//!     [--levels 8] [--base-qty MIN_QTY] [--qty-multiplier 2] [--span 14] [--horizon-days 1]
 //!     [--scale 1] [--anchor PRICE]
 //! ```
 //!
-//! Defaults: the bundled BTCUSDT daily file, the long leg, anchored at the last close. The plan
+//! Defaults: the bundled BTCUSDT daily file, the long leg, the instrument's minimum quantity as
+//! the base quantity, anchored at the last close. The plan
 //! is computed as of the day after the last candle, so the output is reproducible.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 use std::process::ExitCode;
 
 use gridbot_core::{Decimal, Interval, Leg, OhlcSeries, Price, Qty, load_candles};
-use gridbot_examples::bybit_linear_instrument;
 use gridbot_grid::{GridPlan, ProgressiveParams, average_entry};
 
 const DEFAULT_FILE: &str = "data/binance_BTCUSDT_1d_2017-08_2026-01.csv.gz";
@@ -23,6 +23,7 @@ struct Args {
     symbol: Option<String>,
     leg: Leg,
     params: ProgressiveParams,
+    base_qty: Option<Qty>,
     anchor: Option<Price>,
 }
 
@@ -31,7 +32,8 @@ fn parse_args() -> Result<Args, String> {
         file: DEFAULT_FILE.to_owned(),
         symbol: None,
         leg: Leg::Long,
-        params: ProgressiveParams::with_base_qty(Qty::new(Decimal::new(1, 3)).map_err(|e| e.to_string())?),
+        params: ProgressiveParams::with_base_qty(Qty::ZERO),
+        base_qty: None,
         anchor: None,
     };
     let mut it = std::env::args().skip(1);
@@ -53,7 +55,7 @@ fn parse_args() -> Result<Args, String> {
             }
             "--base-qty" => {
                 let v = value("--base-qty")?;
-                args.params.base_qty = v.parse().map_err(|_| bad("--base-qty", &v, "a decimal quantity"))?;
+                args.base_qty = Some(v.parse().map_err(|_| bad("--base-qty", &v, "a decimal quantity"))?);
             }
             "--qty-multiplier" => {
                 let v = value("--qty-multiplier")?;
@@ -84,7 +86,7 @@ fn parse_args() -> Result<Args, String> {
 }
 
 fn symbol_from_file(file: &str) -> Option<&'static str> {
-    ["BTCUSDT", "ETHUSDT"].into_iter().find(|s| file.contains(s))
+    gridbot_core::reference::REFERENCE_SYMBOLS.into_iter().find(|s| file.contains(s))
 }
 
 fn run(args: Args) -> Result<(), String> {
@@ -94,15 +96,19 @@ fn run(args: Args) -> Result<(), String> {
             .ok_or_else(|| format!("cannot tell the symbol from {:?}; pass --symbol", args.file))?
             .to_owned(),
     };
-    let instrument = bybit_linear_instrument(&symbol)
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("no built-in Bybit filters for {symbol} (known: BTCUSDT, ETHUSDT)"))?;
+    let instrument = gridbot_core::reference::bybit_linear(&symbol).ok_or_else(|| {
+        format!(
+            "no built-in Bybit filters for {symbol} (known: {})",
+            gridbot_core::reference::REFERENCE_SYMBOLS.join(", ")
+        )
+    })?;
+    let params = ProgressiveParams { base_qty: args.base_qty.unwrap_or(instrument.min_order_qty()), ..args.params };
     let candles = load_candles(&args.file).map_err(|e| e.to_string())?;
     let daily = gridbot_core::resample(&candles, Interval::D1).map_err(|e| e.to_string())?;
     let series = OhlcSeries::from_candles(&daily);
     let last = daily.last().ok_or("no candles")?;
     let as_of_ms = Interval::D1.bucket_start(last.open_time_ms) + gridbot_core::time::DAY_MS;
-    let plan = GridPlan::build(&args.params, &series, &instrument, as_of_ms).map_err(|e| e.to_string())?;
+    let plan = GridPlan::build(&params, &series, &instrument, as_of_ms).map_err(|e| e.to_string())?;
     let anchor = args.anchor.unwrap_or(last.close);
     let ladder = plan.ladder(args.leg, anchor, &instrument).map_err(|e| e.to_string())?;
 
@@ -110,7 +116,7 @@ fn run(args: Args) -> Result<(), String> {
     println!("Progressive grid plan: {symbol}, {:?} leg, {} daily candles from {}", args.leg, daily.len(), args.file);
     println!(
         "as of {y:04}-{m:02}-{d:02} UTC | EMA{}(ATR%) = {:.4}% | base_step = {}% | TP = {}% from the average entry | anchor {anchor}",
-        args.params.ema_span,
+        params.ema_span,
         plan.atr_pct_ema() * 100.0,
         (plan.base_step() * Decimal::ONE_HUNDRED).round_dp(4),
         (plan.take_profit_fraction() * Decimal::ONE_HUNDRED).round_dp(4),

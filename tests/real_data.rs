@@ -54,31 +54,15 @@ fn hourly_resampling_is_utc_aligned_and_loses_nothing() {
 
 #[test]
 fn plans_for_both_bundled_symbols_are_valid_for_both_legs() {
-    use gridbot_core::{Decimal, Instrument, InstrumentSpec, Leg, Qty, Symbol};
+    use gridbot_core::{Leg, Qty};
     use gridbot_grid::{GridPlan, ProgressiveParams};
-    for (file, symbol, tick, step) in [
-        ("binance_BTCUSDT_1d_2017-08_2026-01.csv.gz", "BTCUSDT", "0.1", "0.001"),
-        ("binance_ETHUSDT_1d_2020-09_2026-01.csv.gz", "ETHUSDT", "0.01", "0.01"),
+    for (file, symbol) in [
+        ("binance_BTCUSDT_1d_2017-08_2026-01.csv.gz", "BTCUSDT"),
+        ("binance_ETHUSDT_1d_2020-09_2026-01.csv.gz", "ETHUSDT"),
     ] {
         let candles = load_candles(data(file)).unwrap();
         let series = OhlcSeries::from_candles(&candles);
-        let d = |s: &str| s.parse::<Decimal>().unwrap();
-        let instrument = Instrument::try_from(InstrumentSpec {
-            symbol: Symbol::new(symbol).unwrap(),
-            tick_size: d(tick),
-            min_price: tick.parse().unwrap(),
-            max_price: "1999999".parse().unwrap(),
-            qty_step: d(step),
-            min_order_qty: step.parse().unwrap(),
-            max_order_qty: "1000".parse().unwrap(),
-            max_market_qty: "500".parse().unwrap(),
-            min_notional: d("5"),
-            min_leverage: d("1"),
-            max_leverage: d("100"),
-            leverage_step: d("0.01"),
-            funding_interval_minutes: 480,
-        })
-        .unwrap();
+        let instrument = gridbot_core::reference::bybit_linear(symbol).unwrap();
         let base_qty: Qty = if symbol == "BTCUSDT" { "0.001" } else { "0.01" }.parse().unwrap();
         let plan = GridPlan::build(&ProgressiveParams::with_base_qty(base_qty), &series, &instrument, 0).unwrap();
         // Daily ATR% of BTC and ETH lives between 1% and 10%.

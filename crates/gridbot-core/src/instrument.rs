@@ -396,24 +396,8 @@ pub(crate) mod tests {
         s.parse().unwrap()
     }
 
-    /// Bybit's BTCUSDT linear filters (BYBIT-V5.md §3.1).
     pub(crate) fn btcusdt() -> Instrument {
-        Instrument::try_from(InstrumentSpec {
-            symbol: Symbol::new("BTCUSDT").unwrap(),
-            tick_size: d("0.10"),
-            min_price: "0.10".parse().unwrap(),
-            max_price: "1999999.80".parse().unwrap(),
-            qty_step: d("0.001"),
-            min_order_qty: "0.001".parse().unwrap(),
-            max_order_qty: "1190".parse().unwrap(),
-            max_market_qty: "500".parse().unwrap(),
-            min_notional: d("5"),
-            min_leverage: d("1"),
-            max_leverage: d("100"),
-            leverage_step: d("0.01"),
-            funding_interval_minutes: 480,
-        })
-        .unwrap()
+        crate::reference::bybit_btcusdt()
     }
 
     fn p(s: &str) -> Price {

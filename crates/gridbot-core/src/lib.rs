@@ -27,6 +27,7 @@ mod instrument;
 mod market;
 mod num;
 mod order;
+pub mod reference;
 pub mod time;
 
 pub use account::{CoinBalance, Execution, Position, Wallet};

@@ -7,7 +7,7 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gridbot_core::{Decimal, Instrument, InstrumentSpec, Leg, OhlcSeries, Price, Qty, Symbol, load_candles};
+use gridbot_core::{Decimal, Instrument, Leg, OhlcSeries, Price, Qty, load_candles};
 use gridbot_grid::volatility::{atr_pct_ema_last, atr_pct_series, ema_adjusted, wilder_atr};
 use gridbot_grid::{
     Bias, ClassicLayout, ClassicParams, ClassicPlan, GridPlan, Progression, ProgressiveParams, TakeProfitRule,
@@ -18,22 +18,7 @@ fn d(s: &str) -> Decimal {
 }
 
 fn btcusdt() -> Instrument {
-    Instrument::try_from(InstrumentSpec {
-        symbol: Symbol::new("BTCUSDT").unwrap(),
-        tick_size: d("0.1"),
-        min_price: "0.1".parse().unwrap(),
-        max_price: "1999999.8".parse().unwrap(),
-        qty_step: d("0.001"),
-        min_order_qty: "0.001".parse().unwrap(),
-        max_order_qty: "1190".parse().unwrap(),
-        max_market_qty: "500".parse().unwrap(),
-        min_notional: d("5"),
-        min_leverage: d("1"),
-        max_leverage: d("100"),
-        leverage_step: d("0.01"),
-        funding_interval_minutes: 480,
-    })
-    .unwrap()
+    gridbot_core::reference::bybit_btcusdt()
 }
 
 fn daily_3000() -> OhlcSeries {

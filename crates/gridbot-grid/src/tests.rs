@@ -1,6 +1,6 @@
 //! Unit tests of the plans against Bybit's real BTCUSDT and ETHUSDT filters.
 
-use gridbot_core::{Decimal, Instrument, InstrumentSpec, Leg, OhlcSeries, Price, Qty, Side, Symbol};
+use gridbot_core::{Decimal, Instrument, Leg, OhlcSeries, Price, Qty, Side};
 
 use crate::*;
 
@@ -14,27 +14,8 @@ fn q(s: &str) -> Qty {
     s.parse().unwrap()
 }
 
-pub(crate) fn instrument(symbol: &str, tick: &str, step: &str, min_qty: &str) -> Instrument {
-    Instrument::try_from(InstrumentSpec {
-        symbol: Symbol::new(symbol).unwrap(),
-        tick_size: d(tick),
-        min_price: p(tick),
-        max_price: p("1999999.8"),
-        qty_step: d(step),
-        min_order_qty: q(min_qty),
-        max_order_qty: q("1190"),
-        max_market_qty: q("500"),
-        min_notional: d("5"),
-        min_leverage: d("1"),
-        max_leverage: d("100"),
-        leverage_step: d("0.01"),
-        funding_interval_minutes: 480,
-    })
-    .unwrap()
-}
-
 fn btc() -> Instrument {
-    instrument("BTCUSDT", "0.1", "0.001", "0.001")
+    gridbot_core::reference::bybit_btcusdt()
 }
 
 fn params(levels: u32) -> ProgressiveParams {
@@ -121,7 +102,7 @@ fn typed_errors_name_the_level() {
     assert!(matches!(plan.ladder(Leg::Long, p("4000"), &b), Err(GridError::NotionalBelowMinimum { level: 0, .. })));
     assert!(matches!(GridPlan::from_atr_pct_ema(&params(0), 0.01, &b, 0), Err(GridError::TooFewLevels { .. })));
     assert!(GridPlan::from_atr_pct_ema(&params(2), f64::NAN, &b, 0).is_err());
-    let eth = instrument("ETHUSDT", "0.01", "0.01", "0.01");
+    let eth = gridbot_core::reference::bybit_ethusdt();
     assert!(matches!(plan.ladder(Leg::Long, p("3000"), &eth), Err(GridError::InstrumentMismatch { .. })));
 }
 

@@ -418,6 +418,34 @@ impl Leg {
     }
 }
 
+/// Why the bot placed an order. Encoded in its orderLinkId so recovery can read it back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderRole {
+    /// The entry order of a progressive cycle (level 0), placed near the market.
+    Balance,
+    /// An averaging order at a deeper level of a progressive cycle.
+    Protective,
+    /// The reduce-only exit at average entry ± take-profit distance.
+    TakeProfit,
+    /// A risk-initiated close (reduce-only, usually market).
+    Close,
+    /// An order of a classic range grid level.
+    ClassicLevel,
+}
+
+impl OrderRole {
+    /// Every role.
+    pub const ALL: [OrderRole; 5] =
+        [Self::Balance, Self::Protective, Self::TakeProfit, Self::Close, Self::ClassicLevel];
+
+    /// True for roles that add to a position (entries and averaging orders).
+    #[must_use]
+    pub const fn opens(self) -> bool {
+        matches!(self, Self::Balance | Self::Protective | Self::ClassicLevel)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

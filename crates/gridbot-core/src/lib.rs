@@ -34,14 +34,14 @@ pub use account::{CoinBalance, Execution, Position, Wallet};
 pub use candle::{Candle, Interval, OhlcSeries};
 pub use candle_csv::{CANDLE_CSV_HEADER, CandleError, ResampleError, load_candles, read_candles, resample};
 pub use enums::{
-    CancelType, ExecType, Leg, OrderStatus, OrderType, PositionIdx, PositionMode, PositionStatus, RejectReason, Side,
-    TimeInForce, UnknownEnumValue,
+    CancelType, ExecType, Leg, OrderRole, OrderStatus, OrderType, PositionIdx, PositionMode, PositionStatus,
+    RejectReason, Side, TimeInForce, UnknownEnumValue,
 };
 pub use exchange::{ErrorAction, ErrorDetail, Exchange, ExchangeError, KlineQuery, TimeWindow};
 pub use ids::{InvalidId, OrderLinkId, Symbol};
 pub use instrument::{Instrument, InstrumentSpec, InvalidInstrument, OrderRejection};
 pub use market::{BookLevel, FundingRate, OrderBookTop, Ticker};
-pub use num::{Price, Qty, ValueError};
+pub use num::{Price, Qty, ValueError, decimal_to_f64};
 pub use order::{Order, OrderAck, OrderRef, OrderRequest};
 pub use time::{Clock, ManualClock, SystemClock};
 

@@ -203,6 +203,13 @@ fn parse_plain_decimal(text: &str) -> Option<Decimal> {
     Decimal::from_str(text).ok()
 }
 
+/// A decimal amount as `f64`, for statistics and risk (never for an order): the one
+/// conversion used for money amounts that are not prices or sizes (PnL, equity, rates).
+#[must_use]
+pub fn decimal_to_f64(value: Decimal) -> f64 {
+    value.to_f64().unwrap_or(f64::NAN)
+}
+
 /// Reads a decimal from a string (Bybit, state files) or a number (YAML/JSON configs).
 struct DecimalVisitor(&'static str);
 

@@ -79,7 +79,10 @@ mod tests {
             assert!(!text.contains("testApiKey123"), "the full key is not printed either: {text}");
             assert!(text.contains("test"), "{text}");
         }
-        assert_eq!(c.sign_rest(1_700_000_000_000, 5000, ""), "518427e804cf8844856c5f1736fb2988882fc8991c85dd3c3b2e545fa0ac899c");
+        assert_eq!(
+            c.sign_rest(1_700_000_000_000, 5000, ""),
+            "518427e804cf8844856c5f1736fb2988882fc8991c85dd3c3b2e545fa0ac899c"
+        );
     }
 
     #[test]

@@ -56,7 +56,11 @@ mod tests {
     #[test]
     fn bybit_v5_vectors() {
         let cases = [
-            ("V1", "category=linear&symbol=BTCUSDT", "2269b4e636d47812b8e0a313867f4d79847e9709af0332916f1c102bda6fba49"),
+            (
+                "V1",
+                "category=linear&symbol=BTCUSDT",
+                "2269b4e636d47812b8e0a313867f4d79847e9709af0332916f1c102bda6fba49",
+            ),
             (
                 "V2",
                 r#"{"category": "linear", "symbol": "BTCUSDT", "side": "Buy", "orderType": "Limit", "qty": "0.001", "price": "30000", "timeInForce": "PostOnly", "orderLinkId": "grid-1"}"#,
@@ -67,7 +71,11 @@ mod tests {
                 r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"0.001","price":"30000","timeInForce":"PostOnly","orderLinkId":"grid-1"}"#,
                 "1cbfb66689ae20da3e3b7713da25d2abdcbffa239ea4891196564fc9663b5c64",
             ),
-            ("V4", "symbol=BTCUSDT&limit=200&category=linear", "9ee2bdb2d4d9967748962375d8075ce1cb3436515d19eccf7b265a532e70f41c"),
+            (
+                "V4",
+                "symbol=BTCUSDT&limit=200&category=linear",
+                "9ee2bdb2d4d9967748962375d8075ce1cb3436515d19eccf7b265a532e70f41c",
+            ),
             ("V5", "", "518427e804cf8844856c5f1736fb2988882fc8991c85dd3c3b2e545fa0ac899c"),
         ];
         for (name, payload, expected) in cases {

@@ -1,0 +1,22 @@
+//! # gridbot-bybit
+//!
+//! A Bybit v5 client for USDT linear perpetuals, written to `../shared/BYBIT-V5.md`.
+//!
+//! Structure (STYLE.md): a raw wire layer whose structs mirror Bybit's JSON (numbers as
+//! strings) and a domain layer that converts them into gridbot-core types. Signing is a pure
+//! function pinned by the reference vectors; [`Credentials`] keep the secret out of every
+//! `Debug`, `Display`, log line and error.
+//!
+//! Decisions so far:
+//! - Retry decisions are made from the error *variant* (see [`classify`]), never from a message.
+//! - "Not modified" answers (110043 leverage, 110025 position mode, 34040 TP/SL) are successes.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod classify;
+mod credentials;
+pub mod sign;
+
+pub use classify::{Acceptance, IP_BAN_MS, classify_http_status, classify_ret_code};
+pub use credentials::{Credentials, EmptyCredential};

@@ -8,7 +8,7 @@
 //! `Debug`, `Display`, log line and error.
 //!
 //! Decisions so far:
-//! - Retry decisions are made from the error *variant* (see [`classify`]), never from a message.
+//! - Retry decisions are made from the error *variant* (see [`classify_ret_code`]), never from a message.
 //! - "Not modified" answers (110043 leverage, 110025 position mode, 34040 TP/SL) are successes.
 
 #![deny(missing_docs)]

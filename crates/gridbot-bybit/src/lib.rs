@@ -15,8 +15,15 @@
 #![forbid(unsafe_code)]
 
 mod classify;
+mod convert;
 mod credentials;
 pub mod sign;
+pub mod wire;
+
+#[cfg(test)]
+mod fixture_tests;
 
 pub use classify::{Acceptance, IP_BAN_MS, classify_http_status, classify_ret_code};
+pub use convert::Fields;
 pub use credentials::{Credentials, EmptyCredential};
+pub use wire::DecodeError;

@@ -40,7 +40,7 @@ pub use enums::{
 pub use exchange::{ErrorAction, ErrorDetail, Exchange, ExchangeError, KlineQuery, TimeWindow};
 pub use ids::{InvalidId, OrderLinkId, Symbol};
 pub use instrument::{Instrument, InstrumentSpec, InvalidInstrument, OrderRejection};
-pub use market::{BookLevel, FundingRate, OrderBookTop, Ticker};
+pub use market::{BookLevel, FundingRate, OrderBookTop, PublicTrade, Ticker};
 pub use num::{Price, Qty, ValueError, decimal_to_f64};
 pub use order::{Order, OrderAck, OrderRef, OrderRequest};
 pub use time::{Clock, ManualClock, SystemClock};

@@ -60,3 +60,20 @@ pub struct FundingRate {
     /// Settlement time, UTC ms.
     pub time_ms: i64,
 }
+
+/// One public trade (REST recent-trade, WebSocket publicTrade).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PublicTrade {
+    /// Instrument.
+    pub symbol: Symbol,
+    /// Trade id.
+    pub trade_id: String,
+    /// Price.
+    pub price: Price,
+    /// Size.
+    pub qty: Qty,
+    /// The taker's side.
+    pub taker_side: crate::enums::Side,
+    /// Trade time, UTC ms.
+    pub time_ms: i64,
+}

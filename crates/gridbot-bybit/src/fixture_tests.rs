@@ -187,3 +187,90 @@ fn bodies_that_are_not_envelopes_are_decode_errors() {
         assert_eq!(err.endpoint, "/v5/order/realtime", "{body}");
     }
 }
+
+mod never_panics {
+    use proptest::prelude::*;
+
+    use crate::convert::Fields;
+    use crate::wire::{self, Page, decode_envelope};
+
+    fn decode_all(body: &str) {
+        let f = Fields::new("/fuzz");
+        if let Ok(e) = decode_envelope::<Page<wire::trade::Order>>("/fuzz", body)
+            && let Some(p) = e.result
+        {
+            p.list.iter().for_each(|o| drop(f.order(o)));
+        }
+        if let Ok(e) = decode_envelope::<Page<wire::trade::Execution>>("/fuzz", body)
+            && let Some(p) = e.result
+        {
+            p.list.iter().for_each(|x| drop(f.execution(x)));
+        }
+        if let Ok(e) = decode_envelope::<Page<wire::account::Position>>("/fuzz", body)
+            && let Some(p) = e.result
+        {
+            p.list.iter().for_each(|x| drop(f.position(x)));
+        }
+        if let Ok(e) = decode_envelope::<Page<wire::account::WalletAccount>>("/fuzz", body)
+            && let Some(p) = e.result
+        {
+            p.list.iter().for_each(|x| drop(f.wallet(x)));
+        }
+        if let Ok(e) = decode_envelope::<Page<wire::market::Instrument>>("/fuzz", body)
+            && let Some(p) = e.result
+        {
+            p.list.iter().for_each(|x| drop(f.instrument(x)));
+        }
+        if let Ok(e) = decode_envelope::<wire::market::Klines>("/fuzz", body)
+            && let Some(k) = e.result
+        {
+            k.list.iter().for_each(|r| drop(f.kline(r)));
+        }
+        let _ = decode_envelope::<wire::market::Orderbook>("/fuzz", body).map(|e| e.result.map(|b| f.book_top(&b)));
+        let _ = decode_envelope::<Page<wire::market::Ticker>>("/fuzz", body);
+        let _ = decode_envelope::<wire::market::ServerTime>("/fuzz", body);
+    }
+
+    /// Mutates a real fixture: keeps the JSON shape mostly intact so decoding goes deep.
+    fn mutated_fixture() -> impl Strategy<Value = String> {
+        let fixtures = vec![
+            include_str!("../test_data/order_realtime.json"),
+            include_str!("../test_data/execution_list.json"),
+            include_str!("../test_data/position_list.json"),
+            include_str!("../test_data/account_wallet_balance.json"),
+            include_str!("../test_data/market_instruments_info.json"),
+            include_str!("../test_data/market_kline.json"),
+            include_str!("../test_data/market_orderbook.json"),
+        ];
+        (prop::sample::select(fixtures), any::<prop::sample::Index>(), ".{0,8}", 0usize..16).prop_map(
+            |(text, at, insert, cut)| {
+                let mut s = text.to_owned();
+                let mut i = at.index(s.len());
+                while !s.is_char_boundary(i) {
+                    i -= 1;
+                }
+                let end = (i + cut).min(s.len());
+                let mut j = end;
+                while !s.is_char_boundary(j) {
+                    j -= 1;
+                }
+                s.replace_range(i..j, &insert);
+                s
+            },
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..512)) {
+            decode_all(&String::from_utf8_lossy(&bytes));
+        }
+
+        #[test]
+        fn mutated_fixtures_never_panic(body in mutated_fixture()) {
+            decode_all(&body);
+        }
+    }
+}

@@ -17,6 +17,8 @@
 mod classify;
 mod convert;
 mod credentials;
+mod env;
+pub mod rest;
 pub mod sign;
 pub mod wire;
 
@@ -26,4 +28,6 @@ mod fixture_tests;
 pub use classify::{Acceptance, IP_BAN_MS, classify_http_status, classify_ret_code};
 pub use convert::Fields;
 pub use credentials::{Credentials, EmptyCredential};
+pub use env::Environment;
+pub use rest::{BybitClient, BybitError, ClientConfig, Pause, ThreadSleep};
 pub use wire::DecodeError;

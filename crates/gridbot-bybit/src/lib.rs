@@ -21,6 +21,7 @@ mod env;
 pub mod rest;
 pub mod sign;
 pub mod wire;
+pub mod ws;
 
 #[cfg(test)]
 mod fixture_tests;

@@ -1,0 +1,8 @@
+//! WebSocket: frame parsing, the local order book, and (in `stream`) the blocking connection
+//! threads with ping, reconnect and resubscribe.
+
+pub mod book;
+pub mod frames;
+
+#[cfg(test)]
+mod tests;

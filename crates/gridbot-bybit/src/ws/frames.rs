@@ -227,24 +227,41 @@ fn kind(topic: &str, k: Option<&str>) -> Result<UpdateKind, DecodeError> {
     }
 }
 
+/// A parsed frame with the topic it arrived on (`None` for op replies and pongs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Message {
+    /// The topic, e.g. `orderbook.50.BTCUSDT`.
+    pub topic: Option<String>,
+    /// The frame.
+    pub frame: Frame,
+}
+
 /// Parses one text frame.
 pub fn parse_frame(text: &str) -> Result<Frame, DecodeError> {
+    parse_message(text).map(|m| m.frame)
+}
+
+/// Parses one text frame, keeping its topic for routing.
+pub fn parse_message(text: &str) -> Result<Message, DecodeError> {
     let env: Envelope = serde_json::from_str(text).map_err(|e| DecodeError::new("websocket", e.to_string()))?;
     if let Some(op) = env.op.as_deref()
         && env.topic.is_none()
     {
         if op == "pong" || env.ret_msg.as_deref() == Some("pong") {
-            return Ok(Frame::Pong);
+            return Ok(Message { topic: None, frame: Frame::Pong });
         }
         let req_id = env.req_id.map(|v| match v {
             serde_json::Value::String(s) => s,
             other => other.to_string(),
         });
-        return Ok(Frame::OpReply {
-            op: op.to_owned(),
-            success: env.success.unwrap_or(false),
-            ret_msg: env.ret_msg.unwrap_or_default(),
-            req_id,
+        return Ok(Message {
+            topic: None,
+            frame: Frame::OpReply {
+                op: op.to_owned(),
+                success: env.success.unwrap_or(false),
+                ret_msg: env.ret_msg.unwrap_or_default(),
+                req_id,
+            },
         });
     }
     let topic = env.topic.ok_or_else(|| DecodeError::new("websocket", "frame has neither op nor topic"))?;
@@ -252,7 +269,7 @@ pub fn parse_frame(text: &str) -> Result<Frame, DecodeError> {
     let mut parts = topic.split('.');
     let head = parts.next().unwrap_or_default();
     let f = Fields::new(&topic);
-    match head {
+    let frame = match head {
         "orderbook" => {
             let depth: u32 =
                 parts.next().and_then(|d| d.parse().ok()).ok_or_else(|| DecodeError::new(&topic, "bad depth"))?;
@@ -318,5 +335,6 @@ pub fn parse_frame(text: &str) -> Result<Frame, DecodeError> {
             Ok(Frame::Wallets(rows.iter().map(|w| f.wallet(w)).collect::<Result<_, _>>()?))
         }
         _ => Err(DecodeError::new(&topic, "unknown topic")),
-    }
+    }?;
+    Ok(Message { topic: Some(topic), frame })
 }

@@ -3,6 +3,7 @@
 
 pub mod book;
 pub mod frames;
+pub mod stream;
 
 #[cfg(test)]
 mod tests;

@@ -1,0 +1,53 @@
+//! Simulator settings, with Bybit's defaults.
+
+use gridbot_core::{Decimal, Qty};
+
+/// Fees, book shape, margin and funding.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SimConfig {
+    /// Maker fee rate (Bybit base tier: 0.02%).
+    pub maker_fee: Decimal,
+    /// Taker fee rate (Bybit base tier: 0.055%).
+    pub taker_fee: Decimal,
+    /// Synthetic book: ticks between best bid and best ask.
+    pub spread_ticks: u32,
+    /// Synthetic book: levels per side.
+    pub book_levels: u32,
+    /// Synthetic book: size at each level.
+    pub level_qty: Qty,
+    /// Share of a resting order that fills when the path only touches its price (through
+    /// fills it completely). Gives deterministic partial fills.
+    pub touch_fill_fraction: Decimal,
+    /// Maintenance margin rate.
+    pub maintenance_margin_rate: Decimal,
+    /// Leverage of a symbol before `set-leverage`.
+    pub default_leverage: Decimal,
+    /// Risk limit (position value) per symbol and position.
+    pub risk_limit: Decimal,
+    /// Funding rate applied every interval when no history is given (positive: longs pay).
+    pub funding_rate: Decimal,
+    /// Funding interval, ms (Bybit: 8 h).
+    pub funding_interval_ms: i64,
+    /// Active orders allowed per symbol and account (Bybit: 500).
+    pub max_active_orders: usize,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        Self {
+            maker_fee: Decimal::new(2, 4),
+            taker_fee: Decimal::new(55, 5),
+            spread_ticks: 1,
+            book_levels: 5,
+            level_qty: Qty::new(Decimal::from(5)).unwrap_or(Qty::ZERO),
+            touch_fill_fraction: Decimal::new(5, 1),
+            maintenance_margin_rate: Decimal::new(5, 3),
+            default_leverage: Decimal::from(10),
+            risk_limit: Decimal::from(2_000_000),
+            funding_rate: Decimal::new(1, 4),
+            funding_interval_ms: 8 * 60 * 60 * 1000,
+            max_active_orders: 500,
+        }
+    }
+}

@@ -1,0 +1,920 @@
+//! The matching engine for USDT linear perpetuals.
+//!
+//! Decisions (where Bybit's behaviour is the reference and a backtest must be deterministic):
+//! - **The market is the replay.** The last/mark price moves only along the candle path
+//!   (`path.rs`). A resting limit order fills as maker at its own price when the path trades
+//!   *through* it (fully) or just *touches* it (`touch_fill_fraction` of the rest, rounded down
+//!   to the qty step: a deterministic partial fill). Taker orders fill against a synthetic book
+//!   around the last price (`spread_ticks`, `book_levels` × `level_qty`) and do not move it.
+//! - Orders are processed in price order along the path, then by arrival (`seq`), so the same
+//!   inputs always give the same fills. Ordered maps only; no clock, no randomness.
+//! - Statuses as Bybit linear: `New` → `PartiallyFilled` → `Filled`; a cancel after fills is
+//!   `Cancelled` with `cum_exec_qty > 0`; a crossing PostOnly is `Cancelled` with
+//!   `EC_PostOnlyWillTakeLiquidity`; an IOC/market remainder is `Cancelled`.
+//! - Hedge mode: a Sell on `positionIdx` 1 or a Buy on 2 reduces that leg (as ccxt relies on);
+//!   reduce-only orders never grow a position — their fills are capped at the leg's size, and
+//!   they are cancelled (`CancelByReduceOnly`) when the leg is flat.
+//! - Liquidation: cross margin per account. Within a price segment the account's
+//!   `margin balance − MM` is linear in the price; when it crosses zero the account's
+//!   positions in that symbol are closed at exactly that price (`BustTrade`), after its orders
+//!   are cancelled (`CancelAllBeforeLiq`).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use gridbot_core::{
+    CancelType, Decimal, ExecType, Execution, Instrument, Order, OrderAck, OrderRef, OrderRejection, OrderRequest,
+    OrderStatus, OrderType, PositionIdx, PositionMode, Price, Qty, RejectReason, Side, Symbol, TimeInForce,
+};
+
+use crate::account::{Account, Margin, SymbolAccount};
+use crate::config::SimConfig;
+use crate::error::SimError;
+
+/// Index of an account in the engine.
+pub type AccountId = usize;
+
+/// Something that happened, for private streams and logs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SimEvent {
+    /// An order changed.
+    Order(AccountId, Order),
+    /// A fill, funding charge or liquidation.
+    Execution(AccountId, Execution),
+    /// A position leg changed.
+    Position(AccountId, Symbol, PositionIdx),
+    /// The wallet changed.
+    Wallet(AccountId),
+    /// A public trade (taker fills against the synthetic book and maker fills on the path).
+    Trade {
+        /// Symbol.
+        symbol: Symbol,
+        /// Price.
+        price: Price,
+        /// Size.
+        qty: Qty,
+        /// Taker side.
+        taker_side: Side,
+        /// Time, ms.
+        time_ms: i64,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct SimOrder {
+    account: AccountId,
+    order: Order,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Market {
+    /// Resting buys by (price, seq).
+    buys: BTreeSet<(Price, u64)>,
+    /// Resting sells by (price, seq).
+    sells: BTreeSet<(Price, u64)>,
+}
+
+/// The exchange state. Single-threaded; wrap it in a lock to share.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    config: SimConfig,
+    instruments: BTreeMap<Symbol, Instrument>,
+    markets: BTreeMap<Symbol, Market>,
+    marks: BTreeMap<Symbol, Price>,
+    accounts: Vec<Account>,
+    orders: BTreeMap<u64, SimOrder>,
+    link_ids: BTreeSet<(AccountId, String)>,
+    executions: Vec<(AccountId, Execution)>,
+    next_seq: u64,
+    next_exec: u64,
+    now_ms: i64,
+    events: Vec<SimEvent>,
+}
+
+const FIRST_ORDER_ID: u64 = 1_000_000_001;
+
+fn rejection_to_error(e: &OrderRejection) -> SimError {
+    match e {
+        OrderRejection::BelowMinNotional { .. } => {
+            SimError::new(110_094, format!("Order notional value below the lower limit: {e}"))
+        }
+        OrderRejection::AboveMaxQty { .. } => {
+            SimError::new(10_001, format!("The number of contracts exceeds maximum limit allowed: {e}"))
+        }
+        OrderRejection::BelowMinQty { .. } => {
+            SimError::new(10_001, format!("The number of contracts exceeds minimum limit allowed: {e}"))
+        }
+        OrderRejection::PriceOutOfBounds { .. } => {
+            SimError::new(110_003, format!("Order price is out of permissible range: {e}"))
+        }
+        other => SimError::params(format!("params error: {other}")),
+    }
+}
+
+impl Engine {
+    /// An exchange listing `instruments`, with no accounts and no prices yet.
+    #[must_use]
+    pub fn new(config: SimConfig, instruments: Vec<Instrument>) -> Self {
+        let instruments: BTreeMap<Symbol, Instrument> =
+            instruments.into_iter().map(|i| (i.symbol().clone(), i)).collect();
+        let markets = instruments.keys().map(|s| (s.clone(), Market::default())).collect();
+        Self {
+            config,
+            instruments,
+            markets,
+            marks: BTreeMap::new(),
+            accounts: Vec::new(),
+            orders: BTreeMap::new(),
+            link_ids: BTreeSet::new(),
+            executions: Vec::new(),
+            next_seq: FIRST_ORDER_ID,
+            next_exec: 1,
+            now_ms: 0,
+            events: Vec::new(),
+        }
+    }
+
+    /// Opens an account holding `wallet` USDT.
+    pub fn add_account(&mut self, wallet: Decimal) -> AccountId {
+        self.accounts.push(Account::new(wallet));
+        self.accounts.len() - 1
+    }
+
+    /// Settings.
+    #[must_use]
+    pub fn config(&self) -> &SimConfig {
+        &self.config
+    }
+
+    /// The listed instruments.
+    pub fn instruments(&self) -> impl Iterator<Item = &Instrument> {
+        self.instruments.values()
+    }
+
+    /// One instrument.
+    pub fn instrument(&self, symbol: &Symbol) -> Result<&Instrument, SimError> {
+        self.instruments.get(symbol).ok_or_else(|| SimError::params(format!("params error: symbol invalid: {symbol}")))
+    }
+
+    /// Exchange time, UTC ms (the replay's).
+    #[must_use]
+    pub fn now_ms(&self) -> i64 {
+        self.now_ms
+    }
+
+    /// Moves exchange time forward (never back).
+    pub fn set_time(&mut self, now_ms: i64) {
+        self.now_ms = self.now_ms.max(now_ms);
+    }
+
+    /// Last (= mark) price.
+    #[must_use]
+    pub fn mark(&self, symbol: &Symbol) -> Option<Price> {
+        self.marks.get(symbol).copied()
+    }
+
+    /// Takes the events since the last call.
+    pub fn drain_events(&mut self) -> Vec<SimEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// The account.
+    pub fn account(&self, id: AccountId) -> Result<&Account, SimError> {
+        self.accounts.get(id).ok_or_else(|| SimError::new(10_003, "API key is invalid."))
+    }
+
+    fn symbol_account(&mut self, id: AccountId, symbol: &Symbol) -> &mut SymbolAccount {
+        let leverage = self.config.default_leverage;
+        self.accounts[id].symbols.entry(symbol.clone()).or_insert_with(|| SymbolAccount::new(leverage))
+    }
+
+    // ---- synthetic book ---------------------------------------------------------------------
+
+    /// Best bid and ask around the last price: the tick grid straddling it, `spread_ticks` wide.
+    #[must_use]
+    pub fn best_bid_ask(&self, symbol: &Symbol) -> Option<(Price, Price)> {
+        let last = self.mark(symbol)?;
+        let instrument = self.instruments.get(symbol)?;
+        let tick = instrument.tick_size();
+        let spread = Decimal::from(self.config.spread_ticks.max(1));
+        let bid = instrument.round_buy_price(last);
+        let ask = if bid == last {
+            bid.checked_add(tick * spread)?
+        } else {
+            instrument.round_sell_price(last).checked_add(tick * (spread - Decimal::ONE))?
+        };
+        Some((bid, ask))
+    }
+
+    /// The synthetic levels a taker `side` order meets: `(price, qty)`, best first.
+    fn taker_levels(&self, symbol: &Symbol, side: Side) -> Vec<(Price, Decimal)> {
+        let Some((bid, ask)) = self.best_bid_ask(symbol) else { return Vec::new() };
+        let Some(instrument) = self.instruments.get(symbol) else { return Vec::new() };
+        let tick = instrument.tick_size();
+        (0..self.config.book_levels)
+            .filter_map(|i| {
+                let offset = tick * Decimal::from(i);
+                let price = match side {
+                    Side::Buy => ask.checked_add(offset),
+                    Side::Sell => bid.checked_sub(offset),
+                }?;
+                (!price.is_zero()).then_some((price, self.config.level_qty.as_decimal()))
+            })
+            .collect()
+    }
+
+    // ---- margin -----------------------------------------------------------------------------
+
+    /// Margin figures of an account at current marks.
+    pub fn margin(&self, id: AccountId) -> Result<Margin, SimError> {
+        let account = self.account(id)?;
+        let mmr = self.config.maintenance_margin_rate;
+        let mut m = Margin { wallet: account.wallet, ..Margin::default() };
+        for (symbol, sa) in &account.symbols {
+            let mark = self.mark(symbol).map_or(Decimal::ZERO, Price::as_decimal);
+            for leg in sa.legs.values() {
+                let value = leg.size.as_decimal() * mark;
+                m.upnl += leg.unrealised(mark);
+                m.position_im += value / sa.leverage;
+                m.mm += value * mmr;
+            }
+        }
+        for o in self.orders.values().filter(|o| o.account == id && o.order.is_open() && !o.order.reduce_only) {
+            let leverage = account.symbols.get(&o.order.symbol).map_or(self.config.default_leverage, |s| s.leverage);
+            let price = o.order.price.or_else(|| self.mark(&o.order.symbol)).map_or(Decimal::ZERO, Price::as_decimal);
+            m.order_im += o.order.leaves_qty.as_decimal() * price / leverage;
+        }
+        Ok(m)
+    }
+
+    /// How much of a position `side` on `idx` would reduce right now.
+    fn reducible(&self, id: AccountId, symbol: &Symbol, idx: PositionIdx, side: Side) -> Option<Decimal> {
+        let sa = self.accounts.get(id)?.symbols.get(symbol)?;
+        let leg = sa.legs.get(&idx.as_i64())?;
+        let reduces = match idx {
+            PositionIdx::Long => side == Side::Sell,
+            PositionIdx::Short => side == Side::Buy,
+            PositionIdx::OneWay => leg.side == Some(side.opposite()),
+        };
+        reduces.then(|| leg.size.as_decimal())
+    }
+
+    // ---- orders -----------------------------------------------------------------------------
+
+    /// Places an order (Bybit `/v5/order/create`).
+    pub fn place(&mut self, id: AccountId, req: &OrderRequest) -> Result<OrderAck, SimError> {
+        self.account(id)?;
+        let instrument = self.instrument(&req.symbol)?.clone();
+        let mode = self.symbol_account(id, &req.symbol).mode;
+        let idx_ok = match mode {
+            PositionMode::OneWay => req.position_idx == PositionIdx::OneWay,
+            PositionMode::Hedge => req.position_idx != PositionIdx::OneWay,
+        };
+        if !idx_ok {
+            return Err(SimError::params("position idx not match position mode"));
+        }
+        let link = req.order_link_id.as_str().to_owned();
+        if self.link_ids.contains(&(id, link.clone())) {
+            return Err(SimError::new(110_072, "OrderLinkedID is duplicate"));
+        }
+        instrument.validate(req).map_err(|e| rejection_to_error(&e))?;
+        let active = self
+            .orders
+            .values()
+            .filter(|o| o.account == id && o.order.symbol == req.symbol && o.order.is_open())
+            .count();
+        if active >= self.config.max_active_orders {
+            return Err(SimError::new(110_020, "Exceeded the maximum number of active orders"));
+        }
+        let reducible = self.reducible(id, &req.symbol, req.position_idx, req.side);
+        if req.reduce_only && reducible.unwrap_or(Decimal::ZERO).is_zero() {
+            return Err(SimError::new(110_017, "Reduce-only rule not satisfied: nothing to reduce"));
+        }
+        if !req.reduce_only && reducible.is_none() {
+            let price = req.price.or_else(|| self.mark(&req.symbol)).map_or(Decimal::ZERO, Price::as_decimal);
+            let leverage = self.symbol_account(id, &req.symbol).leverage;
+            let value = req.qty.as_decimal() * price;
+            let needed = value / leverage + value * self.config.taker_fee;
+            if self.margin(id)?.available() < needed {
+                return Err(SimError::new(110_007, "ab not enough for new order"));
+            }
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.link_ids.insert((id, link.clone()));
+        let order = Order {
+            order_id: seq.to_string(),
+            order_link_id: link,
+            symbol: req.symbol.clone(),
+            side: req.side,
+            order_type: req.order_type,
+            price: req.price,
+            qty: req.qty,
+            time_in_force: if req.order_type == OrderType::Market { TimeInForce::Ioc } else { req.time_in_force },
+            position_idx: req.position_idx,
+            status: OrderStatus::New,
+            cancel_type: CancelType::Unknown,
+            reject_reason: RejectReason::NoError,
+            avg_price: None,
+            leaves_qty: req.qty,
+            cum_exec_qty: Qty::ZERO,
+            cum_exec_value: Decimal::ZERO,
+            cum_exec_fee: Decimal::ZERO,
+            reduce_only: req.reduce_only,
+            created_time_ms: self.now_ms,
+            updated_time_ms: self.now_ms,
+        };
+        let ack = OrderAck { order_id: order.order_id.clone(), order_link_id: order.order_link_id.clone() };
+        self.orders.insert(seq, SimOrder { account: id, order });
+        self.emit_order(seq);
+        self.on_arrival(seq, &instrument);
+        Ok(ack)
+    }
+
+    /// What happens the instant an order arrives: PostOnly check, taker fills, resting.
+    fn on_arrival(&mut self, seq: u64, instrument: &Instrument) {
+        let Some(o) = self.orders.get(&seq).map(|o| o.order.clone()) else { return };
+        let crosses = match (self.best_bid_ask(&o.symbol), o.price) {
+            (Some((_, ask)), Some(p)) if o.side == Side::Buy => p >= ask,
+            (Some((bid, _)), Some(p)) => p <= bid,
+            (Some(_), None) => true,
+            (None, _) => false,
+        };
+        if o.order_type == OrderType::Market && self.mark(&o.symbol).is_none() {
+            self.finish(seq, OrderStatus::Cancelled, CancelType::Unknown, RejectReason::NoImmediateQtyToFill);
+            return;
+        }
+        if o.time_in_force == TimeInForce::PostOnly && crosses {
+            self.finish(seq, OrderStatus::Cancelled, CancelType::Unknown, RejectReason::PostOnlyWillTakeLiquidity);
+            return;
+        }
+        if crosses {
+            let levels: Vec<(Price, Decimal)> = self
+                .taker_levels(&o.symbol, o.side)
+                .into_iter()
+                .filter(|(p, _)| {
+                    o.price.is_none_or(|limit| if o.side == Side::Buy { *p <= limit } else { *p >= limit })
+                })
+                .collect();
+            let available: Decimal = levels.iter().map(|(_, q)| *q).sum();
+            if o.time_in_force == TimeInForce::Fok && available < o.qty.as_decimal() {
+                self.finish(seq, OrderStatus::Cancelled, CancelType::Unknown, RejectReason::NoImmediateQtyToFill);
+                return;
+            }
+            for (price, depth) in levels {
+                let leaves = self.orders.get(&seq).map_or(Decimal::ZERO, |o| o.order.leaves_qty.as_decimal());
+                if leaves.is_zero() {
+                    break;
+                }
+                let qty = instrument.round_qty(Qty::new(leaves.min(depth)).unwrap_or(Qty::ZERO)).as_decimal();
+                if qty.is_zero() {
+                    break;
+                }
+                self.fill(seq, qty, price, false, ExecType::Trade);
+            }
+        }
+        let Some(o) = self.orders.get(&seq).map(|o| o.order.clone()) else { return };
+        if !o.is_open() {
+            return;
+        }
+        if o.order_type == OrderType::Market || matches!(o.time_in_force, TimeInForce::Ioc | TimeInForce::Fok) {
+            let reason =
+                if o.cum_exec_qty.is_zero() { RejectReason::NoImmediateQtyToFill } else { RejectReason::NoError };
+            self.finish(seq, OrderStatus::Cancelled, CancelType::Unknown, reason);
+            return;
+        }
+        if let (Some(price), Some(market)) = (o.price, self.markets.get_mut(&o.symbol)) {
+            match o.side {
+                Side::Buy => market.buys.insert((price, seq)),
+                Side::Sell => market.sells.insert((price, seq)),
+            };
+        }
+    }
+
+    fn unindex(&mut self, seq: u64) {
+        if let Some(o) = self.orders.get(&seq)
+            && let (Some(price), Some(market)) = (o.order.price, self.markets.get_mut(&o.order.symbol))
+        {
+            match o.order.side {
+                Side::Buy => market.buys.remove(&(price, seq)),
+                Side::Sell => market.sells.remove(&(price, seq)),
+            };
+        }
+    }
+
+    fn finish(&mut self, seq: u64, status: OrderStatus, cancel_type: CancelType, reason: RejectReason) {
+        self.unindex(seq);
+        let now = self.now_ms;
+        if let Some(o) = self.orders.get_mut(&seq) {
+            o.order.status = status;
+            o.order.cancel_type = cancel_type;
+            o.order.reject_reason = reason;
+            o.order.updated_time_ms = now;
+            if status != OrderStatus::Filled {
+                o.order.leaves_qty = Qty::ZERO;
+            }
+        }
+        self.emit_order(seq);
+    }
+
+    fn emit_order(&mut self, seq: u64) {
+        if let Some(o) = self.orders.get(&seq) {
+            self.events.push(SimEvent::Order(o.account, o.order.clone()));
+        }
+    }
+
+    fn find(&self, id: AccountId, symbol: &Symbol, order: &OrderRef) -> Option<u64> {
+        self.orders
+            .iter()
+            .find(|(_, o)| {
+                o.account == id
+                    && o.order.symbol == *symbol
+                    && match order {
+                        OrderRef::OrderId(oid) => o.order.order_id == *oid,
+                        OrderRef::LinkId(l) => o.order.order_link_id == l.as_str(),
+                    }
+            })
+            .map(|(seq, _)| *seq)
+    }
+
+    /// Cancels one open order (Bybit `/v5/order/cancel`).
+    pub fn cancel(&mut self, id: AccountId, symbol: &Symbol, order: &OrderRef) -> Result<OrderAck, SimError> {
+        self.account(id)?;
+        self.instrument(symbol)?;
+        let seq = self
+            .find(id, symbol, order)
+            .filter(|seq| self.orders.get(seq).is_some_and(|o| o.order.is_open()))
+            .ok_or_else(|| SimError::new(110_001, "order not exists or too late to cancel"))?;
+        self.finish(seq, OrderStatus::Cancelled, CancelType::CancelByUser, RejectReason::NoError);
+        let o = &self.orders[&seq].order;
+        Ok(OrderAck { order_id: o.order_id.clone(), order_link_id: o.order_link_id.clone() })
+    }
+
+    /// Cancels every open order of the symbol (Bybit `/v5/order/cancel-all`).
+    pub fn cancel_all(&mut self, id: AccountId, symbol: &Symbol) -> Result<Vec<OrderAck>, SimError> {
+        self.account(id)?;
+        self.instrument(symbol)?;
+        let open: Vec<u64> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| o.account == id && o.order.symbol == *symbol && o.order.is_open())
+            .map(|(s, _)| *s)
+            .collect();
+        let mut acks = Vec::with_capacity(open.len());
+        for seq in open {
+            self.finish(seq, OrderStatus::Cancelled, CancelType::CancelByUser, RejectReason::NoError);
+            let o = &self.orders[&seq].order;
+            acks.push(OrderAck { order_id: o.order_id.clone(), order_link_id: o.order_link_id.clone() });
+        }
+        Ok(acks)
+    }
+
+    /// Open orders of the symbol, newest first (as Bybit sorts them).
+    pub fn open_orders(&self, id: AccountId, symbol: &Symbol) -> Vec<Order> {
+        self.orders
+            .values()
+            .rev()
+            .filter(|o| o.account == id && o.order.symbol == *symbol && o.order.is_open())
+            .map(|o| o.order.clone())
+            .collect()
+    }
+
+    /// Every order of the symbol created in `[start, end]`, newest first.
+    pub fn order_history(&self, id: AccountId, symbol: &Symbol, start_ms: i64, end_ms: i64) -> Vec<Order> {
+        self.orders
+            .values()
+            .rev()
+            .filter(|o| {
+                o.account == id && o.order.symbol == *symbol && (start_ms..=end_ms).contains(&o.order.created_time_ms)
+            })
+            .map(|o| o.order.clone())
+            .collect()
+    }
+
+    /// Executions of the symbol in `[start, end]`, newest first.
+    pub fn executions(&self, id: AccountId, symbol: &Symbol, start_ms: i64, end_ms: i64) -> Vec<Execution> {
+        self.executions
+            .iter()
+            .rev()
+            .filter(|(a, e)| *a == id && e.symbol == *symbol && (start_ms..=end_ms).contains(&e.exec_time_ms))
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    // ---- fills ------------------------------------------------------------------------------
+
+    fn next_exec_id(&mut self) -> String {
+        let n = self.next_exec;
+        self.next_exec += 1;
+        format!("sim-{n:012}")
+    }
+
+    /// Fills `qty` of order `seq` at `price`; reduce-only fills are capped at the leg's size.
+    fn fill(&mut self, seq: u64, qty: Decimal, price: Price, is_maker: bool, exec_type: ExecType) {
+        let Some(o) = self.orders.get(&seq).map(|o| (o.account, o.order.clone())) else { return };
+        let (id, order) = o;
+        let reducible = self.reducible(id, &order.symbol, order.position_idx, order.side);
+        let mut qty = qty.min(order.leaves_qty.as_decimal());
+        if order.reduce_only || (order.position_idx != PositionIdx::OneWay && reducible.is_some()) {
+            qty = qty.min(reducible.unwrap_or(Decimal::ZERO));
+        }
+        if qty <= Decimal::ZERO {
+            if order.reduce_only {
+                self.finish(seq, OrderStatus::Cancelled, CancelType::CancelByReduceOnly, RejectReason::NoError);
+            }
+            return;
+        }
+        let rate = if is_maker { self.config.maker_fee } else { self.config.taker_fee };
+        let value = qty * price.as_decimal();
+        let fee = value * rate;
+        let now = self.now_ms;
+        let leg_idx = order.position_idx;
+        let closed = reducible.unwrap_or(Decimal::ZERO).min(qty);
+        let realised = self.symbol_account(id, &order.symbol).leg_mut(leg_idx).apply_fill(
+            order.side,
+            qty,
+            price.as_decimal(),
+            now,
+        );
+        {
+            let leg = self.symbol_account(id, &order.symbol).leg_mut(leg_idx);
+            leg.cum_realised_pnl += realised - fee;
+        }
+        self.accounts[id].wallet += realised - fee;
+        let exec_id = self.next_exec_id();
+        if let Some(o) = self.orders.get_mut(&seq) {
+            let o = &mut o.order;
+            o.leaves_qty = Qty::new(o.leaves_qty.as_decimal() - qty).unwrap_or(Qty::ZERO);
+            o.cum_exec_qty = Qty::new(o.cum_exec_qty.as_decimal() + qty).unwrap_or(Qty::ZERO);
+            o.cum_exec_value += value;
+            o.cum_exec_fee += fee;
+            o.avg_price = Price::new((o.cum_exec_value / o.cum_exec_qty.as_decimal()).round_dp(8)).ok();
+            o.status = if o.leaves_qty.is_zero() { OrderStatus::Filled } else { OrderStatus::PartiallyFilled };
+            o.updated_time_ms = now;
+        }
+        let execution = Execution {
+            exec_id,
+            order_id: order.order_id.clone(),
+            order_link_id: order.order_link_id.clone(),
+            symbol: order.symbol.clone(),
+            side: order.side,
+            exec_type,
+            order_type: order.order_type,
+            exec_price: price,
+            exec_qty: Qty::new(qty).unwrap_or(Qty::ZERO),
+            exec_value: value,
+            exec_fee: fee,
+            fee_rate: rate,
+            is_maker,
+            closed_size: Qty::new(closed).unwrap_or(Qty::ZERO),
+            exec_time_ms: now,
+        };
+        self.executions.push((id, execution.clone()));
+        self.events.push(SimEvent::Execution(id, execution));
+        self.events.push(SimEvent::Trade {
+            symbol: order.symbol.clone(),
+            price,
+            qty: Qty::new(qty).unwrap_or(Qty::ZERO),
+            taker_side: if is_maker { order.side.opposite() } else { order.side },
+            time_ms: now,
+        });
+        if self.orders.get(&seq).is_some_and(|o| o.order.status == OrderStatus::Filled) {
+            self.unindex(seq);
+        }
+        self.emit_order(seq);
+        self.events.push(SimEvent::Position(id, order.symbol.clone(), leg_idx));
+        self.events.push(SimEvent::Wallet(id));
+        if closed > Decimal::ZERO {
+            self.cancel_orphaned_reduce_only(id, &order.symbol);
+        }
+    }
+
+    /// Reduce-only orders whose leg went flat can never fill: cancel them, as Bybit does.
+    fn cancel_orphaned_reduce_only(&mut self, id: AccountId, symbol: &Symbol) {
+        let orphans: Vec<u64> = self
+            .orders
+            .iter()
+            .filter(|(_, o)| o.account == id && o.order.symbol == *symbol && o.order.is_open() && o.order.reduce_only)
+            .filter(|(_, o)| {
+                self.reducible(id, symbol, o.order.position_idx, o.order.side).unwrap_or(Decimal::ZERO).is_zero()
+            })
+            .map(|(s, _)| *s)
+            .collect();
+        for seq in orphans {
+            self.finish(seq, OrderStatus::Cancelled, CancelType::CancelByReduceOnly, RejectReason::NoError);
+        }
+    }
+
+    // ---- the market moves -------------------------------------------------------------------
+
+    /// Moves the last price of `symbol` to `to`, filling every resting order the move trades
+    /// through (fully) or touches (`touch_fill_fraction`), in path order and then arrival
+    /// order, and liquidating accounts whose margin runs out on the way.
+    pub fn move_price(&mut self, symbol: &Symbol, to: Price) {
+        let Some(from) = self.mark(symbol) else {
+            self.marks.insert(symbol.clone(), to);
+            return;
+        };
+        if from == to {
+            return;
+        }
+        let falling = to < from;
+        let mut candidates: Vec<(Price, u64)> = match self.markets.get(symbol) {
+            Some(m) if falling => m.buys.range((to, 0)..=(from, u64::MAX)).copied().collect(),
+            Some(m) => m.sells.range((from, 0)..=(to, u64::MAX)).copied().collect(),
+            None => Vec::new(),
+        };
+        if falling {
+            // Highest buy first; within a price, arrival order.
+            candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        }
+        let fraction = self.config.touch_fill_fraction;
+        let instrument = self.instruments.get(symbol).cloned();
+        let mut current = from;
+        for (price, seq) in candidates {
+            self.liquidate_between(symbol, current, price);
+            current = price;
+            self.marks.insert(symbol.clone(), price);
+            let Some(leaves) = self.orders.get(&seq).filter(|o| o.order.is_open()).map(|o| o.order.leaves_qty) else {
+                continue;
+            };
+            let through = if falling { price > to } else { price < to };
+            let qty = if through {
+                leaves
+            } else {
+                let part = Qty::new(leaves.as_decimal() * fraction).unwrap_or(Qty::ZERO);
+                instrument.as_ref().map_or(part, |i| i.round_qty(part))
+            };
+            if !qty.is_zero() {
+                self.fill(seq, qty.as_decimal(), price, true, ExecType::Trade);
+            }
+        }
+        self.liquidate_between(symbol, current, to);
+        self.marks.insert(symbol.clone(), to);
+    }
+
+    /// Liquidates every account whose `margin balance − MM` reaches zero while `symbol` moves
+    /// from `from` to `to`; returns true if one was liquidated.
+    fn liquidate_between(&mut self, symbol: &Symbol, from: Price, to: Price) -> bool {
+        if from == to {
+            return false;
+        }
+        let mmr = self.config.maintenance_margin_rate;
+        let mut liquidated = false;
+        for id in 0..self.accounts.len() {
+            let Some(sa) = self.accounts[id].symbols.get(symbol) else { continue };
+            if !sa.has_position() {
+                continue;
+            }
+            // f(p) = c0 + c1·p: margin balance − MM with this symbol's mark at p.
+            let (mut c0, mut c1) = (self.accounts[id].wallet, Decimal::ZERO);
+            for (s, other) in &self.accounts[id].symbols {
+                for leg in other.legs.values() {
+                    let size = leg.size.as_decimal();
+                    let dir = match leg.side {
+                        Some(Side::Buy) => Decimal::ONE,
+                        Some(Side::Sell) => Decimal::NEGATIVE_ONE,
+                        None => continue,
+                    };
+                    if s == symbol {
+                        c1 += dir * size - size * mmr;
+                        c0 -= dir * size * leg.avg_price;
+                    } else {
+                        let mark = self.mark(s).map_or(Decimal::ZERO, Price::as_decimal);
+                        c0 += leg.unrealised(mark) - size * mark * mmr;
+                    }
+                }
+            }
+            let f = |p: Price| c0 + c1 * p.as_decimal();
+            if f(from) > Decimal::ZERO && f(to) <= Decimal::ZERO && !c1.is_zero() {
+                let at = Price::new((-c0 / c1).round_dp(8)).unwrap_or(to);
+                self.liquidate(id, symbol, at);
+                liquidated = true;
+            }
+        }
+        liquidated
+    }
+
+    fn liquidate(&mut self, id: AccountId, symbol: &Symbol, at: Price) {
+        let open: Vec<u64> =
+            self.orders.iter().filter(|(_, o)| o.account == id && o.order.is_open()).map(|(s, _)| *s).collect();
+        for seq in open {
+            self.finish(seq, OrderStatus::Cancelled, CancelType::CancelAllBeforeLiq, RejectReason::NoError);
+        }
+        self.marks.insert(symbol.clone(), at);
+        let legs: Vec<(PositionIdx, Side, Decimal)> = self.accounts[id]
+            .symbols
+            .get(symbol)
+            .map(|sa| {
+                sa.legs
+                    .iter()
+                    .filter_map(|(i, l)| {
+                        Some((PositionIdx::try_from(*i).ok()?, l.side?.opposite(), l.size.as_decimal()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (idx, side, size) in legs {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let order = Order {
+                order_id: seq.to_string(),
+                order_link_id: String::new(),
+                symbol: symbol.clone(),
+                side,
+                order_type: OrderType::Market,
+                price: None,
+                qty: Qty::new(size).unwrap_or(Qty::ZERO),
+                time_in_force: TimeInForce::Ioc,
+                position_idx: idx,
+                status: OrderStatus::New,
+                cancel_type: CancelType::Unknown,
+                reject_reason: RejectReason::NoError,
+                avg_price: None,
+                leaves_qty: Qty::new(size).unwrap_or(Qty::ZERO),
+                cum_exec_qty: Qty::ZERO,
+                cum_exec_value: Decimal::ZERO,
+                cum_exec_fee: Decimal::ZERO,
+                reduce_only: true,
+                created_time_ms: self.now_ms,
+                updated_time_ms: self.now_ms,
+            };
+            self.orders.insert(seq, SimOrder { account: id, order });
+            self.fill(seq, size, at, false, ExecType::BustTrade);
+        }
+    }
+
+    // ---- positions and settings ---------------------------------------------------------------
+
+    /// Sets leverage (Bybit `/v5/position/set-leverage`).
+    pub fn set_leverage(
+        &mut self,
+        id: AccountId,
+        symbol: &Symbol,
+        buy: Decimal,
+        sell: Decimal,
+    ) -> Result<(), SimError> {
+        self.account(id)?;
+        let spec = self.instrument(symbol)?.spec().clone();
+        if buy != sell {
+            return Err(SimError::params("buy leverage must equal sell leverage in this simulator"));
+        }
+        if buy < spec.min_leverage || buy > spec.max_leverage {
+            return Err(SimError::params(format!(
+                "leverage {buy} is outside [{}, {}]",
+                spec.min_leverage, spec.max_leverage
+            )));
+        }
+        let sa = self.symbol_account(id, symbol);
+        if sa.leverage == buy {
+            return Err(SimError::new(110_043, "Set leverage has not been modified."));
+        }
+        sa.leverage = buy;
+        Ok(())
+    }
+
+    /// Switches position mode (Bybit `/v5/position/switch-mode`).
+    pub fn switch_mode(&mut self, id: AccountId, symbol: &Symbol, mode: PositionMode) -> Result<(), SimError> {
+        self.account(id)?;
+        self.instrument(symbol)?;
+        let has_orders =
+            self.orders.values().any(|o| o.account == id && o.order.symbol == *symbol && o.order.is_open());
+        let sa = self.symbol_account(id, symbol);
+        if sa.mode == mode {
+            return Err(SimError::new(110_025, "Position mode is not modified"));
+        }
+        if sa.has_position() {
+            return Err(SimError::new(110_024, "You have existing positions, so position mode cannot be switched"));
+        }
+        if has_orders {
+            return Err(SimError::new(110_028, "You have existing orders, so position mode cannot be switched"));
+        }
+        sa.mode = mode;
+        sa.legs.clear();
+        Ok(())
+    }
+
+    /// Position rows of the symbol: `OneWay` in one-way mode, `Long` and `Short` in hedge mode
+    /// (flat rows included).
+    pub fn positions(&mut self, id: AccountId, symbol: &Symbol) -> Result<Vec<gridbot_core::Position>, SimError> {
+        self.account(id)?;
+        self.instrument(symbol)?;
+        let mmr = self.config.maintenance_margin_rate;
+        let mark = self.mark(symbol);
+        let sa = self.symbol_account(id, symbol).clone();
+        let idxs: &[PositionIdx] = match sa.mode {
+            PositionMode::OneWay => &[PositionIdx::OneWay],
+            PositionMode::Hedge => &[PositionIdx::Long, PositionIdx::Short],
+        };
+        let marks = self.marks.clone();
+        let mut out = Vec::with_capacity(idxs.len());
+        for &idx in idxs {
+            let leg = sa.legs.get(&idx.as_i64()).cloned().unwrap_or_default();
+            let m = mark.map_or(Decimal::ZERO, Price::as_decimal);
+            let value = leg.size.as_decimal() * leg.avg_price;
+            out.push(gridbot_core::Position {
+                symbol: symbol.clone(),
+                position_idx: idx,
+                side: leg.side,
+                size: leg.size,
+                avg_price: Price::new(leg.avg_price).ok().filter(|p| !p.is_zero()),
+                position_value: value,
+                leverage: sa.leverage,
+                mark_price: mark,
+                liq_price: self.accounts[id].liquidation_price(symbol, idx.as_i64(), &marks, mmr),
+                unrealised_pnl: leg.unrealised(m),
+                cum_realised_pnl: leg.cum_realised_pnl,
+                position_im: leg.size.as_decimal() * m / sa.leverage,
+                position_mm: leg.size.as_decimal() * m * mmr,
+                status: gridbot_core::PositionStatus::Normal,
+                updated_time_ms: leg.updated_ms,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The UNIFIED wallet of an account.
+    pub fn wallet(&self, id: AccountId) -> Result<gridbot_core::Wallet, SimError> {
+        let m = self.margin(id)?;
+        let mb = m.margin_balance();
+        Ok(gridbot_core::Wallet {
+            total_equity: mb,
+            total_wallet_balance: m.wallet,
+            total_margin_balance: mb,
+            total_available_balance: m.available(),
+            total_perp_upl: m.upnl,
+            total_initial_margin: m.position_im + m.order_im,
+            total_maintenance_margin: m.mm,
+            account_im_rate: m.im_rate(),
+            account_mm_rate: m.mm_rate(),
+            coins: vec![gridbot_core::CoinBalance {
+                coin: "USDT".to_owned(),
+                equity: mb,
+                wallet_balance: m.wallet,
+                unrealised_pnl: m.upnl,
+                cum_realised_pnl: self.accounts[id]
+                    .symbols
+                    .values()
+                    .flat_map(|sa| sa.legs.values())
+                    .map(|l| l.cum_realised_pnl)
+                    .sum(),
+                total_order_im: m.order_im,
+                total_position_im: m.position_im,
+                total_position_mm: m.mm,
+            }],
+        })
+    }
+
+    // ---- funding ----------------------------------------------------------------------------
+
+    /// Settles funding on every open position of `symbol` at `rate` and the current mark:
+    /// `size × mark × rate`, paid by longs and received by shorts when the rate is positive.
+    pub fn settle_funding(&mut self, symbol: &Symbol, rate: Decimal) {
+        let Some(mark) = self.mark(symbol) else { return };
+        let now = self.now_ms;
+        for id in 0..self.accounts.len() {
+            let legs: Vec<(i64, Side, Decimal)> = self.accounts[id]
+                .symbols
+                .get(symbol)
+                .map(|sa| {
+                    sa.legs
+                        .iter()
+                        .filter_map(|(i, l)| Some((*i, l.side?, l.size.as_decimal())))
+                        .filter(|l| !l.2.is_zero())
+                        .collect()
+                })
+                .unwrap_or_default();
+            for (idx, side, size) in legs {
+                let value = size * mark.as_decimal();
+                let paid = match side {
+                    Side::Buy => value * rate,
+                    Side::Sell => -value * rate,
+                };
+                self.accounts[id].wallet -= paid;
+                if let Some(leg) = self.accounts[id].symbols.get_mut(symbol).and_then(|sa| sa.legs.get_mut(&idx)) {
+                    leg.cum_realised_pnl -= paid;
+                }
+                let exec_id = self.next_exec_id();
+                let execution = Execution {
+                    exec_id,
+                    order_id: String::new(),
+                    order_link_id: String::new(),
+                    symbol: symbol.clone(),
+                    side,
+                    exec_type: ExecType::Funding,
+                    order_type: OrderType::Unknown,
+                    exec_price: mark,
+                    exec_qty: Qty::new(size).unwrap_or(Qty::ZERO),
+                    exec_value: value,
+                    exec_fee: paid,
+                    fee_rate: rate,
+                    is_maker: false,
+                    closed_size: Qty::ZERO,
+                    exec_time_ms: now,
+                };
+                self.executions.push((id, execution.clone()));
+                self.events.push(SimEvent::Execution(id, execution));
+                self.events.push(SimEvent::Wallet(id));
+            }
+        }
+    }
+}

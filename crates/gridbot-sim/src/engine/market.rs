@@ -1,0 +1,150 @@
+//! Price moves along the replay path: resting fills in path order, and liquidation at the
+//! exact price where an account's margin balance meets its maintenance margin.
+
+use gridbot_core::{
+    CancelType, Decimal, ExecType, Order, OrderStatus, OrderType, PositionIdx, Price, Qty, RejectReason, Side, Symbol,
+    TimeInForce,
+};
+
+use super::{AccountId, Engine, SimOrder};
+
+impl Engine {
+    // ---- the market moves -------------------------------------------------------------------
+
+    /// Moves the last price of `symbol` to `to`, filling every resting order the move trades
+    /// through (fully) or touches (`touch_fill_fraction`), in path order and then arrival
+    /// order, and liquidating accounts whose margin runs out on the way.
+    pub fn move_price(&mut self, symbol: &Symbol, to: Price) {
+        let Some(from) = self.mark(symbol) else {
+            self.marks.insert(symbol.clone(), to);
+            return;
+        };
+        if from == to {
+            return;
+        }
+        let falling = to < from;
+        let mut candidates: Vec<(Price, u64)> = match self.markets.get(symbol) {
+            Some(m) if falling => m.buys.range((to, 0)..=(from, u64::MAX)).copied().collect(),
+            Some(m) => m.sells.range((from, 0)..=(to, u64::MAX)).copied().collect(),
+            None => Vec::new(),
+        };
+        if falling {
+            // Highest buy first; within a price, arrival order.
+            candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        }
+        let fraction = self.config.touch_fill_fraction;
+        let instrument = self.instruments.get(symbol).cloned();
+        let mut current = from;
+        for (price, seq) in candidates {
+            self.liquidate_between(symbol, current, price);
+            current = price;
+            self.marks.insert(symbol.clone(), price);
+            let Some(leaves) = self.orders.get(&seq).filter(|o| o.order.is_open()).map(|o| o.order.leaves_qty) else {
+                continue;
+            };
+            let through = if falling { price > to } else { price < to };
+            let qty = if through {
+                leaves
+            } else {
+                let part = Qty::new(leaves.as_decimal() * fraction).unwrap_or(Qty::ZERO);
+                instrument.as_ref().map_or(part, |i| i.round_qty(part))
+            };
+            if !qty.is_zero() {
+                self.fill(seq, qty.as_decimal(), price, true, ExecType::Trade);
+            }
+        }
+        self.liquidate_between(symbol, current, to);
+        self.marks.insert(symbol.clone(), to);
+    }
+
+    /// Liquidates every account whose `margin balance − MM` reaches zero while `symbol` moves
+    /// from `from` to `to`; returns true if one was liquidated.
+    fn liquidate_between(&mut self, symbol: &Symbol, from: Price, to: Price) -> bool {
+        if from == to {
+            return false;
+        }
+        let mmr = self.config.maintenance_margin_rate;
+        let mut liquidated = false;
+        for id in 0..self.accounts.len() {
+            let Some(sa) = self.accounts[id].symbols.get(symbol) else { continue };
+            if !sa.has_position() {
+                continue;
+            }
+            // f(p) = c0 + c1·p: margin balance − MM with this symbol's mark at p.
+            let (mut c0, mut c1) = (self.accounts[id].wallet, Decimal::ZERO);
+            for (s, other) in &self.accounts[id].symbols {
+                for leg in other.legs.values() {
+                    let size = leg.size.as_decimal();
+                    let dir = match leg.side {
+                        Some(Side::Buy) => Decimal::ONE,
+                        Some(Side::Sell) => Decimal::NEGATIVE_ONE,
+                        None => continue,
+                    };
+                    if s == symbol {
+                        c1 += dir * size - size * mmr;
+                        c0 -= dir * size * leg.avg_price;
+                    } else {
+                        let mark = self.mark(s).map_or(Decimal::ZERO, Price::as_decimal);
+                        c0 += leg.unrealised(mark) - size * mark * mmr;
+                    }
+                }
+            }
+            let f = |p: Price| c0 + c1 * p.as_decimal();
+            if f(from) > Decimal::ZERO && f(to) <= Decimal::ZERO && !c1.is_zero() {
+                let at = Price::new((-c0 / c1).round_dp(8)).unwrap_or(to);
+                self.liquidate(id, symbol, at);
+                liquidated = true;
+            }
+        }
+        liquidated
+    }
+
+    fn liquidate(&mut self, id: AccountId, symbol: &Symbol, at: Price) {
+        let open: Vec<u64> =
+            self.orders.iter().filter(|(_, o)| o.account == id && o.order.is_open()).map(|(s, _)| *s).collect();
+        for seq in open {
+            self.finish(seq, OrderStatus::Cancelled, CancelType::CancelAllBeforeLiq, RejectReason::NoError);
+        }
+        self.marks.insert(symbol.clone(), at);
+        let legs: Vec<(PositionIdx, Side, Decimal)> = self.accounts[id]
+            .symbols
+            .get(symbol)
+            .map(|sa| {
+                sa.legs
+                    .iter()
+                    .filter_map(|(i, l)| {
+                        Some((PositionIdx::try_from(*i).ok()?, l.side?.opposite(), l.size.as_decimal()))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (idx, side, size) in legs {
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let order = Order {
+                order_id: seq.to_string(),
+                order_link_id: String::new(),
+                symbol: symbol.clone(),
+                side,
+                order_type: OrderType::Market,
+                price: None,
+                qty: Qty::new(size).unwrap_or(Qty::ZERO),
+                time_in_force: TimeInForce::Ioc,
+                position_idx: idx,
+                status: OrderStatus::New,
+                cancel_type: CancelType::Unknown,
+                reject_reason: RejectReason::NoError,
+                avg_price: None,
+                leaves_qty: Qty::new(size).unwrap_or(Qty::ZERO),
+                cum_exec_qty: Qty::ZERO,
+                cum_exec_value: Decimal::ZERO,
+                cum_exec_fee: Decimal::ZERO,
+                reduce_only: true,
+                created_time_ms: self.now_ms,
+                updated_time_ms: self.now_ms,
+            };
+            self.orders.insert(seq, SimOrder { account: id, order });
+            self.fill(seq, size, at, false, ExecType::BustTrade);
+        }
+    }
+}

@@ -16,13 +16,17 @@ mod account;
 mod config;
 mod engine;
 mod error;
+mod inproc;
 mod path;
+mod replay;
 
 pub use account::{Account, Margin, SimPosition, SymbolAccount};
 pub use config::SimConfig;
 pub use engine::{AccountId, Engine, SimEvent};
 pub use error::SimError;
+pub use inproc::{SimAccount, SimExchange};
 pub use path::candle_path;
+pub use replay::CandleReplay;
 
 #[cfg(test)]
 mod engine_tests;

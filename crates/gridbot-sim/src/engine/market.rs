@@ -6,7 +6,7 @@ use gridbot_core::{
     TimeInForce,
 };
 
-use super::{AccountId, Engine, SimOrder};
+use super::{AccountId, Engine, LiqThreshold, SimOrder};
 
 impl Engine {
     // ---- the market moves -------------------------------------------------------------------
@@ -16,7 +16,7 @@ impl Engine {
     /// order, and liquidating accounts whose margin runs out on the way.
     pub fn move_price(&mut self, symbol: &Symbol, to: Price) {
         let Some(from) = self.mark(symbol) else {
-            self.marks.insert(symbol.clone(), to);
+            self.set_mark(symbol, to);
             return;
         };
         if from == to {
@@ -38,7 +38,7 @@ impl Engine {
         for (price, seq) in candidates {
             self.liquidate_between(symbol, current, price);
             current = price;
-            self.marks.insert(symbol.clone(), price);
+            self.set_mark(symbol, price);
             let Some(leaves) = self.orders.get(&seq).filter(|o| o.order.is_open()).map(|o| o.order.leaves_qty) else {
                 continue;
             };
@@ -54,49 +54,82 @@ impl Engine {
             }
         }
         self.liquidate_between(symbol, current, to);
-        self.marks.insert(symbol.clone(), to);
+        self.set_mark(symbol, to);
+        // Accounts holding positions in other symbols too: their thresholds there moved.
+        for id in 0..self.accounts.len() {
+            let symbols = &self.accounts[id].symbols;
+            if symbols.get(symbol).is_some_and(|sa| sa.has_position())
+                && symbols.values().filter(|sa| sa.has_position()).count() > 1
+            {
+                self.liq_cache[id].clear();
+            }
+        }
     }
 
     /// Liquidates every account whose `margin balance − MM` reaches zero while `symbol` moves
-    /// from `from` to `to`; returns true if one was liquidated.
-    fn liquidate_between(&mut self, symbol: &Symbol, from: Price, to: Price) -> bool {
+    /// from `from` to `to`; returns true if one was liquidated. Thresholds are cached per
+    /// account and symbol (see `LiqThreshold`), so the common case is one comparison.
+    pub(super) fn liquidate_between(&mut self, symbol: &Symbol, from: Price, to: Price) -> bool {
         if from == to {
             return false;
         }
-        let mmr = self.config.maintenance_margin_rate;
         let mut liquidated = false;
         for id in 0..self.accounts.len() {
-            let Some(sa) = self.accounts[id].symbols.get(symbol) else { continue };
-            if !sa.has_position() {
-                continue;
-            }
-            // f(p) = c0 + c1·p: margin balance − MM with this symbol's mark at p.
-            let (mut c0, mut c1) = (self.accounts[id].wallet, Decimal::ZERO);
-            for (s, other) in &self.accounts[id].symbols {
-                for leg in other.legs.values() {
-                    let size = leg.size.as_decimal();
-                    let dir = match leg.side {
-                        Some(Side::Buy) => Decimal::ONE,
-                        Some(Side::Sell) => Decimal::NEGATIVE_ONE,
-                        None => continue,
-                    };
-                    if s == symbol {
-                        c1 += dir * size - size * mmr;
-                        c0 -= dir * size * leg.avg_price;
-                    } else {
-                        let mark = self.mark(s).map_or(Decimal::ZERO, Price::as_decimal);
-                        c0 += leg.unrealised(mark) - size * mark * mmr;
-                    }
+            let threshold = match self.liq_cache[id].get(symbol) {
+                Some(t) => *t,
+                None => {
+                    let t = self.liquidation_threshold(id, symbol);
+                    self.liq_cache[id].insert(symbol.clone(), t);
+                    t
                 }
-            }
-            let f = |p: Price| c0 + c1 * p.as_decimal();
-            if f(from) > Decimal::ZERO && f(to) <= Decimal::ZERO && !c1.is_zero() {
-                let at = Price::new((-c0 / c1).round_dp(8)).unwrap_or(to);
-                self.liquidate(id, symbol, at);
-                liquidated = true;
-            }
+            };
+            let at = match threshold {
+                LiqThreshold::Below(p) if from > p && to <= p => p,
+                LiqThreshold::Above(p) if from < p && to >= p => p,
+                _ => continue,
+            };
+            self.liquidate(id, symbol, at);
+            liquidated = true;
         }
         liquidated
+    }
+
+    /// Where `margin balance − MM` of account `id` crosses zero as `symbol`'s mark moves, every
+    /// other mark held: f(p) = c0 + c1·p.
+    fn liquidation_threshold(&self, id: AccountId, symbol: &Symbol) -> LiqThreshold {
+        let Some(sa) = self.accounts[id].symbols.get(symbol) else { return LiqThreshold::None };
+        if !sa.has_position() {
+            return LiqThreshold::None;
+        }
+        let mmr = self.config.maintenance_margin_rate;
+        let (mut c0, mut c1) = (self.accounts[id].wallet, Decimal::ZERO);
+        for (s, other) in &self.accounts[id].symbols {
+            for leg in other.legs.values() {
+                let size = leg.size.as_decimal();
+                let dir = match leg.side {
+                    Some(Side::Buy) => Decimal::ONE,
+                    Some(Side::Sell) => Decimal::NEGATIVE_ONE,
+                    None => continue,
+                };
+                if s == symbol {
+                    c1 += dir * size - size * mmr;
+                    c0 -= dir * size * leg.avg_price;
+                } else {
+                    let mark = self.mark(s).map_or(Decimal::ZERO, Price::as_decimal);
+                    c0 += leg.unrealised(mark) - size * mark * mmr;
+                }
+            }
+        }
+        if c1.is_zero() {
+            return LiqThreshold::None;
+        }
+        let root = (-c0 / c1).round_dp(8);
+        match Price::new(root) {
+            Ok(p) if c1 > Decimal::ZERO => LiqThreshold::Below(p),
+            Ok(p) => LiqThreshold::Above(p),
+            // A root below zero: a long account that no price can liquidate.
+            Err(_) => LiqThreshold::None,
+        }
     }
 
     fn liquidate(&mut self, id: AccountId, symbol: &Symbol, at: Price) {
@@ -105,7 +138,7 @@ impl Engine {
         for seq in open {
             self.finish(seq, OrderStatus::Cancelled, CancelType::CancelAllBeforeLiq, RejectReason::NoError);
         }
-        self.marks.insert(symbol.clone(), at);
+        self.set_mark(symbol, at);
         let legs: Vec<(PositionIdx, Side, Decimal)> = self.accounts[id]
             .symbols
             .get(symbol)

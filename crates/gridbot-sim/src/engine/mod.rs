@@ -68,6 +68,17 @@ struct SimOrder {
     order: Order,
 }
 
+/// Where an account is liquidated as one symbol's mark moves (everything else held).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LiqThreshold {
+    /// No price liquidates it.
+    None,
+    /// Liquidated when the mark falls to this price.
+    Below(Price),
+    /// Liquidated when the mark rises to this price.
+    Above(Price),
+}
+
 #[derive(Debug, Clone, Default)]
 struct Market {
     /// Resting buys by (price, seq).
@@ -91,6 +102,9 @@ pub struct Engine {
     next_exec: u64,
     now_ms: i64,
     events: Vec<SimEvent>,
+    /// Per account: liquidation thresholds by symbol; an entry is dropped whenever what it
+    /// depends on changes (fills, funding, mode, other symbols' marks).
+    liq_cache: Vec<BTreeMap<Symbol, LiqThreshold>>,
 }
 
 const FIRST_ORDER_ID: u64 = 1_000_000_001;
@@ -133,12 +147,14 @@ impl Engine {
             next_exec: 1,
             now_ms: 0,
             events: Vec::new(),
+            liq_cache: Vec::new(),
         }
     }
 
     /// Opens an account holding `wallet` USDT.
     pub fn add_account(&mut self, wallet: Decimal) -> AccountId {
         self.accounts.push(Account::new(wallet));
+        self.liq_cache.push(BTreeMap::new());
         self.accounts.len() - 1
     }
 
@@ -173,6 +189,22 @@ impl Engine {
     #[must_use]
     pub fn mark(&self, symbol: &Symbol) -> Option<Price> {
         self.marks.get(symbol).copied()
+    }
+
+    fn set_mark(&mut self, symbol: &Symbol, price: Price) {
+        match self.marks.get_mut(symbol) {
+            Some(mark) => *mark = price,
+            None => {
+                self.marks.insert(symbol.clone(), price);
+            }
+        }
+    }
+
+    /// Forgets account `id`'s liquidation thresholds (its positions or wallet changed).
+    fn invalidate_liquidation(&mut self, id: AccountId) {
+        if let Some(cache) = self.liq_cache.get_mut(id) {
+            cache.clear();
+        }
     }
 
     /// Takes the events since the last call.
@@ -543,6 +575,7 @@ impl Engine {
             leg.cum_realised_pnl += realised - fee;
         }
         self.accounts[id].wallet += realised - fee;
+        self.invalidate_liquidation(id);
         let exec_id = self.next_exec_id();
         if let Some(o) = self.orders.get_mut(&seq) {
             let o = &mut o.order;

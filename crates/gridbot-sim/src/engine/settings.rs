@@ -53,6 +53,7 @@ impl Engine {
         }
         sa.mode = mode;
         sa.legs.clear();
+        self.invalidate_liquidation(id);
         Ok(())
     }
 
@@ -153,6 +154,7 @@ impl Engine {
                     Side::Sell => -value * rate,
                 };
                 self.accounts[id].wallet -= paid;
+                self.invalidate_liquidation(id);
                 if let Some(leg) = self.accounts[id].symbols.get_mut(symbol).and_then(|sa| sa.legs.get_mut(&idx)) {
                     leg.cum_realised_pnl -= paid;
                 }

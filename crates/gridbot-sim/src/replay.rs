@@ -12,6 +12,32 @@ use gridbot_core::{Candle, Symbol};
 use crate::engine::Engine;
 use crate::path::candle_path;
 
+/// Writes every price of a series with the same number of decimals (the largest found), which
+/// changes no value but lets the matcher compare prices without rescaling.
+fn align_scales(candles: &mut [Candle]) {
+    let scale = candles
+        .iter()
+        .flat_map(|c| [c.open, c.high, c.low, c.close])
+        .map(|p| p.as_decimal().scale())
+        .max()
+        .unwrap_or(0);
+    let align = |p: &mut gridbot_core::Price| {
+        let mut d = p.as_decimal();
+        d.rescale(scale);
+        if d == p.as_decimal()
+            && let Ok(aligned) = gridbot_core::Price::new(d)
+        {
+            *p = aligned;
+        }
+    };
+    for c in candles {
+        align(&mut c.open);
+        align(&mut c.high);
+        align(&mut c.low);
+        align(&mut c.close);
+    }
+}
+
 /// Candles of one or more symbols, replayed into an engine.
 #[derive(Debug, Clone)]
 pub struct CandleReplay {
@@ -24,7 +50,10 @@ pub struct CandleReplay {
 impl CandleReplay {
     /// A replay of `series` (each ascending) with candles `interval_ms` long.
     #[must_use]
-    pub fn new(interval_ms: i64, series: BTreeMap<Symbol, Vec<Candle>>) -> Self {
+    pub fn new(interval_ms: i64, mut series: BTreeMap<Symbol, Vec<Candle>>) -> Self {
+        for candles in series.values_mut() {
+            align_scales(candles);
+        }
         let cursor = series.keys().map(|s| (s.clone(), 0)).collect();
         Self { interval_ms: interval_ms.max(1), series, cursor, next_funding_ms: None }
     }

@@ -33,7 +33,6 @@ impl Engine {
             candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         }
         let fraction = self.config.touch_fill_fraction;
-        let instrument = self.instruments.get(symbol).cloned();
         let mut current = from;
         for (price, seq) in candidates {
             self.liquidate_between(symbol, current, price);
@@ -47,7 +46,7 @@ impl Engine {
                 leaves
             } else {
                 let part = Qty::new(leaves.as_decimal() * fraction).unwrap_or(Qty::ZERO);
-                instrument.as_ref().map_or(part, |i| i.round_qty(part))
+                self.instruments.get(symbol).map_or(part, |i| i.round_qty(part))
             };
             if !qty.is_zero() {
                 self.fill(seq, qty.as_decimal(), price, true, ExecType::Trade);

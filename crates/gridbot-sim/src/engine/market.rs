@@ -23,9 +23,16 @@ impl Engine {
             return;
         }
         let falling = to < from;
+        // One comparison decides the common case: the nearest resting order is not reached.
         let mut candidates: Vec<(Price, u64)> = match self.markets.get(symbol) {
-            Some(m) if falling => m.buys.range((to, 0)..=(from, u64::MAX)).copied().collect(),
-            Some(m) => m.sells.range((from, 0)..=(to, u64::MAX)).copied().collect(),
+            Some(m) if falling => match m.buys.last() {
+                Some((best, _)) if *best >= to => m.buys.range((to, 0)..=(from, u64::MAX)).copied().collect(),
+                _ => Vec::new(),
+            },
+            Some(m) => match m.sells.first() {
+                Some((best, _)) if *best <= to => m.sells.range((from, 0)..=(to, u64::MAX)).copied().collect(),
+                _ => Vec::new(),
+            },
             None => Vec::new(),
         };
         if falling {
@@ -55,6 +62,9 @@ impl Engine {
         self.liquidate_between(symbol, current, to);
         self.set_mark(symbol, to);
         // Accounts holding positions in other symbols too: their thresholds there moved.
+        if self.instruments.len() < 2 {
+            return;
+        }
         for id in 0..self.accounts.len() {
             let symbols = &self.accounts[id].symbols;
             if symbols.get(symbol).is_some_and(|sa| sa.has_position())

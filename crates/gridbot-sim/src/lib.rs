@@ -22,7 +22,7 @@ mod replay;
 
 pub use account::{Account, Margin, SimPosition, SymbolAccount};
 pub use config::SimConfig;
-pub use engine::{AccountId, Engine, SimEvent};
+pub use engine::{AccountId, Engine, MONEY_DP, SimEvent};
 pub use error::SimError;
 pub use inproc::{SimAccount, SimExchange};
 pub use path::candle_path;

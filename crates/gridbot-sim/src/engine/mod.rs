@@ -109,6 +109,10 @@ pub struct Engine {
 
 const FIRST_ORDER_ID: u64 = 1_000_000_001;
 
+/// Decimal places of every USDT amount booked (fees, realised PnL, funding), as Bybit reports
+/// them. Booking at a fixed precision keeps the wallet an exact sum of its executions.
+pub const MONEY_DP: u32 = 8;
+
 fn rejection_to_error(e: &OrderRejection) -> SimError {
     match e {
         OrderRejection::BelowMinNotional { .. } => {
@@ -283,14 +287,15 @@ impl Engine {
 
     /// How much of a position `side` on `idx` would reduce right now.
     fn reducible(&self, id: AccountId, symbol: &Symbol, idx: PositionIdx, side: Side) -> Option<Decimal> {
-        let sa = self.accounts.get(id)?.symbols.get(symbol)?;
-        let leg = sa.legs.get(&idx.as_i64())?;
+        let leg = self.accounts.get(id)?.symbols.get(symbol).and_then(|sa| sa.legs.get(&idx.as_i64()));
+        let size = leg.map_or(Decimal::ZERO, |l| l.size.as_decimal());
         let reduces = match idx {
+            // In hedge mode the side alone says it: a Sell on the long leg closes it.
             PositionIdx::Long => side == Side::Sell,
             PositionIdx::Short => side == Side::Buy,
-            PositionIdx::OneWay => leg.side == Some(side.opposite()),
+            PositionIdx::OneWay => leg.is_some_and(|l| l.side == Some(side.opposite())),
         };
-        reduces.then(|| leg.size.as_decimal())
+        reduces.then_some(size)
     }
 
     // ---- orders -----------------------------------------------------------------------------
@@ -321,7 +326,8 @@ impl Engine {
             return Err(SimError::new(110_020, "Exceeded the maximum number of active orders"));
         }
         let reducible = self.reducible(id, &req.symbol, req.position_idx, req.side);
-        if req.reduce_only && reducible.unwrap_or(Decimal::ZERO).is_zero() {
+        let hedge_close = req.position_idx != PositionIdx::OneWay && reducible.is_some();
+        if (req.reduce_only || hedge_close) && reducible.unwrap_or(Decimal::ZERO).is_zero() {
             return Err(SimError::new(110_017, "Reduce-only rule not satisfied: nothing to reduce"));
         }
         if !req.reduce_only && reducible.is_none() {
@@ -560,16 +566,15 @@ impl Engine {
         }
         let rate = if is_maker { self.config.maker_fee } else { self.config.taker_fee };
         let value = qty * price.as_decimal();
-        let fee = value * rate;
+        let fee = (value * rate).round_dp(MONEY_DP);
         let now = self.now_ms;
         let leg_idx = order.position_idx;
         let closed = reducible.unwrap_or(Decimal::ZERO).min(qty);
-        let realised = self.symbol_account(id, &order.symbol).leg_mut(leg_idx).apply_fill(
-            order.side,
-            qty,
-            price.as_decimal(),
-            now,
-        );
+        let realised = self
+            .symbol_account(id, &order.symbol)
+            .leg_mut(leg_idx)
+            .apply_fill(order.side, qty, price.as_decimal(), now)
+            .round_dp(MONEY_DP);
         {
             let leg = self.symbol_account(id, &order.symbol).leg_mut(leg_idx);
             leg.cum_realised_pnl += realised - fee;

@@ -152,7 +152,8 @@ impl Engine {
                 let paid = match side {
                     Side::Buy => value * rate,
                     Side::Sell => -value * rate,
-                };
+                }
+                .round_dp(super::MONEY_DP);
                 self.accounts[id].wallet -= paid;
                 self.invalidate_liquidation(id);
                 if let Some(leg) = self.accounts[id].symbols.get_mut(symbol).and_then(|sa| sa.legs.get_mut(&idx)) {

@@ -10,6 +10,7 @@
 //! Ordered maps, no wall clock, no randomness: the same candles and orders give the same fills.
 
 #![deny(missing_docs)]
+#![recursion_limit = "256"]
 #![forbid(unsafe_code)]
 
 mod account;
@@ -19,10 +20,11 @@ mod error;
 mod inproc;
 mod path;
 mod replay;
+pub mod server;
 
 pub use account::{Account, Margin, SimPosition, SymbolAccount};
 pub use config::SimConfig;
-pub use engine::{AccountId, Engine, MONEY_DP, SimEvent};
+pub use engine::{AccountId, Engine, Levels, MONEY_DP, SimEvent};
 pub use error::SimError;
 pub use inproc::{SimAccount, SimExchange};
 pub use path::candle_path;

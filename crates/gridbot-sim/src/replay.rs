@@ -76,6 +76,21 @@ impl CandleReplay {
         self.series.iter().map(|(s, c)| c.len().saturating_sub(self.cursor.get(s).copied().unwrap_or(0))).sum()
     }
 
+    /// The candles of `symbol` replayed so far, oldest first.
+    #[must_use]
+    pub fn replayed(&self, symbol: &Symbol) -> &[Candle] {
+        match (self.series.get(symbol), self.cursor.get(symbol)) {
+            (Some(c), Some(&i)) => &c[..i.min(c.len())],
+            _ => &[],
+        }
+    }
+
+    /// Candle interval, ms.
+    #[must_use]
+    pub fn interval_ms(&self) -> i64 {
+        self.interval_ms
+    }
+
     /// Replays every candle opening at the next open time; returns that time.
     pub fn step(&mut self, engine: &mut Engine) -> Option<i64> {
         let t = self.next_time()?;

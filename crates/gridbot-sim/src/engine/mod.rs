@@ -22,8 +22,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use gridbot_core::{
-    CancelType, Decimal, ExecType, Execution, Instrument, Order, OrderAck, OrderRef, OrderRejection, OrderRequest,
-    OrderStatus, OrderType, PositionIdx, PositionMode, Price, Qty, RejectReason, Side, Symbol, TimeInForce,
+    CancelType, Decimal, ExecType, Execution, Instrument, Order, OrderAck, OrderLinkId, OrderRef, OrderRejection,
+    OrderRequest, OrderStatus, OrderType, PositionIdx, PositionMode, Price, Qty, RejectReason, Side, Symbol,
+    TimeInForce,
 };
 
 use crate::account::{Account, Margin, SymbolAccount};
@@ -85,7 +86,17 @@ struct Market {
     buys: BTreeSet<(Price, u64)>,
     /// Resting sells by (price, seq).
     sells: BTreeSet<(Price, u64)>,
+    /// Order-book update id: steps by one whenever the price moves.
+    book_update_id: i64,
+    /// The latest public trades, oldest first (at most `RECENT_TRADES`).
+    trades: std::collections::VecDeque<gridbot_core::PublicTrade>,
 }
+
+/// Book levels `(price, size)`, best first.
+pub type Levels = Vec<(Price, Qty)>;
+
+/// Public trades kept per symbol for `/v5/market/recent-trade`.
+const RECENT_TRADES: usize = 1_000;
 
 /// The exchange state. Single-threaded; wrap it in a lock to share.
 #[derive(Debug, Clone)]
@@ -196,6 +207,9 @@ impl Engine {
     }
 
     fn set_mark(&mut self, symbol: &Symbol, price: Price) {
+        if let Some(m) = self.markets.get_mut(symbol) {
+            m.book_update_id += 1;
+        }
         match self.marks.get_mut(symbol) {
             Some(mark) => *mark = price,
             None => {
@@ -209,6 +223,97 @@ impl Engine {
         if let Some(cache) = self.liq_cache.get_mut(id) {
             cache.clear();
         }
+    }
+
+    /// The number the next order will get (its `orderId`).
+    #[must_use]
+    pub fn next_order_number(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// The order-book update id of `symbol` (steps by one per price move).
+    #[must_use]
+    pub fn book_update_id(&self, symbol: &Symbol) -> i64 {
+        self.markets.get(symbol).map_or(0, |m| m.book_update_id)
+    }
+
+    /// The latest public trades of `symbol`, newest first.
+    #[must_use]
+    pub fn recent_trades(&self, symbol: &Symbol, limit: usize) -> Vec<gridbot_core::PublicTrade> {
+        self.markets.get(symbol).map(|m| m.trades.iter().rev().take(limit).cloned().collect()).unwrap_or_default()
+    }
+
+    /// `depth` synthetic levels per side around the last price, best first.
+    #[must_use]
+    pub fn book_levels(&self, symbol: &Symbol, depth: usize) -> (Levels, Levels) {
+        let qty = self.config.level_qty;
+        let side =
+            |s: Side| self.taker_levels(symbol, s).into_iter().take(depth).map(|(p, _)| (p, qty)).collect::<Vec<_>>();
+        (side(Side::Sell), side(Side::Buy))
+    }
+
+    /// Amends an open order's price and/or quantity, keeping its ids (Bybit `/v5/order/amend`).
+    pub fn amend(
+        &mut self,
+        id: AccountId,
+        symbol: &Symbol,
+        order: &OrderRef,
+        price: Option<Price>,
+        qty: Option<Qty>,
+    ) -> Result<OrderAck, SimError> {
+        let instrument = self.instrument(symbol)?.clone();
+        let seq = self
+            .find(id, symbol, order)
+            .filter(|seq| self.orders.get(seq).is_some_and(|o| o.order.is_open()))
+            .ok_or_else(|| SimError::new(110_001, "order not exists or too late to replace"))?;
+        let current = self.orders[&seq].order.clone();
+        if price.is_none() && qty.is_none() {
+            return Err(SimError::params("params error: nothing to amend"));
+        }
+        let mut req = OrderRequest {
+            symbol: current.symbol.clone(),
+            side: current.side,
+            order_type: current.order_type,
+            qty: qty.unwrap_or(current.qty),
+            price: price.or(current.price),
+            time_in_force: current.time_in_force,
+            position_idx: current.position_idx,
+            order_link_id: OrderLinkId::new(if current.order_link_id.is_empty() {
+                "x"
+            } else {
+                &current.order_link_id
+            })
+            .map_err(|e| SimError::params(e.to_string()))?,
+            reduce_only: current.reduce_only,
+        };
+        req.reduce_only = current.reduce_only;
+        instrument.validate(&req).map_err(|e| rejection_to_error(&e))?;
+        if req.qty <= current.cum_exec_qty {
+            return Err(SimError::params("params error: qty must exceed the filled quantity"));
+        }
+        if current.time_in_force == TimeInForce::PostOnly
+            && let (Some((bid, ask)), Some(p)) = (self.best_bid_ask(symbol), req.price)
+            && (if current.side == Side::Buy { p >= ask } else { p <= bid })
+        {
+            return Err(SimError::params("params error: PostOnly amend would take liquidity"));
+        }
+        self.unindex(seq);
+        let now = self.now_ms;
+        if let Some(o) = self.orders.get_mut(&seq) {
+            o.order.price = req.price;
+            o.order.qty = req.qty;
+            o.order.leaves_qty =
+                Qty::new(req.qty.as_decimal() - current.cum_exec_qty.as_decimal()).unwrap_or(Qty::ZERO);
+            o.order.updated_time_ms = now;
+        }
+        if let (Some(p), Some(market)) = (req.price, self.markets.get_mut(symbol)) {
+            match current.side {
+                Side::Buy => market.buys.insert((p, seq)),
+                Side::Sell => market.sells.insert((p, seq)),
+            };
+        }
+        self.emit_order(seq);
+        Ok(OrderAck { order_id: current.order_id, order_link_id: current.order_link_id })
     }
 
     /// Takes the events since the last call.
@@ -609,13 +714,29 @@ impl Engine {
             closed_size: Qty::new(closed).unwrap_or(Qty::ZERO),
             exec_time_ms: now,
         };
+        let trade_id = execution.exec_id.clone();
         self.executions.push((id, execution.clone()));
         self.events.push(SimEvent::Execution(id, execution));
+        let taker_side = if is_maker { order.side.opposite() } else { order.side };
+        let trade_qty = Qty::new(qty).unwrap_or(Qty::ZERO);
+        if let Some(market) = self.markets.get_mut(&order.symbol) {
+            if market.trades.len() >= RECENT_TRADES {
+                market.trades.pop_front();
+            }
+            market.trades.push_back(gridbot_core::PublicTrade {
+                symbol: order.symbol.clone(),
+                trade_id,
+                price,
+                qty: trade_qty,
+                taker_side,
+                time_ms: now,
+            });
+        }
         self.events.push(SimEvent::Trade {
             symbol: order.symbol.clone(),
             price,
-            qty: Qty::new(qty).unwrap_or(Qty::ZERO),
-            taker_side: if is_maker { order.side.opposite() } else { order.side },
+            qty: trade_qty,
+            taker_side,
             time_ms: now,
         });
         if self.orders.get(&seq).is_some_and(|o| o.order.status == OrderStatus::Filled) {

@@ -1,0 +1,246 @@
+//! The Bybit-v5 server on 127.0.0.1: REST (and, in `ws`, WebSocket) over axum on a tokio
+//! runtime of its own thread, in front of the engine.
+//!
+//! Decisions:
+//! - Two clocks. Authentication (`X-BAPI-TIMESTAMP`, `/v5/market/time`, WebSocket `expires`)
+//!   uses the wall clock, because clients sign with theirs. Everything the exchange records
+//!   (order and execution times, funding) uses the replay's time.
+//! - Business errors are HTTP 200 with Bybit's envelope; unknown routes are 404; a malformed
+//!   request (bad JSON, missing or mistyped parameter, unknown symbol) is 10001 with a message,
+//!   and the server keeps serving.
+//! - Rate limits per API key and endpoint, 1 s rolling windows (orders 10/s, queries 50/s),
+//!   with `X-Bapi-Limit`, `X-Bapi-Limit-Status` and `X-Bapi-Limit-Reset-Timestamp` on every
+//!   reply and 10006 beyond the limit.
+
+mod auth;
+mod json;
+mod rest;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use gridbot_core::{Clock, Decimal};
+
+use crate::engine::{AccountId, Engine};
+use crate::replay::CandleReplay;
+
+pub use auth::hmac_hex;
+
+/// One account the server knows.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ServerAccount {
+    /// API key.
+    pub api_key: String,
+    /// API secret.
+    pub api_secret: String,
+    /// Starting USDT balance.
+    pub wallet: Decimal,
+}
+
+impl std::fmt::Debug for ServerAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerAccount")
+            .field("api_key", &self.api_key)
+            .field("api_secret", &"<redacted>")
+            .field("wallet", &self.wallet)
+            .finish()
+    }
+}
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Where to listen (port 0: any free port).
+    pub bind: SocketAddr,
+    /// Accounts by API key.
+    pub accounts: Vec<ServerAccount>,
+    /// Order endpoints per second per key.
+    pub orders_per_sec: u32,
+    /// Query endpoints per second per key.
+    pub queries_per_sec: u32,
+}
+
+impl ServerConfig {
+    /// Loopback on any free port, Bybit's default limits.
+    #[must_use]
+    pub fn loopback(accounts: Vec<ServerAccount>) -> Self {
+        Self { bind: SocketAddr::from(([127, 0, 0, 1], 0)), accounts, orders_per_sec: 10, queries_per_sec: 50 }
+    }
+}
+
+/// Per (API key, endpoint): the start of the current 1 s window and the requests in it.
+type RateWindows = HashMap<(String, &'static str), (i64, u32)>;
+
+/// What the server shares between requests.
+pub(crate) struct Shared {
+    market: Mutex<Market>,
+    keys: HashMap<String, (String, AccountId)>,
+    clock: Arc<dyn Clock>,
+    limits: Mutex<RateWindows>,
+    orders_per_sec: u32,
+    queries_per_sec: u32,
+}
+
+pub(crate) struct Market {
+    pub(crate) engine: Engine,
+    pub(crate) replay: CandleReplay,
+}
+
+impl Shared {
+    pub(crate) fn market(&self) -> MutexGuard<'_, Market> {
+        self.market.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn secret_of(&self, key: &str) -> Option<String> {
+        self.keys.get(key).map(|(secret, _)| secret.clone())
+    }
+
+    fn account_of(&self, key: &str) -> Option<AccountId> {
+        self.keys.get(key).map(|(_, id)| *id)
+    }
+
+    /// Counts a request; returns (limit, remaining, reset ms) or the 10006 error.
+    fn count(&self, key: &str, endpoint: &'static str, orders: bool, now: i64) -> Result<(u32, u32, i64), (u32, i64)> {
+        let limit = if orders { self.orders_per_sec } else { self.queries_per_sec }.max(1);
+        let mut limits = self.limits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = limits.entry((key.to_owned(), endpoint)).or_insert((now, 0));
+        if now - entry.0 >= 1_000 {
+            *entry = (now, 0);
+        }
+        let reset = entry.0 + 1_000;
+        if entry.1 >= limit {
+            return Err((limit, reset));
+        }
+        entry.1 += 1;
+        Ok((limit, limit - entry.1, reset))
+    }
+}
+
+/// A running server.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle").field("addr", &self.addr).finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    /// The bound address.
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    #[must_use]
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The engine id of an API key's account.
+    #[must_use]
+    pub fn account_id(&self, api_key: &str) -> Option<AccountId> {
+        self.shared.account_of(api_key)
+    }
+
+    /// Replays the next time step of the market; returns its time.
+    pub fn step(&self) -> Option<i64> {
+        let mut m = self.shared.market();
+        let Market { engine, replay } = &mut *m;
+        let t = replay.step(engine);
+        engine.drain_events();
+        t
+    }
+
+    /// Runs `f` with the engine (inspection in tests).
+    pub fn with_engine<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> R {
+        f(&mut self.shared.market().engine)
+    }
+
+    /// Stops the server and waits for its thread.
+    pub fn stop(mut self) {
+        self.shutdown_now();
+    }
+
+    fn shutdown_now(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for ServerHandle {
+    fn drop(&mut self) {
+        self.shutdown_now();
+    }
+}
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// Binding or the runtime failed.
+    #[error("simulator server: {0}")]
+    Io(#[from] std::io::Error),
+    /// Two accounts share an API key.
+    #[error("simulator server: API key {0} is configured twice")]
+    DuplicateKey(String),
+}
+
+/// Starts the server on its own thread with a tokio runtime; returns once it listens.
+pub fn start(
+    config: ServerConfig,
+    mut engine: Engine,
+    replay: CandleReplay,
+    clock: Arc<dyn Clock>,
+) -> Result<ServerHandle, ServerError> {
+    let mut keys = HashMap::new();
+    for a in &config.accounts {
+        if keys.contains_key(&a.api_key) {
+            return Err(ServerError::DuplicateKey(a.api_key.clone()));
+        }
+        let id = engine.add_account(a.wallet);
+        keys.insert(a.api_key.clone(), (a.api_secret.clone(), id));
+    }
+    let shared = Arc::new(Shared {
+        market: Mutex::new(Market { engine, replay }),
+        keys,
+        clock,
+        limits: Mutex::new(HashMap::new()),
+        orders_per_sec: config.orders_per_sec,
+        queries_per_sec: config.queries_per_sec,
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let listener = runtime.block_on(tokio::net::TcpListener::bind(config.bind))?;
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = rest::router(Arc::clone(&shared));
+    let thread = std::thread::Builder::new().name("gridbot-sim-server".into()).spawn(move || {
+        runtime.block_on(async move {
+            let _ = axum::serve(listener, app.into_make_service())
+                .with_graceful_shutdown(async {
+                    let _ = rx.await;
+                })
+                .await;
+        });
+    })?;
+    Ok(ServerHandle { addr, shared, shutdown: Some(tx), thread: Some(thread) })
+}
+
+/// Orders of the account, newest first, in Bybit's cursor pages (`limit` per page): the cursor
+/// is the offset as text, so it is made of `[0-9]` only (no encoding ambiguity).
+pub(crate) fn page<T: Clone>(items: &[T], cursor: Option<&str>, limit: usize) -> (Vec<T>, String) {
+    let start: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0).min(items.len());
+    let end = (start + limit.max(1)).min(items.len());
+    let next = if end < items.len() { end.to_string() } else { String::new() };
+    (items[start..end].to_vec(), next)
+}

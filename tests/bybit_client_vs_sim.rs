@@ -70,7 +70,7 @@ fn market_data_endpoints() {
         &KlineQuery {
             symbol: btc(),
             interval: Interval::M15,
-            window: gridbot_core::TimeWindow { start_ms: 0, end_ms: now },
+            window: TimeWindow { start_ms: 0, end_ms: now },
         },
     )
     .unwrap();

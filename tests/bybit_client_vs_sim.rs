@@ -67,11 +67,7 @@ fn market_data_endpoints() {
     assert!(candles.windows(2).all(|w| w[1].open_time_ms == w[0].open_time_ms + 60_000));
     let all = Exchange::klines(
         &c,
-        &KlineQuery {
-            symbol: btc(),
-            interval: Interval::M15,
-            window: TimeWindow { start_ms: 0, end_ms: now },
-        },
+        &KlineQuery { symbol: btc(), interval: Interval::M15, window: TimeWindow { start_ms: 0, end_ms: now } },
     )
     .unwrap();
     assert_eq!(all.len(), 9, "121 minutes replayed = 9 quarter hours (the last partial)");
@@ -161,5 +157,79 @@ fn rate_limit_10006_is_obeyed_by_the_client() {
     for _ in 0..60 {
         c.wallet_balance().unwrap();
     }
+    s.stop();
+}
+
+#[test]
+fn streams_public_books_and_tickers_and_private_order_events() {
+    use std::time::Duration;
+
+    use gridbot_bybit::ws::stream::{Lifecycle, PrivateEvent, PublicEvent, PublicHub, StreamConfig, start_private};
+
+    let s = server();
+    let env = Environment::custom(&s.base_url());
+    let mut hub = PublicHub::new(StreamConfig::new(env.ws_public_linear()));
+    let book = hub.subscribe(&["orderbook.50.BTCUSDT"]);
+    let ticker = hub.subscribe(&["tickers.BTCUSDT"]);
+    let public = hub.start(Arc::new(SystemClock)).unwrap();
+    let (private, events) = start_private(
+        StreamConfig::new(env.ws_private()),
+        Credentials::new(KEY, SECRET).unwrap(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let wait = Duration::from_secs(10);
+    assert_eq!(book.recv_timeout(wait).unwrap(), PublicEvent::Lifecycle(Lifecycle::Connected));
+    let first = match book.recv_timeout(wait).unwrap() {
+        PublicEvent::BookTop { bid, ask, .. } => (bid.unwrap().price, ask.unwrap().price),
+        other => panic!("{other:?}"),
+    };
+    assert!(first.0 < first.1);
+    // the market moves: deltas keep the local book equal to the server's
+    for _ in 0..30 {
+        s.step();
+    }
+    let mut last = None;
+    while let Ok(e) = book.recv_timeout(Duration::from_millis(500)) {
+        if let PublicEvent::BookTop { bid, ask, .. } = e {
+            last = Some((bid.unwrap().price, ask.unwrap().price));
+        }
+    }
+    let server_top = s.with_engine(|e| e.best_bid_ask(&btc()).unwrap());
+    assert_eq!(last.unwrap(), server_top, "book after deltas matches the server");
+    let mut saw_ticker = false;
+    while let Ok(e) = ticker.recv_timeout(Duration::from_millis(200)) {
+        if let PublicEvent::Ticker(t) = e {
+            assert_eq!(t.symbol, btc());
+            saw_ticker = true;
+        }
+    }
+    assert!(saw_ticker);
+    // private: authenticated, then an order placed over REST arrives as an event within 5 s
+    assert_eq!(events.recv_timeout(wait).unwrap(), PrivateEvent::Lifecycle(Lifecycle::Connected));
+    assert_eq!(events.recv_timeout(wait).unwrap(), PrivateEvent::Authenticated);
+    std::thread::sleep(Duration::from_millis(100)); // let the subscribe frame land
+    let c = client(&s, SECRET);
+    let px = bybit_btcusdt().round_buy_price(Price::new(server_top.0.as_decimal() * Decimal::new(9, 1)).unwrap());
+    let placed = std::time::Instant::now();
+    c.create_order(&OrderRequest::limit(
+        btc(),
+        Side::Buy,
+        "0.001".parse().unwrap(),
+        px,
+        TimeInForce::PostOnly,
+        PositionIdx::OneWay,
+        link("ws-1"),
+    ))
+    .unwrap();
+    loop {
+        match events.recv_timeout(Duration::from_secs(5)).expect("an order event within 5 s") {
+            PrivateEvent::Orders(o) if o[0].order_link_id == "ws-1" => break,
+            _ => continue,
+        }
+    }
+    assert!(placed.elapsed() < Duration::from_secs(5));
+    public.stop();
+    private.stop();
     s.stop();
 }

@@ -15,14 +15,16 @@
 mod auth;
 mod json;
 mod rest;
+mod ws;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use gridbot_core::{Clock, Decimal};
+use gridbot_core::{Clock, Decimal, Symbol};
+use serde_json::{Value, json};
 
-use crate::engine::{AccountId, Engine};
+use crate::engine::{AccountId, Engine, SimEvent};
 use crate::replay::CandleReplay;
 
 pub use auth::hmac_hex;
@@ -72,6 +74,16 @@ impl ServerConfig {
 /// Per (API key, endpoint): the start of the current 1 s window and the requests in it.
 type RateWindows = HashMap<(String, &'static str), (i64, u32)>;
 
+/// A change the WebSocket connections may need to push.
+pub(crate) enum Update {
+    /// The market of a symbol moved (books, tickers, klines).
+    Market(Symbol),
+    /// Public trades of a symbol (`publicTrade` data items).
+    Trades(Symbol, Value),
+    /// A private topic item for one account: (account, topic, data array).
+    Private(AccountId, &'static str, Value),
+}
+
 /// What the server shares between requests.
 pub(crate) struct Shared {
     market: Mutex<Market>,
@@ -80,6 +92,7 @@ pub(crate) struct Shared {
     limits: Mutex<RateWindows>,
     orders_per_sec: u32,
     queries_per_sec: u32,
+    updates: tokio::sync::broadcast::Sender<Arc<Update>>,
 }
 
 pub(crate) struct Market {
@@ -90,6 +103,58 @@ pub(crate) struct Market {
 impl Shared {
     pub(crate) fn market(&self) -> MutexGuard<'_, Market> {
         self.market.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Turns the engine's pending events into WebSocket updates, then announces the market
+    /// moves of `moved`.
+    pub(crate) fn publish(&self, market: &mut Market, moved: &[Symbol]) {
+        let events = market.engine.drain_events();
+        let mut trades: Vec<(Symbol, Vec<Value>)> = Vec::new();
+        let mut out: Vec<Update> = Vec::new();
+        for event in events {
+            match event {
+                SimEvent::Order(a, o) => {
+                    let mut v = json::order(&o);
+                    v["category"] = json!("linear");
+                    out.push(Update::Private(a, "order", json!([v])));
+                }
+                SimEvent::Execution(a, e) => {
+                    let mut v = json::execution(&e);
+                    v["category"] = json!("linear");
+                    out.push(Update::Private(a, "execution", json!([v])));
+                }
+                SimEvent::Position(a, symbol, idx) => {
+                    if let Ok(rows) = market.engine.positions(a, &symbol) {
+                        for p in rows.iter().filter(|p| p.position_idx == idx) {
+                            let mut v = json::position(p, true);
+                            v["category"] = json!("linear");
+                            out.push(Update::Private(a, "position", json!([v])));
+                        }
+                    }
+                }
+                SimEvent::Wallet(a) => {
+                    if let Ok(w) = market.engine.wallet(a) {
+                        out.push(Update::Private(a, "wallet", json!([json::wallet(&w)])));
+                    }
+                }
+                SimEvent::Trade { symbol, price, qty, taker_side, time_ms } => {
+                    let item = json!({"T": time_ms, "s": symbol.as_str(), "S": taker_side.as_str(), "v": qty.to_string(), "p": price.to_string(),
+                        "L": "ZeroPlusTick", "i": format!("sim-trade-{time_ms}-{}", trades.len()), "BT": false, "seq": 0});
+                    match trades.iter_mut().find(|(s, _)| *s == symbol) {
+                        Some((_, items)) => items.push(item),
+                        None => trades.push((symbol, vec![item])),
+                    }
+                }
+            }
+        }
+        for (symbol, items) in trades {
+            out.push(Update::Trades(symbol, Value::Array(items)));
+        }
+        out.extend(moved.iter().cloned().map(Update::Market));
+        for u in out {
+            // No receiver is fine: nobody is connected.
+            let _ = self.updates.send(Arc::new(u));
+        }
     }
 
     fn secret_of(&self, key: &str) -> Option<String> {
@@ -121,6 +186,8 @@ impl Shared {
 pub struct ServerHandle {
     addr: SocketAddr,
     shared: Arc<Shared>,
+    driver_stop: Arc<std::sync::atomic::AtomicBool>,
+    driver: Option<std::thread::JoinHandle<()>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -150,13 +217,23 @@ impl ServerHandle {
         self.shared.account_of(api_key)
     }
 
-    /// Replays the next time step of the market; returns its time.
+    /// Replays the next time step of the market and pushes what changed; returns its time.
     pub fn step(&self) -> Option<i64> {
-        let mut m = self.shared.market();
-        let Market { engine, replay } = &mut *m;
-        let t = replay.step(engine);
-        engine.drain_events();
-        t
+        step_market(&self.shared)
+    }
+
+    /// Steps the replay every `every` on a thread of its own until the replay ends or the
+    /// server stops (paper trading at a chosen speed).
+    pub fn drive(&mut self, every: std::time::Duration) -> std::io::Result<()> {
+        let shared = Arc::clone(&self.shared);
+        let stop = Arc::clone(&self.driver_stop);
+        let thread = std::thread::Builder::new().name("gridbot-sim-replay".into()).spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) && step_market(&shared).is_some() {
+                std::thread::sleep(every);
+            }
+        })?;
+        self.driver = Some(thread);
+        Ok(())
     }
 
     /// Runs `f` with the engine (inspection in tests).
@@ -170,6 +247,10 @@ impl ServerHandle {
     }
 
     fn shutdown_now(&mut self) {
+        self.driver_stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(d) = self.driver.take() {
+            let _ = d.join();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -218,6 +299,7 @@ pub fn start(
         limits: Mutex::new(HashMap::new()),
         orders_per_sec: config.orders_per_sec,
         queries_per_sec: config.queries_per_sec,
+        updates: tokio::sync::broadcast::channel(4096).0,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind(config.bind))?;
@@ -233,10 +315,26 @@ pub fn start(
                 .await;
         });
     })?;
-    Ok(ServerHandle { addr, shared, shutdown: Some(tx), thread: Some(thread) })
+    Ok(ServerHandle {
+        addr,
+        shared,
+        driver_stop: Arc::default(),
+        driver: None,
+        shutdown: Some(tx),
+        thread: Some(thread),
+    })
 }
 
-/// Orders of the account, newest first, in Bybit's cursor pages (`limit` per page): the cursor
+fn step_market(shared: &Shared) -> Option<i64> {
+    let mut m = shared.market();
+    let Market { engine, replay } = &mut *m;
+    let t = replay.step(engine)?;
+    let symbols: Vec<Symbol> = engine.instruments().map(|i| i.symbol().clone()).collect();
+    shared.publish(&mut m, &symbols);
+    Some(t)
+}
+
+/// Items of a list, newest first, in Bybit's cursor pages (`limit` per page): the cursor
 /// is the offset as text, so it is made of `[0-9]` only (no encoding ambiguity).
 pub(crate) fn page<T: Clone>(items: &[T], cursor: Option<&str>, limit: usize) -> (Vec<T>, String) {
     let start: usize = cursor.and_then(|c| c.parse().ok()).unwrap_or(0).min(items.len());

@@ -98,6 +98,11 @@ fn signed(
     };
     let params = if *method == Method::GET { Ok(Params::from_query(raw_query)) } else { Params::from_body(raw_body) };
     let result = params.and_then(|p| f(ctx, account, &p));
+    if orders {
+        // Order events (acks, fills, cancels) go out on the private stream.
+        let mut m = ctx.market();
+        ctx.publish(&mut m, &[]);
+    }
     Reply { result, limit: Some(limit), now }
 }
 
@@ -528,6 +533,8 @@ pub(super) fn router(ctx: Ctx) -> Router {
         .route("/v5/account/info", get(account_info))
         .route("/v5/user/query-api", get(query_api))
         .route("/v5/asset/coin/query-info", get(coin_info))
+        .route("/v5/public/linear", get(super::ws::public))
+        .route("/v5/private", get(super::ws::private))
         .fallback(not_found)
         .with_state(ctx)
 }

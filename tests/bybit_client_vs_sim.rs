@@ -105,7 +105,14 @@ fn trading_endpoints_and_negative_cases() {
     let dup = c.create_order(&po).unwrap_err();
     let BybitError::Exchange(dup) = dup else { panic!() };
     assert_eq!((dup.detail().ret_code, dup.action()), (Some(110_072), ErrorAction::Reconcile));
+    // amend keeps the ids (the bot never amends, but the client can)
+    let lower = Price::new(below.as_decimal() - Decimal::from(10)).unwrap();
+    let amended = c.amend_order(&btc(), &OrderRef::LinkId(link("po-1")), Some(lower), None).unwrap();
+    assert_eq!(amended.order_id, ack.order_id);
+    assert_eq!(c.open_orders(&btc()).unwrap()[0].price, Some(lower));
     c.cancel_order(&btc(), &OrderRef::LinkId(link("po-1"))).unwrap();
+    // trading-stop: TP/SL are not simulated; the reply is Bybit's "not modified", a success
+    c.trading_stop(&btc(), PositionIdx::Long, None, None).unwrap();
     // unknown order → 110001
     let BybitError::Exchange(gone) = c.cancel_order(&btc(), &OrderRef::LinkId(link("po-1"))).unwrap_err() else {
         panic!()
@@ -171,6 +178,8 @@ fn streams_public_books_and_tickers_and_private_order_events() {
     let mut hub = PublicHub::new(StreamConfig::new(env.ws_public_linear()));
     let book = hub.subscribe(&["orderbook.50.BTCUSDT"]);
     let ticker = hub.subscribe(&["tickers.BTCUSDT"]);
+    let kline = hub.subscribe(&["kline.1.BTCUSDT"]);
+    let trades = hub.subscribe(&["publicTrade.BTCUSDT"]);
     let public = hub.start(Arc::new(SystemClock)).unwrap();
     let (private, events) = start_private(
         StreamConfig::new(env.ws_private()),
@@ -205,6 +214,14 @@ fn streams_public_books_and_tickers_and_private_order_events() {
         }
     }
     assert!(saw_ticker);
+    let mut klines = 0;
+    while let Ok(e) = kline.recv_timeout(Duration::from_millis(200)) {
+        if let PublicEvent::Kline { candle, .. } = e {
+            assert!(candle.high >= candle.low);
+            klines += 1;
+        }
+    }
+    assert!(klines > 0);
     // private: authenticated, then an order placed over REST arrives as an event within 5 s
     assert_eq!(events.recv_timeout(wait).unwrap(), PrivateEvent::Lifecycle(Lifecycle::Connected));
     assert_eq!(events.recv_timeout(wait).unwrap(), PrivateEvent::Authenticated);
@@ -229,6 +246,22 @@ fn streams_public_books_and_tickers_and_private_order_events() {
         }
     }
     assert!(placed.elapsed() < Duration::from_secs(5));
+    // a market order is a public trade
+    c.create_order(&OrderRequest::market(
+        btc(),
+        Side::Sell,
+        "0.002".parse().unwrap(),
+        PositionIdx::OneWay,
+        link("ws-mkt"),
+    ))
+    .unwrap();
+    let trade = loop {
+        match trades.recv_timeout(Duration::from_secs(5)).expect("a public trade") {
+            PublicEvent::Trades(t) => break t,
+            _ => continue,
+        }
+    };
+    assert_eq!(trade[0].taker_side, Side::Sell);
     public.stop();
     private.stop();
     s.stop();

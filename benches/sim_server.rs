@@ -3,7 +3,15 @@
 //! percentiles. Rate limits are lifted on both sides so the server's speed is what is measured.
 //!
 //! `cargo bench -p gridbot-benches --bench sim_server`
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::print_stdout, clippy::cast_precision_loss, clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::print_stdout,
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
+)]
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

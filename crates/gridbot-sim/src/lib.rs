@@ -21,6 +21,7 @@ mod inproc;
 mod path;
 mod replay;
 pub mod server;
+pub mod state;
 
 pub use account::{Account, Margin, SimPosition, SymbolAccount};
 pub use config::SimConfig;
@@ -28,7 +29,7 @@ pub use engine::{AccountId, Engine, Levels, MONEY_DP, SimEvent};
 pub use error::SimError;
 pub use inproc::{SimAccount, SimExchange};
 pub use path::candle_path;
-pub use replay::CandleReplay;
+pub use replay::{CandleReplay, ReplayPosition};
 
 #[cfg(test)]
 mod engine_tests;

@@ -38,6 +38,15 @@ fn align_scales(candles: &mut [Candle]) {
     }
 }
 
+/// A saved replay position.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ReplayPosition {
+    /// Candles replayed per symbol.
+    pub cursor: BTreeMap<Symbol, usize>,
+    /// Next funding settlement.
+    pub next_funding_ms: Option<i64>,
+}
+
 /// Candles of one or more symbols, replayed into an engine.
 #[derive(Debug, Clone)]
 pub struct CandleReplay {
@@ -74,6 +83,22 @@ impl CandleReplay {
     #[must_use]
     pub fn remaining(&self) -> usize {
         self.series.iter().map(|(s, c)| c.len().saturating_sub(self.cursor.get(s).copied().unwrap_or(0))).sum()
+    }
+
+    /// Where the replay stands (for saving).
+    #[must_use]
+    pub fn position(&self) -> ReplayPosition {
+        ReplayPosition { cursor: self.cursor.clone(), next_funding_ms: self.next_funding_ms }
+    }
+
+    /// Continues from a saved position (the series must be the same files).
+    pub fn restore(&mut self, position: ReplayPosition) {
+        for (symbol, i) in position.cursor {
+            if let Some(c) = self.cursor.get_mut(&symbol) {
+                *c = i.min(self.series.get(&symbol).map_or(0, Vec::len));
+            }
+        }
+        self.next_funding_ms = position.next_funding_ms;
     }
 
     /// The candles of `symbol` replayed so far, oldest first.

@@ -63,14 +63,14 @@ pub enum SimEvent {
     },
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct SimOrder {
     account: AccountId,
     order: Order,
 }
 
 /// Where an account is liquidated as one symbol's mark moves (everything else held).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 enum LiqThreshold {
     /// No price liquidates it.
     None,
@@ -80,7 +80,7 @@ enum LiqThreshold {
     Above(Price),
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 struct Market {
     /// Resting buys by (price, seq).
     buys: BTreeSet<(Price, u64)>,
@@ -98,8 +98,9 @@ pub type Levels = Vec<(Price, Qty)>;
 /// Public trades kept per symbol for `/v5/market/recent-trade`.
 const RECENT_TRADES: usize = 1_000;
 
-/// The exchange state. Single-threaded; wrap it in a lock to share.
-#[derive(Debug, Clone)]
+/// The exchange state. Single-threaded; wrap it in a lock to share. Serialisable, so a
+/// simulator can be saved to a file and restored (a crash test restarts the exchange too).
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Engine {
     config: SimConfig,
     instruments: BTreeMap<Symbol, Instrument>,
@@ -112,9 +113,11 @@ pub struct Engine {
     next_seq: u64,
     next_exec: u64,
     now_ms: i64,
+    #[serde(skip)]
     events: Vec<SimEvent>,
     /// Per account: liquidation thresholds by symbol; an entry is dropped whenever what it
-    /// depends on changes (fills, funding, mode, other symbols' marks).
+    /// depends on changes (fills, funding, mode, other symbols' marks). Not saved.
+    #[serde(skip)]
     liq_cache: Vec<BTreeMap<Symbol, LiqThreshold>>,
 }
 
@@ -164,6 +167,12 @@ impl Engine {
             events: Vec::new(),
             liq_cache: Vec::new(),
         }
+    }
+
+    /// Rebuilds what is not saved (caches) after deserialising.
+    pub fn after_restore(&mut self) {
+        self.liq_cache = vec![BTreeMap::new(); self.accounts.len()];
+        self.events.clear();
     }
 
     /// Opens an account holding `wallet` USDT.

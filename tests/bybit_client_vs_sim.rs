@@ -266,3 +266,86 @@ fn streams_public_books_and_tickers_and_private_order_events() {
     private.stop();
     s.stop();
 }
+
+#[test]
+fn the_client_rides_out_injected_faults() {
+    use std::time::Duration;
+
+    use gridbot_bybit::ws::stream::{Lifecycle, PrivateEvent, PublicEvent, PublicHub, StreamConfig, start_private};
+    use gridbot_sim::server::FaultConfig;
+
+    let path = format!("{}/../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz", env!("CARGO_MANIFEST_DIR"));
+    let candles = load_candles(path).unwrap()[..1440].to_vec();
+    let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
+    let engine = Engine::new(SimConfig::default(), vec![bybit_btcusdt()]);
+    let accounts =
+        vec![ServerAccount { api_key: KEY.into(), api_secret: SECRET.into(), wallet: Decimal::from(100_000) }];
+    let faults = FaultConfig {
+        seed: 42,
+        latency_ms: 2,
+        error_rate: 0.25,
+        rate_limit_every: 7,
+        ws_drop_every_s: 1,
+        duplicate_rate: 0.5,
+        reorder_rate: 0.3,
+    };
+    let config = ServerConfig { faults, ..ServerConfig::loopback(accounts) };
+    let s = start(config, engine, replay, Arc::new(SystemClock)).unwrap();
+    s.step().unwrap();
+    let mut cc = ClientConfig::new(Environment::custom(&s.base_url()), Some(Credentials::new(KEY, SECRET).unwrap()));
+    cc.retry = gridbot_bybit::rest::limits::RetryPolicy { max_attempts: 8, base_delay_ms: 5, max_delay_ms: 50 };
+    let c = BybitClient::new(cc);
+    // REST: every call succeeds through 503s, 10016s and 10006 bursts
+    for _ in 0..30 {
+        c.wallet_balance().unwrap();
+    }
+    let env = Environment::custom(&s.base_url());
+    let (private, events) = start_private(
+        StreamConfig::new(env.ws_private()),
+        Credentials::new(KEY, SECRET).unwrap(),
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    let mut hub = PublicHub::new(StreamConfig::new(env.ws_public_linear()));
+    let book = hub.subscribe(&["orderbook.50.BTCUSDT"]);
+    let public = hub.start(Arc::new(SystemClock)).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let bid = s.with_engine(|e| e.best_bid_ask(&btc()).unwrap().0);
+    let px = bybit_btcusdt().round_buy_price(Price::new(bid.as_decimal() * Decimal::new(9, 1)).unwrap());
+    for i in 0..10 {
+        c.create_order(&OrderRequest::limit(
+            btc(),
+            Side::Buy,
+            "0.001".parse().unwrap(),
+            px,
+            TimeInForce::PostOnly,
+            PositionIdx::OneWay,
+            link(&format!("f{i}")),
+        ))
+        .unwrap();
+    }
+    assert_eq!(c.open_orders(&btc()).unwrap().len(), 10, "every create landed exactly once");
+    // streams: dropped every second, reconnected; private events duplicated and reordered
+    let deadline = std::time::Instant::now() + Duration::from_secs(4);
+    let (mut reconnects, mut order_events) = (0, 0);
+    while std::time::Instant::now() < deadline {
+        match events.recv_timeout(Duration::from_millis(100)) {
+            Ok(PrivateEvent::Lifecycle(Lifecycle::Reconnected)) => reconnects += 1,
+            Ok(PrivateEvent::Orders(o)) => order_events += o.len(),
+            _ => {}
+        }
+    }
+    assert!(reconnects >= 2, "private stream reconnected {reconnects} times");
+    assert!(order_events > 0);
+    let mut public_reconnects = 0;
+    while let Ok(e) = book.recv_timeout(Duration::from_millis(100)) {
+        if e == PublicEvent::Lifecycle(Lifecycle::Reconnected) {
+            public_reconnects += 1;
+        }
+    }
+    assert!(public_reconnects >= 1);
+    assert!(s.faults_injected() > 10, "{} faults injected", s.faults_injected());
+    public.stop();
+    private.stop();
+    s.stop();
+}

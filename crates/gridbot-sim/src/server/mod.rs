@@ -13,6 +13,7 @@
 //!   reply and 10006 beyond the limit.
 
 mod auth;
+mod faults;
 mod json;
 mod rest;
 mod ws;
@@ -28,6 +29,7 @@ use crate::engine::{AccountId, Engine, SimEvent};
 use crate::replay::CandleReplay;
 
 pub use auth::hmac_hex;
+pub use faults::FaultConfig;
 
 /// One account the server knows.
 #[derive(Clone, PartialEq, Eq)]
@@ -61,13 +63,21 @@ pub struct ServerConfig {
     pub orders_per_sec: u32,
     /// Query endpoints per second per key.
     pub queries_per_sec: u32,
+    /// Fault injection (off by default).
+    pub faults: FaultConfig,
 }
 
 impl ServerConfig {
     /// Loopback on any free port, Bybit's default limits.
     #[must_use]
     pub fn loopback(accounts: Vec<ServerAccount>) -> Self {
-        Self { bind: SocketAddr::from(([127, 0, 0, 1], 0)), accounts, orders_per_sec: 10, queries_per_sec: 50 }
+        Self {
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            accounts,
+            orders_per_sec: 10,
+            queries_per_sec: 50,
+            faults: FaultConfig::default(),
+        }
     }
 }
 
@@ -93,6 +103,7 @@ pub(crate) struct Shared {
     orders_per_sec: u32,
     queries_per_sec: u32,
     updates: tokio::sync::broadcast::Sender<Arc<Update>>,
+    faults: faults::Faults,
 }
 
 pub(crate) struct Market {
@@ -236,6 +247,12 @@ impl ServerHandle {
         Ok(())
     }
 
+    /// Faults injected so far.
+    #[must_use]
+    pub fn faults_injected(&self) -> u64 {
+        self.shared.faults.injected()
+    }
+
     /// Runs `f` with the engine (inspection in tests).
     pub fn with_engine<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> R {
         f(&mut self.shared.market().engine)
@@ -285,6 +302,7 @@ pub fn start(
     clock: Arc<dyn Clock>,
 ) -> Result<ServerHandle, ServerError> {
     let mut keys = HashMap::new();
+    config.faults.validate().map_err(|e| ServerError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
     for a in &config.accounts {
         if keys.contains_key(&a.api_key) {
             return Err(ServerError::DuplicateKey(a.api_key.clone()));
@@ -300,6 +318,7 @@ pub fn start(
         orders_per_sec: config.orders_per_sec,
         queries_per_sec: config.queries_per_sec,
         updates: tokio::sync::broadcast::channel(4096).0,
+        faults: faults::Faults::new(config.faults.clone()),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind(config.bind))?;

@@ -16,6 +16,7 @@ use gridbot_core::{
 };
 use serde_json::{Value, json};
 
+use super::faults::RestFault;
 use super::json::{self, Params};
 use super::{Shared, auth, page};
 use crate::engine::AccountId;
@@ -27,10 +28,34 @@ struct Reply {
     result: Result<Value, SimError>,
     limit: Option<(u32, u32, i64)>,
     now: i64,
+    /// HTTP 503 instead of an envelope (fault injection).
+    unavailable: bool,
+}
+
+impl Reply {
+    fn new(result: Result<Value, SimError>, limit: Option<(u32, u32, i64)>, now: i64) -> Self {
+        Self { result, limit, now, unavailable: false }
+    }
+
+    /// An injected fault, if the fault generator draws one for this request.
+    fn fault(ctx: &Ctx, signed: bool, now: i64) -> Option<Self> {
+        match ctx.faults.rest(signed)? {
+            RestFault::Unavailable => Some(Self { result: Ok(Value::Null), limit: None, now, unavailable: true }),
+            RestFault::ServerError => {
+                Some(Self::new(Err(SimError::new(10_016, "Server error, please retry (injected)")), None, now))
+            }
+            RestFault::RateLimited => {
+                Some(Self::new(Err(SimError::new(10_006, "Too many visits!")), Some((1, 0, now + 200)), now))
+            }
+        }
+    }
 }
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
+        if self.unavailable {
+            return (StatusCode::SERVICE_UNAVAILABLE, "service unavailable (injected)").into_response();
+        }
         let body = match self.result {
             Ok(result) => json!({"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": self.now}),
             Err(e) => json!({"retCode": e.code, "retMsg": e.message, "result": {}, "retExtInfo": {}, "time": self.now}),
@@ -54,8 +79,11 @@ impl IntoResponse for Reply {
 /// A public GET: parameters from the query.
 fn public(ctx: &Ctx, uri: &Uri, f: impl FnOnce(&Ctx, &Params) -> Result<Value, SimError>) -> Reply {
     let now = ctx.clock.now_ms();
+    if let Some(fault) = Reply::fault(ctx, false, now) {
+        return fault;
+    }
     let params = Params::from_query(uri.query().unwrap_or(""));
-    Reply { result: f(ctx, &params), limit: None, now }
+    Reply::new(f(ctx, &params), None, now)
 }
 
 /// A signed request: verify on the raw bytes, count against the key's limit, then run.
@@ -76,25 +104,24 @@ fn signed(
 ) -> Reply {
     let Raw { method, uri, headers, body } = *raw;
     let now = ctx.clock.now_ms();
+    if let Some(fault) = Reply::fault(ctx, true, now) {
+        return fault;
+    }
     let raw_query = uri.query().unwrap_or("");
     let raw_body = std::str::from_utf8(body).unwrap_or("");
     let payload = if *method == Method::GET { raw_query } else { raw_body };
     let key = match auth::verify(headers, payload, now, |k| ctx.secret_of(k)) {
         Ok(k) => k,
-        Err(e) => return Reply { result: Err(e), limit: None, now },
+        Err(e) => return Reply::new(Err(e), None, now),
     };
     let limit = match ctx.count(&key, endpoint, orders, now) {
         Ok(l) => l,
         Err((limit, reset)) => {
-            return Reply {
-                result: Err(SimError::new(10_006, "Too many visits!")),
-                limit: Some((limit, 0, reset)),
-                now,
-            };
+            return Reply::new(Err(SimError::new(10_006, "Too many visits!")), Some((limit, 0, reset)), now);
         }
     };
     let Some(account) = ctx.account_of(&key) else {
-        return Reply { result: Err(SimError::new(10_003, "API key is invalid.")), limit: Some(limit), now };
+        return Reply::new(Err(SimError::new(10_003, "API key is invalid.")), Some(limit), now);
     };
     let params = if *method == Method::GET { Ok(Params::from_query(raw_query)) } else { Params::from_body(raw_body) };
     let result = params.and_then(|p| f(ctx, account, &p));
@@ -103,7 +130,7 @@ fn signed(
         let mut m = ctx.market();
         ctx.publish(&mut m, &[]);
     }
-    Reply { result, limit: Some(limit), now }
+    Reply::new(result, Some(limit), now)
 }
 
 fn linear(p: &Params) -> Result<(), SimError> {
@@ -125,6 +152,9 @@ fn list(items: Vec<Value>, cursor: &str) -> Value {
 macro_rules! signed_route {
     ($name:ident, $endpoint:literal, $orders:expr, $f:expr) => {
         async fn $name(State(ctx): State<Ctx>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Reply {
+            if let Some(d) = ctx.faults.latency() {
+                tokio::time::sleep(d).await;
+            }
             signed(&ctx, &Raw { method: &method, uri: &uri, headers: &headers, body: &body }, $endpoint, $orders, $f)
         }
     };
@@ -133,6 +163,9 @@ macro_rules! signed_route {
 macro_rules! public_route {
     ($name:ident, $f:expr) => {
         async fn $name(State(ctx): State<Ctx>, uri: Uri) -> Reply {
+            if let Some(d) = ctx.faults.latency() {
+                tokio::time::sleep(d).await;
+            }
             public(&ctx, &uri, $f)
         }
     };
@@ -143,11 +176,7 @@ macro_rules! public_route {
 async fn time(State(ctx): State<Ctx>) -> Reply {
     let now = ctx.clock.now_ms();
     let nanos = i128::from(now) * 1_000_000;
-    Reply {
-        result: Ok(json!({"timeSecond": (now / 1000).to_string(), "timeNano": nanos.to_string()})),
-        limit: None,
-        now,
-    }
+    Reply::new(Ok(json!({"timeSecond": (now / 1000).to_string(), "timeNano": nanos.to_string()})), None, now)
 }
 
 public_route!(instruments_info, |ctx, p| {

@@ -203,12 +203,23 @@ pub(super) async fn public(State(ctx): State<Ctx>, upgrade: WebSocketUpgrade) ->
     upgrade.on_upgrade(move |socket| run_public(ctx, socket))
 }
 
+/// Resolves when an injected connection drop is due (never, when drops are off).
+async fn drop_due(lifetime: Option<Duration>) {
+    match lifetime {
+        Some(d) => tokio::time::sleep(d).await,
+        None => std::future::pending().await,
+    }
+}
+
 async fn run_public(ctx: Ctx, mut socket: WebSocket) {
     let id = conn_id();
     let mut rx = ctx.updates.subscribe();
     let mut topics: BTreeMap<String, TopicState> = BTreeMap::new();
+    let drop_at = drop_due(ctx.faults.ws_lifetime());
+    tokio::pin!(drop_at);
     loop {
         let outgoing: Vec<String> = tokio::select! {
+            () = &mut drop_at => return,
             msg = socket.recv() => {
                 let Some(Ok(msg)) = msg else { return };
                 let Message::Text(text) = msg else { continue };
@@ -289,8 +300,14 @@ async fn run_private(ctx: Ctx, mut socket: WebSocket) {
     let mut account: Option<AccountId> = None;
     let mut topics: BTreeSet<String> = BTreeSet::new();
     let mut msg_id: u64 = 0;
+    // An event held back by reorder injection; it goes out after the next one.
+    let mut held: Option<String> = None;
+    let drop_at = drop_due(ctx.faults.ws_lifetime());
+    tokio::pin!(drop_at);
     loop {
         let outgoing: Vec<String> = tokio::select! {
+            () = &mut drop_at => return,
+            () = tokio::time::sleep(Duration::from_millis(50)), if held.is_some() => held.take().into_iter().collect(),
             msg = socket.recv() => {
                 let Some(Ok(msg)) = msg else { return };
                 let Message::Text(text) = msg else { continue };
@@ -324,7 +341,18 @@ async fn run_private(ctx: Ctx, mut socket: WebSocket) {
                 Ok(u) => match (&*u, account) {
                     (Update::Private(a, topic, data), Some(mine)) if *a == mine && topics.contains(*topic) => {
                         msg_id += 1;
-                        vec![json!({"id": format!("{id}-{msg_id}"), "topic": topic, "creationTime": ctx.clock.now_ms(), "data": data}).to_string()]
+                        let frame = json!({"id": format!("{id}-{msg_id}"), "topic": topic, "creationTime": ctx.clock.now_ms(), "data": data}).to_string();
+                        let mut out = Vec::with_capacity(3);
+                        if held.is_none() && ctx.faults.reorder() {
+                            held = Some(frame);
+                        } else {
+                            if ctx.faults.duplicate() {
+                                out.push(frame.clone());
+                            }
+                            out.push(frame);
+                            out.extend(held.take());
+                        }
+                        out
                     }
                     _ => Vec::new(),
                 },

@@ -7,6 +7,7 @@
 //! stream host for Bybit).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+use std::io::Write;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -34,15 +35,22 @@ fn run() -> Result<(), String> {
     let rx = hub.subscribe(&[&topic]);
     let handle = hub.start(Arc::new(SystemClock)).map_err(|e| e.to_string())?;
     let deadline = Instant::now() + Duration::from_secs(seconds);
+    let mut out = std::io::stdout().lock();
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         match rx.recv_timeout(left) {
             Ok(PublicEvent::BookTop { bid, ask, ts, .. }) => {
                 let show = |l: Option<gridbot_core::BookLevel>| {
                     l.map_or("-".to_owned(), |l| format!("{} x {}", l.price, l.qty))
                 };
-                println!("{ts}  bid {}  ask {}", show(bid), show(ask));
+                if writeln!(out, "{ts}  bid {}  ask {}", show(bid), show(ask)).is_err() {
+                    break; // the reader went away (e.g. `| head`)
+                }
             }
-            Ok(other) => println!("{other:?}"),
+            Ok(other) => {
+                if writeln!(out, "{other:?}").is_err() {
+                    break;
+                }
+            }
             Err(_) => break,
         }
     }

@@ -10,9 +10,7 @@
 use std::process::ExitCode;
 
 use gridbot_bybit::{BybitClient, ClientConfig, Credentials, Environment};
-use gridbot_core::{
-    Decimal, OrderLinkId, OrderRef, OrderRequest, PositionIdx, Qty, Side, Symbol, TimeInForce, TimeWindow,
-};
+use gridbot_core::{Decimal, OrderLinkId, OrderRef, OrderRequest, PositionIdx, Qty, Side, Symbol, TimeInForce};
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -52,10 +50,7 @@ fn run() -> Result<(), String> {
     println!("open     {} order(s); ours: {}", open.len(), open.iter().any(|o| o.order_link_id == link.as_str()));
     let cancelled = client.cancel_order(&symbol, &OrderRef::LinkId(link.clone())).map_err(|e| e.to_string())?;
     println!("cancel   {}", cancelled.order_id);
-    let now = client.server_time().map_err(|e| e.to_string())?;
-    let history = client
-        .order_history(&symbol, TimeWindow { start_ms: now - 3_600_000, end_ms: now })
-        .map_err(|e| e.to_string())?;
+    let history = client.order_history_recent(&symbol).map_err(|e| e.to_string())?;
     let ours = history.iter().find(|o| o.order_link_id == link.as_str()).ok_or("not in the history")?;
     println!("history  {} {:?}", ours.order_id, ours.status);
     Ok(())

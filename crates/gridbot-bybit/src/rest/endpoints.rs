@@ -310,6 +310,19 @@ impl BybitClient {
         Ok(rows.iter().map(|o| f.order(o)).collect::<Result<_, _>>()?)
     }
 
+    /// `GET /v5/order/history` without a window: Bybit's default, the last 7 days; every page.
+    pub fn order_history_recent(&self, symbol: &Symbol) -> Result<Vec<Order>, BybitError> {
+        const PATH: &str = "/v5/order/history";
+        let rows: Vec<wire::trade::Order> = self.paged(
+            PATH,
+            &[("category", "linear"), ("limit", "50"), ("symbol", symbol.as_str())],
+            true,
+            EndpointClass::Queries,
+        )?;
+        let f = Fields::new(PATH);
+        Ok(rows.iter().map(|o| f.order(o)).collect::<Result<_, _>>()?)
+    }
+
     /// `GET /v5/order/history` over any window: 7-day windows, every page of each.
     pub fn order_history(&self, symbol: &Symbol, window: TimeWindow) -> Result<Vec<Order>, BybitError> {
         const PATH: &str = "/v5/order/history";

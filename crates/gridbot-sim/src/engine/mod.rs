@@ -182,6 +182,12 @@ impl Engine {
         self.accounts.len() - 1
     }
 
+    /// Number of accounts.
+    #[must_use]
+    pub fn account_count(&self) -> usize {
+        self.accounts.len()
+    }
+
     /// Settings.
     #[must_use]
     pub fn config(&self) -> &SimConfig {

@@ -247,6 +247,12 @@ impl ServerHandle {
         Ok(())
     }
 
+    /// Saves the whole simulator to `path` (atomically).
+    pub fn save(&self, path: &std::path::Path) -> Result<(), crate::state::StateError> {
+        let m = self.shared.market();
+        crate::state::save(path, &m.engine, &m.replay)
+    }
+
     /// Faults injected so far.
     #[must_use]
     pub fn faults_injected(&self) -> u64 {
@@ -303,11 +309,12 @@ pub fn start(
 ) -> Result<ServerHandle, ServerError> {
     let mut keys = HashMap::new();
     config.faults.validate().map_err(|e| ServerError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
-    for a in &config.accounts {
+    // A restored engine already holds the accounts, in configuration order.
+    for (i, a) in config.accounts.iter().enumerate() {
         if keys.contains_key(&a.api_key) {
             return Err(ServerError::DuplicateKey(a.api_key.clone()));
         }
-        let id = engine.add_account(a.wallet);
+        let id = if i < engine.account_count() { i } else { engine.add_account(a.wallet) };
         keys.insert(a.api_key.clone(), (a.api_secret.clone(), id));
     }
     let shared = Arc::new(Shared {

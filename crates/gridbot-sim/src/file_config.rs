@@ -1,0 +1,183 @@
+//! The simulator's YAML file: markets to replay, accounts (API keys), engine settings, faults,
+//! speed and an optional state file. Two phases (STYLE.md): a raw serde mirror of the file,
+//! then a validated `SimSetup`; every error names the file, the field and what was expected.
+//!
+//! ```yaml
+//! bind: 127.0.0.1:8080          # default: 127.0.0.1:0 (any free port)
+//! interval: 1m                  # candle interval of the data files
+//! candles_per_second: 100       # replay speed; 0 = step only when told (tests)
+//! markets:
+//!   - symbol: BTCUSDT           # Bybit's filters are built in for BTCUSDT and ETHUSDT
+//!     file: ../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz   # relative to this file
+//! accounts:
+//!   - api_key: sim-key-1
+//!     api_secret: sim-secret-1
+//!     wallet: 100000
+//! engine: {}                    # SimConfig overrides (fees, spread, funding, ...)
+//! faults: {}                    # FaultConfig (all off by default)
+//! state_file: sim-state.json    # saved on exit and every 10 s; restored on start
+//! ```
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use gridbot_core::{Decimal, Instrument, InstrumentSpec, Interval, Symbol, load_candles};
+
+use crate::config::SimConfig;
+use crate::engine::Engine;
+use crate::replay::CandleReplay;
+use crate::server::{FaultConfig, ServerAccount, ServerConfig};
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMarket {
+    symbol: String,
+    file: PathBuf,
+    #[serde(default)]
+    instrument: Option<InstrumentSpec>,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAccount {
+    api_key: String,
+    api_secret: String,
+    wallet: Decimal,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    bind: Option<String>,
+    #[serde(default)]
+    interval: Option<String>,
+    #[serde(default)]
+    candles_per_second: Option<f64>,
+    markets: Vec<RawMarket>,
+    accounts: Vec<RawAccount>,
+    #[serde(default)]
+    engine: SimConfig,
+    #[serde(default)]
+    faults: FaultConfig,
+    #[serde(default)]
+    state_file: Option<PathBuf>,
+}
+
+/// Everything needed to run the simulator, validated.
+pub struct SimSetup {
+    /// Server settings.
+    pub server: ServerConfig,
+    /// A fresh engine with the instruments listed.
+    pub engine: Engine,
+    /// The replay of the data files.
+    pub replay: CandleReplay,
+    /// Replay speed (0: manual stepping).
+    pub candles_per_second: f64,
+    /// Where to save and restore state.
+    pub state_file: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for SimSetup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimSetup")
+            .field("server", &self.server)
+            .field("candles_per_second", &self.candles_per_second)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A configuration problem: the file, the field, what was expected.
+#[derive(Debug, thiserror::Error)]
+#[error("{file}: {field}: {problem}")]
+pub struct SimFileError {
+    /// The YAML file.
+    pub file: String,
+    /// The field, as a path (`markets[0].file`).
+    pub field: String,
+    /// What is wrong.
+    pub problem: String,
+}
+
+/// Reads and validates a simulator YAML file.
+pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
+    let file = path.display().to_string();
+    let err = |field: &str, problem: String| SimFileError { file: file.clone(), field: field.to_owned(), problem };
+    let text = std::fs::read_to_string(path).map_err(|e| err("(file)", e.to_string()))?;
+    let raw: RawFile = serde_yaml::from_str(&text).map_err(|e| {
+        let location = e.location().map_or(String::new(), |l| format!("line {} column {}", l.line(), l.column()));
+        err(&location, e.to_string())
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let bind: SocketAddr = raw.bind.as_deref().unwrap_or("127.0.0.1:0").parse().map_err(|_| {
+        err("bind", format!("expected ADDRESS:PORT such as 127.0.0.1:8080, got {:?}", raw.bind.unwrap_or_default()))
+    })?;
+    let interval: Interval = raw.interval.as_deref().unwrap_or("1m").parse().map_err(|_| {
+        err(
+            "interval",
+            format!("expected one of 1m 3m 5m 15m 30m 1h 2h 4h 6h 12h 1d, got {:?}", raw.interval.unwrap_or_default()),
+        )
+    })?;
+    let interval_ms =
+        interval.fixed_ms().ok_or_else(|| err("interval", "a calendar month cannot be replayed".into()))?;
+    let candles_per_second = raw.candles_per_second.unwrap_or(0.0);
+    if !(candles_per_second.is_finite() && candles_per_second >= 0.0) {
+        return Err(err("candles_per_second", format!("expected a number ≥ 0, got {candles_per_second}")));
+    }
+    if raw.markets.is_empty() {
+        return Err(err("markets", "expected at least one market".into()));
+    }
+    let mut instruments: Vec<Instrument> = Vec::new();
+    let mut series = BTreeMap::new();
+    for (i, m) in raw.markets.iter().enumerate() {
+        let field = |f: &str| format!("markets[{i}].{f}");
+        let symbol = Symbol::new(m.symbol.clone()).map_err(|e| err(&field("symbol"), e.to_string()))?;
+        let instrument = match &m.instrument {
+            Some(spec) => Instrument::try_from(spec.clone()).map_err(|e| err(&field("instrument"), e.to_string()))?,
+            None => gridbot_core::reference::bybit_linear(symbol.as_str()).ok_or_else(|| {
+                err(
+                    &field("symbol"),
+                    format!(
+                        "no built-in filters for {symbol} (built in: {}); add an `instrument:` block",
+                        gridbot_core::reference::REFERENCE_SYMBOLS.join(", ")
+                    ),
+                )
+            })?,
+        };
+        if instrument.symbol() != &symbol {
+            return Err(err(&field("instrument.symbol"), format!("expected {symbol}, got {}", instrument.symbol())));
+        }
+        let data = base.join(&m.file);
+        let candles = load_candles(&data).map_err(|e| err(&field("file"), e.to_string()))?;
+        if series.insert(symbol.clone(), candles).is_some() {
+            return Err(err(&field("symbol"), format!("{symbol} is listed twice")));
+        }
+        instruments.push(instrument);
+    }
+    if raw.accounts.is_empty() {
+        return Err(err("accounts", "expected at least one account".into()));
+    }
+    let mut accounts = Vec::new();
+    for (i, a) in raw.accounts.into_iter().enumerate() {
+        if a.api_key.trim().is_empty() || a.api_secret.trim().is_empty() {
+            return Err(err(&format!("accounts[{i}]"), "api_key and api_secret must not be empty".into()));
+        }
+        if a.wallet < Decimal::ZERO {
+            return Err(err(&format!("accounts[{i}].wallet"), format!("expected a balance ≥ 0, got {}", a.wallet)));
+        }
+        if accounts.iter().any(|x: &ServerAccount| x.api_key == a.api_key) {
+            return Err(err(&format!("accounts[{i}].api_key"), "this key is used by another account".into()));
+        }
+        accounts.push(ServerAccount { api_key: a.api_key, api_secret: a.api_secret, wallet: a.wallet });
+    }
+    raw.faults.validate().map_err(|e| err("faults", e))?;
+    let server = ServerConfig { bind, faults: raw.faults, ..ServerConfig::loopback(accounts) };
+    Ok(SimSetup {
+        server,
+        engine: Engine::new(raw.engine, instruments),
+        replay: CandleReplay::new(interval_ms, series),
+        candles_per_second,
+        state_file: raw.state_file.map(|p| base.join(p)),
+    })
+}

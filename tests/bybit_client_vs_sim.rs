@@ -349,3 +349,73 @@ fn the_client_rides_out_injected_faults() {
     private.stop();
     s.stop();
 }
+
+/// One raw HTTP/1.1 request; returns (status, body).
+fn raw(addr: &str, method: &str, target: &str, headers: &[(&str, String)], body: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    let mut req = format!(
+        "{method} {target} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut out = String::new();
+    s.read_to_string(&mut out).unwrap();
+    let status = out.split(' ').nth(1).unwrap().parse().unwrap();
+    let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    (status, body)
+}
+
+fn signed_headers(payload: &str) -> Vec<(&'static str, String)> {
+    let ts = gridbot_core::Clock::now_ms(&SystemClock);
+    vec![
+        ("X-BAPI-API-KEY", KEY.to_owned()),
+        ("X-BAPI-TIMESTAMP", ts.to_string()),
+        ("X-BAPI-RECV-WINDOW", "5000".to_owned()),
+        ("X-BAPI-SIGN", gridbot_bybit::sign::sign_rest(SECRET, ts, KEY, 5000, payload)),
+        ("Content-Type", "application/json".to_owned()),
+    ]
+}
+
+#[test]
+fn malformed_requests_get_bybit_errors_and_the_server_keeps_serving() {
+    let s = server();
+    let addr = s.addr().to_string();
+    let code = |body: &str| serde_json::from_str::<serde_json::Value>(body).unwrap()["retCode"].as_i64().unwrap();
+    let bad_json = r#"{"category":"linear","#;
+    let (status, body) = raw(&addr, "POST", "/v5/order/create", &signed_headers(bad_json), bad_json);
+    assert_eq!((status, code(&body)), (200, 10_001), "{body}");
+    let bad_qty =
+        r#"{"category":"linear","symbol":"BTCUSDT","side":"Buy","orderType":"Limit","qty":"abc","price":"30000"}"#;
+    let (_, body) = raw(&addr, "POST", "/v5/order/create", &signed_headers(bad_qty), bad_qty);
+    assert_eq!(code(&body), 10_001);
+    assert!(body.contains("qty"), "{body}");
+    let no_side = r#"{"category":"linear","symbol":"BTCUSDT","orderType":"Limit","qty":"0.001","price":"30000"}"#;
+    let (_, body) = raw(&addr, "POST", "/v5/order/create", &signed_headers(no_side), no_side);
+    assert!(code(&body) == 10_001 && body.contains("side is required"), "{body}");
+    let (_, body) = raw(&addr, "GET", "/v5/market/kline?category=linear&interval=1", &[], "");
+    assert!(code(&body) == 10_001 && body.contains("symbol is required"), "{body}");
+    let (_, body) = raw(&addr, "GET", "/v5/market/orderbook?category=linear&symbol=NOPEUSDT", &[], "");
+    assert!(code(&body) == 10_001 && body.contains("symbol invalid"), "{body}");
+    let (_, body) = raw(&addr, "GET", "/v5/market/kline?category=linear&symbol=BTCUSDT&interval=7", &[], "");
+    assert_eq!(code(&body), 10_001);
+    let (status, _) = raw(&addr, "GET", "/v5/no/such/route", &[], "");
+    assert_eq!(status, 404);
+    let (_, body) = raw(
+        &addr,
+        "GET",
+        "/v5/account/wallet-balance?accountType=UNIFIED",
+        &[("X-BAPI-API-KEY", "unknown".to_owned())],
+        "",
+    );
+    assert_eq!(code(&body), 10_003);
+    // still serving
+    let (status, body) = raw(&addr, "GET", "/v5/market/time", &[], "");
+    assert_eq!((status, code(&body)), (200, 0));
+    s.stop();
+}

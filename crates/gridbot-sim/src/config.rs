@@ -1,6 +1,8 @@
 //! Simulator settings, with Bybit's defaults.
 
-use gridbot_core::{Decimal, Qty};
+use std::collections::BTreeMap;
+
+use gridbot_core::{Decimal, Qty, Symbol};
 
 /// Fees, book shape, margin and funding.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -27,10 +29,33 @@ pub struct SimConfig {
     pub risk_limit: Decimal,
     /// Funding rate applied every interval when no history is given (positive: longs pay).
     pub funding_rate: Decimal,
+    /// Historical funding rates per symbol: at each settlement the latest rate at or before
+    /// it applies (`funding_rate` before the first point).
+    pub funding_history: BTreeMap<Symbol, Vec<FundingPoint>>,
     /// Funding interval, ms (Bybit: 8 h).
     pub funding_interval_ms: i64,
     /// Active orders allowed per symbol and account (Bybit: 500).
     pub max_active_orders: usize,
+}
+
+/// One historical funding rate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FundingPoint {
+    /// Settlement time, UTC ms.
+    pub time_ms: i64,
+    /// Rate.
+    pub rate: Decimal,
+}
+
+impl SimConfig {
+    /// The funding rate of `symbol` for a settlement at `t_ms`.
+    #[must_use]
+    pub fn funding_rate_at(&self, symbol: &Symbol, t_ms: i64) -> Decimal {
+        self.funding_history
+            .get(symbol)
+            .and_then(|points| points.iter().filter(|p| p.time_ms <= t_ms).max_by_key(|p| p.time_ms))
+            .map_or(self.funding_rate, |p| p.rate)
+    }
 }
 
 impl Default for SimConfig {
@@ -46,6 +71,7 @@ impl Default for SimConfig {
             default_leverage: Decimal::from(10),
             risk_limit: Decimal::from(2_000_000),
             funding_rate: Decimal::new(1, 4),
+            funding_history: BTreeMap::new(),
             funding_interval_ms: 8 * 60 * 60 * 1000,
             max_active_orders: 500,
         }

@@ -262,3 +262,20 @@ fn leverage_rules() {
     );
     assert!(e.instrument(&Symbol::new("ETHUSDT").unwrap()).is_err());
 }
+
+#[test]
+fn funding_follows_a_history_when_one_is_given() {
+    let mut config = SimConfig::default();
+    config.funding_history.insert(
+        btc(),
+        vec![
+            crate::FundingPoint { time_ms: 1_000, rate: d("-0.0003") },
+            crate::FundingPoint { time_ms: 5_000, rate: d("0.0005") },
+        ],
+    );
+    assert_eq!(config.funding_rate_at(&btc(), 999), d("0.0001"), "before the history: the configured rate");
+    assert_eq!(config.funding_rate_at(&btc(), 1_000), d("-0.0003"));
+    assert_eq!(config.funding_rate_at(&btc(), 4_999), d("-0.0003"));
+    assert_eq!(config.funding_rate_at(&btc(), 9_000), d("0.0005"));
+    assert_eq!(config.funding_rate_at(&Symbol::new("ETHUSDT").unwrap(), 9_000), d("0.0001"));
+}

@@ -142,7 +142,7 @@ impl Exchange for SimAccount {
                 index_price: Some(last),
                 bid: book.map(|(b, _)| level(b)),
                 ask: book.map(|(_, a)| level(a)),
-                funding_rate: e.config().funding_rate,
+                funding_rate: e.config().funding_rate_at(symbol, e.now_ms()),
                 next_funding_time_ms: (e.now_ms().div_euclid(e.config().funding_interval_ms) + 1)
                     * e.config().funding_interval_ms,
                 time_ms: e.now_ms(),
@@ -223,7 +223,11 @@ impl Exchange for SimAccount {
                 * interval;
             let mut out = Vec::new();
             while t <= end {
-                out.push(FundingRate { symbol: symbol.clone(), rate: e.config().funding_rate, time_ms: t });
+                out.push(FundingRate {
+                    symbol: symbol.clone(),
+                    rate: e.config().funding_rate_at(symbol, t),
+                    time_ms: t,
+                });
                 t += interval;
             }
             Ok(out)

@@ -25,7 +25,7 @@ pub mod server;
 pub mod state;
 
 pub use account::{Account, Margin, SimPosition, SymbolAccount};
-pub use config::SimConfig;
+pub use config::{FundingPoint, SimConfig};
 pub use engine::{AccountId, Engine, Levels, MONEY_DP, SimEvent};
 pub use error::SimError;
 pub use file_config::{SimFileError, SimSetup, load_sim_file};

@@ -155,9 +155,9 @@ impl CandleReplay {
         let mut at = next;
         while at <= t {
             engine.set_time(at);
-            let rate = engine.config().funding_rate;
             let symbols: Vec<Symbol> = self.series.keys().cloned().collect();
             for s in &symbols {
+                let rate = engine.config().funding_rate_at(s, at);
                 engine.settle_funding(s, rate);
             }
             at += interval;

@@ -212,7 +212,7 @@ public_route!(tickers, |ctx, p| {
         items.push(json!({"symbol": s.as_str(), "lastPrice": last.to_string(), "indexPrice": last.to_string(), "markPrice": last.to_string(),
             "prevPrice24h": last.to_string(), "price24hPcnt": "0", "highPrice24h": last.to_string(), "lowPrice24h": last.to_string(),
             "prevPrice1h": last.to_string(), "openInterest": "0", "openInterestValue": "0", "turnover24h": "0", "volume24h": "0",
-            "fundingRate": m.engine.config().funding_rate.to_string(), "nextFundingTime": next_funding.to_string(),
+            "fundingRate": m.engine.config().funding_rate_at(s, m.engine.now_ms()).to_string(), "nextFundingTime": next_funding.to_string(),
             "predictedDeliveryPrice": "", "basisRate": "", "deliveryFeeRate": "", "deliveryTime": "0",
             "ask1Size": level, "bid1Price": bid.to_string(), "ask1Price": ask.to_string(), "bid1Size": m.engine.config().level_qty.to_string(),
             "basis": "", "preOpenPrice": "", "preQty": "", "curPreListingPhase": "", "fundingIntervalHour": "8", "fundingCap": "0.005", "basisRateYear": ""}));
@@ -304,7 +304,7 @@ public_route!(funding_history, |ctx, p| {
     let mut t = end.div_euclid(interval) * interval;
     let mut items = Vec::new();
     while t >= start.max(first) && items.len() < limit {
-        items.push(json!({"symbol": s.as_str(), "fundingRate": m.engine.config().funding_rate.to_string(), "fundingRateTimestamp": t.to_string()}));
+        items.push(json!({"symbol": s.as_str(), "fundingRate": m.engine.config().funding_rate_at(&s, t).to_string(), "fundingRateTimestamp": t.to_string()}));
         t -= interval;
     }
     Ok(list(items, ""))

@@ -119,7 +119,7 @@ fn topic_frames(ctx: &Ctx, topic: &str, state: &mut TopicState, now: i64) -> Vec
                 ("bid1Size", level.clone()),
                 ("ask1Price", ask.to_string()),
                 ("ask1Size", level),
-                ("fundingRate", m.engine.config().funding_rate.to_string()),
+                ("fundingRate", m.engine.config().funding_rate_at(symbol, m.engine.now_ms()).to_string()),
             ]
             .into_iter()
             .collect();

@@ -323,56 +323,48 @@ impl BybitClient {
         Ok(rows.iter().map(|o| f.order(o)).collect::<Result<_, _>>()?)
     }
 
-    /// `GET /v5/order/history` over any window: 7-day windows, every page of each.
-    pub fn order_history(&self, symbol: &Symbol, window: TimeWindow) -> Result<Vec<Order>, BybitError> {
-        const PATH: &str = "/v5/order/history";
-        let f = Fields::new(PATH);
+    /// Every page of every 7-day window of `window` (history and executions cap a window at
+    /// 7 days).
+    fn windowed<T: DeserializeOwned>(
+        &self,
+        path: &'static str,
+        symbol: &Symbol,
+        window: TimeWindow,
+        limit: &str,
+    ) -> Result<Vec<T>, BybitError> {
         let mut out = Vec::new();
         for w in seven_day_windows(window) {
             let (start, end) = (w.start_ms.to_string(), w.end_ms.to_string());
-            let rows: Vec<wire::trade::Order> = self.paged(
-                PATH,
+            out.extend(self.paged::<T>(
+                path,
                 &[
                     ("category", "linear"),
                     ("endTime", &end),
-                    ("limit", "50"),
+                    ("limit", limit),
                     ("startTime", &start),
                     ("symbol", symbol.as_str()),
                 ],
                 true,
                 EndpointClass::Queries,
-            )?;
-            for o in &rows {
-                out.push(f.order(o)?);
-            }
+            )?);
         }
         Ok(out)
+    }
+
+    /// `GET /v5/order/history` over any window: 7-day windows, every page of each.
+    pub fn order_history(&self, symbol: &Symbol, window: TimeWindow) -> Result<Vec<Order>, BybitError> {
+        const PATH: &str = "/v5/order/history";
+        let rows: Vec<wire::trade::Order> = self.windowed(PATH, symbol, window, "50")?;
+        let f = Fields::new(PATH);
+        Ok(rows.iter().map(|o| f.order(o)).collect::<Result<_, _>>()?)
     }
 
     /// `GET /v5/execution/list` over any window: 7-day windows, every page of each.
     pub fn executions(&self, symbol: &Symbol, window: TimeWindow) -> Result<Vec<Execution>, BybitError> {
         const PATH: &str = "/v5/execution/list";
+        let rows: Vec<wire::trade::Execution> = self.windowed(PATH, symbol, window, "100")?;
         let f = Fields::new(PATH);
-        let mut out = Vec::new();
-        for w in seven_day_windows(window) {
-            let (start, end) = (w.start_ms.to_string(), w.end_ms.to_string());
-            let rows: Vec<wire::trade::Execution> = self.paged(
-                PATH,
-                &[
-                    ("category", "linear"),
-                    ("endTime", &end),
-                    ("limit", "100"),
-                    ("startTime", &start),
-                    ("symbol", symbol.as_str()),
-                ],
-                true,
-                EndpointClass::Queries,
-            )?;
-            for e in &rows {
-                out.push(f.execution(e)?);
-            }
-        }
-        Ok(out)
+        Ok(rows.iter().map(|e| f.execution(e)).collect::<Result<_, _>>()?)
     }
 
     /// `GET /v5/position/list` for one symbol (flat rows included), every page.

@@ -194,6 +194,23 @@ impl std::fmt::Debug for BybitClient {
     }
 }
 
+/// Adds the `X-BAPI-*` headers of a signed request.
+fn with_auth<B>(
+    request: ureq::RequestBuilder<B>,
+    auth: Option<&(String, String)>,
+    timestamp: i64,
+    recv_window: u64,
+) -> ureq::RequestBuilder<B> {
+    match auth {
+        Some((key, sign)) => request
+            .header("X-BAPI-API-KEY", key)
+            .header("X-BAPI-TIMESTAMP", timestamp.to_string())
+            .header("X-BAPI-RECV-WINDOW", recv_window.to_string())
+            .header("X-BAPI-SIGN", sign),
+        None => request,
+    }
+}
+
 fn header_i64(response: &ureq::http::Response<ureq::Body>, name: &str) -> Option<i64> {
     response.headers().get(name)?.to_str().ok()?.trim().parse().ok()
 }
@@ -296,28 +313,10 @@ impl BybitClient {
             None
         };
         let result = match call.method {
-            Method::Get => {
-                let mut request = self.agent.get(&url);
-                if let Some((key, sign)) = &auth {
-                    request = request
-                        .header("X-BAPI-API-KEY", key)
-                        .header("X-BAPI-TIMESTAMP", timestamp.to_string())
-                        .header("X-BAPI-RECV-WINDOW", recv_window.to_string())
-                        .header("X-BAPI-SIGN", sign);
-                }
-                request.call()
-            }
-            Method::Post => {
-                let mut request = self.agent.post(&url).header("Content-Type", "application/json");
-                if let Some((key, sign)) = &auth {
-                    request = request
-                        .header("X-BAPI-API-KEY", key)
-                        .header("X-BAPI-TIMESTAMP", timestamp.to_string())
-                        .header("X-BAPI-RECV-WINDOW", recv_window.to_string())
-                        .header("X-BAPI-SIGN", sign);
-                }
-                request.send(call.body.as_str())
-            }
+            Method::Get => with_auth(self.agent.get(&url), auth.as_ref(), timestamp, recv_window).call(),
+            Method::Post => with_auth(self.agent.post(&url), auth.as_ref(), timestamp, recv_window)
+                .header("Content-Type", "application/json")
+                .send(call.body.as_str()),
         };
         let now = self.now_ms();
         let mut response = result.map_err(|e| {

@@ -22,6 +22,7 @@ mod candle;
 mod candle_csv;
 mod enums;
 mod exchange;
+pub mod fs;
 mod ids;
 mod instrument;
 mod market;

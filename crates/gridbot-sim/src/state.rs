@@ -2,8 +2,7 @@
 //! written atomically: a temp file in the same directory, fsync, rename, fsync the directory.
 //! A crash at any instant leaves either the old file or the new one, never half of one.
 
-use std::fs::{self, File};
-use std::io::Write;
+use std::fs;
 use std::path::Path;
 
 use crate::engine::Engine;
@@ -46,16 +45,7 @@ pub fn save(path: &Path, engine: &Engine, replay: &CandleReplay) -> Result<(), S
     let saved = Saved { version: VERSION, engine: engine.clone(), replay: replay.position() };
     let text = serde_json::to_string(&saved)
         .map_err(|e| StateError::Invalid { path: path.display().to_string(), reason: e.to_string() })?;
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let tmp = dir.join(format!(".{}.tmp", path.file_name().and_then(|n| n.to_str()).unwrap_or("sim-state")));
-    let mut f = File::create(&tmp).map_err(io)?;
-    f.write_all(text.as_bytes()).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    drop(f);
-    fs::rename(&tmp, path).map_err(io)?;
-    if let Ok(d) = File::open(dir) {
-        let _ = d.sync_all();
-    }
+    gridbot_core::fs::write_atomic(path, text.as_bytes()).map_err(io)?;
     Ok(())
 }
 

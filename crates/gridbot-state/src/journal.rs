@@ -1,0 +1,413 @@
+//! The journal: one SQLite database per account (WAL, `synchronous=FULL`), the history behind
+//! PnL reports and the dashboard. A user can open it with `sqlite3`.
+//!
+//! Decisions:
+//! - Decimals are stored as TEXT, exactly as they print; sums are done in Rust with `Decimal`,
+//!   never with SQLite's floating point.
+//! - Executions are idempotent on `exec_id` (`INSERT OR IGNORE`): replaying the same fills after a
+//!   restart or a reconnect changes nothing. Orders are upserted by `order_id`.
+//! - Schema changes are numbered migrations applied in one transaction each, recorded in
+//!   `PRAGMA user_version`; a database from a newer build is refused.
+//! - Every write is its own transaction: once a call returns, the row survives a crash.
+
+use std::path::Path;
+
+use gridbot_core::time::utc_day_start;
+use gridbot_core::{Decimal, ExecType, Execution, Order, Position, Wallet};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// Numbered schema steps; `user_version` = how many have been applied.
+const MIGRATIONS: &[&str] = &[
+    // 1: the tables
+    "CREATE TABLE orders (
+        order_id TEXT PRIMARY KEY, order_link_id TEXT NOT NULL, symbol TEXT NOT NULL, side TEXT NOT NULL,
+        order_type TEXT NOT NULL, price TEXT, qty TEXT NOT NULL, status TEXT NOT NULL, cum_exec_qty TEXT NOT NULL,
+        avg_price TEXT, reduce_only INTEGER NOT NULL, created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL);
+     CREATE TABLE executions (
+        exec_id TEXT PRIMARY KEY, order_id TEXT NOT NULL, order_link_id TEXT NOT NULL, symbol TEXT NOT NULL,
+        side TEXT NOT NULL, exec_type TEXT NOT NULL, price TEXT NOT NULL, qty TEXT NOT NULL, value TEXT NOT NULL,
+        fee TEXT NOT NULL, is_maker INTEGER NOT NULL, closed_size TEXT NOT NULL, exec_ms INTEGER NOT NULL);
+     CREATE TABLE positions (
+        id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, symbol TEXT NOT NULL, position_idx INTEGER NOT NULL,
+        side TEXT, size TEXT NOT NULL, avg_price TEXT, unrealised_pnl TEXT NOT NULL, cum_realised_pnl TEXT NOT NULL);
+     CREATE TABLE equity (
+        id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, equity TEXT NOT NULL, wallet_balance TEXT NOT NULL,
+        available TEXT NOT NULL, im_rate TEXT NOT NULL);
+     CREATE TABLE grid_history (
+        id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, symbol TEXT NOT NULL, kind TEXT NOT NULL, details TEXT NOT NULL);
+     CREATE TABLE events (
+        id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, kind TEXT NOT NULL, symbol TEXT, message TEXT NOT NULL);",
+    // 2: realised PnL per execution (known to the engine, not to Bybit's execution list), and
+    //    the indexes the reports use
+    "ALTER TABLE executions ADD COLUMN realised_pnl TEXT;
+     CREATE INDEX executions_time ON executions (exec_ms);
+     CREATE INDEX equity_time ON equity (ts_ms);
+     CREATE INDEX events_time ON events (ts_ms);",
+];
+
+#[cfg(test)]
+pub(crate) const MIGRATIONS_FOR_TESTS: &[&str] = MIGRATIONS;
+
+/// Journal failures.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    /// SQLite said no.
+    #[error("journal {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: String,
+        /// The error.
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer build.
+    #[error("journal {path}: schema version {found} is newer than this build ({known})")]
+    TooNew {
+        /// The database file.
+        path: String,
+        /// Its `user_version`.
+        found: i64,
+        /// Ours.
+        known: usize,
+    },
+    /// A stored decimal does not parse.
+    #[error("journal {path}: column {column} holds {value:?}, not a decimal")]
+    BadValue {
+        /// The database file.
+        path: String,
+        /// The column.
+        column: &'static str,
+        /// The text.
+        value: String,
+    },
+}
+
+/// A trade as the journal stores it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JournalTrade {
+    /// Execution id.
+    pub exec_id: String,
+    /// Client order id.
+    pub order_link_id: String,
+    /// Symbol.
+    pub symbol: String,
+    /// `Buy` / `Sell`.
+    pub side: String,
+    /// Price.
+    pub price: Decimal,
+    /// Size.
+    pub qty: Decimal,
+    /// Fee.
+    pub fee: Decimal,
+    /// Realised PnL of the fill, if known.
+    pub realised_pnl: Option<Decimal>,
+    /// Time, UTC ms.
+    pub exec_ms: i64,
+}
+
+/// One account's journal.
+pub struct Journal {
+    conn: Connection,
+    path: String,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+impl Journal {
+    /// Opens (creating if needed) and migrates the journal at `path`.
+    pub fn open(path: &Path) -> Result<Self, JournalError> {
+        let shown = path.display().to_string();
+        let sql = |source| JournalError::Sqlite { path: shown.clone(), source };
+        let mut conn = Connection::open(path).map_err(sql)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5)).map_err(sql)?;
+        let _mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0)).map_err(sql)?;
+        conn.pragma_update(None, "synchronous", "FULL").map_err(sql)?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(sql)?;
+        let applied = usize::try_from(version).unwrap_or(usize::MAX);
+        if applied > MIGRATIONS.len() {
+            return Err(JournalError::TooNew { path: shown, found: version, known: MIGRATIONS.len() });
+        }
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(applied) {
+            let tx = conn.transaction().map_err(sql)?;
+            tx.execute_batch(step).map_err(sql)?;
+            tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX)).map_err(sql)?;
+            tx.commit().map_err(sql)?;
+        }
+        Ok(Self { conn, path: shown })
+    }
+
+    fn sql(&self, source: rusqlite::Error) -> JournalError {
+        JournalError::Sqlite { path: self.path.clone(), source }
+    }
+
+    fn dec(&self, column: &'static str, text: &str) -> Result<Decimal, JournalError> {
+        text.parse().map_err(|_| JournalError::BadValue { path: self.path.clone(), column, value: text.to_owned() })
+    }
+
+    /// The schema version (number of migrations applied).
+    pub fn schema_version(&self) -> Result<i64, JournalError> {
+        self.conn.query_row("PRAGMA user_version", [], |r| r.get(0)).map_err(|e| self.sql(e))
+    }
+
+    /// Inserts or updates an order.
+    pub fn record_order(&self, o: &Order) -> Result<(), JournalError> {
+        self.conn
+            .execute(
+                "INSERT INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, cum_exec_qty = excluded.cum_exec_qty,
+                   avg_price = excluded.avg_price, price = excluded.price, qty = excluded.qty, updated_ms = excluded.updated_ms",
+                params![
+                    o.order_id,
+                    o.order_link_id,
+                    o.symbol.as_str(),
+                    o.side.as_str(),
+                    o.order_type.as_str(),
+                    o.price.map(|p| p.to_string()),
+                    o.qty.to_string(),
+                    o.status.as_str(),
+                    o.cum_exec_qty.to_string(),
+                    o.avg_price.map(|p| p.to_string()),
+                    o.reduce_only,
+                    o.created_time_ms,
+                    o.updated_time_ms
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Records an execution once; returns false if it was already there.
+    pub fn record_execution(&self, e: &Execution, realised_pnl: Option<Decimal>) -> Result<bool, JournalError> {
+        let n = self
+            .conn
+            .execute(
+                "INSERT OR IGNORE INTO executions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                params![
+                    e.exec_id,
+                    e.order_id,
+                    e.order_link_id,
+                    e.symbol.as_str(),
+                    e.side.as_str(),
+                    e.exec_type.as_str(),
+                    e.exec_price.to_string(),
+                    e.exec_qty.to_string(),
+                    e.exec_value.to_string(),
+                    e.exec_fee.to_string(),
+                    e.is_maker,
+                    e.closed_size.to_string(),
+                    e.exec_time_ms,
+                    realised_pnl.map(|d| d.to_string())
+                ],
+            )
+            .map_err(|err| self.sql(err))?;
+        Ok(n == 1)
+    }
+
+    /// Records a position row.
+    pub fn record_position(&self, p: &Position, ts_ms: i64) -> Result<(), JournalError> {
+        self.conn
+            .execute(
+                "INSERT INTO positions (ts_ms, symbol, position_idx, side, size, avg_price, unrealised_pnl, cum_realised_pnl)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    ts_ms,
+                    p.symbol.as_str(),
+                    p.position_idx.as_i64(),
+                    p.side.map(|s| s.as_str()),
+                    p.size.to_string(),
+                    p.avg_price.map(|x| x.to_string()),
+                    p.unrealised_pnl.to_string(),
+                    p.cum_realised_pnl.to_string()
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Records an equity snapshot.
+    pub fn record_equity(&self, w: &Wallet, ts_ms: i64) -> Result<(), JournalError> {
+        self.conn
+            .execute(
+                "INSERT INTO equity (ts_ms, equity, wallet_balance, available, im_rate) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![
+                    ts_ms,
+                    w.total_equity.to_string(),
+                    w.total_wallet_balance.to_string(),
+                    w.total_available_balance.to_string(),
+                    w.account_im_rate.to_string()
+                ],
+            )
+            .map(drop)
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Records a grid change (`kind`: `plan`, `recentre`, ...; `details`: JSON).
+    pub fn record_grid(&self, ts_ms: i64, symbol: &str, kind: &str, details: &str) -> Result<(), JournalError> {
+        self.conn
+            .execute(
+                "INSERT INTO grid_history (ts_ms, symbol, kind, details) VALUES (?1, ?2, ?3, ?4)",
+                params![ts_ms, symbol, kind, details],
+            )
+            .map(drop)
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Records an event (`kind`: `risk`, `error`, `operator`, ...).
+    pub fn record_event(
+        &self,
+        ts_ms: i64,
+        kind: &str,
+        symbol: Option<&str>,
+        message: &str,
+    ) -> Result<(), JournalError> {
+        self.conn
+            .execute(
+                "INSERT INTO events (ts_ms, kind, symbol, message) VALUES (?1, ?2, ?3, ?4)",
+                params![ts_ms, kind, symbol, message],
+            )
+            .map(drop)
+            .map_err(|e| self.sql(e))
+    }
+
+    /// Trades (not funding) executed in `[start, end]`, oldest first.
+    pub fn trades_between(&self, start_ms: i64, end_ms: i64) -> Result<Vec<JournalTrade>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT exec_id, order_link_id, symbol, side, price, qty, fee, realised_pnl, exec_ms FROM executions
+                 WHERE exec_ms BETWEEN ?1 AND ?2 AND exec_type != 'Funding' ORDER BY exec_ms, exec_id",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![start_ms, end_ms], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, Option<String>>(7)?,
+                    r.get::<_, i64>(8)?,
+                ))
+            })
+            .map_err(|e| self.sql(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (exec_id, order_link_id, symbol, side, price, qty, fee, pnl, exec_ms) = row.map_err(|e| self.sql(e))?;
+            out.push(JournalTrade {
+                exec_id,
+                order_link_id,
+                symbol,
+                side,
+                price: self.dec("price", &price)?,
+                qty: self.dec("qty", &qty)?,
+                fee: self.dec("fee", &fee)?,
+                realised_pnl: pnl.map(|p| self.dec("realised_pnl", &p)).transpose()?,
+                exec_ms,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Realised PnL net of fees and funding, by UTC day: `(day start ms, amount)`, oldest first.
+    pub fn realised_pnl_by_day(&self) -> Result<Vec<(i64, Decimal)>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT exec_ms, exec_type, fee, realised_pnl FROM executions ORDER BY exec_ms")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                ))
+            })
+            .map_err(|e| self.sql(e))?;
+        let mut days: std::collections::BTreeMap<i64, Decimal> = std::collections::BTreeMap::new();
+        for row in rows {
+            let (ms, _kind, fee, pnl) = row.map_err(|e| self.sql(e))?;
+            let amount = pnl.map(|p| self.dec("realised_pnl", &p)).transpose()?.unwrap_or(Decimal::ZERO)
+                - self.dec("fee", &fee)?;
+            *days.entry(utc_day_start(ms)).or_default() += amount;
+        }
+        Ok(days.into_iter().collect())
+    }
+
+    /// Equity snapshots in `[start, end]`: `(ms, equity)`, oldest first.
+    pub fn equity_curve(&self, start_ms: i64, end_ms: i64) -> Result<Vec<(i64, Decimal)>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT ts_ms, equity FROM equity WHERE ts_ms BETWEEN ?1 AND ?2 ORDER BY ts_ms, id")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![start_ms, end_ms], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.sql(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (ms, equity) = row.map_err(|e| self.sql(e))?;
+            out.push((ms, self.dec("equity", &equity)?));
+        }
+        Ok(out)
+    }
+
+    /// Trading fees and net funding paid in `[start, end]` (funding: positive = paid).
+    pub fn fees_and_funding(&self, start_ms: i64, end_ms: i64) -> Result<(Decimal, Decimal), JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT exec_type, fee FROM executions WHERE exec_ms BETWEEN ?1 AND ?2")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![start_ms, end_ms], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+            .map_err(|e| self.sql(e))?;
+        let (mut fees, mut funding) = (Decimal::ZERO, Decimal::ZERO);
+        for row in rows {
+            let (kind, fee) = row.map_err(|e| self.sql(e))?;
+            let fee = self.dec("fee", &fee)?;
+            if kind == ExecType::Funding.as_str() {
+                funding += fee;
+            } else {
+                fees += fee;
+            }
+        }
+        Ok((fees, funding))
+    }
+
+    /// Number of executions stored.
+    pub fn execution_count(&self) -> Result<i64, JournalError> {
+        self.conn.query_row("SELECT COUNT(*) FROM executions", [], |r| r.get(0)).map_err(|e| self.sql(e))
+    }
+
+    /// The id of the latest execution, if any.
+    pub fn last_execution(&self) -> Result<Option<(String, i64)>, JournalError> {
+        self.conn
+            .query_row("SELECT exec_id, exec_ms FROM executions ORDER BY exec_ms DESC, exec_id DESC LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()
+            .map_err(|e| self.sql(e))
+    }
+
+    #[cfg(test)]
+    pub(crate) fn conn_for_tests(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The last `limit` events, newest first: `(ms, kind, symbol, message)`.
+    pub fn recent_events(&self, limit: u32) -> Result<Vec<(i64, String, Option<String>, String)>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT ts_ms, kind, symbol, message FROM events ORDER BY ts_ms DESC, id DESC LIMIT ?1")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
+    }
+}

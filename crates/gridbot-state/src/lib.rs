@@ -1,0 +1,22 @@
+//! # gridbot-state
+//!
+//! Durable state of one account, in two parts with different jobs:
+//!
+//! - [`SnapshotStore`]: a small JSON file replaced atomically after every fill — the locked grid
+//!   plans, cycle counters, levels, anchors, risk memory and the last execution processed — so a
+//!   restart is fast. Schema-versioned and migrated; a bad file is moved aside and the account
+//!   is rebuilt from the exchange, which is always the source of truth.
+//! - [`Journal`]: an SQLite database (WAL) of orders, executions, positions, equity, grid history
+//!   and events — the history behind PnL reports and the dashboard.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod journal;
+mod snapshot;
+
+pub use journal::{Journal, JournalError, JournalTrade};
+pub use snapshot::{AccountSnapshot, LegState, Loaded, SCHEMA_VERSION, SnapshotError, SnapshotStore, SymbolState};
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,238 @@
+//! The account snapshot: what a restart needs to continue where it stopped — each symbol's
+//! locked grid plan, both legs' cycle counters, levels and anchors, risk memory, and the last
+//! execution processed.
+//!
+//! Decisions:
+//! - One JSON file per account, replaced atomically (`gridbot_core::fs::write_atomic`).
+//! - Schema-versioned. `SCHEMA_VERSION` is written; every older version is read and migrated
+//!   in code (`migrate`), one step at a time, with a test per step.
+//! - The exchange is the source of truth. A snapshot that does not parse, fails validation or
+//!   comes from a newer build is *moved aside* (`*.corrupt-<ms>`, never deleted), reported, and
+//!   the caller rebuilds from the exchange (gridbot-recovery).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use gridbot_core::{Price, Qty, Symbol};
+use gridbot_grid::GridPlan;
+use gridbot_risk::{AccountMemory, LegMemory, LegPair};
+use serde_json::Value;
+
+/// The version this build writes.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// One leg of a progressive grid.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegState {
+    /// The current cycle number (starts at 1; counted per leg).
+    pub cycle: u32,
+    /// The level reached in this cycle (0 = entry filled); `None` while flat.
+    pub level: Option<u32>,
+    /// The cycle's anchor (entry) price.
+    pub anchor: Option<Price>,
+    /// Average entry of the open position.
+    pub avg_entry: Option<Price>,
+    /// Open size.
+    pub size: Qty,
+}
+
+/// One symbol of the account.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SymbolState {
+    /// The locked plan (`None` until one is built).
+    pub plan: Option<GridPlan>,
+    /// Long leg.
+    pub long: LegState,
+    /// Short leg.
+    pub short: LegState,
+    /// Risk memory of both legs.
+    #[serde(default)]
+    pub risk: LegPair<LegMemory>,
+}
+
+/// Everything saved for one account.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountSnapshot {
+    /// Written as `SCHEMA_VERSION`.
+    pub schema_version: u32,
+    /// Account id.
+    pub account: String,
+    /// When it was saved, UTC ms.
+    pub saved_at_ms: i64,
+    /// Per symbol.
+    pub symbols: BTreeMap<Symbol, SymbolState>,
+    /// Account-wide risk memory (day peak, kill switch).
+    #[serde(default)]
+    pub account_risk: AccountMemory,
+    /// The last execution processed (executions after it are replayed on restart).
+    pub last_execution_id: Option<String>,
+    /// Its time, UTC ms.
+    pub last_execution_ms: Option<i64>,
+}
+
+impl AccountSnapshot {
+    /// An empty snapshot for `account`.
+    #[must_use]
+    pub fn new(account: impl Into<String>, saved_at_ms: i64) -> Self {
+        Self {
+            schema_version: SCHEMA_VERSION,
+            account: account.into(),
+            saved_at_ms,
+            symbols: BTreeMap::new(),
+            account_risk: AccountMemory::default(),
+            last_execution_id: None,
+            last_execution_ms: None,
+        }
+    }
+
+    /// Checks the invariants serde cannot: an open leg has an anchor, cycles start at 1.
+    pub fn validate(&self) -> Result<(), String> {
+        for (symbol, s) in &self.symbols {
+            for (name, leg) in [("long", &s.long), ("short", &s.short)] {
+                if leg.level.is_some() && leg.anchor.is_none() {
+                    return Err(format!("{symbol}.{name}: level {:?} without an anchor", leg.level));
+                }
+                if leg.cycle == 0 {
+                    return Err(format!("{symbol}.{name}: cycle numbers start at 1"));
+                }
+                if let (Some(level), Some(plan)) = (leg.level, &s.plan)
+                    && level > plan.max_level()
+                {
+                    return Err(format!(
+                        "{symbol}.{name}: level {level} beyond the plan's max level {}",
+                        plan.max_level()
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Upgrades an older snapshot, one version at a time, to `SCHEMA_VERSION`.
+fn migrate(mut v: Value) -> Result<(Value, Option<u32>), String> {
+    let version = v.get("schema_version").and_then(Value::as_u64).ok_or("no schema_version")?;
+    let version = u32::try_from(version).map_err(|_| "schema_version out of range")?;
+    if version > SCHEMA_VERSION {
+        return Err(format!("schema_version {version} is newer than this build ({SCHEMA_VERSION})"));
+    }
+    let from = (version < SCHEMA_VERSION).then_some(version);
+    let mut current = version;
+    while current < SCHEMA_VERSION {
+        match current {
+            // v1 → v2: risk memory (per symbol and account-wide) and the last execution
+            // processed were added; v1 files carry none of them.
+            1 => {
+                let obj = v.as_object_mut().ok_or("not an object")?;
+                obj.insert(
+                    "account_risk".into(),
+                    serde_json::to_value(AccountMemory::default()).map_err(|e| e.to_string())?,
+                );
+                obj.insert("last_execution_id".into(), Value::Null);
+                obj.insert("last_execution_ms".into(), Value::Null);
+                if let Some(symbols) = obj.get_mut("symbols").and_then(Value::as_object_mut) {
+                    for s in symbols.values_mut() {
+                        if let Some(s) = s.as_object_mut() {
+                            s.insert(
+                                "risk".into(),
+                                serde_json::to_value(LegPair::<LegMemory>::default()).map_err(|e| e.to_string())?,
+                            );
+                        }
+                    }
+                }
+            }
+            other => return Err(format!("no migration from schema_version {other}")),
+        }
+        current += 1;
+        v["schema_version"] = Value::from(current);
+    }
+    Ok((v, from))
+}
+
+/// What loading found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Loaded {
+    /// No snapshot file: a fresh start (or a lost file): rebuild from the exchange.
+    Missing,
+    /// A valid snapshot; `migrated_from` names the older version it was upgraded from.
+    Snapshot {
+        /// The snapshot, at `SCHEMA_VERSION`.
+        snapshot: AccountSnapshot,
+        /// The version read, when older.
+        migrated_from: Option<u32>,
+    },
+    /// The file was unreadable; it was moved to `moved_to`. Rebuild from the exchange.
+    Corrupt {
+        /// Where the file now is.
+        moved_to: PathBuf,
+        /// What was wrong.
+        reason: String,
+    },
+}
+
+/// Snapshot I/O failures (as opposed to a corrupt file, which is a `Loaded` outcome).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {source}")]
+pub struct SnapshotError {
+    /// The file.
+    pub path: String,
+    /// The I/O error.
+    pub source: std::io::Error,
+}
+
+/// The snapshot file of one account: `{dir}/{account}.state.json`.
+#[derive(Debug, Clone)]
+pub struct SnapshotStore {
+    path: PathBuf,
+}
+
+impl SnapshotStore {
+    /// The store of `account` in `dir`.
+    #[must_use]
+    pub fn new(dir: &Path, account: &str) -> Self {
+        Self { path: dir.join(format!("{account}.state.json")) }
+    }
+
+    /// The file.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `snapshot` atomically.
+    pub fn save(&self, snapshot: &AccountSnapshot) -> Result<(), SnapshotError> {
+        let err = |source| SnapshotError { path: self.path.display().to_string(), source };
+        let text = serde_json::to_vec_pretty(snapshot).map_err(|e| err(std::io::Error::other(e)))?;
+        gridbot_core::fs::write_atomic(&self.path, &text).map_err(err)
+    }
+
+    /// Reads, migrates and validates the snapshot; a bad file is moved aside with `now_ms` in
+    /// its name.
+    pub fn load(&self, now_ms: i64) -> Result<Loaded, SnapshotError> {
+        let err = |source| SnapshotError { path: self.path.display().to_string(), source };
+        let bytes = match std::fs::read(&self.path) {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Loaded::Missing),
+            Err(e) => return Err(err(e)),
+        };
+        let parsed = serde_json::from_slice::<Value>(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(migrate)
+            .and_then(|(v, from)| {
+                serde_json::from_value::<AccountSnapshot>(v).map(|s| (s, from)).map_err(|e| e.to_string())
+            })
+            .and_then(|(s, from)| s.validate().map(|()| (s, from)));
+        match parsed {
+            Ok((snapshot, migrated_from)) => Ok(Loaded::Snapshot { snapshot, migrated_from }),
+            Err(reason) => {
+                let name = self.path.file_name().and_then(|n| n.to_str()).unwrap_or("state.json");
+                let moved_to = self.path.with_file_name(format!("{name}.corrupt-{now_ms}"));
+                std::fs::rename(&self.path, &moved_to).map_err(err)?;
+                Ok(Loaded::Corrupt { moved_to, reason })
+            }
+        }
+    }
+}

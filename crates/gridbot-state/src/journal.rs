@@ -81,6 +81,9 @@ pub enum JournalError {
     },
 }
 
+/// An event row: `(ms, kind, symbol, message)`.
+pub type JournalEvent = (i64, String, Option<String>, String);
+
 /// A trade as the journal stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalTrade {
@@ -399,8 +402,8 @@ impl Journal {
         &self.conn
     }
 
-    /// The last `limit` events, newest first: `(ms, kind, symbol, message)`.
-    pub fn recent_events(&self, limit: u32) -> Result<Vec<(i64, String, Option<String>, String)>, JournalError> {
+    /// The last `limit` events, newest first.
+    pub fn recent_events(&self, limit: u32) -> Result<Vec<JournalEvent>, JournalError> {
         let mut stmt = self
             .conn
             .prepare("SELECT ts_ms, kind, symbol, message FROM events ORDER BY ts_ms DESC, id DESC LIMIT ?1")

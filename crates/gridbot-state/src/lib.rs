@@ -15,7 +15,7 @@
 mod journal;
 mod snapshot;
 
-pub use journal::{Journal, JournalError, JournalTrade};
+pub use journal::{Journal, JournalError, JournalEvent, JournalTrade};
 pub use snapshot::{AccountSnapshot, LegState, Loaded, SCHEMA_VERSION, SnapshotError, SnapshotStore, SymbolState};
 
 #[cfg(test)]

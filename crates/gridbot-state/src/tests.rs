@@ -9,6 +9,7 @@ use gridbot_core::{
 };
 use gridbot_grid::{GridPlan, ProgressiveParams};
 
+use crate::journal;
 use crate::*;
 
 fn dir(tag: &str) -> PathBuf {
@@ -219,7 +220,7 @@ fn journal_migrates_an_old_database_and_refuses_a_newer_one() {
     let path = d.join("old.sqlite");
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch(crate::journal::MIGRATIONS_FOR_TESTS[0]).unwrap();
+        c.execute_batch(journal::MIGRATIONS_FOR_TESTS[0]).unwrap();
         c.pragma_update(None, "user_version", 1).unwrap();
         c.execute(
             "INSERT INTO executions VALUES ('old', 'o', 'l', 'BTCUSDT', 'Buy', 'Trade', '1', '1', '1', '0.5', 1, '0', 5)",

@@ -59,6 +59,8 @@ fn run(cli: Cli) -> Result<(), Failure> {
     }
     let mut handle = server::start(setup.server, engine, setup.replay, Arc::new(SystemClock))
         .map_err(|e| Failure::Runtime(e.to_string()))?;
+    // The market has a price before anyone is told the server is up.
+    handle.step();
     say(&format!(
         "gridbot-sim listening on {} (WebSocket: ws://{}/v5/public/linear and /v5/private)",
         handle.base_url(),
@@ -66,9 +68,6 @@ fn run(cli: Cli) -> Result<(), Failure> {
     ));
     if cps > 0.0 {
         handle.drive(Duration::from_secs_f64(1.0 / cps)).map_err(|e| Failure::Runtime(e.to_string()))?;
-    } else {
-        // Without a replay speed the market must still have a price: replay the first candle.
-        handle.step();
     }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -16,7 +16,9 @@ mod journal;
 mod snapshot;
 
 pub use journal::{Journal, JournalError, JournalEvent, JournalTrade};
-pub use snapshot::{AccountSnapshot, LegState, Loaded, SCHEMA_VERSION, SnapshotError, SnapshotStore, SymbolState};
+pub use snapshot::{
+    AccountSnapshot, LegState, Loaded, SCHEMA_VERSION, SnapshotError, SnapshotStore, SymbolState, TrackedOrder,
+};
 
 #[cfg(test)]
 mod tests;

@@ -13,7 +13,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gridbot_core::{Price, Qty, Symbol};
+use gridbot_core::{Leg, OrderRole, Price, Qty, Side, Symbol};
 use gridbot_grid::GridPlan;
 use gridbot_risk::{AccountMemory, LegMemory, LegPair};
 use serde_json::Value;
@@ -37,6 +37,28 @@ pub struct LegState {
     pub size: Qty,
 }
 
+/// An order the bot placed and believes is working.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrackedOrder {
+    /// Its orderLinkId.
+    pub link_id: String,
+    /// The exchange's id, once acknowledged.
+    pub order_id: Option<String>,
+    /// Leg.
+    pub leg: Leg,
+    /// Why it was placed.
+    pub role: OrderRole,
+    /// Grid level.
+    pub level: u32,
+    /// Side.
+    pub side: Side,
+    /// Limit price (`None` for market orders).
+    pub price: Option<Price>,
+    /// Size.
+    pub qty: Qty,
+}
+
 /// One symbol of the account.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -50,6 +72,9 @@ pub struct SymbolState {
     /// Risk memory of both legs.
     #[serde(default)]
     pub risk: LegPair<LegMemory>,
+    /// The orders the bot believes are working (reconciled against the exchange on restart).
+    #[serde(default)]
+    pub orders: Vec<TrackedOrder>,
 }
 
 /// Everything saved for one account.

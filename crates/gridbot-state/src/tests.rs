@@ -45,6 +45,16 @@ fn snapshot() -> AccountSnapshot {
             },
             short: LegState { cycle: 1, ..LegState::default() },
             risk: Default::default(),
+            orders: vec![TrackedOrder {
+                link_id: "g2acc1-L3-T2-1".into(),
+                order_id: Some("1000".into()),
+                leg: gridbot_core::Leg::Long,
+                role: gridbot_core::OrderRole::TakeProfit,
+                level: 2,
+                side: Side::Sell,
+                price: Some("30100".parse().unwrap()),
+                qty: "0.007".parse().unwrap(),
+            }],
         },
     );
     s.last_execution_id = Some("e-42".into());

@@ -150,8 +150,8 @@ proptest! {
             }
         };
         let (mut open2, mut history2) = (open.clone(), history.clone());
-        for i in 0..dup.min(open.len()) { open2.push(open[i].clone()); }
-        for i in 0..dup.min(history.len()) { history2.push(history[i].clone()); }
+        open2.extend(open.iter().take(dup).cloned());
+        history2.extend(history.iter().take(dup).cloned());
         shuffle(&mut open2);
         shuffle(&mut history2);
         let mut t2 = t.clone();

@@ -1,0 +1,210 @@
+//! The level analyzer: a leg's cycle, level and anchor, reconstructed from the exchange's
+//! execution history through the orderLinkIds of its fills, and cross-checked against the
+//! position and the locked plan. Disagreements are typed findings, never guesses.
+//!
+//! Rules:
+//! - Only trades of our orders (decodable ids of this account, this leg) count; foreign fills
+//!   on the leg are a finding.
+//! - The latest cycle with fills is the current one. Its level is the deepest level whose
+//!   balance (level 0) or protective order filled; its anchor is the average fill price of the
+//!   level-0 balance order.
+//! - A flat leg whose latest cycle was closed (take-profit or close fills) moves on to the next
+//!   cycle number; cycles are counted per leg.
+//! - With an open position but no fills in the history window (too old), the level is inferred
+//!   from the plan: the level whose cumulative planned quantity equals the position size, and
+//!   the anchor that makes the planned prices average to the position's entry.
+
+use std::collections::BTreeMap;
+
+use gridbot_core::{Decimal, ExecType, Execution, Leg, OrderRole, Position, Price, Qty};
+use gridbot_grid::GridPlan;
+
+use crate::codec::LinkTag;
+
+/// Something that does not add up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// Our fills say one size, the exchange's position another.
+    SizeMismatch {
+        /// From our fills.
+        from_fills: Qty,
+        /// The position.
+        position: Qty,
+    },
+    /// The fills' average entry differs from the position's by more than a tick.
+    AvgPriceMismatch {
+        /// From our fills.
+        from_fills: Price,
+        /// The position.
+        position: Price,
+    },
+    /// A level filled a different quantity than the plan says (a partial fill, or an older plan).
+    LevelQtyMismatch {
+        /// The level.
+        level: u32,
+        /// Planned.
+        planned: Qty,
+        /// Filled.
+        filled: Qty,
+    },
+    /// Fills on this leg from orders that are not ours.
+    ForeignFills {
+        /// Their total size.
+        qty: Qty,
+    },
+    /// No fills in the history window; the level and anchor were inferred from the plan.
+    InferredFromPlan,
+    /// Neither the fills nor the plan explain the position; the level is unknown.
+    LevelUnknown,
+}
+
+/// What the analyzer concluded about one leg.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegAnalysis {
+    /// The leg.
+    pub leg: Leg,
+    /// The current cycle (a flat leg: the next one to start).
+    pub cycle: u32,
+    /// The level reached; `None` when flat, or when it cannot be known.
+    pub level: Option<u32>,
+    /// The cycle's anchor.
+    pub anchor: Option<Price>,
+    /// The position's average entry.
+    pub avg_entry: Option<Price>,
+    /// The position's size.
+    pub size: Qty,
+    /// Disagreements found.
+    pub findings: Vec<Finding>,
+}
+
+#[derive(Default)]
+struct CycleFills {
+    opened: Decimal,
+    closed: Decimal,
+    opened_value: Decimal,
+    level0_qty: Decimal,
+    level0_value: Decimal,
+    by_level: BTreeMap<u32, Decimal>,
+}
+
+fn vwap(value: Decimal, qty: Decimal) -> Option<Price> {
+    if qty.is_zero() { None } else { value.checked_div(qty).and_then(|p| Price::new(p.round_dp(8)).ok()) }
+}
+
+/// Analyzes `leg` of `account_tag` from its `position` row and the `executions` of the window.
+#[must_use]
+pub fn analyze(
+    account_tag: &str,
+    leg: Leg,
+    plan: &GridPlan,
+    tick: Decimal,
+    position: Option<&Position>,
+    executions: &[Execution],
+) -> LegAnalysis {
+    let size = position.map_or(Qty::ZERO, |p| p.size);
+    let avg_entry = position.and_then(|p| p.avg_price).filter(|_| !size.is_zero());
+    let mut findings = Vec::new();
+    let mut cycles: BTreeMap<u32, CycleFills> = BTreeMap::new();
+    let mut foreign = Decimal::ZERO;
+    let mut seen = std::collections::BTreeSet::new();
+    for e in executions.iter().filter(|e| e.exec_type == ExecType::Trade) {
+        if !seen.insert(e.exec_id.as_str()) {
+            continue; // a fill reported twice counts once
+        }
+        let Ok(tag) = LinkTag::decode(&e.order_link_id) else {
+            // foreign: count it if it traded this leg's position side
+            if e.side == leg.entry_side() && position.is_some_and(|p| p.position_idx == leg.position_idx()) {
+                foreign += e.exec_qty.as_decimal();
+            }
+            continue;
+        };
+        if tag.account != account_tag || tag.leg != leg {
+            continue;
+        }
+        let c = cycles.entry(tag.cycle).or_default();
+        let qty = e.exec_qty.as_decimal();
+        match tag.role {
+            OrderRole::Balance | OrderRole::Protective => {
+                c.opened += qty;
+                c.opened_value += qty * e.exec_price.as_decimal();
+                *c.by_level.entry(tag.level).or_default() += qty;
+                if tag.role == OrderRole::Balance {
+                    c.level0_qty += qty;
+                    c.level0_value += qty * e.exec_price.as_decimal();
+                }
+            }
+            OrderRole::TakeProfit | OrderRole::Close => c.closed += qty,
+            OrderRole::ClassicLevel => {}
+        }
+    }
+    if !foreign.is_zero() {
+        findings.push(Finding::ForeignFills { qty: Qty::new(foreign).unwrap_or(Qty::ZERO) });
+    }
+    let latest = cycles.iter().next_back().map(|(n, c)| (*n, c));
+    if size.is_zero() {
+        let cycle = match latest {
+            Some((n, c)) if !c.opened.is_zero() => n.saturating_add(1),
+            Some((n, _)) => n,
+            None => 1,
+        };
+        return LegAnalysis { leg, cycle, level: None, anchor: None, avg_entry: None, size, findings };
+    }
+    match latest {
+        Some((n, c)) if !c.opened.is_zero() => {
+            let level = c.by_level.keys().next_back().copied();
+            let anchor = vwap(c.level0_value, c.level0_qty);
+            let from_fills = c.opened - c.closed;
+            if from_fills != size.as_decimal() {
+                findings.push(Finding::SizeMismatch {
+                    from_fills: Qty::new(from_fills.max(Decimal::ZERO)).unwrap_or(Qty::ZERO),
+                    position: size,
+                });
+            } else if c.closed.is_zero()
+                && let (Some(fills_avg), Some(pos_avg)) = (vwap(c.opened_value, c.opened), avg_entry)
+                && fills_avg.diff(pos_avg).abs() > tick
+            {
+                findings.push(Finding::AvgPriceMismatch { from_fills: fills_avg, position: pos_avg });
+            }
+            for (lvl, filled) in &c.by_level {
+                let planned = plan.quantities().get(*lvl as usize).copied().unwrap_or(Qty::ZERO);
+                if planned.as_decimal() != *filled {
+                    findings.push(Finding::LevelQtyMismatch {
+                        level: *lvl,
+                        planned,
+                        filled: Qty::new(*filled).unwrap_or(Qty::ZERO),
+                    });
+                }
+            }
+            LegAnalysis { leg, cycle: n, level, anchor, avg_entry, size, findings }
+        }
+        _ => {
+            let cycle = latest.map_or(1, |(n, _)| n);
+            let (level, anchor) = infer_from_plan(leg, plan, size, avg_entry);
+            findings.push(if level.is_some() { Finding::InferredFromPlan } else { Finding::LevelUnknown });
+            LegAnalysis { leg, cycle, level, anchor, avg_entry, size, findings }
+        }
+    }
+}
+
+/// The level whose cumulative planned size equals `size`, and the anchor whose planned prices
+/// average to `avg_entry`.
+fn infer_from_plan(leg: Leg, plan: &GridPlan, size: Qty, avg_entry: Option<Price>) -> (Option<u32>, Option<Price>) {
+    let mut cum = Decimal::ZERO;
+    let mut weighted = Decimal::ZERO;
+    for (level, (q, d)) in (0u32..).zip(plan.quantities().iter().zip(plan.distances())) {
+        let q = q.as_decimal();
+        cum += q;
+        weighted += q * match leg {
+            Leg::Long => Decimal::ONE - *d,
+            Leg::Short => Decimal::ONE + *d,
+        };
+        if cum == size.as_decimal() {
+            let anchor = avg_entry.and_then(|avg| {
+                let factor = weighted.checked_div(cum)?;
+                avg.as_decimal().checked_div(factor).and_then(|a| Price::new(a.round_dp(8)).ok())
+            });
+            return (Some(level), anchor);
+        }
+    }
+    (None, None)
+}

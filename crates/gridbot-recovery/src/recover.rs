@@ -1,0 +1,267 @@
+//! The six-step recovery of DESIGN §7, per account and symbol, over the `Exchange` trait:
+//!
+//! 1. cancel all open orders; 2. clear local working state (the locked plan is kept);
+//! 3. fetch positions; 4. classify: none / long only / short only / both;
+//! 5. place take-profits for open legs; 6. place balance and protective orders.
+//!
+//! Decisions:
+//! - Read before acting: open orders, history, executions and positions are fetched first, the
+//!   orders the legs need are computed, and only if the exchange does not already hold exactly
+//!   those are steps 1, 5 and 6 carried out. A second run therefore changes nothing
+//!   (idempotent). A resting balance order of the right leg, cycle and size counts as in place
+//!   whatever its price (it tracks the market).
+//! - `dry_run` returns the same report without cancelling or placing anything.
+//! - The level and anchor of an open leg come from the level analyzer; an unknown level still
+//!   gets its take-profit (it protects the position) but no protective order.
+//! - orderLinkId nonces derive from `now_ms` (milliseconds), so ids do not repeat across runs.
+
+use gridbot_core::{
+    Exchange, ExchangeError, Leg, Order, OrderRequest, OrderRole, PositionIdx, Qty, Symbol, TimeInForce, TimeWindow,
+};
+use gridbot_grid::{GridError, GridPlan};
+use gridbot_state::{LegState, SymbolState, TrackedOrder};
+
+use crate::analyzer::{LegAnalysis, analyze};
+use crate::codec::{CodecError, LinkTag};
+use crate::reconcile::{Reconciliation, reconcile};
+
+/// Which legs hold a position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Classification {
+    /// Both flat.
+    None,
+    /// Only the long leg.
+    LongOnly,
+    /// Only the short leg.
+    ShortOnly,
+    /// Both legs.
+    Both,
+}
+
+/// What recovery needs besides the exchange.
+#[derive(Debug, Clone)]
+pub struct RecoveryInput<'a> {
+    /// The account's orderLinkId tag.
+    pub account_tag: &'a str,
+    /// The symbol.
+    pub symbol: &'a Symbol,
+    /// The locked plan (from the snapshot, or built fresh).
+    pub plan: &'a GridPlan,
+    /// The snapshot's state of the symbol, if one was loaded.
+    pub snapshot: Option<&'a SymbolState>,
+    /// How far back to read history (split into 7-day windows by the client).
+    pub history: TimeWindow,
+    /// Now, UTC ms (nonces).
+    pub now_ms: i64,
+    /// Report only; send nothing.
+    pub dry_run: bool,
+}
+
+/// One order recovery wants resting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Desired {
+    /// Its id's fields.
+    pub tag: LinkTag,
+    /// The request.
+    pub request: OrderRequest,
+}
+
+/// What recovery found and did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecoveryReport {
+    /// Step 4.
+    pub classification: Classification,
+    /// The analyzer's view of each leg (long, short).
+    pub legs: [LegAnalysis; 2],
+    /// The snapshot's orders against the exchange (when there was a snapshot).
+    pub reconciliation: Option<Reconciliation>,
+    /// The orders the legs need.
+    pub desired: Vec<Desired>,
+    /// True when the exchange already held exactly those: nothing was sent.
+    pub unchanged: bool,
+    /// Orders cancelled in step 1.
+    pub cancelled: usize,
+    /// Orders placed in steps 5 and 6.
+    pub placed: usize,
+    /// The rebuilt symbol state to save.
+    pub state: SymbolState,
+}
+
+/// Why recovery stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum RecoveryError {
+    /// The exchange refused or failed.
+    #[error(transparent)]
+    Exchange(#[from] ExchangeError),
+    /// The plan does not fit the instrument or the market.
+    #[error(transparent)]
+    Grid(#[from] GridError),
+    /// An id could not be built.
+    #[error(transparent)]
+    Codec(#[from] CodecError),
+    /// The exchange has no price to place a balance order at.
+    #[error("{0}: no bid/ask to place a balance order at")]
+    NoMarket(Symbol),
+}
+
+fn nonce(now_ms: i64, k: u32) -> u32 {
+    // milliseconds mod 2^27, times 32, plus a counter (< 32 orders per run and symbol): unique
+    // across runs at different milliseconds within 37 hours, far beyond any order's life
+    u32::try_from(now_ms.rem_euclid(1 << 27)).unwrap_or(0).wrapping_mul(32).wrapping_add(k)
+}
+
+/// Decoded tags of our open orders (foreign ones are `None`).
+fn tags<'a>(account: &str, open: &'a [Order]) -> Vec<(Option<LinkTag>, &'a Order)> {
+    open.iter().map(|o| (LinkTag::decode(&o.order_link_id).ok().filter(|t| t.account == account), o)).collect()
+}
+
+fn satisfied(want: &Desired, have: &(Option<LinkTag>, &Order)) -> bool {
+    let (Some(t), o) = have else { return false };
+    let same =
+        t.leg == want.tag.leg && t.role == want.tag.role && t.level == want.tag.level && t.cycle == want.tag.cycle;
+    let same_order =
+        o.side == want.request.side && o.leaves_qty == want.request.qty && o.reduce_only == want.request.reduce_only;
+    same && same_order && (want.tag.role == OrderRole::Balance || o.price == want.request.price)
+}
+
+/// Runs recovery for one symbol.
+pub fn recover<E: Exchange + ?Sized>(ex: &E, input: &RecoveryInput<'_>) -> Result<RecoveryReport, RecoveryError> {
+    let symbol = input.symbol;
+    let instrument = ex.instrument(symbol)?;
+    input.plan.check_instrument(&instrument)?;
+    let open = ex.open_orders(symbol)?;
+    let history = ex.order_history(symbol, input.history)?;
+    let executions = ex.executions(symbol, input.history)?;
+    let positions = ex.positions(symbol)?;
+    let reconciliation = input.snapshot.map(|s| reconcile(&s.orders, &open, &history));
+    let position = |idx: PositionIdx| positions.iter().find(|p| p.position_idx == idx);
+    let analyses = Leg::BOTH.map(|leg| {
+        analyze(input.account_tag, leg, input.plan, instrument.tick_size(), position(leg.position_idx()), &executions)
+    });
+    let classification = match (!analyses[0].size.is_zero(), !analyses[1].size.is_zero()) {
+        (false, false) => Classification::None,
+        (true, false) => Classification::LongOnly,
+        (false, true) => Classification::ShortOnly,
+        (true, true) => Classification::Both,
+    };
+
+    // The orders the legs need.
+    let mut desired: Vec<Desired> = Vec::new();
+    let mut k = 0u32;
+    let mut next_tag = |leg: Leg, cycle: u32, role: OrderRole, level: u32| {
+        k += 1;
+        LinkTag { account: input.account_tag.to_owned(), leg, cycle, role, level, nonce: nonce(input.now_ms, k) }
+    };
+    let mut book = None;
+    for a in &analyses {
+        let leg = a.leg;
+        if a.size.is_zero() {
+            let top = match &book {
+                Some(t) => t,
+                None => book.insert(ex.orderbook_top(symbol)?),
+            };
+            let price = match leg {
+                Leg::Long => top.bid.map(|l| l.price),
+                Leg::Short => top.ask.map(|l| l.price),
+            }
+            .ok_or_else(|| RecoveryError::NoMarket(symbol.clone()))?;
+            let tag = next_tag(leg, a.cycle, OrderRole::Balance, 0);
+            let qty = input.plan.quantities().first().copied().unwrap_or(Qty::ZERO);
+            let request = OrderRequest::limit(
+                symbol.clone(),
+                leg.entry_side(),
+                qty,
+                price,
+                TimeInForce::PostOnly,
+                leg.position_idx(),
+                tag.encode()?,
+            );
+            desired.push(Desired { tag, request });
+            continue;
+        }
+        if let Some(avg) = a.avg_entry {
+            let tp = input.plan.take_profit_price(leg, avg, &instrument)?;
+            let tag = next_tag(leg, a.cycle, OrderRole::TakeProfit, a.level.unwrap_or(0));
+            let request = OrderRequest::limit(
+                symbol.clone(),
+                leg.exit_side(),
+                a.size,
+                tp,
+                TimeInForce::Gtc,
+                leg.position_idx(),
+                tag.encode()?,
+            )
+            .reduce_only();
+            desired.push(Desired { tag, request });
+        }
+        if let (Some(level), Some(anchor)) = (a.level, a.anchor)
+            && level < input.plan.max_level()
+        {
+            let next = level + 1;
+            let price = input.plan.level_price(leg, anchor, next, &instrument)?;
+            let qty = input.plan.quantities()[next as usize];
+            let tag = next_tag(leg, a.cycle, OrderRole::Protective, next);
+            let request = OrderRequest::limit(
+                symbol.clone(),
+                leg.entry_side(),
+                qty,
+                price,
+                TimeInForce::PostOnly,
+                leg.position_idx(),
+                tag.encode()?,
+            );
+            desired.push(Desired { tag, request });
+        }
+    }
+
+    // Already in place? Exactly the desired orders, and nothing else, must be resting.
+    let have = tags(input.account_tag, &open);
+    let unchanged = have.len() == desired.len() && desired.iter().all(|d| have.iter().any(|h| satisfied(d, h)));
+    let (mut cancelled, mut placed) = (0, 0);
+    let mut tracked: Vec<TrackedOrder> = Vec::new();
+    if unchanged {
+        for d in &desired {
+            if let Some((Some(tag), o)) = have.iter().find(|h| satisfied(d, h)) {
+                tracked.push(track(tag, &d.request, o.order_link_id.clone(), Some(o.order_id.clone())));
+            }
+        }
+    } else if !input.dry_run {
+        cancelled = ex.cancel_all(symbol)?.len();
+        // Take-profits first (step 5), then balance and protective orders (step 6).
+        let mut ordered: Vec<&Desired> = desired.iter().collect();
+        ordered.sort_by_key(|d| d.tag.role != OrderRole::TakeProfit);
+        for d in ordered {
+            let ack = ex.place(&d.request)?;
+            placed += 1;
+            tracked.push(track(&d.tag, &d.request, ack.order_link_id, Some(ack.order_id)));
+        }
+    }
+    let leg_state = |a: &LegAnalysis| LegState {
+        cycle: a.cycle,
+        level: a.level.filter(|_| !a.size.is_zero()),
+        anchor: a.anchor,
+        avg_entry: a.avg_entry,
+        size: a.size,
+    };
+    let state = SymbolState {
+        plan: Some(input.plan.clone()),
+        long: leg_state(&analyses[0]),
+        short: leg_state(&analyses[1]),
+        risk: input.snapshot.map(|s| s.risk.clone()).unwrap_or_default(),
+        orders: tracked,
+    };
+    Ok(RecoveryReport { classification, legs: analyses, reconciliation, desired, unchanged, cancelled, placed, state })
+}
+
+fn track(tag: &LinkTag, request: &OrderRequest, link_id: String, order_id: Option<String>) -> TrackedOrder {
+    TrackedOrder {
+        link_id,
+        order_id,
+        leg: tag.leg,
+        role: tag.role,
+        level: tag.level,
+        side: request.side,
+        price: request.price,
+        qty: request.qty,
+    }
+}

@@ -1,0 +1,262 @@
+//! Recovery against the in-process simulator: for none / long / short / both and every level
+//! from 0 to the plan's max, recovery restores the take-profit and protective orders at the
+//! right prices and sizes — with the snapshot deleted, corrupted, or the orders carrying the
+//! older id version — and a second run changes nothing; a dry run sends nothing.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gridbot_core::reference::bybit_btcusdt;
+use gridbot_core::{
+    Decimal, Exchange, Leg, OrderLinkId, OrderRequest, OrderRole, PositionMode, Price, Qty, Symbol, TimeInForce,
+    TimeWindow,
+};
+use gridbot_grid::{GridPlan, ProgressiveParams};
+use gridbot_recovery::codec::encode_v1;
+use gridbot_recovery::{Classification, LinkTag, RecoveryInput, recover};
+use gridbot_sim::{CandleReplay, Engine, SimAccount, SimConfig, SimExchange};
+use gridbot_state::{Loaded, SnapshotStore};
+
+const MAX_LEVEL: u32 = 4;
+const TAG: &str = "acc1";
+
+fn btc() -> Symbol {
+    Symbol::new("BTCUSDT").unwrap()
+}
+
+fn plan() -> GridPlan {
+    let params =
+        ProgressiveParams { max_levels: MAX_LEVEL, ..ProgressiveParams::with_base_qty("0.001".parse().unwrap()) };
+    GridPlan::from_atr_pct_ema(&params, 0.01, &bybit_btcusdt(), 0).unwrap()
+}
+
+fn sim() -> (Arc<SimExchange>, SimAccount) {
+    let sim = SimExchange::new(
+        Engine::new(SimConfig::default(), vec![bybit_btcusdt()]),
+        CandleReplay::new(60_000, BTreeMap::new()),
+    );
+    let id = sim.add_account(Decimal::from(1_000_000));
+    sim.with_engine(|e| {
+        e.set_time(1_700_000_000_000);
+        e.move_price(&btc(), "30000".parse().unwrap());
+    });
+    let ex = sim.account(id);
+    ex.set_position_mode(&btc(), PositionMode::Hedge).unwrap();
+    (sim, ex)
+}
+
+fn link(tag: &LinkTag, v1: bool) -> OrderLinkId {
+    if v1 { OrderLinkId::new(encode_v1(tag)).unwrap() } else { tag.encode().unwrap() }
+}
+
+/// Opens `leg` up to `level` the way the bot does: a balance order at the market (level 0),
+/// then protective orders at the plan's prices, each filled by moving the market through it.
+/// Returns the anchor (the level-0 fill price).
+fn open_leg(sim: &SimExchange, ex: &SimAccount, leg: Leg, level: u32, v1: bool) -> Price {
+    let plan = plan();
+    let cycle = 3;
+    let tag = |role, level, nonce| LinkTag { account: TAG.into(), leg, cycle, role, level, nonce };
+    let qty0 = plan.quantities()[0];
+    ex.place(&OrderRequest::market(
+        btc(),
+        leg.entry_side(),
+        qty0,
+        leg.position_idx(),
+        link(&tag(OrderRole::Balance, 0, 1), v1),
+    ))
+    .unwrap();
+    let anchor = ex
+        .executions(&btc(), TimeWindow { start_ms: 0, end_ms: i64::MAX })
+        .unwrap()
+        .into_iter()
+        .find(|e| e.side == leg.entry_side())
+        .unwrap()
+        .exec_price;
+    for k in 1..=level {
+        let price = plan.level_price(leg, anchor, k, &bybit_btcusdt()).unwrap();
+        let req = OrderRequest::limit(
+            btc(),
+            leg.entry_side(),
+            plan.quantities()[k as usize],
+            price,
+            TimeInForce::PostOnly,
+            leg.position_idx(),
+            link(&tag(OrderRole::Protective, k, 10 + k), v1),
+        );
+        ex.place(&req).unwrap();
+        let through = match leg {
+            Leg::Long => price.checked_sub(Decimal::ONE).unwrap(),
+            Leg::Short => price.checked_add(Decimal::ONE).unwrap(),
+        };
+        sim.with_engine(|e| e.move_price(&btc(), through));
+    }
+    // the market stays just beyond the deepest level filled, as after a real level-up
+    anchor
+}
+
+fn input<'a>(symbol: &'a Symbol, plan: &'a GridPlan, dry_run: bool) -> RecoveryInput<'a> {
+    RecoveryInput {
+        account_tag: TAG,
+        symbol,
+        plan,
+        snapshot: None,
+        history: TimeWindow { start_ms: 1_699_000_000_000, end_ms: 1_701_000_000_000 },
+        now_ms: 1_700_000_100_000,
+        dry_run,
+    }
+}
+
+fn check_situation(long: Option<u32>, short: Option<u32>, v1: bool) {
+    let (sim, ex) = sim();
+    let anchors: BTreeMap<Leg, Price> = [(Leg::Long, long), (Leg::Short, short)]
+        .into_iter()
+        .filter_map(|(leg, level)| level.map(|l| (leg, open_leg(&sim, &ex, leg, l, v1))))
+        .collect();
+    let plan = plan();
+    let symbol = btc();
+    let before = ex.open_orders(&symbol).unwrap();
+    let dry = recover(&ex, &input(&symbol, &plan, true)).unwrap();
+    assert_eq!(ex.open_orders(&symbol).unwrap(), before, "a dry run sends nothing");
+    let report = recover(&ex, &input(&symbol, &plan, false)).unwrap();
+    assert_eq!(report.desired.len(), dry.desired.len());
+    let expected_class = match (long.is_some(), short.is_some()) {
+        (false, false) => Classification::None,
+        (true, false) => Classification::LongOnly,
+        (false, true) => Classification::ShortOnly,
+        (true, true) => Classification::Both,
+    };
+    assert_eq!(report.classification, expected_class);
+    let positions = ex.positions(&symbol).unwrap();
+    let open = ex.open_orders(&symbol).unwrap();
+    for (i, (leg, level)) in [(Leg::Long, long), (Leg::Short, short)].into_iter().enumerate() {
+        let analysis = &report.legs[i];
+        let mine = |role: OrderRole| {
+            open.iter()
+                .filter(|o| LinkTag::decode(&o.order_link_id).is_ok_and(|t| t.leg == leg && t.role == role))
+                .collect::<Vec<_>>()
+        };
+        match level {
+            None => {
+                assert!(analysis.size.is_zero());
+                assert_eq!(mine(OrderRole::Balance).len(), 1, "{leg:?}: a flat leg gets a balance order");
+                assert_eq!(mine(OrderRole::Balance)[0].qty, plan.quantities()[0]);
+            }
+            Some(level) => {
+                assert_eq!(analysis.level, Some(level), "{leg:?}");
+                assert_eq!(analysis.anchor, Some(anchors[&leg]), "{leg:?}");
+                assert_eq!(analysis.cycle, 3);
+                assert!(analysis.findings.is_empty(), "{leg:?}: {:?}", analysis.findings);
+                let position = positions.iter().find(|p| p.position_idx == leg.position_idx()).unwrap();
+                let tp = mine(OrderRole::TakeProfit);
+                assert_eq!(tp.len(), 1, "{leg:?}: one take-profit");
+                assert_eq!(
+                    tp[0].price,
+                    Some(plan.take_profit_price(leg, position.avg_price.unwrap(), &bybit_btcusdt()).unwrap())
+                );
+                assert_eq!((tp[0].qty, tp[0].reduce_only), (position.size, true));
+                let protective = mine(OrderRole::Protective);
+                if level < MAX_LEVEL {
+                    assert_eq!(protective.len(), 1, "{leg:?} level {level}: the next protective order");
+                    assert_eq!(
+                        protective[0].price,
+                        Some(plan.level_price(leg, anchors[&leg], level + 1, &bybit_btcusdt()).unwrap())
+                    );
+                    assert_eq!(protective[0].qty, plan.quantities()[level as usize + 1]);
+                } else {
+                    assert!(protective.is_empty(), "{leg:?}: no level beyond the max");
+                }
+            }
+        }
+    }
+    // idempotent: a second run finds everything in place
+    let again = recover(&ex, &input(&symbol, &plan, false)).unwrap();
+    assert!(again.unchanged, "second run: {:?}", again.desired);
+    assert_eq!((again.cancelled, again.placed), (0, 0));
+    assert_eq!(ex.open_orders(&symbol).unwrap().len(), open.len());
+}
+
+#[test]
+fn every_situation_and_level_is_restored() {
+    check_situation(None, None, false);
+    for level in 0..=MAX_LEVEL {
+        check_situation(Some(level), None, false);
+        check_situation(None, Some(level), false);
+    }
+    // Both legs open: only at level 0 can both take-profits rest at one price. Deeper, one
+    // leg's take-profit is always in the money (the short leg averaged above the long leg's
+    // take-profit), so recovery's take-profit fills at once — a profit, not a failure.
+    check_situation(Some(0), Some(0), false);
+}
+
+#[test]
+fn both_legs_deep_one_take_profit_fills_on_placement() {
+    let (sim, ex) = sim();
+    open_leg(&sim, &ex, Leg::Long, 3, false);
+    open_leg(&sim, &ex, Leg::Short, 2, false);
+    let plan = plan();
+    let symbol = btc();
+    let report = recover(&ex, &input(&symbol, &plan, false)).unwrap();
+    assert_eq!(report.classification, Classification::Both);
+    assert_eq!(report.legs[0].level, Some(3));
+    assert_eq!(report.legs[1].level, Some(2));
+    let tps = report.desired.iter().filter(|d| d.tag.role == OrderRole::TakeProfit).count();
+    assert_eq!(tps, 2, "both legs get their take-profit");
+    let flat = ex.positions(&symbol).unwrap().iter().filter(|p| p.size.is_zero()).count();
+    assert_eq!(flat, 1, "the in-the-money take-profit closed its leg");
+}
+
+#[test]
+fn orders_with_the_older_id_version_are_understood() {
+    check_situation(Some(2), Some(1), true);
+}
+
+#[test]
+fn a_deleted_or_corrupted_snapshot_falls_back_to_the_exchange() {
+    let dir = std::env::temp_dir().join(format!("gridbot-recovery-snap-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let store = SnapshotStore::new(&dir, TAG);
+    assert_eq!(store.load(0).unwrap(), Loaded::Missing);
+    std::fs::write(store.path(), b"{\"schema_version\": 2, \"account\": ").unwrap();
+    assert!(matches!(store.load(1).unwrap(), Loaded::Corrupt { .. }));
+    // either way recovery runs without a snapshot, from the exchange alone
+    check_situation(Some(3), None, false);
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_snapshot_is_reconciled_and_its_state_rebuilt() {
+    let (sim, ex) = sim();
+    open_leg(&sim, &ex, Leg::Long, 2, false);
+    let plan = plan();
+    let symbol = btc();
+    let first = recover(&ex, &input(&symbol, &plan, false)).unwrap();
+    let snapshot = first.state.clone();
+    // while "down": the protective order fills, and someone places a foreign order
+    let protective = snapshot.orders.iter().find(|o| o.role == OrderRole::Protective).unwrap().clone();
+    let through = protective.price.unwrap().checked_sub(Decimal::ONE).unwrap();
+    sim.with_engine(|e| e.move_price(&symbol, through));
+    let foreign = OrderRequest::limit(
+        symbol.clone(),
+        gridbot_core::Side::Buy,
+        "0.001".parse().unwrap(),
+        "20000".parse().unwrap(),
+        TimeInForce::Gtc,
+        gridbot_core::PositionIdx::Long,
+        OrderLinkId::new("manual-1").unwrap(),
+    );
+    ex.place(&foreign).unwrap();
+    let later = RecoveryInput { snapshot: Some(&snapshot), now_ms: 1_700_000_200_000, ..input(&symbol, &plan, false) };
+    let second = recover(&ex, &later).unwrap();
+    let r = second.reconciliation.as_ref().unwrap();
+    assert_eq!(r.filled_while_down.len(), 1, "{r:?}");
+    assert_eq!(r.filled_while_down[0].0.link_id, protective.link_id);
+    assert_eq!(r.working.len(), 2, "the take-profit and the short leg's balance order are still working");
+    assert_eq!(r.orphans.len(), 1, "the foreign order is reported");
+    assert_eq!(r.orphans[0].order_link_id, "manual-1");
+    assert_eq!(second.legs[0].level, Some(3), "the fill while down moved the leg to level 3");
+    assert_eq!(second.state.long.level, Some(3));
+    assert!(second.state.orders.iter().all(|o| LinkTag::decode(&o.link_id).is_ok()), "the orphan is never adopted");
+    let qty: Qty = second.legs[0].size;
+    assert_eq!(qty.as_decimal(), plan.quantities()[..4].iter().map(|q| q.as_decimal()).sum::<Decimal>());
+}

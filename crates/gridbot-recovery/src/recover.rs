@@ -13,7 +13,8 @@
 //! - `dry_run` returns the same report without cancelling or placing anything.
 //! - The level and anchor of an open leg come from the level analyzer; an unknown level still
 //!   gets its take-profit (it protects the position) but no protective order.
-//! - orderLinkId nonces derive from `now_ms` (milliseconds), so ids do not repeat across runs.
+//! - orderLinkId nonces mix the symbol with `now_ms`, so ids do not repeat across runs or
+//!   across the symbols of one account.
 
 use gridbot_core::{
     Exchange, ExchangeError, Leg, Order, OrderRequest, OrderRole, PositionIdx, Qty, Symbol, TimeInForce, TimeWindow,
@@ -104,10 +105,16 @@ pub enum RecoveryError {
     NoMarket(Symbol),
 }
 
-fn nonce(now_ms: i64, k: u32) -> u32 {
-    // milliseconds mod 2^27, times 32, plus a counter (< 32 orders per run and symbol): unique
-    // across runs at different milliseconds within 37 hours, far beyond any order's life
-    u32::try_from(now_ms.rem_euclid(1 << 27)).unwrap_or(0).wrapping_mul(32).wrapping_add(k)
+/// A nonce unique across runs and symbols: orderLinkIds must be unique in the whole account
+/// (Bybit answers 110072 otherwise), and the same (leg, cycle, role, level) recurs per symbol.
+/// FNV-1a of the symbol, mixed with the milliseconds of the run, plus a counter.
+fn nonce(symbol: &Symbol, now_ms: i64, k: u32) -> u32 {
+    let mut h: u32 = 0x811c_9dc5;
+    for b in symbol.as_str().bytes() {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    let ms = u32::try_from(now_ms.rem_euclid(1 << 32)).unwrap_or(0);
+    h.wrapping_add(ms.wrapping_mul(0x9E37_79B1)).wrapping_add(k)
 }
 
 /// Decoded tags of our open orders (foreign ones are `None`).
@@ -150,7 +157,14 @@ pub fn recover<E: Exchange + ?Sized>(ex: &E, input: &RecoveryInput<'_>) -> Resul
     let mut k = 0u32;
     let mut next_tag = |leg: Leg, cycle: u32, role: OrderRole, level: u32| {
         k += 1;
-        LinkTag { account: input.account_tag.to_owned(), leg, cycle, role, level, nonce: nonce(input.now_ms, k) }
+        LinkTag {
+            account: input.account_tag.to_owned(),
+            leg,
+            cycle,
+            role,
+            level,
+            nonce: nonce(symbol, input.now_ms, k),
+        }
     };
     let mut book = None;
     for a in &analyses {

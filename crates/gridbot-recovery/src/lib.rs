@@ -3,9 +3,9 @@
 //! Putting every leg back where it was after a crash, from the exchange's own records.
 //!
 //! - [`codec`]: the orderLinkId codec every order carries.
-//! - [`reconcile`]: a snapshot's orders against the exchange's reports, as a pure function.
+//! - [`mod@reconcile`]: a snapshot's orders against the exchange's reports, as a pure function.
 //! - [`analyzer`]: each leg's cycle, level and anchor from the execution history.
-//! - [`recover`]: the six-step recovery over the `Exchange` trait; idempotent, with a dry run.
+//! - [`mod@recover`]: the six-step recovery over the `Exchange` trait; idempotent, with a dry run.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -127,7 +127,7 @@ fn subscribe_frames(op: &str, topics: &[String], req_id: &str) -> Vec<String> {
 
 /// What a connection does with each decoded message; returns topics to resubscribe.
 trait Handler: Send + 'static {
-    fn on_message(&mut self, topic: Option<String>, frame: Frame) -> Vec<String>;
+    fn on_message(&mut self, read_at: Instant, topic: Option<String>, frame: Frame) -> Vec<String>;
     fn on_lifecycle(&mut self, event: Lifecycle);
 }
 
@@ -221,14 +221,15 @@ impl<H: Handler> Connection<H> {
             }
             match socket.read() {
                 Ok(WsMessage::Text(text)) => {
-                    last_data = Instant::now();
+                    let read_at = Instant::now();
+                    last_data = read_at;
                     match parse_message(text.as_str()) {
                         Ok(m) => {
                             if let Frame::OpReply { op, success: false, ret_msg, .. } = &m.frame {
                                 self.handler
                                     .on_lifecycle(Lifecycle::Refused { op: op.clone(), reason: ret_msg.clone() });
                             }
-                            let resubscribe = self.handler.on_message(m.topic, m.frame);
+                            let resubscribe = self.handler.on_message(read_at, m.topic, m.frame);
                             if !resubscribe.is_empty() {
                                 let frames = subscribe_frames("unsubscribe", &resubscribe, "resync")
                                     .into_iter()
@@ -318,9 +319,24 @@ pub enum PublicEvent {
     Lifecycle(Lifecycle),
 }
 
+/// Where the public hub delivers the events of a subscription: a channel, or a consumer's own
+/// queue (the engine fans market data straight into its accounts' queues, saving a thread and a
+/// hop).
+pub trait PublicSink: Send + Sync + 'static {
+    /// Hands over `event`, carried by a frame read at `read_at` (lifecycle news: when it
+    /// happened). Returns `false` once the subscriber is gone, which unsubscribes it.
+    fn deliver(&self, read_at: Instant, event: &PublicEvent) -> bool;
+}
+
+impl PublicSink for Mutex<Sender<PublicEvent>> {
+    fn deliver(&self, _read_at: Instant, event: &PublicEvent) -> bool {
+        self.lock().unwrap_or_else(std::sync::PoisonError::into_inner).send(event.clone()).is_ok()
+    }
+}
+
 #[derive(Default)]
 struct Routes {
-    by_topic: HashMap<String, Vec<Sender<PublicEvent>>>,
+    by_topic: HashMap<String, Vec<Arc<dyn PublicSink>>>,
 }
 
 struct PublicHandler {
@@ -330,23 +346,33 @@ struct PublicHandler {
 }
 
 impl PublicHandler {
-    fn send(&self, topic: &str, event: &PublicEvent) {
+    fn send(&self, read_at: Instant, topic: &str, event: &PublicEvent) {
         let mut routes = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(subscribers) = routes.by_topic.get_mut(topic) {
-            subscribers.retain(|s| s.send(event.clone()).is_ok());
+            subscribers.retain(|s| s.deliver(read_at, event));
         }
     }
 
+    /// Lifecycle news reaches every subscriber once, however many topics it holds.
     fn broadcast(&self, event: &PublicEvent) {
+        let now = Instant::now();
         let mut routes = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut told: Vec<*const ()> = Vec::new();
         for subscribers in routes.by_topic.values_mut() {
-            subscribers.retain(|s| s.send(event.clone()).is_ok());
+            subscribers.retain(|s| {
+                let id = Arc::as_ptr(s).cast::<()>();
+                if told.contains(&id) {
+                    return true;
+                }
+                told.push(id);
+                s.deliver(now, event)
+            });
         }
     }
 }
 
 impl Handler for PublicHandler {
-    fn on_message(&mut self, topic: Option<String>, frame: Frame) -> Vec<String> {
+    fn on_message(&mut self, read_at: Instant, topic: Option<String>, frame: Frame) -> Vec<String> {
         let Some(topic) = topic else { return Vec::new() };
         match frame {
             Frame::Book(b) => {
@@ -359,16 +385,16 @@ impl Handler for PublicHandler {
                             ask: book.best_ask(),
                             ts: b.ts,
                         };
-                        self.send(&topic, &event);
+                        self.send(read_at, &topic, &event);
                     }
                     BookUpdate::Gap { .. } | BookUpdate::Malformed => {
-                        self.send(&topic, &PublicEvent::BookReset { symbol: b.symbol });
+                        self.send(read_at, &topic, &PublicEvent::BookReset { symbol: b.symbol });
                         return vec![topic];
                     }
                     BookUpdate::Ignored => {}
                 }
             }
-            Frame::Trades(t) => self.send(&topic, &PublicEvent::Trades(t)),
+            Frame::Trades(t) => self.send(read_at, &topic, &PublicEvent::Trades(t)),
             Frame::Ticker(t) => {
                 let state = self.tickers.entry(topic.clone()).or_default();
                 match t.kind {
@@ -376,13 +402,13 @@ impl Handler for PublicHandler {
                     UpdateKind::Delta => state.merge(t.fields),
                 }
                 match crate::Fields::new(&topic).ticker(&state.to_wire(), t.ts) {
-                    Ok(ticker) => self.send(&topic, &PublicEvent::Ticker(ticker)),
+                    Ok(ticker) => self.send(read_at, &topic, &PublicEvent::Ticker(ticker)),
                     Err(e) => self.broadcast(&PublicEvent::Lifecycle(Lifecycle::Skipped(e))),
                 }
             }
             Frame::Klines(k) => {
                 for (candle, confirmed) in k {
-                    self.send(&topic, &PublicEvent::Kline { topic: topic.clone(), candle, confirmed });
+                    self.send(read_at, &topic, &PublicEvent::Kline { topic: topic.clone(), candle, confirmed });
                 }
             }
             _ => {}
@@ -417,11 +443,16 @@ impl PublicHub {
     /// plus connection news.
     pub fn subscribe(&mut self, topics: &[&str]) -> Receiver<PublicEvent> {
         let (tx, rx) = channel();
+        self.subscribe_with(topics, Arc::new(Mutex::new(tx)));
+        rx
+    }
+
+    /// Delivers every event of `topics`, plus connection news (once per sink), to `sink`.
+    pub fn subscribe_with(&mut self, topics: &[&str], sink: Arc<dyn PublicSink>) {
         let mut routes = self.routes.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         for topic in topics {
-            routes.by_topic.entry((*topic).to_owned()).or_default().push(tx.clone());
+            routes.by_topic.entry((*topic).to_owned()).or_default().push(Arc::clone(&sink));
         }
-        rx
     }
 
     /// Connects on a new thread.
@@ -456,12 +487,25 @@ pub enum PrivateEvent {
     Lifecycle(Lifecycle),
 }
 
-struct PrivateHandler {
-    tx: Sender<PrivateEvent>,
+/// Where a private stream delivers its events: a channel, or the engine's queue directly.
+pub trait PrivateSink: Send + 'static {
+    /// Hands over `event`, carried by a frame read at `read_at` (lifecycle news: when it
+    /// happened).
+    fn deliver(&mut self, read_at: Instant, event: PrivateEvent);
 }
 
-impl Handler for PrivateHandler {
-    fn on_message(&mut self, _topic: Option<String>, frame: Frame) -> Vec<String> {
+impl PrivateSink for Sender<PrivateEvent> {
+    fn deliver(&mut self, _read_at: Instant, event: PrivateEvent) {
+        let _ = self.send(event);
+    }
+}
+
+struct PrivateHandler<S: PrivateSink> {
+    sink: S,
+}
+
+impl<S: PrivateSink> Handler for PrivateHandler<S> {
+    fn on_message(&mut self, read_at: Instant, _topic: Option<String>, frame: Frame) -> Vec<String> {
         let event = match frame {
             Frame::Orders(o) => PrivateEvent::Orders(o),
             Frame::Executions(e) => PrivateEvent::Executions(e),
@@ -470,12 +514,12 @@ impl Handler for PrivateHandler {
             Frame::OpReply { op, success: true, .. } if op == "auth" => PrivateEvent::Authenticated,
             _ => return Vec::new(),
         };
-        let _ = self.tx.send(event);
+        self.sink.deliver(read_at, event);
         Vec::new()
     }
 
     fn on_lifecycle(&mut self, event: Lifecycle) {
-        let _ = self.tx.send(PrivateEvent::Lifecycle(event));
+        self.sink.deliver(Instant::now(), PrivateEvent::Lifecycle(event));
     }
 }
 
@@ -487,7 +531,17 @@ pub fn start_private(
     clock: Arc<dyn Clock>,
 ) -> std::io::Result<(StreamHandle, Receiver<PrivateEvent>)> {
     let (tx, rx) = channel();
-    let topics = ["order", "execution", "position", "wallet"].map(str::to_owned).to_vec();
-    let handle = spawn(config, topics, Some(credentials), clock, PrivateHandler { tx }, "bybit-private-ws")?;
+    let handle = start_private_with(config, credentials, clock, tx)?;
     Ok((handle, rx))
+}
+
+/// [`start_private`], delivering to `sink` instead of a channel.
+pub fn start_private_with<S: PrivateSink>(
+    config: StreamConfig,
+    credentials: Credentials,
+    clock: Arc<dyn Clock>,
+    sink: S,
+) -> std::io::Result<StreamHandle> {
+    let topics = ["order", "execution", "position", "wallet"].map(str::to_owned).to_vec();
+    spawn(config, topics, Some(credentials), clock, PrivateHandler { sink }, "bybit-private-ws")
 }

@@ -263,6 +263,7 @@ pub fn recover<E: Exchange + ?Sized>(ex: &E, input: &RecoveryInput<'_>) -> Resul
         short: leg_state(&analyses[1]),
         risk: input.snapshot.map(|s| s.risk.clone()).unwrap_or_default(),
         orders: tracked,
+        classic: None,
     };
     Ok(RecoveryReport { classification, legs: analyses, reconciliation, desired, unchanged, cancelled, placed, state })
 }

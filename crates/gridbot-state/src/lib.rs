@@ -17,7 +17,8 @@ mod snapshot;
 
 pub use journal::{Journal, JournalError, JournalEvent, JournalTrade};
 pub use snapshot::{
-    AccountSnapshot, LegState, Loaded, SCHEMA_VERSION, SnapshotError, SnapshotStore, SymbolState, TrackedOrder,
+    AccountSnapshot, ClassicSlot, ClassicState, LegState, Loaded, SCHEMA_VERSION, SnapshotError, SnapshotStore,
+    SymbolState, TrackedOrder,
 };
 
 #[cfg(test)]

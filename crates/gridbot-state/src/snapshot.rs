@@ -13,13 +13,13 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use gridbot_core::{Leg, OrderRole, Price, Qty, Side, Symbol};
-use gridbot_grid::GridPlan;
+use gridbot_core::{Decimal, Leg, OrderRole, Price, Qty, Side, Symbol};
+use gridbot_grid::{ClassicPlan, GridPlan};
 use gridbot_risk::{AccountMemory, LegMemory, LegPair};
 use serde_json::Value;
 
 /// The version this build writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// One leg of a progressive grid.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -59,6 +59,40 @@ pub struct TrackedOrder {
     pub qty: Qty,
 }
 
+/// The order one level of a classic grid should have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassicSlot {
+    /// The level's index in the plan.
+    pub index: u32,
+    /// Buy or sell.
+    pub side: Side,
+    /// The leg it trades: a buy on the long leg opens, a sell on it closes (reduce-only).
+    pub leg: Leg,
+    /// Size (the level's, or what a partial fill left to turn around).
+    pub qty: Qty,
+}
+
+/// A classic range grid's state (the legs' inventory is in `SymbolState::long`/`short`).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassicState {
+    /// The grid's generation: 1, then +1 per recentre; the `cycle` of its orderLinkIds.
+    pub generation: u32,
+    /// The levels, locked until the next recentre.
+    pub plan: ClassicPlan,
+    /// The order each level should have.
+    pub slots: Vec<ClassicSlot>,
+    /// When this generation was built, UTC ms.
+    pub built_at_ms: i64,
+    /// Realised PnL of this generation (USDT, before fees).
+    pub realised_pnl: Decimal,
+    /// Fees paid by this generation (USDT).
+    pub fees: Decimal,
+    /// Set when the whole-grid stop-loss stopped it: why.
+    pub stopped: Option<String>,
+}
+
 /// One symbol of the account.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -75,6 +109,9 @@ pub struct SymbolState {
     /// The orders the bot believes are working (reconciled against the exchange on restart).
     #[serde(default)]
     pub orders: Vec<TrackedOrder>,
+    /// A classic grid's state (`None` for the progressive grid).
+    #[serde(default)]
+    pub classic: Option<ClassicState>,
 }
 
 /// Everything saved for one account.
@@ -169,6 +206,9 @@ fn migrate(mut v: Value) -> Result<(Value, Option<u32>), String> {
                     }
                 }
             }
+            // v2 → v3: classic grids' state was added (`classic`, absent for progressive
+            // symbols); nothing to fill in.
+            2 => {}
             other => return Err(format!("no migration from schema_version {other}")),
         }
         current += 1;

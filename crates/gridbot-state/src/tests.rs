@@ -55,8 +55,10 @@ fn snapshot() -> AccountSnapshot {
                 price: Some("30100".parse().unwrap()),
                 qty: "0.007".parse().unwrap(),
             }],
+            classic: None,
         },
     );
+    s.symbols.insert(Symbol::new("ETHUSDT").unwrap(), classic_symbol());
     s.last_execution_id = Some("e-42".into());
     s.last_execution_ms = Some(999);
     s
@@ -82,6 +84,8 @@ fn a_version_1_snapshot_is_migrated() {
     obj.remove("last_execution_id");
     obj.remove("last_execution_ms");
     obj["symbols"]["BTCUSDT"].as_object_mut().unwrap().remove("risk");
+    obj["symbols"]["BTCUSDT"].as_object_mut().unwrap().remove("classic");
+    obj["symbols"].as_object_mut().unwrap().remove("ETHUSDT");
     std::fs::write(store.path(), serde_json::to_vec(&v).unwrap()).unwrap();
     match store.load(0).unwrap() {
         Loaded::Snapshot { snapshot: s, migrated_from } => {
@@ -89,6 +93,59 @@ fn a_version_1_snapshot_is_migrated() {
             assert_eq!(s.schema_version, SCHEMA_VERSION);
             assert_eq!(s.last_execution_id, None);
             assert_eq!(s.symbols[&btc()].long, snapshot().symbols[&btc()].long);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// A classic grid on ETHUSDT, long leg holding one level's inventory.
+fn classic_symbol() -> SymbolState {
+    use gridbot_grid::{Bias, ClassicPlan, Profile};
+    let eth = gridbot_core::reference::bybit_ethusdt();
+    let centre: gridbot_core::Price = "2000".parse().unwrap();
+    let plan = ClassicPlan::build(&Profile::Normal.params(centre, "0.1".parse().unwrap(), Bias::Neutral), centre, &eth)
+        .unwrap();
+    let slots = plan
+        .levels()
+        .iter()
+        .filter_map(|l| {
+            let side = l.initial_side?;
+            let leg = if side == Side::Buy { gridbot_core::Leg::Long } else { gridbot_core::Leg::Short };
+            Some(ClassicSlot { index: l.index, side, leg, qty: l.qty })
+        })
+        .collect();
+    SymbolState {
+        plan: None,
+        long: LegState { cycle: 1, size: "0.1".parse().unwrap(), ..LegState::default() },
+        short: LegState { cycle: 1, ..LegState::default() },
+        risk: Default::default(),
+        orders: vec![],
+        classic: Some(ClassicState {
+            generation: 2,
+            plan,
+            slots,
+            built_at_ms: 500,
+            realised_pnl: "1.25".parse().unwrap(),
+            fees: "0.04".parse().unwrap(),
+            stopped: None,
+        }),
+    }
+}
+
+#[test]
+fn a_version_2_snapshot_without_classic_grids_is_migrated() {
+    let d = dir("v2");
+    let store = SnapshotStore::new(&d, "acc1");
+    let mut v: serde_json::Value = serde_json::to_value(snapshot()).unwrap();
+    let obj = v.as_object_mut().unwrap();
+    obj.insert("schema_version".into(), 2.into());
+    obj["symbols"]["BTCUSDT"].as_object_mut().unwrap().remove("classic");
+    obj["symbols"].as_object_mut().unwrap().remove("ETHUSDT");
+    std::fs::write(store.path(), serde_json::to_vec(&v).unwrap()).unwrap();
+    match store.load(0).unwrap() {
+        Loaded::Snapshot { snapshot: s, migrated_from } => {
+            assert_eq!(migrated_from, Some(2));
+            assert_eq!(s.symbols[&btc()], snapshot().symbols[&btc()]);
         }
         other => panic!("{other:?}"),
     }

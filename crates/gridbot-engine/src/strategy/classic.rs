@@ -1,0 +1,800 @@
+//! The classic range grid (DESIGN §4) in hedge mode: levels between bounds or around the
+//! market; a buy that fills places a sell one level up and vice versa; neutral, long or short
+//! bias; whole-grid take-profit and stop-loss; recentring.
+//!
+//! Decisions:
+//! - **Legs.** In hedge mode every order belongs to a leg. Neutral: the levels that start as
+//!   buys trade the long leg (buy opens, the sell one level up closes, reduce-only) and the
+//!   levels that start as sells trade the short leg. Long bias: every level trades the long
+//!   leg, backed by a market buy of the sell levels' quantity up front; short bias mirrors it.
+//! - **Slots.** The state is the order each level should have (`ClassicSlot`); fills move
+//!   slots (a fill at level i empties it and fills level i±1 with the opposite side), and the
+//!   orders are brought to the slots by the same keep / cancel / place difference as the
+//!   progressive grid. Orders are PostOnly; a level whose price is through the book waits.
+//! - **Whole-grid take-profit / stop-loss** on the generation's PnL (realised − fees +
+//!   unrealised at the mid) against the grid's notional (Σ qty × price). Take-profit closes
+//!   everything and rebuilds around the market; stop-loss closes everything and stops the grid
+//!   until an operator resumes it.
+//! - **Recentring** (deviation beyond the outer levels, age, one-sided grid, a fast pump or dump):
+//!   cancel the grid's orders, close its inventory at market, build the next generation around
+//!   the mid — the same width for bounds layouts. A risk close of a leg also rebuilds.
+//! - A partial fill leaves the level working; after `partial_fill_timeout_ms` the rest is
+//!   cancelled and the filled part is turned around at the next level.
+
+use std::collections::VecDeque;
+
+use gridbot_core::{
+    Decimal, ExecType, Instrument, Leg, Order, OrderRequest, OrderRole, OrderStatus, Price, Qty, Side, Symbol,
+    TimeInForce, decimal_to_f64,
+};
+use gridbot_grid::{Bias, ClassicLayout, ClassicParams, ClassicPlan, Progression};
+use gridbot_recovery::LinkTag;
+use gridbot_risk::{LegPair, OrderView};
+use gridbot_state::{ClassicSlot, ClassicState, LegState, SymbolState};
+
+use super::orders::{NonceSource, OrderBook, Working, may_exist};
+use super::{Applied, Ctx, MarketView, Note, Strategy, StrategyEvent, StrategyStats};
+use crate::command::{Command, Outcome};
+
+/// Where the levels go; `AroundMarket` centres on the mid when the grid is built.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum LayoutSpec {
+    /// `levels` levels from `lower` to `upper`.
+    Bounds {
+        /// Lowest level.
+        lower: Price,
+        /// Highest level.
+        upper: Price,
+        /// Number of levels.
+        levels: u32,
+    },
+    /// Levels from `lower` every `spacing` up to `upper`.
+    BoundsBySpacing {
+        /// Lowest level.
+        lower: Price,
+        /// Upper bound.
+        upper: Price,
+        /// Spacing fraction.
+        spacing: f64,
+    },
+    /// `levels_per_side` levels each side of the mid, `spacing` apart.
+    AroundMarket {
+        /// Spacing fraction.
+        spacing: f64,
+        /// Levels per side.
+        levels_per_side: u32,
+    },
+}
+
+/// A fast move: the mid moved by `move_fraction` within `window_ms`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PumpDump {
+    /// Window, ms.
+    pub window_ms: i64,
+    /// Move, fraction.
+    pub move_fraction: f64,
+}
+
+/// When to rebuild the grid around the market.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct RecentrePolicy {
+    /// The mid is beyond the outer levels by more than this fraction.
+    pub max_deviation: Option<f64>,
+    /// The generation is older than this, ms.
+    pub max_age_ms: Option<i64>,
+    /// Every slot is on one side (all buys or all sells): the market left the range.
+    pub one_sided: bool,
+    /// A fast pump or dump.
+    pub pump_dump: Option<PumpDump>,
+}
+
+/// Everything a classic grid is configured with.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ClassicSettings {
+    /// Levels.
+    pub layout: LayoutSpec,
+    /// Arithmetic or geometric.
+    pub progression: Progression,
+    /// Neutral, long or short.
+    pub bias: Bias,
+    /// Size per level.
+    pub qty_per_level: Qty,
+    /// Whole-grid take-profit, fraction of the grid's notional.
+    pub take_profit: Option<f64>,
+    /// Whole-grid stop-loss, fraction of the grid's notional.
+    pub stop_loss: Option<f64>,
+    /// Recentring.
+    pub recentre: RecentrePolicy,
+    /// How long a partly filled level may wait, ms.
+    pub partial_fill_timeout_ms: i64,
+}
+
+impl ClassicSettings {
+    /// The plan's parameters for a grid built at `mid`; `previous` keeps a bounds layout's
+    /// width when recentring.
+    #[must_use]
+    pub fn params_at(&self, mid: Price, previous: Option<&ClassicPlan>) -> ClassicParams {
+        let layout = match (self.layout, previous) {
+            (LayoutSpec::AroundMarket { spacing, levels_per_side }, _) => {
+                ClassicLayout::Centre { centre: mid, spacing, levels_per_side }
+            }
+            (LayoutSpec::Bounds { lower, upper, levels }, None) => ClassicLayout::Bounds { lower, upper, levels },
+            (LayoutSpec::BoundsBySpacing { lower, upper, spacing }, None) => {
+                ClassicLayout::BoundsBySpacing { lower, upper, spacing }
+            }
+            (LayoutSpec::Bounds { lower, upper, levels }, Some(p)) => {
+                let (lower, upper) = shifted(lower, upper, p.reference_price(), mid);
+                ClassicLayout::Bounds { lower, upper, levels }
+            }
+            (LayoutSpec::BoundsBySpacing { lower, upper, spacing }, Some(p)) => {
+                let (lower, upper) = shifted(lower, upper, p.reference_price(), mid);
+                ClassicLayout::BoundsBySpacing { lower, upper, spacing }
+            }
+        };
+        ClassicParams {
+            layout,
+            progression: self.progression,
+            bias: self.bias,
+            qty_per_level: self.qty_per_level,
+            take_profit: self.take_profit,
+            stop_loss: self.stop_loss,
+        }
+    }
+}
+
+/// Bounds moved by the ratio `mid / reference`.
+fn shifted(lower: Price, upper: Price, reference: Price, mid: Price) -> (Price, Price) {
+    let ratio = mid.as_decimal().checked_div(reference.as_decimal()).unwrap_or(Decimal::ONE);
+    let scale = |p: Price| Price::new((p.as_decimal() * ratio).round_dp(8)).unwrap_or(p);
+    (scale(lower), scale(upper))
+}
+
+/// Why the grid should be rebuilt now, if it should.
+#[must_use]
+pub fn recentre_reason(
+    policy: &RecentrePolicy,
+    state: &ClassicState,
+    now_ms: i64,
+    mid: Price,
+    mids: &VecDeque<(i64, Price)>,
+) -> Option<String> {
+    let levels = state.plan.levels();
+    let (Some(low), Some(high)) = (levels.first(), levels.last()) else { return None };
+    let m = mid.to_f64();
+    if let Some(d) = policy.max_deviation {
+        let (lo, hi) = (low.price.to_f64() * (1.0 - d), high.price.to_f64() * (1.0 + d));
+        if m < lo || m > hi {
+            return Some(format!("mid {mid} left the range [{lo:.8}, {hi:.8}]"));
+        }
+    }
+    if let Some(age) = policy.max_age_ms
+        && now_ms - state.built_at_ms >= age
+    {
+        return Some(format!("grid is {} ms old (limit {age})", now_ms - state.built_at_ms));
+    }
+    if policy.one_sided && !state.slots.is_empty() {
+        let first = state.slots[0].side;
+        if state.slots.iter().all(|s| s.side == first) {
+            return Some(format!("every level is a {first:?}: the market left the range"));
+        }
+    }
+    if let Some(pd) = policy.pump_dump
+        && let Some((_, then)) = mids.iter().find(|(t, _)| now_ms - t <= pd.window_ms)
+    {
+        let moved = (m - then.to_f64()) / then.to_f64();
+        if moved.abs() >= pd.move_fraction {
+            return Some(format!("{:+.3}% within {} ms", moved * 100.0, pd.window_ms));
+        }
+    }
+    None
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+struct Inventory {
+    size: Qty,
+    avg: Option<Decimal>,
+}
+
+/// A rebuild in progress: cancel → close → (stop | build).
+#[derive(Debug, Clone, PartialEq)]
+struct Rebuild {
+    reason: String,
+    stop: bool,
+}
+
+/// The classic range grid on one symbol.
+#[derive(Debug)]
+pub struct ClassicGrid {
+    account_tag: String,
+    instrument: Instrument,
+    settings: ClassicSettings,
+    state: Option<ClassicState>,
+    inventory: [Inventory; 2],
+    book: OrderBook,
+    nonces: NonceSource,
+    mids: VecDeque<(i64, Price)>,
+    rebuild: Option<Rebuild>,
+    halted_cancel_sent: bool,
+    /// The generation whose backing position (biased grids) went out.
+    backed_generation: Option<u32>,
+    notes: Vec<Note>,
+    stats: StrategyStats,
+}
+
+const fn li(leg: Leg) -> usize {
+    match leg {
+        Leg::Long => 0,
+        Leg::Short => 1,
+    }
+}
+
+impl ClassicGrid {
+    /// A grid that builds itself around the market on its first `commands`.
+    #[must_use]
+    pub fn new(account_tag: &str, instrument: Instrument, settings: ClassicSettings, now_ms: i64) -> Self {
+        let nonces = NonceSource::new(instrument.symbol(), now_ms);
+        Self {
+            account_tag: account_tag.to_owned(),
+            instrument,
+            settings,
+            state: None,
+            inventory: [Inventory::default(); 2],
+            book: OrderBook::default(),
+            nonces,
+            mids: VecDeque::new(),
+            rebuild: None,
+            halted_cancel_sent: false,
+            backed_generation: None,
+            notes: Vec::new(),
+            stats: StrategyStats::default(),
+        }
+    }
+
+    /// The current generation's state, once built.
+    #[must_use]
+    pub fn classic_state(&self) -> Option<&ClassicState> {
+        self.state.as_ref()
+    }
+
+    /// The orders it believes are working.
+    #[must_use]
+    pub fn working(&self) -> &[Working] {
+        &self.book.working
+    }
+
+    /// Starts a rebuild (recentre), e.g. after the account found the exchange disagreeing.
+    pub fn request_rebuild(&mut self, reason: impl Into<String>) {
+        if self.rebuild.is_none() {
+            self.rebuild = Some(Rebuild { reason: reason.into(), stop: false });
+        }
+    }
+
+    /// Sets a leg's inventory from the exchange's position (reconciliation).
+    pub fn set_inventory(&mut self, leg: Leg, size: Qty, avg: Option<Price>) {
+        self.inventory[li(leg)] = Inventory { size, avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()) };
+    }
+
+    /// The leg a level's order trades.
+    fn leg_for(&self, side: Side) -> Leg {
+        match self.settings.bias {
+            Bias::Neutral => {
+                if side == Side::Buy {
+                    Leg::Long
+                } else {
+                    Leg::Short
+                }
+            }
+            Bias::Long => Leg::Long,
+            Bias::Short => Leg::Short,
+        }
+    }
+
+    fn build(&mut self, mid: Price, now_ms: i64, applied_notes: &mut Vec<Note>, reason: &str) {
+        let previous = self.state.as_ref();
+        let params = self.settings.params_at(mid, previous.map(|s| &s.plan));
+        let generation = previous.map_or(1, |s| s.generation.saturating_add(1));
+        let plan = match ClassicPlan::build(&params, mid, &self.instrument) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(symbol = %self.instrument.symbol(), error = %e, "classic grid: cannot build at {mid}");
+                return;
+            }
+        };
+        let slots = plan
+            .levels()
+            .iter()
+            .filter_map(|l| {
+                let side = l.initial_side?;
+                Some(ClassicSlot { index: l.index, side, leg: self.leg_for(side), qty: l.qty })
+            })
+            .collect();
+        self.state = Some(ClassicState {
+            generation,
+            plan,
+            slots,
+            built_at_ms: now_ms,
+            realised_pnl: Decimal::ZERO,
+            fees: Decimal::ZERO,
+            stopped: None,
+        });
+        if generation > 1 {
+            self.stats.recentres += 1;
+        }
+        applied_notes.push(Note::Recentred { reason: format!("generation {generation} at {mid}: {reason}") });
+    }
+
+    fn pnl_fraction(&self, mid: Price) -> Option<f64> {
+        let s = self.state.as_ref()?;
+        let m = mid.as_decimal();
+        let mut unrealised = Decimal::ZERO;
+        for (i, inv) in self.inventory.iter().enumerate() {
+            if let Some(avg) = inv.avg {
+                let q = inv.size.as_decimal();
+                unrealised += if i == 0 { (m - avg) * q } else { (avg - m) * q };
+            }
+        }
+        let notional: Decimal = s.plan.levels().iter().map(|l| l.price.as_decimal() * l.qty.as_decimal()).sum();
+        if notional.is_zero() {
+            return None;
+        }
+        Some(decimal_to_f64(s.realised_pnl - s.fees + unrealised) / decimal_to_f64(notional))
+    }
+
+    fn on_execution(&mut self, e: &gridbot_core::Execution, now_ms: i64) -> Applied {
+        let mut applied = Applied::default();
+        if e.exec_type != ExecType::Trade || !self.book.first_sight(&e.exec_id) {
+            return applied;
+        }
+        let tracked = self.book.index(&e.order_link_id);
+        let (leg, side) = match tracked {
+            Some(i) => (self.book.working[i].tag.leg, self.book.working[i].side),
+            None => match (LinkTag::decode(&e.order_link_id), self.book.finished_role(&e.order_link_id)) {
+                (Ok(tag), Some((leg, _))) if tag.account == self.account_tag => (leg, e.side),
+                (Ok(tag), None) if tag.account == self.account_tag => {
+                    applied.reconcile = Some(format!("fill of untracked order {}", e.order_link_id));
+                    return applied;
+                }
+                _ => return applied,
+            },
+        };
+        applied.filled = true;
+        self.stats.fills += 1;
+        self.fill_inventory(leg, side, e.exec_price, e.exec_qty, e.exec_fee);
+        if let Some(i) = tracked {
+            let w = &mut self.book.working[i];
+            w.filled = w.filled.checked_add(e.exec_qty).unwrap_or(e.exec_qty);
+            let done = w.is_filled() || w.ended_with.is_some_and(|q| w.filled >= q);
+            if done {
+                let w = self.book.finish(i);
+                self.turn_around(&w);
+            } else if w.tag.role == OrderRole::ClassicLevel {
+                w.partial_since.get_or_insert(now_ms);
+            }
+        }
+        applied
+    }
+
+    fn fill_inventory(&mut self, leg: Leg, side: Side, price: Price, qty: Qty, fee: Decimal) {
+        let inv = &mut self.inventory[li(leg)];
+        let (p, q) = (price.as_decimal(), qty.as_decimal());
+        if let Some(s) = self.state.as_mut() {
+            s.fees += fee;
+        }
+        if side == leg.entry_side() {
+            let size = inv.size.as_decimal();
+            let total = size + q;
+            inv.avg = (inv.avg.unwrap_or(Decimal::ZERO) * size + p * q).checked_div(total).map(|a| a.round_dp(16));
+            inv.size = Qty::new(total).unwrap_or(inv.size);
+        } else {
+            let avg = inv.avg.unwrap_or(p);
+            let pnl = match leg {
+                Leg::Long => (p - avg) * q,
+                Leg::Short => (avg - p) * q,
+            };
+            if let Some(s) = self.state.as_mut() {
+                s.realised_pnl += pnl;
+            }
+            inv.size = inv.size.checked_sub(qty).unwrap_or(Qty::ZERO);
+            if inv.size.is_zero() {
+                inv.avg = None;
+            }
+        }
+    }
+
+    /// A level's order is over: its slot moves one level on with the opposite side.
+    fn turn_around(&mut self, w: &Working) {
+        if w.tag.role != OrderRole::ClassicLevel || w.filled.is_zero() {
+            return;
+        }
+        let Some(state) = self.state.as_mut() else { return };
+        if w.tag.cycle != state.generation {
+            return;
+        }
+        state.slots.retain(|s| s.index != w.tag.level);
+        if w.side == w.tag.leg.exit_side() {
+            self.stats.cycles += 1; // a round trip closed
+        }
+        if let Some(next) = state.plan.counter_order(w.tag.level, w.side)
+            && !state.slots.iter().any(|s| s.index == next.index)
+        {
+            state.slots.push(ClassicSlot { index: next.index, side: w.side.opposite(), leg: w.tag.leg, qty: w.filled });
+            state.slots.sort_by_key(|s| s.index);
+        }
+    }
+
+    fn on_order(&mut self, o: &Order) -> Applied {
+        let Some(i) = self.book.index(&o.order_link_id) else { return Applied::default() };
+        let w = &mut self.book.working[i];
+        if !o.order_id.is_empty() {
+            w.order_id = Some(o.order_id.clone());
+        }
+        if matches!(o.status, OrderStatus::Cancelled | OrderStatus::Rejected | OrderStatus::Deactivated) {
+            w.ended_with = Some(o.cum_exec_qty);
+            if w.filled >= o.cum_exec_qty {
+                let w = self.book.finish(i);
+                self.turn_around(&w);
+            }
+        }
+        Applied::default()
+    }
+
+    fn on_outcome(&mut self, outcome: &Outcome, now_ms: i64) -> Applied {
+        let mut applied = Applied::default();
+        match outcome {
+            Outcome::Placed { link_id, order_id } => {
+                if let Some(i) = self.book.index(link_id.as_str()) {
+                    self.book.working[i].order_id = Some(order_id.clone());
+                }
+            }
+            Outcome::PlaceFailed { link_id, error } => {
+                if let Some(i) = self.book.index(link_id.as_str()) {
+                    if may_exist(error.action()) {
+                        self.book.working[i].uncertain_since.get_or_insert(now_ms);
+                    } else {
+                        self.book.finish(i);
+                        if error.action() == gridbot_core::ErrorAction::Reconcile {
+                            applied.reconcile = Some(format!("placing {link_id}: {error}"));
+                        }
+                    }
+                }
+            }
+            Outcome::PlaceSkipped { link_id } => {
+                if let Some(i) = self.book.index(link_id.as_str()) {
+                    self.book.finish(i);
+                }
+            }
+            Outcome::Cancelled { link_id } => {
+                if let Some(i) = self.book.index(link_id.as_str()) {
+                    let w = self.book.finish(i);
+                    if self.rebuild.is_none() {
+                        self.turn_around(&w);
+                    }
+                }
+            }
+            Outcome::CancelFailed { link_id, .. } => {
+                if let Some(i) = self.book.index(link_id.as_str()) {
+                    let w = &mut self.book.working[i];
+                    w.cancel_sent = false;
+                    w.cancel_failed_since.get_or_insert(now_ms);
+                }
+            }
+            Outcome::CancelledAll { .. } => self.book.clear(),
+            Outcome::CancelAllFailed { symbol, error } => {
+                applied.reconcile = Some(format!("cancel-all on {symbol}: {error}"));
+            }
+        }
+        applied
+    }
+
+    fn tag(&mut self, leg: Leg, role: OrderRole, level: u32) -> LinkTag {
+        let cycle = self.state.as_ref().map_or(1, |s| s.generation);
+        LinkTag { account: self.account_tag.clone(), leg, cycle, role, level, nonce: self.nonces.take() }
+    }
+
+    fn push_place(&mut self, request: OrderRequest, tag: LinkTag, out: &mut Vec<Command>) {
+        self.book.add(Working::new(&request, tag.clone()));
+        self.stats.orders_placed += 1;
+        out.push(Command::Place { request, tag, after_cancel: None });
+    }
+
+    fn push_cancel(&mut self, i: usize, out: &mut Vec<Command>) {
+        let w = &mut self.book.working[i];
+        w.cancel_sent = true;
+        out.push(Command::Cancel { symbol: self.instrument.symbol().clone(), link_id: w.link_id.clone() });
+    }
+
+    fn market_close(&mut self, leg: Leg, out: &mut Vec<Command>) {
+        let size = self.inventory[li(leg)].size;
+        if size.is_zero() {
+            return;
+        }
+        let tag = self.tag(leg, OrderRole::Close, 0);
+        if let Ok(id) = tag.encode() {
+            let request =
+                OrderRequest::market(self.instrument.symbol().clone(), leg.exit_side(), size, leg.position_idx(), id)
+                    .reduce_only();
+            self.push_place(request, tag, out);
+        }
+    }
+
+    /// Cancel → close → stop or build.
+    fn rebuild_commands(&mut self, ctx: &Ctx<'_>, notes: &mut Vec<Note>, out: &mut Vec<Command>) {
+        let Some(rebuild) = self.rebuild.clone() else { return };
+        if !self.book.working.is_empty() {
+            for i in 0..self.book.working.len() {
+                let w = &self.book.working[i];
+                if !w.cancel_sent && w.tag.role != OrderRole::Close && w.cancel_failed_since.is_none() {
+                    self.push_cancel(i, out);
+                }
+            }
+            return;
+        }
+        if self.inventory.iter().any(|i| !i.size.is_zero()) {
+            for leg in Leg::BOTH {
+                self.market_close(leg, out);
+            }
+            return;
+        }
+        self.rebuild = None;
+        if rebuild.stop {
+            if let Some(s) = self.state.as_mut() {
+                s.stopped = Some(rebuild.reason.clone());
+            }
+            return;
+        }
+        if let Some(mid) = ctx.market.mid() {
+            self.build(mid, ctx.now_ms, notes, &rebuild.reason);
+        }
+    }
+
+    fn track_mid(&mut self, market: &MarketView, now_ms: i64) {
+        let Some(mid) = market.mid() else { return };
+        let window = self.settings.recentre.pump_dump.map_or(0, |p| p.window_ms);
+        if self.mids.back().is_none_or(|(t, _)| now_ms - t >= 1_000) {
+            self.mids.push_back((now_ms, mid));
+        }
+        while self.mids.front().is_some_and(|(t, _)| now_ms - t > window) {
+            self.mids.pop_front();
+        }
+    }
+}
+
+impl ClassicGrid {
+    fn commands_into(&mut self, ctx: &Ctx<'_>, notes: &mut Vec<Note>, out: &mut Vec<Command>) {
+        let d = ctx.decision;
+        if d.halt.is_some() {
+            if d.cancel_all && !self.halted_cancel_sent {
+                self.halted_cancel_sent = true;
+                out.push(Command::CancelAll { symbol: self.instrument.symbol().clone() });
+            }
+            return;
+        }
+        self.halted_cancel_sent = false;
+        self.track_mid(ctx.market, ctx.now_ms);
+        if self.book.working.iter().any(|w| w.cancel_sent || w.tag.role == OrderRole::Close) {
+            return; // wait for answers
+        }
+        if self.state.as_ref().is_some_and(|s| s.stopped.is_some()) {
+            return;
+        }
+        if self.state.is_none() && self.rebuild.is_none() {
+            if let Some(mid) = ctx.market.mid() {
+                self.build(mid, ctx.now_ms, notes, "start");
+            } else {
+                return;
+            }
+        }
+        if self.rebuild.is_none()
+            && let (Some(mid), Some(state)) = (ctx.market.mid(), self.state.as_ref())
+        {
+            let pnl = self.pnl_fraction(mid).unwrap_or(0.0);
+            let reason = if let Some(sl) = state.plan.stop_loss().filter(|sl| pnl <= -sl) {
+                Some(Rebuild {
+                    reason: format!("stop-loss: grid PnL {:.3}% ≤ −{:.3}%", pnl * 100.0, sl * 100.0),
+                    stop: true,
+                })
+            } else if let Some(tp) = state.plan.take_profit().filter(|tp| pnl >= *tp) {
+                Some(Rebuild {
+                    reason: format!("take-profit: grid PnL {:.3}% ≥ {:.3}%", pnl * 100.0, tp * 100.0),
+                    stop: false,
+                })
+            } else if let Some(level) = Leg::BOTH.iter().find_map(|l| d.legs.get(*l).close) {
+                Some(Rebuild { reason: format!("risk close ({level})"), stop: false })
+            } else {
+                recentre_reason(&self.settings.recentre, state, ctx.now_ms, mid, &self.mids)
+                    .map(|reason| Rebuild { reason, stop: false })
+            };
+            if let Some(r) = reason {
+                if r.stop {
+                    self.stats.risk_closes += 1;
+                }
+                self.rebuild = Some(r);
+            }
+        }
+        if self.rebuild.is_some() {
+            self.rebuild_commands(ctx, notes, out);
+            let built =
+                self.rebuild.is_none() && out.is_empty() && self.state.as_ref().is_some_and(|s| s.stopped.is_none());
+            if !built {
+                return;
+            }
+        }
+        let Some(state) = self.state.clone() else { return };
+        // A biased grid holds its backing position before its levels go out.
+        if let Some((side, need)) = state.plan.initial_position()
+            && self.backed_generation != Some(state.generation)
+        {
+            let leg = self.leg_for(side.opposite());
+            if !self.inventory[li(leg)].size.is_zero() {
+                self.backed_generation = Some(state.generation); // restored with its position
+            } else if d.permits(leg, OrderRole::Balance).is_ok() {
+                self.backed_generation = Some(state.generation);
+                let tag = self.tag(leg, OrderRole::Balance, 0);
+                if let Ok(id) = tag.encode() {
+                    let request =
+                        OrderRequest::market(self.instrument.symbol().clone(), side, need, leg.position_idx(), id);
+                    self.push_place(request, tag, out);
+                }
+                return;
+            }
+        }
+        // Partly filled levels past their timeout: cancel the rest.
+        for i in 0..self.book.working.len() {
+            let w = &self.book.working[i];
+            if w.partial_since.is_some_and(|t| ctx.now_ms - t >= self.settings.partial_fill_timeout_ms)
+                && !w.filled.is_zero()
+                && !w.cancel_sent
+            {
+                self.push_cancel(i, out);
+            }
+        }
+        // Keep the orders that match a slot; cancel the rest; place what is missing.
+        let mut missing: Vec<ClassicSlot> = state.slots.clone();
+        for i in 0..self.book.working.len() {
+            let w = &self.book.working[i];
+            if w.cancel_sent || w.cancel_failed_since.is_some() {
+                missing.retain(|s| s.index != w.tag.level);
+                continue;
+            }
+            let level_price = state.plan.levels().get(w.tag.level as usize).map(|l| l.price);
+            match missing.iter().position(|s| {
+                w.tag.role == OrderRole::ClassicLevel
+                    && w.tag.cycle == state.generation
+                    && s.index == w.tag.level
+                    && s.side == w.side
+                    && s.leg == w.tag.leg
+                    && w.price == level_price
+            }) {
+                Some(k) => {
+                    missing.remove(k);
+                }
+                None if w.tag.role == OrderRole::ClassicLevel && w.filled.is_zero() => self.push_cancel(i, out),
+                None => {}
+            }
+        }
+        for slot in missing {
+            let Some(level) = state.plan.levels().get(slot.index as usize) else { continue };
+            let reduce = slot.side == slot.leg.exit_side();
+            if reduce && self.inventory[li(slot.leg)].size.is_zero() {
+                continue; // nothing to close on that leg yet
+            }
+            if d.permits_post_only(
+                slot.leg,
+                OrderRole::ClassicLevel,
+                slot.side,
+                level.price,
+                ctx.market.bid,
+                ctx.market.ask,
+            )
+            .is_err()
+            {
+                continue;
+            }
+            let tag = self.tag(slot.leg, OrderRole::ClassicLevel, slot.index);
+            let Ok(id) = tag.encode() else { continue };
+            let mut request = OrderRequest::limit(
+                self.instrument.symbol().clone(),
+                slot.side,
+                slot.qty,
+                level.price,
+                TimeInForce::PostOnly,
+                slot.leg.position_idx(),
+                id,
+            );
+            if reduce {
+                request = request.reduce_only();
+            }
+            self.push_place(request, tag, out);
+        }
+    }
+}
+
+impl Strategy for ClassicGrid {
+    fn symbol(&self) -> &Symbol {
+        self.instrument.symbol()
+    }
+
+    fn instrument(&self) -> &Instrument {
+        &self.instrument
+    }
+
+    fn apply(&mut self, event: StrategyEvent<'_>, now_ms: i64) -> Applied {
+        match event {
+            StrategyEvent::Execution(e) => self.on_execution(e, now_ms),
+            StrategyEvent::Order(o) => self.on_order(o),
+            StrategyEvent::Outcome(o) => self.on_outcome(o, now_ms),
+            StrategyEvent::Timer => {
+                let timeout = self.settings.partial_fill_timeout_ms.max(10_000);
+                let late = |since: Option<i64>| since.is_some_and(|t| now_ms - t >= timeout);
+                let stuck = self.book.working.iter().find(|w| late(w.cancel_failed_since) || late(w.uncertain_since));
+                Applied {
+                    reconcile: stuck.map(|w| format!("{} unexplained for {timeout} ms", w.link_id)),
+                    ..Applied::default()
+                }
+            }
+        }
+    }
+
+    fn commands(&mut self, ctx: &Ctx<'_>) -> Vec<Command> {
+        let mut out = Vec::new();
+        let mut notes = std::mem::take(&mut self.notes);
+        self.commands_into(ctx, &mut notes, &mut out);
+        self.notes = notes;
+        out
+    }
+
+    fn take_notes(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.notes)
+    }
+
+    fn risk_legs(&self) -> LegPair<(Option<u32>, Vec<OrderView>)> {
+        let view = |leg: Leg| (None, self.book.leg(leg).filter_map(Working::view).collect());
+        LegPair { long: view(Leg::Long), short: view(Leg::Short) }
+    }
+
+    fn max_level(&self) -> u32 {
+        self.state.as_ref().map_or(0, |s| u32::try_from(s.plan.levels().len()).unwrap_or(u32::MAX))
+    }
+
+    fn state(&self) -> SymbolState {
+        let leg = |i: usize| LegState {
+            cycle: self.state.as_ref().map_or(1, |s| s.generation),
+            level: None,
+            anchor: None,
+            avg_entry: self.inventory[i].avg.and_then(|a| Price::new(a.round_dp(8)).ok()),
+            size: self.inventory[i].size,
+        };
+        SymbolState {
+            plan: None,
+            long: leg(0),
+            short: leg(1),
+            risk: LegPair::default(),
+            orders: self.book.working.iter().map(Working::tracked).collect(),
+            classic: self.state.clone(),
+        }
+    }
+
+    fn restore(&mut self, state: &SymbolState) {
+        self.state = state.classic.clone();
+        for (i, l) in [&state.long, &state.short].into_iter().enumerate() {
+            self.inventory[i] =
+                Inventory { size: l.size, avg: l.avg_entry.map(Price::as_decimal).filter(|_| !l.size.is_zero()) };
+        }
+        self.book.clear();
+        for w in state.orders.iter().filter_map(Working::from_tracked) {
+            self.book.add(w);
+        }
+    }
+
+    fn is_progressive(&self) -> bool {
+        false
+    }
+
+    fn stats(&self) -> StrategyStats {
+        self.stats
+    }
+}
+
+#[cfg(test)]
+#[path = "classic_tests.rs"]
+mod tests;

@@ -1,0 +1,233 @@
+//! The classic grid driven event by event.
+
+use gridbot_core::reference::bybit_ethusdt;
+use gridbot_core::{ExecType, Execution, OrderType, Price, Qty, Side};
+use gridbot_risk::RiskDecision;
+
+use super::*;
+
+fn p(s: &str) -> Price {
+    s.parse().unwrap()
+}
+
+fn q(s: &str) -> Qty {
+    s.parse().unwrap()
+}
+
+fn settings(bias: Bias) -> ClassicSettings {
+    ClassicSettings {
+        layout: LayoutSpec::AroundMarket { spacing: 0.01, levels_per_side: 3 },
+        progression: Progression::Arithmetic,
+        bias,
+        qty_per_level: q("0.1"),
+        take_profit: None,
+        stop_loss: None,
+        recentre: RecentrePolicy::default(),
+        partial_fill_timeout_ms: 60_000,
+    }
+}
+
+fn market(mid: &str) -> MarketView {
+    let m = p(mid);
+    MarketView { bid: m.checked_sub(Decimal::new(1, 2)), ask: m.checked_add(Decimal::new(1, 2)), ts_ms: 0 }
+}
+
+fn run(g: &mut ClassicGrid, now_ms: i64, m: &MarketView) -> Vec<Command> {
+    let d = RiskDecision::default();
+    let cmds = g.commands(&Ctx { now_ms, market: m, decision: &d });
+    for c in &cmds {
+        let outcome = match c {
+            Command::Place { request, .. } => Outcome::Placed {
+                link_id: request.order_link_id.clone(),
+                order_id: format!("x-{}", request.order_link_id),
+            },
+            Command::Cancel { link_id, .. } => Outcome::Cancelled { link_id: link_id.clone() },
+            Command::CancelAll { symbol } => Outcome::CancelledAll { symbol: symbol.clone(), count: 0 },
+        };
+        g.apply(StrategyEvent::Outcome(&outcome), now_ms);
+    }
+    cmds
+}
+
+fn at_level(g: &ClassicGrid, level: u32) -> Working {
+    let w: Vec<_> =
+        g.working().iter().filter(|w| w.tag.role == OrderRole::ClassicLevel && w.tag.level == level).collect();
+    assert_eq!(w.len(), 1, "level {level}: {:?}", g.working());
+    w[0].clone()
+}
+
+fn fill(w: &Working, n: u32) -> Execution {
+    let price = w.price.unwrap_or(p("2000"));
+    Execution {
+        exec_id: format!("{}-{n}", w.link_id),
+        order_id: "o".into(),
+        order_link_id: w.link_id.as_str().to_owned(),
+        symbol: bybit_ethusdt().symbol().clone(),
+        side: w.side,
+        exec_type: ExecType::Trade,
+        order_type: OrderType::Limit,
+        exec_price: price,
+        exec_qty: w.qty,
+        exec_value: price.as_decimal() * w.qty.as_decimal(),
+        exec_fee: Decimal::new(1, 2),
+        fee_rate: Decimal::ZERO,
+        is_maker: true,
+        closed_size: Qty::ZERO,
+        exec_time_ms: 0,
+    }
+}
+
+#[test]
+fn a_neutral_grid_rests_buys_on_the_long_leg_below_and_sells_on_the_short_leg_above() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
+    let cmds = run(&mut g, 0, &market("2000"));
+    assert_eq!(cmds.len(), 6);
+    let state = g.classic_state().unwrap().clone();
+    assert_eq!(state.generation, 1);
+    for w in g.working() {
+        let level = state.plan.levels()[w.tag.level as usize];
+        assert_eq!(w.price, Some(level.price));
+        assert_eq!(w.qty, q("0.1"));
+        if w.side == Side::Buy {
+            assert!(level.price < p("2000"));
+            assert_eq!(w.tag.leg, Leg::Long);
+        } else {
+            assert!(level.price > p("2000"));
+            assert_eq!(w.tag.leg, Leg::Short);
+        }
+    }
+    let Command::Place { request, .. } = &cmds[0] else { panic!() };
+    assert!(!request.reduce_only && request.time_in_force == TimeInForce::PostOnly);
+    assert!(run(&mut g, 1, &market("2000")).is_empty());
+}
+
+#[test]
+fn a_filled_buy_turns_into_a_sell_one_level_up_and_back() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
+    run(&mut g, 0, &market("2000"));
+    let buy = at_level(&g, 2); // the highest buy, just below the centre (level 3)
+    assert_eq!(buy.side, Side::Buy);
+    g.apply(StrategyEvent::Execution(&fill(&buy, 1)), 1);
+    let cmds = run(&mut g, 2, &market("1985"));
+    assert_eq!(cmds.len(), 1, "{cmds:?}");
+    let sell = at_level(&g, 3);
+    assert_eq!((sell.side, sell.tag.leg, sell.qty), (Side::Sell, Leg::Long, q("0.1")));
+    let Command::Place { request, .. } = &cmds[0] else { panic!() };
+    assert!(request.reduce_only);
+    assert_eq!(g.state().long.size, q("0.1"));
+
+    g.apply(StrategyEvent::Execution(&fill(&sell, 2)), 3);
+    run(&mut g, 4, &market("2010"));
+    let again = at_level(&g, 2);
+    assert_eq!((again.side, again.tag.leg), (Side::Buy, Leg::Long));
+    assert_eq!(g.state().long.size, Qty::ZERO);
+    assert_eq!(g.stats().cycles, 1);
+    let s = g.classic_state().unwrap();
+    assert_eq!(
+        s.realised_pnl,
+        (sell.price.unwrap().as_decimal() - buy.price.unwrap().as_decimal()) * Decimal::new(1, 1)
+    );
+    assert_eq!(s.fees, Decimal::new(2, 2));
+}
+
+#[test]
+fn a_long_grid_buys_its_backing_position_first() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Long), 0);
+    let cmds = run(&mut g, 0, &market("2000"));
+    assert_eq!(cmds.len(), 1);
+    let Command::Place { request, .. } = &cmds[0] else { panic!() };
+    assert_eq!((request.order_type, request.side, request.qty), (OrderType::Market, Side::Buy, q("0.3")));
+    let backing = g.working()[0].clone();
+    g.apply(StrategyEvent::Execution(&fill(&backing, 1)), 1);
+    let cmds = run(&mut g, 2, &market("2000"));
+    assert_eq!(cmds.len(), 6);
+    assert!(g.working().iter().all(|w| w.tag.leg == Leg::Long));
+    assert!(run(&mut g, 3, &market("2000")).is_empty(), "the backing is bought once");
+}
+
+#[test]
+fn leaving_the_range_recentres_closing_the_inventory() {
+    let mut s = settings(Bias::Neutral);
+    s.recentre.max_deviation = Some(0.01);
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), s, 0);
+    run(&mut g, 0, &market("2000"));
+    let lowest = at_level(&g, 0);
+    g.apply(StrategyEvent::Execution(&fill(&lowest, 1)), 1);
+    // Far below the grid: cancel everything, then close the long inventory, then rebuild.
+    let cmds = run(&mut g, 2, &market("1900"));
+    assert!(cmds.iter().all(|c| matches!(c, Command::Cancel { .. })), "{cmds:?}");
+    let cmds = run(&mut g, 3, &market("1900"));
+    let Command::Place { request, .. } = &cmds[0] else { panic!("{cmds:?}") };
+    assert_eq!((request.order_type, request.side, request.reduce_only), (OrderType::Market, Side::Sell, true));
+    let close = g.working()[0].clone();
+    let mut e = fill(&close, 2);
+    e.exec_price = p("1900");
+    g.apply(StrategyEvent::Execution(&e), 4);
+    run(&mut g, 5, &market("1900"));
+    let state = g.classic_state().unwrap();
+    assert_eq!(state.generation, 2);
+    assert_eq!(state.plan.reference_price(), p("1900"));
+    assert_eq!(g.stats().recentres, 1);
+    assert!(matches!(g.take_notes().last(), Some(Note::Recentred { .. })));
+    assert_eq!(g.working().len(), 6);
+}
+
+#[test]
+fn the_stop_loss_closes_and_stops_the_grid() {
+    let mut s = settings(Bias::Neutral);
+    s.stop_loss = Some(0.01);
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), s, 0);
+    run(&mut g, 0, &market("2000"));
+    for level in [2, 1, 0] {
+        let w = at_level(&g, level);
+        g.apply(StrategyEvent::Execution(&fill(&w, level)), 1);
+    }
+    run(&mut g, 2, &market("1500")); // cancels
+    let cmds = run(&mut g, 3, &market("1500")); // close
+    let close = g.working()[0].clone();
+    assert_eq!(close.tag.role, OrderRole::Close);
+    assert_eq!(cmds.len(), 1);
+    let mut e = fill(&close, 9);
+    e.exec_price = p("1500");
+    g.apply(StrategyEvent::Execution(&e), 4);
+    assert!(run(&mut g, 5, &market("1500")).is_empty());
+    assert!(g.classic_state().unwrap().stopped.as_deref().unwrap().starts_with("stop-loss"));
+    assert!(run(&mut g, 6, &market("2000")).is_empty(), "a stopped grid stays stopped");
+}
+
+#[test]
+fn recentre_reasons() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
+    run(&mut g, 0, &market("2000"));
+    let state = g.classic_state().unwrap().clone();
+    let none = VecDeque::new();
+    let age = RecentrePolicy { max_age_ms: Some(1_000), ..RecentrePolicy::default() };
+    assert!(recentre_reason(&age, &state, 999, p("2000"), &none).is_none());
+    assert!(recentre_reason(&age, &state, 1_000, p("2000"), &none).is_some());
+    let sided = RecentrePolicy { one_sided: true, ..RecentrePolicy::default() };
+    assert!(recentre_reason(&sided, &state, 0, p("2000"), &none).is_none());
+    let mut all_sells = state.clone();
+    all_sells.slots.retain(|s| s.side == Side::Sell);
+    assert!(recentre_reason(&sided, &all_sells, 0, p("2000"), &none).is_some());
+    let pd = RecentrePolicy {
+        pump_dump: Some(PumpDump { window_ms: 60_000, move_fraction: 0.02 }),
+        ..RecentrePolicy::default()
+    };
+    let mids: VecDeque<(i64, Price)> = [(0, p("2000")), (30_000, p("2010"))].into();
+    assert!(recentre_reason(&pd, &state, 50_000, p("2039"), &mids).is_none());
+    assert!(recentre_reason(&pd, &state, 50_000, p("2040"), &mids).is_some());
+}
+
+#[test]
+fn state_round_trips_through_restore() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
+    run(&mut g, 0, &market("2000"));
+    let w = at_level(&g, 2);
+    g.apply(StrategyEvent::Execution(&fill(&w, 1)), 1);
+    run(&mut g, 2, &market("1985"));
+    let s = g.state();
+    let mut h = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
+    h.restore(&s);
+    assert_eq!(h.state(), s);
+    assert!(run(&mut h, 3, &market("1985")).is_empty());
+}

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod command;
+pub mod config;
 pub mod queue;
 pub mod strategy;
 

@@ -28,7 +28,7 @@ pub mod classic;
 mod orders;
 pub mod progressive;
 
-pub use classic::{ClassicGrid, ClassicSettings};
+pub use classic::{ClassicGrid, ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy};
 pub use orders::{NonceSource, Working};
 pub use progressive::{ProgressiveGrid, ProgressiveSettings};
 

@@ -1,0 +1,259 @@
+//! Configuration: one bot YAML (data directory, account files, logging, notifications) and one
+//! YAML per account (credentials from `${VAR}`, environment, symbols with their strategy, risk).
+//!
+//! Two phases (STYLE.md): serde reads the file into raw mirrors (`deny_unknown_fields`, so a
+//! typo or a wrong type is reported with its line), then `validate` interpolates `${VAR}`s and
+//! checks every value, collecting *all* problems. Each problem names `file:line`, the field's
+//! path and what was expected. Nothing here touches the network: a bad file is refused before
+//! any request is sent.
+//!
+//! Commented examples: `config/` at the repository root.
+
+mod env;
+mod locate;
+mod raw;
+mod validate;
+
+use std::path::{Path, PathBuf};
+
+use gridbot_core::{Decimal, Symbol};
+use gridbot_grid::ProgressiveParams;
+use gridbot_risk::RiskParams;
+
+pub use env::{Env, InterpolationError, ProcessEnv, Secret, interpolate, scrub};
+pub use locate::LineIndex;
+pub use raw::{EnvironmentName, LogLevel, StrategyKind, TerminalFormat};
+
+use crate::strategy::{ClassicSettings, ProgressiveSettings};
+
+/// One problem in a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    /// The file.
+    pub file: PathBuf,
+    /// Its line, when known.
+    pub line: Option<usize>,
+    /// The field's path (`symbols[0].leverage`), when known.
+    pub field: Option<String>,
+    /// What is wrong and what was expected.
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(line) = self.line {
+            write!(f, ":{line}")?;
+        }
+        if let Some(field) = &self.field {
+            write!(f, ": {field}")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+/// Every problem found in a configuration.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigErrors(pub Vec<ConfigError>);
+
+impl std::fmt::Display for ConfigErrors {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Logging settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LoggingConfig {
+    /// Level for the terminal and the files.
+    pub level: LogLevel,
+    /// Terminal format.
+    pub terminal: TerminalFormat,
+}
+
+/// Telegram Bot API settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TelegramConfig {
+    /// The bot's token (a secret: it is part of the API URL).
+    pub bot_token: Secret,
+    /// The default chat.
+    pub chat_id: String,
+    /// `https://api.telegram.org`, or a local server in tests.
+    pub base_url: String,
+    /// At most this many messages per minute per chat; the rest are counted and summarised.
+    pub max_per_minute: u32,
+}
+
+/// A validated progressive grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProgressiveConfig {
+    /// The plan's inputs.
+    pub params: ProgressiveParams,
+    /// A fixed EMA(ATR%) instead of the exchange's daily candles.
+    pub atr_pct: Option<f64>,
+    /// Workflow knobs.
+    pub settings: ProgressiveSettings,
+}
+
+/// A validated classic grid.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ClassicConfig {
+    /// Everything but an ATR-derived spacing, which is resolved at start.
+    pub settings: ClassicSettings,
+    /// `spacing = EMA(ATR%) × this`, when set.
+    pub atr_spacing: Option<f64>,
+}
+
+/// A symbol's strategy.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StrategyConfig {
+    /// Progressive grid.
+    Progressive(ProgressiveConfig),
+    /// Classic grid.
+    Classic(ClassicConfig),
+}
+
+/// One symbol of an account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SymbolConfig {
+    /// Symbol.
+    pub symbol: Symbol,
+    /// Leverage (both legs).
+    pub leverage: Decimal,
+    /// Strategy.
+    pub strategy: StrategyConfig,
+}
+
+/// One account.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountConfig {
+    /// Its file.
+    pub path: PathBuf,
+    /// Name (directories, logs, alerts).
+    pub account_id: String,
+    /// orderLinkId tag, 1–6 of `[A-Za-z0-9]`.
+    pub tag: String,
+    /// Which exchange.
+    pub environment: EnvironmentName,
+    /// REST base URL.
+    pub rest_url: String,
+    /// Public linear WebSocket URL.
+    pub ws_public_url: String,
+    /// Private WebSocket URL.
+    pub ws_private_url: String,
+    /// API key.
+    pub api_key: Secret,
+    /// API secret.
+    pub api_secret: Secret,
+    /// `X-BAPI-RECV-WINDOW`, ms.
+    pub recv_window_ms: u64,
+    /// Symbols traded.
+    pub symbols: Vec<SymbolConfig>,
+    /// Risk parameters.
+    pub risk: RiskParams,
+    /// This account's Telegram chat (`None`: the bot's).
+    pub telegram_chat_id: Option<String>,
+    /// Alerts to Telegram on or off.
+    pub telegram_enabled: bool,
+}
+
+/// The whole bot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BotConfig {
+    /// Its file.
+    pub path: PathBuf,
+    /// Per-account state, journals, flags and logs live under `data_dir/{account_id}/`.
+    pub data_dir: PathBuf,
+    /// Accounts.
+    pub accounts: Vec<AccountConfig>,
+    /// Logging.
+    pub logging: LoggingConfig,
+    /// Telegram, when configured.
+    pub telegram: Option<TelegramConfig>,
+}
+
+impl BotConfig {
+    /// The directory of one account's files.
+    #[must_use]
+    pub fn account_dir(&self, account_id: &str) -> PathBuf {
+        self.data_dir.join(account_id)
+    }
+}
+
+/// What kind of file a path holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A bot file (`accounts:`).
+    Bot,
+    /// An account file (`account_id:`).
+    Account,
+}
+
+fn read(path: &Path) -> Result<String, ConfigErrors> {
+    std::fs::read_to_string(path).map_err(|e| {
+        ConfigErrors(vec![ConfigError {
+            file: path.to_path_buf(),
+            line: None,
+            field: None,
+            message: format!("cannot read: {e}"),
+        }])
+    })
+}
+
+/// Tells a bot file from an account file by its top-level keys.
+pub fn file_kind(path: &Path) -> Result<FileKind, ConfigErrors> {
+    let text = read(path)?;
+    let index = LineIndex::new(&text);
+    if index.line("accounts").is_some() {
+        Ok(FileKind::Bot)
+    } else if index.line("account_id").is_some() {
+        Ok(FileKind::Account)
+    } else {
+        Err(ConfigErrors(vec![ConfigError {
+            file: path.to_path_buf(),
+            line: None,
+            field: None,
+            message: "neither a bot file (with `accounts:`) nor an account file (with `account_id:`)".into(),
+        }]))
+    }
+}
+
+/// Loads and validates an account file.
+pub fn load_account(path: &Path, env: &dyn Env) -> Result<AccountConfig, ConfigErrors> {
+    let text = read(path)?;
+    validate::account(path, &text, env)
+}
+
+/// Loads and validates a bot file and every account file it lists.
+pub fn load_bot(path: &Path, env: &dyn Env) -> Result<BotConfig, ConfigErrors> {
+    let text = read(path)?;
+    validate::bot(path, &text, env)
+}
+
+/// Loads either kind: an account file alone runs as a bot of one account with defaults
+/// (data in `var/` beside the file).
+pub fn load_any(path: &Path, env: &dyn Env) -> Result<BotConfig, ConfigErrors> {
+    match file_kind(path)? {
+        FileKind::Bot => load_bot(path, env),
+        FileKind::Account => {
+            let account = load_account(path, env)?;
+            let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+            Ok(BotConfig {
+                path: path.to_path_buf(),
+                data_dir: dir.join("var"),
+                accounts: vec![account],
+                logging: LoggingConfig::default(),
+                telegram: None,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

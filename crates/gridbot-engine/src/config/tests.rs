@@ -1,0 +1,221 @@
+//! The example files validate; every bad file names its problem, its line and never a secret.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::*;
+
+fn env() -> HashMap<String, String> {
+    [
+        ("BYBIT_API_KEY_1", "key-one-value"),
+        ("BYBIT_API_SECRET_1", "secret-one-value"),
+        ("BYBIT_API_KEY_2", "key-two-value"),
+        ("BYBIT_API_SECRET_2", "secret-two-value"),
+        ("TELEGRAM_BOT_TOKEN", "123456:telegram-token-value"),
+        ("TELEGRAM_CHAT_ID", "-1001"),
+        ("TELEGRAM_CHAT_MAIN", "-1002"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect()
+}
+
+fn repo_config() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config")
+}
+
+fn temp(name: &str, text: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gridbot-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn the_example_files_validate() {
+    let bot = load_bot(&repo_config().join("bot.yaml"), &env()).unwrap();
+    assert_eq!(bot.accounts.len(), 2);
+    assert!(bot.data_dir.ends_with("var"));
+    let main = &bot.accounts[0];
+    assert_eq!((main.account_id.as_str(), main.tag.as_str()), ("main", "main"));
+    assert_eq!(main.rest_url, "https://api-testnet.bybit.com");
+    assert_eq!(main.api_secret.expose(), "secret-one-value");
+    assert_eq!(main.telegram_chat_id.as_deref(), Some("-1002"));
+    let StrategyConfig::Progressive(p) = &main.symbols[0].strategy else { panic!() };
+    assert_eq!((p.params.max_levels, p.params.ema_span), (6, 14));
+    let range = &bot.accounts[1];
+    assert_eq!(range.tag, "range");
+    let StrategyConfig::Classic(c) = &range.symbols[0].strategy else { panic!() };
+    assert!(matches!(c.settings.layout, crate::strategy::LayoutSpec::AroundMarket { levels_per_side: 6, .. }));
+    assert_eq!(c.settings.recentre.pump_dump.unwrap().window_ms, 300_000);
+    let t = bot.telegram.unwrap();
+    assert_eq!((t.chat_id.as_str(), t.max_per_minute), ("-1001", 20));
+    assert_eq!(file_kind(&repo_config().join("accounts/classic.yaml")).unwrap(), FileKind::Account);
+}
+
+#[test]
+fn secrets_do_not_print() {
+    let bot = load_bot(&repo_config().join("bot.yaml"), &env()).unwrap();
+    let shown = format!("{bot:?}");
+    for (_, value) in env() {
+        if value.len() > 6 {
+            assert!(!shown.contains(&value), "Debug shows {value}");
+        }
+    }
+}
+
+const GOOD: &str = "\
+account_id: acc1
+environment: sim
+base_url: http://127.0.0.1:9
+api_key: ${BYBIT_API_KEY_1}
+api_secret: ${BYBIT_API_SECRET_1}
+symbols:
+  - symbol: BTCUSDT
+    strategy: progressive
+    leverage: 5
+    progressive:
+      base_qty: \"0.001\"
+      max_levels: 6
+";
+
+/// (name, edit of GOOD, what the message must mention, the line it must name)
+fn bad_accounts() -> Vec<(&'static str, String, &'static str, Option<usize>)> {
+    let r = |from: &str, to: &str| GOOD.replace(from, to);
+    vec![
+        ("missing field", r("account_id: acc1\n", ""), "missing field `account_id`", Some(1)),
+        ("wrong type", r("leverage: 5", "leverage: five"), "leverage", Some(9)),
+        (
+            "unknown strategy",
+            r("strategy: progressive", "strategy: martingale"),
+            "unknown variant `martingale`",
+            Some(8),
+        ),
+        ("unset variable", r("${BYBIT_API_SECRET_1}", "${NOT_SET_ANYWHERE}"), "NOT_SET_ANYWHERE is not set", Some(5)),
+        ("negative levels", r("max_levels: 6", "max_levels: -3"), "max_levels", Some(12)),
+        ("too many levels", r("max_levels: 6", "max_levels: 64"), "expected 1 to 30 levels", Some(12)),
+        ("leverage too high", r("leverage: 5", "leverage: 500"), "expected leverage from 1 to 100", Some(9)),
+        ("leverage zero", r("leverage: 5", "leverage: 0"), "expected leverage from 1 to 100", Some(9)),
+        ("unknown field", r("leverage: 5", "leverage: 5\n    levrage: 5"), "unknown field `levrage`", Some(10)),
+        ("zero base qty", r("base_qty: \"0.001\"", "base_qty: \"0\""), "positive quantity", Some(11)),
+        ("off-step base qty", r("base_qty: \"0.001\"", "base_qty: \"0.0015\""), "qty step", Some(11)),
+        ("bad symbol", r("symbol: BTCUSDT", "symbol: btc usdt"), "expected a Bybit linear symbol", Some(7)),
+        (
+            "no symbols",
+            r(
+                "symbols:\n  - symbol: BTCUSDT\n    strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.001\"\n      max_levels: 6\n",
+                "symbols: []\n",
+            ),
+            "at least one symbol",
+            Some(6),
+        ),
+        (
+            "missing block",
+            r("    progressive:\n      base_qty: \"0.001\"\n      max_levels: 6\n", ""),
+            "no `progressive:` block",
+            Some(8),
+        ),
+        ("bad environment", r("environment: sim", "environment: prod"), "unknown variant `prod`", Some(2)),
+        ("sim without url", r("base_url: http://127.0.0.1:9\n", ""), "needs `base_url:`", Some(2)),
+        ("url scheme", r("http://127.0.0.1:9", "ftp://127.0.0.1:9"), "http:// or https://", Some(3)),
+        (
+            "literal secret on mainnet",
+            r("environment: sim\nbase_url: http://127.0.0.1:9\n", "environment: mainnet\n")
+                .replace("${BYBIT_API_SECRET_1}", "plain-text-secret"),
+            "secrets come from the environment",
+            Some(4),
+        ),
+        ("bad tag", r("account_id: acc1", "account_id: account-with-long-name"), "add `tag:`", Some(1)),
+        ("risk out of range", format!("{GOOD}risk:\n  trailing_pullback: 1.5\n"), "risk.trailing_pullback", Some(14)),
+        ("unknown risk field", format!("{GOOD}risk:\n  im_rate: 0.9\n"), "unknown field `im_rate`", Some(14)),
+        (
+            "take profit out of range",
+            r("max_levels: 6", "max_levels: 6\n      take_profit: 0.9"),
+            "take_profit",
+            Some(13),
+        ),
+        (
+            "duplicate symbol",
+            format!(
+                "{GOOD}  - symbol: BTCUSDT\n    strategy: progressive\n    leverage: 2\n    progressive:\n      base_qty: \"0.001\"\n"
+            ),
+            "listed twice",
+            Some(13),
+        ),
+        ("malformed variable", r("${BYBIT_API_KEY_1}", "${BYBIT API}"), "bad variable reference", Some(4)),
+        ("yaml syntax", r("leverage: 5", "leverage: [5"), "leverage", Some(9)),
+        (
+            "classic without layout",
+            r(
+                "strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.001\"\n      max_levels: 6\n",
+                "strategy: classic\n    leverage: 5\n    classic:\n      qty_per_level: \"0.001\"\n",
+            ),
+            "set a profile",
+            Some(10),
+        ),
+        (
+            "classic bounds inverted",
+            r(
+                "strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.001\"\n      max_levels: 6\n",
+                "strategy: classic\n    leverage: 5\n    classic:\n      qty_per_level: \"0.001\"\n      lower: 50000\n      upper: 40000\n      levels: 10\n",
+            ),
+            "expected upper above lower",
+            Some(13),
+        ),
+    ]
+}
+
+#[test]
+fn every_bad_account_file_names_its_problem_and_line() {
+    let env = env();
+    for (name, text, mention, line) in bad_accounts() {
+        let path = temp(&format!("{}.yaml", name.replace(' ', "-")), &text);
+        let err = match load_account(&path, &env) {
+            Ok(_) => panic!("{name}: accepted"),
+            Err(e) => e,
+        };
+        let shown = err.to_string();
+        assert!(shown.contains(mention), "{name}: {shown:?} does not mention {mention:?}");
+        assert!(shown.starts_with(&path.display().to_string()), "{name}: {shown}");
+        if let Some(line) = line {
+            assert!(err.0.iter().any(|e| e.line == Some(line)), "{name}: expected line {line} in {:?}", err.0);
+        }
+        for value in env.values() {
+            assert!(!shown.contains(value.as_str()), "{name}: message shows a secret: {shown}");
+        }
+    }
+    assert!(bad_accounts().len() >= 20);
+}
+
+#[test]
+fn a_secret_in_a_wrong_field_is_not_quoted() {
+    let text = GOOD
+        .replace("leverage: 5", "leverage: 5\n    extra: 1")
+        .replace("account_id: acc1", "account_id: \"${BYBIT_API_SECRET_1}\"");
+    let path = temp("quoted-secret.yaml", &text);
+    let err = load_account(&path, &env()).unwrap_err().to_string();
+    assert!(!err.contains("secret-one-value"), "{err}");
+}
+
+#[test]
+fn a_bot_file_checks_its_accounts_and_their_uniqueness() {
+    let account = temp("a.yaml", GOOD);
+    let bot = temp("bot.yaml", &format!("accounts:\n  - {}\n  - {}\n", account.display(), account.display()));
+    let err = load_bot(&bot, &env()).unwrap_err().to_string();
+    assert!(err.contains("used by two accounts"), "{err}");
+    let missing = temp("bot2.yaml", "accounts:\n  - does-not-exist.yaml\n");
+    let err = load_bot(&missing, &env()).unwrap_err().to_string();
+    assert!(err.contains("cannot read"), "{err}");
+    let token = temp(
+        "bot3.yaml",
+        &format!(
+            "accounts:\n  - {}\nnotifications:\n  telegram:\n    bot_token: plain\n    chat_id: 1\n",
+            account.display()
+        ),
+    );
+    let err = load_bot(&token, &env()).unwrap_err().to_string();
+    assert!(err.contains("bot3.yaml:5: notifications.telegram.bot_token"), "{err}");
+    let one = load_any(&account, &env()).unwrap();
+    assert_eq!(one.accounts.len(), 1);
+}

@@ -6,6 +6,7 @@
 //! bind: 127.0.0.1:8080          # default: 127.0.0.1:0 (any free port)
 //! interval: 1m                  # candle interval of the data files
 //! candles_per_second: 100       # replay speed; 0 = step only when told (tests)
+//! warmup_days: 16               # replay this much history before serving (daily ATR needs it)
 //! markets:
 //!   - symbol: BTCUSDT           # Bybit's filters are built in for BTCUSDT and ETHUSDT
 //!     file: ../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz   # relative to this file
@@ -55,6 +56,8 @@ struct RawFile {
     interval: Option<String>,
     #[serde(default)]
     candles_per_second: Option<f64>,
+    #[serde(default)]
+    warmup_days: Option<f64>,
     markets: Vec<RawMarket>,
     accounts: Vec<RawAccount>,
     #[serde(default)]
@@ -75,8 +78,20 @@ pub struct SimSetup {
     pub replay: CandleReplay,
     /// Replay speed (0: manual stepping).
     pub candles_per_second: f64,
+    /// History replayed before serving, ms (a fresh start only).
+    pub warmup_ms: i64,
     /// Where to save and restore state.
     pub state_file: Option<PathBuf>,
+}
+
+impl SimSetup {
+    /// Replays the first `warmup_ms` of history at once (so daily candles exist for ATR),
+    /// and at least the first candle (so the market has a price); returns the time reached.
+    pub fn warm_up(&mut self) -> Option<i64> {
+        let start = self.replay.next_time()?;
+        self.replay.advance_to(&mut self.engine, start + self.warmup_ms.max(0));
+        Some(self.engine.now_ms())
+    }
 }
 
 impl std::fmt::Debug for SimSetup {
@@ -125,6 +140,12 @@ pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
     if !(candles_per_second.is_finite() && candles_per_second >= 0.0) {
         return Err(err("candles_per_second", format!("expected a number ≥ 0, got {candles_per_second}")));
     }
+    let warmup_days = raw.warmup_days.unwrap_or(0.0);
+    if !(warmup_days.is_finite() && (0.0..=3650.0).contains(&warmup_days)) {
+        return Err(err("warmup_days", format!("expected 0 to 3650 days, got {warmup_days}")));
+    }
+    #[allow(clippy::cast_possible_truncation, reason = "at most 3650 days in ms, far below i64::MAX")]
+    let warmup_ms = (warmup_days * 86_400_000.0) as i64;
     if raw.markets.is_empty() {
         return Err(err("markets", "expected at least one market".into()));
     }
@@ -178,6 +199,7 @@ pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
         engine: Engine::new(raw.engine, instruments),
         replay: CandleReplay::new(interval_ms, series),
         candles_per_second,
+        warmup_ms,
         state_file: raw.state_file.map(|p| base.join(p)),
     })
 }

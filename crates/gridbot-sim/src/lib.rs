@@ -21,6 +21,7 @@ mod file_config;
 mod inproc;
 mod path;
 mod replay;
+pub mod serve;
 pub mod server;
 pub mod state;
 

@@ -74,6 +74,17 @@ fn bad_configs_exit_2_and_name_the_problem() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Kills the child if the test fails before it does (a leaked server would hold the test's
+/// output pipe open).
+struct Reaper(std::process::Child);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn http_get(addr: &str, path: &str) -> String {
     let mut s = TcpStream::connect(addr).unwrap();
     write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
@@ -94,13 +105,16 @@ fn serves_saves_on_sigterm_and_restores() {
         ),
     );
     let run = || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gridbot-sim"))
-            .arg("--config")
-            .arg(&config)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut child = Reaper(
+            Command::new(env!("CARGO_BIN_EXE_gridbot-sim"))
+                .arg("--config")
+                .arg(&config)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
         let mut first = lines.next().unwrap().unwrap();
         if first.starts_with("restored") {
             first = lines.next().unwrap().unwrap();
@@ -112,16 +126,15 @@ fn serves_saves_on_sigterm_and_restores() {
     let reply = http_get(&addr, "/v5/market/tickers?category=linear&symbol=BTCUSDT");
     assert!(reply.starts_with("HTTP/1.1 200") && reply.contains("\"retCode\":0"), "{reply}");
     std::thread::sleep(std::time::Duration::from_millis(500));
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert!(Command::new("kill").args(["-TERM", &child.0.id().to_string()]).status().unwrap().success());
+    assert_eq!(child.0.wait().unwrap().code(), Some(0));
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
     let replayed = saved["replay"]["cursor"]["BTCUSDT"].as_u64().unwrap();
     assert!(replayed > 10, "{replayed} candles replayed before SIGTERM");
-    let (mut child, _) = run();
+    let (child, _) = run();
     std::thread::sleep(std::time::Duration::from_millis(200));
-    child.kill().unwrap();
-    let _ = child.wait();
+    drop(child);
     let resumed: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("state.json")).unwrap()).unwrap();
     assert!(

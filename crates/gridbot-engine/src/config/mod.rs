@@ -126,6 +126,8 @@ pub struct SymbolConfig {
     pub symbol: Symbol,
     /// Leverage (both legs).
     pub leverage: Decimal,
+    /// The symbol's risk limit, USDT of position value (risk L4 blocks above 40% of it).
+    pub risk_limit: Decimal,
     /// Strategy.
     pub strategy: StrategyConfig,
 }

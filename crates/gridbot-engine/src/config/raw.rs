@@ -155,6 +155,8 @@ pub(crate) struct RawSymbol {
     pub strategy: StrategyKind,
     pub leverage: Decimal,
     #[serde(default)]
+    pub risk_limit: Option<Decimal>,
+    #[serde(default)]
     pub progressive: Option<RawProgressive>,
     #[serde(default)]
     pub classic: Option<RawClassic>,

@@ -16,6 +16,9 @@ use super::{
 };
 use crate::strategy::{ClassicSettings, LayoutSpec, ProgressiveSettings, PumpDump, RecentrePolicy};
 
+/// Bybit's lowest risk-limit tier for BTCUSDT, USDT; set `risk_limit:` per symbol for others.
+const DEFAULT_RISK_LIMIT: Decimal = Decimal::from_parts(2_000_000, 0, 0, false, 0);
+
 /// Collects the problems of one file.
 struct Problems<'a> {
     file: &'a Path,
@@ -352,7 +355,11 @@ fn symbol(p: &mut Problems<'_>, i: usize, r: &RawSymbol, seen: &mut HashSet<Stri
             }
         }
     };
-    Some(SymbolConfig { symbol, leverage: r.leverage, strategy: strategy? })
+    let risk_limit = r.risk_limit.unwrap_or(DEFAULT_RISK_LIMIT);
+    if risk_limit <= Decimal::ZERO {
+        p.at(&format!("{at}.risk_limit"), format!("expected a positive USDT amount, got {risk_limit}"));
+    }
+    Some(SymbolConfig { symbol, leverage: r.leverage, risk_limit, strategy: strategy? })
 }
 
 fn credential(p: &mut Problems<'_>, field: &str, raw: &str, env: &dyn Env, sim: bool) -> Option<Secret> {

@@ -269,9 +269,19 @@ impl ClassicGrid {
         }
     }
 
-    /// Sets a leg's inventory from the exchange's position (reconciliation).
-    pub fn set_inventory(&mut self, leg: Leg, size: Qty, avg: Option<Price>) {
-        self.inventory[li(leg)] = Inventory { size, avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()) };
+    /// The account tag its orders carry.
+    #[must_use]
+    pub fn account_tag(&self) -> &str {
+        &self.account_tag
+    }
+
+    /// Forgets the working orders (cancelled by the caller) and takes each leg's inventory
+    /// from the exchange's positions: (size, average price).
+    pub fn resync(&mut self, long: (Qty, Option<Price>), short: (Qty, Option<Price>)) {
+        self.book.clear();
+        for (i, (size, avg)) in [long, short].into_iter().enumerate() {
+            self.inventory[i] = Inventory { size, avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()) };
+        }
     }
 
     /// The leg a level's order trades.
@@ -359,7 +369,7 @@ impl ClassicGrid {
         };
         applied.filled = true;
         self.stats.fills += 1;
-        self.fill_inventory(leg, side, e.exec_price, e.exec_qty, e.exec_fee);
+        applied.realised_pnl = self.fill_inventory(leg, side, e.exec_price, e.exec_qty, e.exec_fee);
         if let Some(i) = tracked {
             let w = &mut self.book.working[i];
             w.filled = w.filled.checked_add(e.exec_qty).unwrap_or(e.exec_qty);
@@ -374,7 +384,8 @@ impl ClassicGrid {
         applied
     }
 
-    fn fill_inventory(&mut self, leg: Leg, side: Side, price: Price, qty: Qty, fee: Decimal) {
+    /// Returns the PnL an exit realises.
+    fn fill_inventory(&mut self, leg: Leg, side: Side, price: Price, qty: Qty, fee: Decimal) -> Option<Decimal> {
         let inv = &mut self.inventory[li(leg)];
         let (p, q) = (price.as_decimal(), qty.as_decimal());
         if let Some(s) = self.state.as_mut() {
@@ -385,6 +396,7 @@ impl ClassicGrid {
             let total = size + q;
             inv.avg = (inv.avg.unwrap_or(Decimal::ZERO) * size + p * q).checked_div(total).map(|a| a.round_dp(16));
             inv.size = Qty::new(total).unwrap_or(inv.size);
+            None
         } else {
             let avg = inv.avg.unwrap_or(p);
             let pnl = match leg {
@@ -398,6 +410,7 @@ impl ClassicGrid {
             if inv.size.is_zero() {
                 inv.avg = None;
             }
+            Some(pnl)
         }
     }
 
@@ -788,6 +801,32 @@ impl Strategy for ClassicGrid {
 
     fn is_progressive(&self) -> bool {
         false
+    }
+
+    fn leg_sizes(&self) -> LegPair<Qty> {
+        LegPair { long: self.inventory[0].size, short: self.inventory[1].size }
+    }
+
+    fn settling(&self) -> bool {
+        self.rebuild.is_some()
+            || self.book.working.iter().any(|w| {
+                !w.filled.is_zero()
+                    || w.cancel_sent
+                    || w.uncertain_since.is_some()
+                    || w.tag.role != OrderRole::ClassicLevel
+            })
+    }
+
+    fn as_classic_mut(&mut self) -> Option<&mut ClassicGrid> {
+        Some(self)
+    }
+
+    fn resume(&mut self) {
+        if let Some(s) = self.state.as_mut()
+            && s.stopped.take().is_some()
+        {
+            self.rebuild = Some(Rebuild { reason: "resumed by the operator".into(), stop: false });
+        }
     }
 
     fn stats(&self) -> StrategyStats {

@@ -112,6 +112,8 @@ pub struct Applied {
     pub notes: Vec<Note>,
     /// The strategy cannot explain what it saw; reconcile the symbol with the exchange.
     pub reconcile: Option<String>,
+    /// PnL realised by an exit fill (before fees), for the journal.
+    pub realised_pnl: Option<gridbot_core::Decimal>,
 }
 
 /// What [`Strategy::commands`] looks at besides the strategy's own state.
@@ -167,5 +169,15 @@ pub trait Strategy: Send {
     /// Happenings of `commands` (a classic grid's recentre), for alerts and the journal.
     fn take_notes(&mut self) -> Vec<Note> {
         Vec::new()
+    }
+    /// Each leg's size as the strategy believes it (compared with the exchange's positions).
+    fn leg_sizes(&self) -> LegPair<gridbot_core::Qty>;
+    /// True while a leg waits on a partial fill or a cancel (sizes may lag the exchange).
+    fn settling(&self) -> bool;
+    /// An operator resumed the account: lift what the strategy stopped by itself.
+    fn resume(&mut self) {}
+    /// The classic grid behind the trait object, if it is one.
+    fn as_classic_mut(&mut self) -> Option<&mut ClassicGrid> {
+        None
     }
 }

@@ -234,6 +234,7 @@ impl ProgressiveGrid {
         applied.filled = true;
         let (leg, role) = (self.book.working[i].tag.leg, self.book.working[i].tag.role);
         self.book.working[i].filled = self.book.working[i].filled.checked_add(e.exec_qty).unwrap_or(e.exec_qty);
+        applied.realised_pnl = self.realised(leg, role, e.exec_price, e.exec_qty);
         let exceeded = !self.apply_qty(leg, role, e.exec_price, e.exec_qty);
         if exceeded {
             applied.reconcile = Some(format!("{}: exit {} larger than the {leg:?} leg", e.order_link_id, e.exec_qty));
@@ -261,6 +262,7 @@ impl ProgressiveGrid {
         match self.book.finished_role(&e.order_link_id) {
             // A late fill of an order we ended: its size still counts.
             Some((leg, role)) => {
+                applied.realised_pnl = self.realised(leg, role, e.exec_price, e.exec_qty);
                 if !self.apply_qty(leg, role, e.exec_price, e.exec_qty) {
                     applied.reconcile = Some(format!("late fill of {} exceeds the leg", e.order_link_id));
                 }
@@ -268,6 +270,19 @@ impl ProgressiveGrid {
             None => applied.reconcile = Some(format!("fill of untracked order {}", e.order_link_id)),
         }
         applied
+    }
+
+    /// The PnL an exit fill realises against the leg's average entry.
+    fn realised(&self, leg: Leg, role: OrderRole, price: Price, qty: Qty) -> Option<Decimal> {
+        if role.opens() {
+            return None;
+        }
+        let avg = self.leg(leg).avg?;
+        let (p, q) = (price.as_decimal(), qty.as_decimal());
+        Some(match leg {
+            Leg::Long => (p - avg) * q,
+            Leg::Short => (avg - p) * q,
+        })
     }
 
     /// Adds a fill to its leg; false when an exit exceeded the leg.
@@ -696,6 +711,15 @@ impl Strategy for ProgressiveGrid {
 
     fn is_progressive(&self) -> bool {
         true
+    }
+
+    fn leg_sizes(&self) -> LegPair<Qty> {
+        LegPair { long: self.legs[0].size, short: self.legs[1].size }
+    }
+
+    fn settling(&self) -> bool {
+        self.legs.iter().any(|l| l.frozen_since.is_some() || l.closing.is_some())
+            || self.book.working.iter().any(|w| !w.filled.is_zero() || w.cancel_sent || w.uncertain_since.is_some())
     }
 
     fn stats(&self) -> StrategyStats {

@@ -1,0 +1,43 @@
+//! The risk snapshot of one symbol, from the strategy's legs, the exchange's positions and
+//! wallet, and the account's memory.
+
+use gridbot_core::{Leg, decimal_to_f64};
+use gridbot_risk::{AccountView, LegPair, LegSnapshot, RiskMemory, RiskSnapshot};
+
+use super::TradingAccount;
+
+impl TradingAccount {
+    pub(super) fn risk_snapshot(&self, i: usize, now_ms: i64, emergency_stop: bool) -> RiskSnapshot {
+        let slot = &self.slots[i];
+        let total_position_value: f64 = self
+            .slots
+            .iter()
+            .flat_map(|s| {
+                Leg::BOTH.map(|leg| s.positions.get(leg).as_ref().map_or(0.0, |p| decimal_to_f64(p.position_value)))
+            })
+            .sum();
+        let account =
+            self.wallet.as_ref().map_or(AccountView { total_position_value, ..AccountView::default() }, |w| {
+                AccountView::from_wallet(w, total_position_value)
+            });
+        let views = slot.strategy.risk_legs();
+        let leg = |leg: Leg| {
+            let (level, orders) = views.get(leg).clone();
+            match slot.positions.get(leg) {
+                Some(p) if !p.size.is_zero() => LegSnapshot::from_position(p, level, orders),
+                _ => LegSnapshot { level: None, orders, ..LegSnapshot::default() },
+            }
+        };
+        RiskSnapshot {
+            now_ms,
+            emergency_stop,
+            account,
+            risk_limit: slot.risk_limit,
+            max_level: slot.strategy.max_level(),
+            best_bid: slot.market.bid,
+            best_ask: slot.market.ask,
+            legs: LegPair { long: leg(Leg::Long), short: leg(Leg::Short) },
+            memory: RiskMemory { account: self.account_memory.clone(), legs: slot.risk.clone() },
+        }
+    }
+}

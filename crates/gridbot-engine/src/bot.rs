@@ -1,0 +1,317 @@
+//! `MultiAccountBot`: every account of a bot file, each with its own client, private stream,
+//! queue and event worker; one public WebSocket per environment shared by all accounts and
+//! fanned out by symbol (DESIGN §6).
+//!
+//! Start-up order, per account: client → private stream (events queue up) → `TradingAccount::open`
+//! (recovery) → worker thread. The public hubs start once every account is registered.
+//! `stop` closes the queues (each worker persists and exits), then stops the streams.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use gridbot_bybit::ws::stream::{
+    Lifecycle, PrivateEvent, PrivateSink, PublicEvent, PublicHub, PublicSink, StreamConfig, StreamHandle,
+    start_private_with,
+};
+use gridbot_bybit::{BybitClient, ClientConfig, Credentials, Environment};
+use gridbot_core::{Clock, Exchange, Symbol, SystemClock};
+
+use crate::account::{AccountError, AccountParts, AccountSummary, OpenOptions, TradingAccount};
+use crate::alerts::{Alerts, Telegram};
+use crate::clock::MarketClock;
+use crate::config::{AccountConfig, BotConfig};
+use crate::executor::LatencyLog;
+use crate::log_context;
+use crate::queue::{Event, EventQueue};
+
+/// Adjusts a client's settings (tests and benches lift rate limits, shorten timeouts).
+pub type ClientTweak = Arc<dyn Fn(&mut ClientConfig) + Send + Sync>;
+/// Adjusts a stream's settings.
+pub type StreamTweak = Arc<dyn Fn(&mut StreamConfig) + Send + Sync>;
+
+/// How to run the bot.
+#[derive(Clone, Default)]
+pub struct BotOptions {
+    /// Engine time from exchange timestamps (against the simulator's replay).
+    pub market_clock: bool,
+    /// Client settings hook.
+    pub client: Option<ClientTweak>,
+    /// Stream settings hook.
+    pub stream: Option<StreamTweak>,
+}
+
+impl std::fmt::Debug for BotOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BotOptions").field("market_clock", &self.market_clock).finish_non_exhaustive()
+    }
+}
+
+/// Why the bot could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum BotError {
+    /// An account failed to open.
+    #[error(transparent)]
+    Account(#[from] AccountError),
+    /// A thread or stream could not start.
+    #[error("{0}")]
+    Start(String),
+}
+
+struct Running {
+    id: String,
+    queue: Arc<EventQueue>,
+    worker: JoinHandle<AccountSummary>,
+    summary: Arc<Mutex<AccountSummary>>,
+    private: StreamHandle,
+}
+
+/// The running bot.
+pub struct MultiAccountBot {
+    accounts: Vec<Running>,
+    hubs: Vec<StreamHandle>,
+    telegram: Option<Arc<Telegram>>,
+    latency: Arc<LatencyLog>,
+    clock: Arc<dyn Clock>,
+}
+
+impl std::fmt::Debug for MultiAccountBot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MultiAccountBot").field("accounts", &self.accounts.len()).finish_non_exhaustive()
+    }
+}
+
+/// Market data of the shared public stream, routed to the queues of the accounts trading each
+/// symbol.
+struct FanOut {
+    routes: HashMap<String, Vec<Arc<EventQueue>>>,
+    all: Vec<Arc<EventQueue>>,
+    clock: Option<Arc<MarketClock>>,
+}
+
+impl PublicSink for FanOut {
+    fn deliver(&self, read_at: Instant, event: &PublicEvent) -> bool {
+        match event {
+            PublicEvent::BookTop { symbol, bid, ask, ts } => {
+                if let Some(c) = &self.clock {
+                    c.observe(*ts);
+                }
+                let (Some(queues), Ok(sym)) = (self.routes.get(symbol), Symbol::new(symbol.clone())) else {
+                    return true;
+                };
+                for q in queues {
+                    q.push(Event::Book { symbol: sym.clone(), bid: *bid, ask: *ask, ts_ms: *ts }, read_at);
+                }
+            }
+            PublicEvent::BookReset { symbol } => {
+                for q in self.routes.get(symbol).into_iter().flatten() {
+                    q.push(Event::StreamNews(format!("{symbol}: order book reset, resubscribing")), read_at);
+                }
+            }
+            PublicEvent::Lifecycle(l) => {
+                for q in &self.all {
+                    q.push(Event::StreamNews(format!("public stream: {l:?}")), read_at);
+                }
+            }
+            PublicEvent::Trades(_) | PublicEvent::Ticker(_) | PublicEvent::Kline { .. } => {}
+        }
+        true
+    }
+}
+
+/// One account's private stream, straight into its queue.
+struct AccountSink {
+    queue: Arc<EventQueue>,
+    clock: Option<Arc<MarketClock>>,
+}
+
+impl PrivateSink for AccountSink {
+    fn deliver(&mut self, read_at: Instant, event: PrivateEvent) {
+        let event = match event {
+            PrivateEvent::Executions(e) => {
+                if let (Some(c), Some(t)) = (&self.clock, e.iter().map(|x| x.exec_time_ms).max()) {
+                    c.observe(t);
+                }
+                Event::Executions(e)
+            }
+            PrivateEvent::Orders(o) => Event::Orders(o),
+            PrivateEvent::Positions(p) => Event::Positions(p),
+            PrivateEvent::Wallets(w) => match w.into_iter().last() {
+                Some(w) => Event::Wallet(w),
+                None => return,
+            },
+            PrivateEvent::Authenticated => Event::StreamNews("private stream authenticated".into()),
+            PrivateEvent::Lifecycle(Lifecycle::Reconnected) => Event::Reconcile("private stream reconnected".into()),
+            PrivateEvent::Lifecycle(l) => Event::StreamNews(format!("private stream: {l:?}")),
+        };
+        self.queue.push(event, read_at);
+    }
+}
+
+fn client(account: &AccountConfig, options: &BotOptions) -> Result<BybitClient, BotError> {
+    let credentials = Credentials::new(account.api_key.expose(), account.api_secret.expose())
+        .map_err(|e| BotError::Start(format!("{}: {e}", account.account_id)))?;
+    let mut config = ClientConfig::new(Environment::custom(&account.rest_url), Some(credentials));
+    config.recv_window_ms = account.recv_window_ms;
+    if let Some(tweak) = &options.client {
+        tweak(&mut config);
+    }
+    Ok(BybitClient::new(config))
+}
+
+fn stream_config(url: &str, options: &BotOptions) -> StreamConfig {
+    let mut config = StreamConfig::new(url);
+    if let Some(tweak) = &options.stream {
+        tweak(&mut config);
+    }
+    config
+}
+
+impl MultiAccountBot {
+    /// Opens every account (with recovery) and starts trading.
+    pub fn start(config: &BotConfig, options: &BotOptions) -> Result<Self, BotError> {
+        let market_clock = options.market_clock.then(|| Arc::new(MarketClock::new()));
+        let clock: Arc<dyn Clock> = match &market_clock {
+            Some(c) => Arc::clone(c) as Arc<dyn Clock>,
+            None => Arc::new(SystemClock),
+        };
+        let telegram = match &config.telegram {
+            Some(t) => {
+                Some(Arc::new(Telegram::start(t.clone()).map_err(|e| BotError::Start(format!("telegram: {e}")))?))
+            }
+            None => None,
+        };
+        let latency = Arc::new(LatencyLog::default());
+        let mut bot = Self { accounts: Vec::new(), hubs: Vec::new(), telegram, latency, clock: Arc::clone(&clock) };
+        let mut routes: BTreeMap<String, HashMap<String, Vec<Arc<EventQueue>>>> = BTreeMap::new();
+        let mut all: BTreeMap<String, Vec<Arc<EventQueue>>> = BTreeMap::new();
+        for account in &config.accounts {
+            let client: Arc<dyn Exchange + Send + Sync> = Arc::new(client(account, options)?);
+            if let (Some(mc), Some(first)) = (&market_clock, account.symbols.first())
+                && let Ok(top) = client.orderbook_top(&first.symbol)
+            {
+                mc.observe(top.time_ms);
+            }
+            let queue = Arc::new(EventQueue::new());
+            let credentials = Credentials::new(account.api_key.expose(), account.api_secret.expose())
+                .map_err(|e| BotError::Start(format!("{}: {e}", account.account_id)))?;
+            let sink = AccountSink { queue: Arc::clone(&queue), clock: market_clock.clone() };
+            let private = start_private_with(
+                stream_config(&account.ws_private_url, options),
+                credentials,
+                Arc::new(SystemClock),
+                sink,
+            )
+            .map_err(|e| BotError::Start(format!("{}: private stream: {e}", account.account_id)))?;
+            let chat = account.telegram_chat_id.clone().or_else(|| config.telegram.as_ref().map(|t| t.chat_id.clone()));
+            let tg = bot.telegram.clone().filter(|_| account.telegram_enabled).zip(chat);
+            let parts = AccountParts {
+                config: account.clone(),
+                dir: config.account_dir(&account.account_id),
+                exchange: client,
+                clock: Arc::clone(&clock),
+                queue: Arc::clone(&queue),
+                alerts: Alerts::new(&account.account_id, tg),
+                latency: Arc::clone(&bot.latency),
+            };
+            let opened =
+                log_context::with_account(&account.account_id, || TradingAccount::open(parts, OpenOptions::default()));
+            let (trading, _reports) = match opened {
+                Ok(x) => x,
+                Err(e) => {
+                    private.stop();
+                    bot.stop();
+                    return Err(e.into());
+                }
+            };
+            let summary = trading.summary_handle();
+            let id = account.account_id.clone();
+            let worker = std::thread::Builder::new()
+                .name(format!("gridbot-{id}"))
+                .spawn(move || {
+                    log_context::set_account(trading.id());
+                    trading.run()
+                })
+                .map_err(|e| BotError::Start(format!("{id}: worker: {e}")))?;
+            for s in &account.symbols {
+                routes
+                    .entry(account.ws_public_url.clone())
+                    .or_default()
+                    .entry(s.symbol.as_str().to_owned())
+                    .or_default()
+                    .push(Arc::clone(&queue));
+            }
+            all.entry(account.ws_public_url.clone()).or_default().push(Arc::clone(&queue));
+            bot.accounts.push(Running { id, queue, worker, summary, private });
+        }
+        for (url, by_symbol) in routes {
+            let topics: Vec<String> = by_symbol.keys().map(|s| format!("orderbook.1.{s}")).collect();
+            let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
+            let mut hub = PublicHub::new(stream_config(&url, options));
+            let fan =
+                FanOut { routes: by_symbol, all: all.remove(&url).unwrap_or_default(), clock: market_clock.clone() };
+            hub.subscribe_with(&topic_refs, Arc::new(fan));
+            let handle =
+                hub.start(Arc::new(SystemClock)).map_err(|e| BotError::Start(format!("public stream {url}: {e}")))?;
+            tracing::info!(url, symbols = topics.len(), "public stream shared by every account on it");
+            bot.hubs.push(handle);
+        }
+        for a in &bot.accounts {
+            tracing::info!(account = %a.id, "trading");
+        }
+        Ok(bot)
+    }
+
+    /// Live counters of every account.
+    #[must_use]
+    pub fn summaries(&self) -> Vec<AccountSummary> {
+        self.accounts.iter().map(|a| a.summary.lock().map(|s| s.clone()).unwrap_or_default()).collect()
+    }
+
+    /// True while every worker runs.
+    #[must_use]
+    pub fn healthy(&self) -> bool {
+        self.accounts.iter().all(|a| !a.worker.is_finished())
+    }
+
+    /// The engine's clock.
+    #[must_use]
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.clock
+    }
+
+    /// Event-to-order latencies so far, ns.
+    #[must_use]
+    pub fn latency(&self) -> &Arc<LatencyLog> {
+        &self.latency
+    }
+
+    /// Events waiting in every queue.
+    #[must_use]
+    pub fn queued(&self) -> usize {
+        self.accounts.iter().map(|a| a.queue.len()).sum()
+    }
+
+    /// Stops placing, persists every account, stops the streams; returns the summaries.
+    pub fn stop(mut self) -> Vec<AccountSummary> {
+        for a in &self.accounts {
+            a.queue.close();
+        }
+        let mut out = Vec::new();
+        for a in std::mem::take(&mut self.accounts) {
+            match a.worker.join() {
+                Ok(summary) => out.push(summary),
+                Err(_) => tracing::error!(account = %a.id, "the worker panicked"),
+            }
+            a.private.stop();
+        }
+        for h in std::mem::take(&mut self.hubs) {
+            h.stop();
+        }
+        if let Some(t) = self.telegram.take().and_then(Arc::into_inner) {
+            t.stop();
+        }
+        out
+    }
+}

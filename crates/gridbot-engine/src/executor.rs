@@ -1,0 +1,148 @@
+//! The order executor: sends a strategy's commands over REST, in order, and reports each
+//! outcome. Retries of transient errors happen inside the client (same orderLinkId, re-signed).
+//!
+//! Decisions:
+//! - Nothing is sent while the account's emergency-stop flag exists: the flag is checked right
+//!   before every request, not only when the risk decision was made.
+//! - A place that depends on a cancel (`after_cancel`) is skipped unless that cancel went through
+//!   in the same batch: the order it replaces may have filled meanwhile.
+//! - The event-to-order latency — from the moment the WebSocket frame that caused a batch was
+//!   read to the moment its first REST request is handed to the client — is recorded.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use gridbot_core::{ErrorDetail, Exchange, ExchangeError, OrderLinkId, OrderRef};
+
+use crate::command::{Command, Outcome};
+
+/// Event-to-order latencies, nanoseconds (bounded: the first million samples).
+#[derive(Debug, Default)]
+pub struct LatencyLog {
+    samples: Mutex<Vec<u64>>,
+}
+
+const MAX_SAMPLES: usize = 1_000_000;
+
+impl LatencyLog {
+    /// Records one latency.
+    pub fn record(&self, nanos: u64) {
+        let mut s = self.samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if s.len() < MAX_SAMPLES {
+            s.push(nanos);
+        }
+    }
+
+    /// A copy of the samples.
+    #[must_use]
+    pub fn samples(&self) -> Vec<u64> {
+        self.samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    /// Forgets the samples (after a warm-up).
+    pub fn clear(&self) {
+        self.samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clear();
+    }
+}
+
+/// Sends commands for one account.
+pub struct Executor {
+    exchange: Arc<dyn Exchange + Send + Sync>,
+    emergency_flag: PathBuf,
+    latency: Arc<LatencyLog>,
+}
+
+impl std::fmt::Debug for Executor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Executor").field("emergency_flag", &self.emergency_flag).finish_non_exhaustive()
+    }
+}
+
+fn halted(endpoint: &str) -> ExchangeError {
+    ExchangeError::Rejected(ErrorDetail {
+        endpoint: endpoint.to_owned(),
+        ret_code: None,
+        http_status: None,
+        message: "not sent: the emergency stop is on".to_owned(),
+    })
+}
+
+impl Executor {
+    /// An executor over `exchange` that refuses to send while `emergency_flag` exists.
+    #[must_use]
+    pub fn new(exchange: Arc<dyn Exchange + Send + Sync>, emergency_flag: PathBuf, latency: Arc<LatencyLog>) -> Self {
+        Self { exchange, emergency_flag, latency }
+    }
+
+    /// The exchange.
+    #[must_use]
+    pub fn exchange(&self) -> &Arc<dyn Exchange + Send + Sync> {
+        &self.exchange
+    }
+
+    /// True while the emergency-stop flag exists.
+    #[must_use]
+    pub fn stopped(&self) -> bool {
+        self.emergency_flag.exists()
+    }
+
+    /// Sends `commands` in order; `read_at` is when the triggering frame was read.
+    pub fn run(&self, commands: &[Command], read_at: Option<Instant>) -> Vec<Outcome> {
+        let mut outcomes = Vec::with_capacity(commands.len());
+        let mut cancelled: Vec<&OrderLinkId> = Vec::new();
+        let mut first = read_at;
+        let mark = |first: &mut Option<Instant>| {
+            if let Some(t) = first.take() {
+                self.latency.record(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
+            }
+        };
+        for command in commands {
+            let stopped = self.stopped();
+            let outcome = match command {
+                Command::Place { request, after_cancel, .. } => {
+                    let link_id = request.order_link_id.clone();
+                    if stopped || after_cancel.as_ref().is_some_and(|id| !cancelled.contains(&id)) {
+                        Outcome::PlaceSkipped { link_id }
+                    } else {
+                        mark(&mut first);
+                        match self.exchange.place(request) {
+                            Ok(ack) => Outcome::Placed { link_id, order_id: ack.order_id },
+                            Err(error) => Outcome::PlaceFailed { link_id, error },
+                        }
+                    }
+                }
+                Command::Cancel { symbol, link_id } => {
+                    if stopped {
+                        Outcome::CancelFailed { link_id: link_id.clone(), error: halted("/v5/order/cancel") }
+                    } else {
+                        mark(&mut first);
+                        match self.exchange.cancel(symbol, &OrderRef::LinkId(link_id.clone())) {
+                            Ok(_) => {
+                                cancelled.push(link_id);
+                                Outcome::Cancelled { link_id: link_id.clone() }
+                            }
+                            Err(error) => Outcome::CancelFailed { link_id: link_id.clone(), error },
+                        }
+                    }
+                }
+                Command::CancelAll { symbol } => {
+                    if stopped {
+                        Outcome::CancelAllFailed { symbol: symbol.clone(), error: halted("/v5/order/cancel-all") }
+                    } else {
+                        mark(&mut first);
+                        match self.exchange.cancel_all(symbol) {
+                            Ok(acks) => Outcome::CancelledAll { symbol: symbol.clone(), count: acks.len() },
+                            Err(error) => Outcome::CancelAllFailed { symbol: symbol.clone(), error },
+                        }
+                    }
+                }
+            };
+            if let Outcome::PlaceFailed { link_id, error } | Outcome::CancelFailed { link_id, error } = &outcome {
+                tracing::warn!(link_id = %link_id, error = %error, "command failed");
+            }
+            outcomes.push(outcome);
+        }
+        outcomes
+    }
+}

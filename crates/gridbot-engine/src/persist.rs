@@ -1,0 +1,145 @@
+//! The persister: one thread per account that owns its snapshot file and journal, so fsyncs
+//! never sit between a fill and the orders it calls for.
+//!
+//! Decisions:
+//! - Records are applied in the order they were sent. Journal rows are each their own
+//!   transaction (the journal's rule); of several snapshots waiting, only the newest is written
+//!   (each replaces the file whole).
+//! - A write that fails is logged and reported once per kind; trading goes on (the exchange is
+//!   the source of truth, and a restart recovers from it).
+//! - `stop` writes everything still queued before returning.
+
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::JoinHandle;
+
+use gridbot_core::{Decimal, Execution, Order, Position, Wallet};
+use gridbot_state::{AccountSnapshot, Journal, SnapshotStore};
+
+/// One thing to make durable.
+#[derive(Debug, Clone)]
+pub enum Record {
+    /// Replace the snapshot.
+    Snapshot(Box<AccountSnapshot>),
+    /// An execution and the PnL it realised.
+    Execution(Box<Execution>, Option<Decimal>),
+    /// An order's latest state.
+    Order(Box<Order>),
+    /// A position row.
+    Position(Box<Position>, i64),
+    /// An equity row.
+    Equity(Box<Wallet>, i64),
+    /// A grid change: (time, symbol, kind, JSON details).
+    Grid(i64, String, String, String),
+    /// An event: (time, kind, symbol, message).
+    Event(i64, String, Option<String>, String),
+}
+
+/// The persister thread of one account.
+#[derive(Debug)]
+pub struct Persister {
+    tx: Option<Sender<Record>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+fn write(store: &SnapshotStore, journal: &Journal, record: Record, warned: &mut [bool; 2]) {
+    let result = match record {
+        Record::Snapshot(s) => store.save(&s).map_err(|e| (0, e.to_string())),
+        Record::Execution(e, pnl) => journal.record_execution(&e, pnl).map(drop).map_err(|e| (1, e.to_string())),
+        Record::Order(o) => journal.record_order(&o).map_err(|e| (1, e.to_string())),
+        Record::Position(p, ts) => journal.record_position(&p, ts).map_err(|e| (1, e.to_string())),
+        Record::Equity(w, ts) => journal.record_equity(&w, ts).map_err(|e| (1, e.to_string())),
+        Record::Grid(ts, symbol, kind, details) => {
+            journal.record_grid(ts, &symbol, &kind, &details).map_err(|e| (1, e.to_string()))
+        }
+        Record::Event(ts, kind, symbol, message) => {
+            journal.record_event(ts, &kind, symbol.as_deref(), &message).map_err(|e| (1, e.to_string()))
+        }
+    };
+    if let Err((which, e)) = result {
+        if warned[which] {
+            tracing::debug!(error = %e, "persisting failed again");
+        } else {
+            warned[which] = true;
+            tracing::error!(error = %e, "persisting failed; trading goes on, a restart recovers from the exchange");
+        }
+    }
+}
+
+fn run(store: &SnapshotStore, journal: &Journal, rx: &Receiver<Record>) {
+    let mut warned = [false; 2];
+    while let Ok(first) = rx.recv() {
+        // Take everything waiting; write the newest snapshot only, at its place in the order.
+        let mut batch = vec![first];
+        batch.extend(rx.try_iter());
+        let last_snapshot = batch.iter().rposition(|r| matches!(r, Record::Snapshot(_)));
+        for (i, record) in batch.into_iter().enumerate() {
+            if matches!(record, Record::Snapshot(_)) && Some(i) != last_snapshot {
+                continue;
+            }
+            write(store, journal, record, &mut warned);
+        }
+    }
+}
+
+impl Persister {
+    /// Starts the thread, which takes ownership of `store` and `journal`.
+    pub fn start(store: SnapshotStore, journal: Journal, name: &str) -> std::io::Result<Self> {
+        let (tx, rx) = channel();
+        let thread =
+            std::thread::Builder::new().name(format!("persist-{name}")).spawn(move || run(&store, &journal, &rx))?;
+        Ok(Self { tx: Some(tx), thread: Some(thread) })
+    }
+
+    /// Queues `record`.
+    pub fn send(&self, record: Record) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(record);
+        }
+    }
+
+    /// Writes everything queued, then stops.
+    pub fn stop(mut self) {
+        self.shutdown();
+    }
+
+    fn shutdown(&mut self) {
+        self.tx.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Persister {
+    fn drop(&mut self) {
+        self.shutdown();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gridbot_state::Loaded;
+
+    use super::*;
+
+    #[test]
+    fn everything_queued_is_written_and_the_newest_snapshot_wins() {
+        let dir = std::env::temp_dir().join(format!("gridbot-persist-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let store = SnapshotStore::new(&dir, "acc");
+        let journal = Journal::open(&dir.join("journal.sqlite")).unwrap();
+        let p = Persister::start(store.clone(), journal, "acc").unwrap();
+        for i in 0..50 {
+            p.send(Record::Snapshot(Box::new(AccountSnapshot::new("acc", i))));
+            p.send(Record::Event(i, "test".into(), None, format!("event {i}")));
+        }
+        p.stop();
+        match store.load(0).unwrap() {
+            Loaded::Snapshot { snapshot, .. } => assert_eq!(snapshot.saved_at_ms, 49),
+            other => panic!("{other:?}"),
+        }
+        let journal = Journal::open(&dir.join("journal.sqlite")).unwrap();
+        assert_eq!(journal.recent_events(100).unwrap().len(), 50);
+    }
+}

@@ -18,10 +18,10 @@ use gridbot_bybit::ws::stream::{
 use gridbot_bybit::{BybitClient, ClientConfig, Credentials, Environment};
 use gridbot_core::{Clock, Exchange, Symbol, SystemClock};
 
-use crate::account::{AccountError, AccountParts, AccountSummary, OpenOptions, TradingAccount};
+use crate::account::{AccountError, AccountParts, AccountSummary, OpenOptions, SymbolRecovery, TradingAccount};
 use crate::alerts::{Alerts, Telegram};
 use crate::clock::MarketClock;
-use crate::config::{AccountConfig, BotConfig};
+use crate::config::{AccountConfig, BotConfig, EnvironmentName};
 use crate::executor::LatencyLog;
 use crate::log_context;
 use crate::queue::{Event, EventQueue};
@@ -31,10 +31,13 @@ pub type ClientTweak = Arc<dyn Fn(&mut ClientConfig) + Send + Sync>;
 /// Adjusts a stream's settings.
 pub type StreamTweak = Arc<dyn Fn(&mut StreamConfig) + Send + Sync>;
 
+/// What recovery did for one account: its id and each symbol's report.
+pub type AccountRecovery = (String, Vec<(Symbol, SymbolRecovery)>);
+
 /// How to run the bot.
 #[derive(Clone, Default)]
 pub struct BotOptions {
-    /// Engine time from exchange timestamps (against the simulator's replay).
+    /// Engine time from exchange timestamps for `environment: sim` accounts (the replay's).
     pub market_clock: bool,
     /// Client settings hook.
     pub client: Option<ClientTweak>,
@@ -171,11 +174,10 @@ fn stream_config(url: &str, options: &BotOptions) -> StreamConfig {
 impl MultiAccountBot {
     /// Opens every account (with recovery) and starts trading.
     pub fn start(config: &BotConfig, options: &BotOptions) -> Result<Self, BotError> {
-        let market_clock = options.market_clock.then(|| Arc::new(MarketClock::new()));
-        let clock: Arc<dyn Clock> = match &market_clock {
-            Some(c) => Arc::clone(c) as Arc<dyn Clock>,
-            None => Arc::new(SystemClock),
-        };
+        // Against the simulator, engine time is the replay's: one market clock per public
+        // stream, moved by its market data and by each account's fills.
+        let mut market_clocks: HashMap<String, Arc<MarketClock>> = HashMap::new();
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let telegram = match &config.telegram {
             Some(t) => {
                 Some(Arc::new(Telegram::start(t.clone()).map_err(|e| BotError::Start(format!("telegram: {e}")))?))
@@ -183,15 +185,24 @@ impl MultiAccountBot {
             None => None,
         };
         let latency = Arc::new(LatencyLog::default());
-        let mut bot = Self { accounts: Vec::new(), hubs: Vec::new(), telegram, latency, clock: Arc::clone(&clock) };
+        let mut bot = Self { accounts: Vec::new(), hubs: Vec::new(), telegram, latency, clock };
         let mut routes: BTreeMap<String, HashMap<String, Vec<Arc<EventQueue>>>> = BTreeMap::new();
         let mut all: BTreeMap<String, Vec<Arc<EventQueue>>> = BTreeMap::new();
         for account in &config.accounts {
             let client: Arc<dyn Exchange + Send + Sync> = Arc::new(client(account, options)?);
+            let market_clock = (options.market_clock && account.environment == EnvironmentName::Sim)
+                .then(|| Arc::clone(market_clocks.entry(account.ws_public_url.clone()).or_default()));
             if let (Some(mc), Some(first)) = (&market_clock, account.symbols.first())
                 && let Ok(top) = client.orderbook_top(&first.symbol)
             {
                 mc.observe(top.time_ms);
+            }
+            let clock: Arc<dyn Clock> = match &market_clock {
+                Some(c) => Arc::clone(c) as Arc<dyn Clock>,
+                None => Arc::new(SystemClock),
+            };
+            if bot.accounts.is_empty() {
+                bot.clock = Arc::clone(&clock);
             }
             let queue = Arc::new(EventQueue::new());
             let credentials = Credentials::new(account.api_key.expose(), account.api_secret.expose())
@@ -249,8 +260,11 @@ impl MultiAccountBot {
             let topics: Vec<String> = by_symbol.keys().map(|s| format!("orderbook.1.{s}")).collect();
             let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
             let mut hub = PublicHub::new(stream_config(&url, options));
-            let fan =
-                FanOut { routes: by_symbol, all: all.remove(&url).unwrap_or_default(), clock: market_clock.clone() };
+            let fan = FanOut {
+                routes: by_symbol,
+                all: all.remove(&url).unwrap_or_default(),
+                clock: market_clocks.get(&url).cloned(),
+            };
             hub.subscribe_with(&topic_refs, Arc::new(fan));
             let handle =
                 hub.start(Arc::new(SystemClock)).map_err(|e| BotError::Start(format!("public stream {url}: {e}")))?;
@@ -261,6 +275,46 @@ impl MultiAccountBot {
             tracing::info!(account = %a.id, "trading");
         }
         Ok(bot)
+    }
+
+    /// Runs recovery for the accounts of `config` (all, or `only`) without trading, and
+    /// returns each symbol's report; `dry_run` sends nothing.
+    pub fn recover(
+        config: &BotConfig,
+        only: Option<&str>,
+        dry_run: bool,
+        options: &BotOptions,
+    ) -> Result<Vec<AccountRecovery>, BotError> {
+        let mut out = Vec::new();
+        for account in config.accounts.iter().filter(|a| only.is_none_or(|o| o == a.account_id)) {
+            let client: Arc<dyn Exchange + Send + Sync> = Arc::new(client(account, options)?);
+            let clock: Arc<dyn Clock> = if options.market_clock && account.environment == EnvironmentName::Sim {
+                let mc = Arc::new(MarketClock::new());
+                if let Some(first) = account.symbols.first()
+                    && let Ok(top) = client.orderbook_top(&first.symbol)
+                {
+                    mc.observe(top.time_ms);
+                }
+                mc
+            } else {
+                Arc::new(SystemClock)
+            };
+            let parts = AccountParts {
+                config: account.clone(),
+                dir: config.account_dir(&account.account_id),
+                exchange: client,
+                clock,
+                queue: Arc::new(EventQueue::new()),
+                alerts: Alerts::new(&account.account_id, None),
+                latency: Arc::new(LatencyLog::default()),
+            };
+            let (trading, reports) = log_context::with_account(&account.account_id, || {
+                TradingAccount::open(parts, OpenOptions { dry_run })
+            })?;
+            trading.close();
+            out.push((account.account_id.clone(), reports));
+        }
+        Ok(out)
     }
 
     /// Live counters of every account.

@@ -138,8 +138,15 @@ impl Executor {
                     }
                 }
             };
-            if let Outcome::PlaceFailed { link_id, error } | Outcome::CancelFailed { link_id, error } = &outcome {
-                tracing::warn!(link_id = %link_id, error = %error, "command failed");
+            match &outcome {
+                // The order filled or was cancelled meanwhile: its own events will say which.
+                Outcome::CancelFailed { link_id, error } if error.action() == gridbot_core::ErrorAction::Reconcile => {
+                    tracing::info!(link_id = %link_id, "cancel: the order is already gone (filled or cancelled)");
+                }
+                Outcome::PlaceFailed { link_id, error } | Outcome::CancelFailed { link_id, error } => {
+                    tracing::warn!(link_id = %link_id, error = %error, "command failed");
+                }
+                _ => {}
             }
             outcomes.push(outcome);
         }

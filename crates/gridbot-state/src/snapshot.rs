@@ -274,9 +274,9 @@ impl SnapshotStore {
         gridbot_core::fs::write_atomic(&self.path, &text).map_err(err)
     }
 
-    /// Reads, migrates and validates the snapshot; a bad file is moved aside with `now_ms` in
-    /// its name.
-    pub fn load(&self, now_ms: i64) -> Result<Loaded, SnapshotError> {
+    /// Reads, migrates and validates the snapshot without changing anything on disk (a bad
+    /// file is reported as `Corrupt` with `moved_to` = its own path).
+    pub fn peek(&self) -> Result<Loaded, SnapshotError> {
         let err = |source| SnapshotError { path: self.path.display().to_string(), source };
         let bytes = match std::fs::read(&self.path) {
             Ok(b) => b,
@@ -290,14 +290,24 @@ impl SnapshotStore {
                 serde_json::from_value::<AccountSnapshot>(v).map(|s| (s, from)).map_err(|e| e.to_string())
             })
             .and_then(|(s, from)| s.validate().map(|()| (s, from)));
-        match parsed {
-            Ok((snapshot, migrated_from)) => Ok(Loaded::Snapshot { snapshot, migrated_from }),
-            Err(reason) => {
+        Ok(match parsed {
+            Ok((snapshot, migrated_from)) => Loaded::Snapshot { snapshot, migrated_from },
+            Err(reason) => Loaded::Corrupt { moved_to: self.path.clone(), reason },
+        })
+    }
+
+    /// Reads, migrates and validates the snapshot; a bad file is moved aside with `now_ms` in
+    /// its name.
+    pub fn load(&self, now_ms: i64) -> Result<Loaded, SnapshotError> {
+        let err = |source| SnapshotError { path: self.path.display().to_string(), source };
+        match self.peek()? {
+            Loaded::Corrupt { reason, .. } => {
                 let name = self.path.file_name().and_then(|n| n.to_str()).unwrap_or("state.json");
                 let moved_to = self.path.with_file_name(format!("{name}.corrupt-{now_ms}"));
                 std::fs::rename(&self.path, &moved_to).map_err(err)?;
                 Ok(Loaded::Corrupt { moved_to, reason })
             }
+            other => Ok(other),
         }
     }
 }

@@ -170,6 +170,11 @@ impl TradingAccount {
         &self.id
     }
 
+    /// Stops without trading: waits for the persister (after a recovery-only open).
+    pub fn close(self) {
+        self.persister.stop();
+    }
+
     /// Runs until the queue is closed; persists and returns the summary.
     pub fn run(mut self) -> AccountSummary {
         // Act once on the recovered state, before any event.

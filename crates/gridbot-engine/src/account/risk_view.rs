@@ -21,10 +21,15 @@ impl TradingAccount {
                 AccountView::from_wallet(w, total_position_value)
             });
         let views = slot.strategy.risk_legs();
+        let sizes = slot.strategy.leg_sizes();
+        // A leg the strategy knows is flat is flat, even while the exchange's position report
+        // lags behind the fill that closed it (risk must not close it again).
         let leg = |leg: Leg| {
             let (level, orders) = views.get(leg).clone();
             match slot.positions.get(leg) {
-                Some(p) if !p.size.is_zero() => LegSnapshot::from_position(p, level, orders),
+                Some(p) if !p.size.is_zero() && !sizes.get(leg).is_zero() => {
+                    LegSnapshot::from_position(p, level, orders)
+                }
                 _ => LegSnapshot { level: None, orders, ..LegSnapshot::default() },
             }
         };

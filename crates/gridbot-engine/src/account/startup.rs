@@ -265,8 +265,10 @@ impl TradingAccount {
             slots.push(slot);
         }
         let persister = Persister::start(store, journal, &id).map_err(|e| io("starting the persister", e))?;
-        for row in grid_rows {
-            persister.send(row);
+        if !options.dry_run {
+            for row in grid_rows {
+                persister.send(row);
+            }
         }
         let executor = Executor::new(Arc::clone(&exchange), flag.clone(), latency);
         let summary = AccountSummary {

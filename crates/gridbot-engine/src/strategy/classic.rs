@@ -611,7 +611,9 @@ impl ClassicGrid {
                     reason: format!("take-profit: grid PnL {:.3}% ≥ {:.3}%", pnl * 100.0, tp * 100.0),
                     stop: false,
                 })
-            } else if let Some(level) = Leg::BOTH.iter().find_map(|l| d.legs.get(*l).close) {
+            } else if let Some(level) =
+                Leg::BOTH.iter().filter(|l| !self.inventory[li(**l)].size.is_zero()).find_map(|l| d.legs.get(*l).close)
+            {
                 Some(Rebuild { reason: format!("risk close ({level})"), stop: false })
             } else {
                 recentre_reason(&self.settings.recentre, state, ctx.now_ms, mid, &self.mids)

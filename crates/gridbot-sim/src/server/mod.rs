@@ -247,6 +247,27 @@ impl ServerHandle {
         Ok(())
     }
 
+    /// The market's time (the replay's), UTC ms.
+    #[must_use]
+    pub fn market_time_ms(&self) -> i64 {
+        self.shared.market().engine.now_ms()
+    }
+
+    /// Candles not yet replayed.
+    #[must_use]
+    pub fn replay_remaining(&self) -> usize {
+        self.shared.market().replay.remaining()
+    }
+
+    /// Stops the replay driver; the server keeps serving and `step` still works.
+    pub fn stop_driving(&mut self) {
+        self.driver_stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(d) = self.driver.take() {
+            let _ = d.join();
+        }
+        self.driver_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    }
+
     /// Saves the whole simulator to `path` (atomically).
     pub fn save(&self, path: &std::path::Path) -> Result<(), crate::state::StateError> {
         let m = self.shared.market();

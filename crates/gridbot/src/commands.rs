@@ -1,0 +1,262 @@
+//! The commands: each loads what it needs, calls the library, prints, and maps errors to exit
+//! codes (see main.rs).
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use gridbot_engine::account::{AccountError, SymbolRecovery};
+use gridbot_engine::config::{BotConfig, ConfigErrors, LogLevel, ProcessEnv, TerminalFormat, load_any};
+use gridbot_engine::demo::{DemoOptions, run_demo};
+use gridbot_engine::{BotError, BotOptions, MultiAccountBot, operator};
+
+use crate::{Failure, logging, signals};
+
+const OK: Result<(), Failure> = Ok(());
+
+fn config_failure(e: &ConfigErrors) -> Failure {
+    Failure::new(2, format!("configuration is not valid:\n{e}"))
+}
+
+fn load(path: &Path) -> Result<BotConfig, Failure> {
+    load_any(path, &ProcessEnv).map_err(|e| config_failure(&e))
+}
+
+fn bot_failure(e: &BotError) -> Failure {
+    let code = match e {
+        BotError::Account(AccountError::Locked { .. }) => 4,
+        BotError::Account(a) if a.is_credentials() => 3,
+        BotError::Account(AccountError::Setup { .. }) => 2,
+        _ => 1,
+    };
+    Failure::new(code, e.to_string())
+}
+
+fn log_files(config: &BotConfig) -> (&Path, Vec<String>) {
+    (config.data_dir.as_path(), config.accounts.iter().map(|a| a.account_id.clone()).collect())
+}
+
+/// `gridbot run`.
+pub(crate) fn run(path: &Path) -> Result<(), Failure> {
+    let config = load(path)?;
+    logging::init(config.logging.level, config.logging.terminal, Some(log_files(&config)))
+        .map_err(|e| Failure::new(1, e))?;
+    let shutdown = signals::listen().map_err(|e| Failure::new(1, e))?;
+    let options = BotOptions { market_clock: true, ..BotOptions::default() };
+    let bot = MultiAccountBot::start(&config, &options).map_err(|e| bot_failure(&e))?;
+    tracing::info!(accounts = config.accounts.len(), "gridbot running; SIGINT or SIGTERM stops it cleanly");
+    loop {
+        std::thread::sleep(Duration::from_millis(200));
+        if shutdown.requested() {
+            tracing::info!("signal received: stop placing, persist, exit");
+            bot.stop();
+            return OK;
+        }
+        if !bot.healthy() {
+            bot.stop();
+            return Err(Failure::new(1, "an account's worker stopped; see its log"));
+        }
+    }
+}
+
+/// `gridbot sim`.
+pub(crate) fn sim(config: PathBuf, bind: Option<SocketAddr>, cps: Option<f64>, fresh: bool) -> Result<(), Failure> {
+    let options = gridbot_sim::serve::ServeOptions { config, bind, candles_per_second: cps, fresh };
+    let say = |line: &str| {
+        let _ = writeln!(std::io::stdout(), "{line}");
+    };
+    gridbot_sim::serve::serve(&options, &say).map_err(|e| match e {
+        gridbot_sim::serve::ServeError::Config(m) => Failure::new(2, m),
+        gridbot_sim::serve::ServeError::Runtime(m) => Failure::new(1, m),
+    })
+}
+
+/// `gridbot demo`.
+pub(crate) fn demo(
+    data: PathBuf,
+    out: Option<PathBuf>,
+    days: Option<f64>,
+    speed: f64,
+    verbose: bool,
+) -> Result<(), Failure> {
+    if !(speed.is_finite() && speed >= 1.0) {
+        return Err(Failure::new(2, format!("--speed: expected at least 1 candle per second, got {speed}")));
+    }
+    if days.is_some_and(|d| !(d.is_finite() && d > 0.0)) {
+        return Err(Failure::new(2, "--days: expected a positive number"));
+    }
+    let out_dir = out.unwrap_or_else(|| std::env::temp_dir().join(format!("gridbot-demo-{}", std::process::id())));
+    let accounts = vec!["main".to_owned(), "range".to_owned()];
+    let terminal = if verbose { TerminalFormat::Pretty } else { TerminalFormat::Off };
+    logging::init(LogLevel::Info, terminal, Some((&out_dir.join("var"), accounts))).map_err(|e| Failure::new(1, e))?;
+    let tty = std::io::stdout().is_terminal();
+    println!("gridbot demo: the simulator replays the bundled BTCUSDT and ETHUSDT perpetual candles on 127.0.0.1;");
+    println!("two accounts trade them over loopback (no keys, no network). Output: {}", out_dir.display());
+    let mut last_line = std::time::Instant::now() - Duration::from_secs(60);
+    let mut progress = |line: &str| {
+        if tty {
+            print!("\r{line}");
+            let _ = std::io::stdout().flush();
+        } else if last_line.elapsed() >= Duration::from_secs(5) {
+            println!("{line}");
+            last_line = std::time::Instant::now();
+        }
+    };
+    let options = DemoOptions { data_dir: data, out_dir, days, candles_per_second: speed };
+    let report = run_demo(&options, &mut progress).map_err(|e| Failure::new(1, e.to_string()))?;
+    if tty {
+        println!();
+    }
+    println!();
+    println!(
+        "{:<7} {:>6} {:>7} {:>6} {:>7} {:>6} {:>12} {:>10} {:>10} {:>14}",
+        "account", "fills", "cycles", "level", "orders", "risk", "realised", "fees", "funding", "equity"
+    );
+    for a in &report.accounts {
+        println!(
+            "{:<7} {:>6} {:>7} {:>6} {:>7} {:>6} {:>12} {:>10} {:>10} {:>14}",
+            a.account,
+            a.fills,
+            a.cycles,
+            a.max_level,
+            a.orders_placed,
+            a.risk_events,
+            a.realised_pnl.round_dp(2).to_string(),
+            a.fees.round_dp(2).to_string(),
+            a.funding.round_dp(2).to_string(),
+            format!("{} → {}", a.equity.0.round_dp(0), a.equity.1.round_dp(2)),
+        );
+    }
+    println!();
+    println!(
+        "{:.1} market days in {:.1} s. realised = closed PnL net of fees and funding (USDT); level = deepest grid level reached;",
+        report.days,
+        report.wall.as_secs_f64()
+    );
+    println!("risk = risk alerts. Journals (sqlite3), state and logs: {}", report.out_dir.join("var").display());
+    OK
+}
+
+/// `gridbot recover`.
+pub(crate) fn recover(path: &Path, account: Option<&str>, dry_run: bool) -> Result<(), Failure> {
+    let config = load(path)?;
+    if let Some(a) = account
+        && !config.accounts.iter().any(|x| x.account_id == a)
+    {
+        return Err(Failure::new(2, format!("no account {a:?} in {}", path.display())));
+    }
+    logging::init(config.logging.level, config.logging.terminal, Some(log_files(&config)))
+        .map_err(|e| Failure::new(1, e))?;
+    let options = BotOptions { market_clock: true, ..BotOptions::default() };
+    let reports = MultiAccountBot::recover(&config, account, dry_run, &options).map_err(|e| bot_failure(&e))?;
+    for (account, symbols) in reports {
+        for (symbol, report) in symbols {
+            match report {
+                SymbolRecovery::Progressive(r) => {
+                    println!("{account} {symbol}: {:?}", r.classification);
+                    for l in &r.legs {
+                        println!(
+                            "  {:?}: cycle {}, level {:?}, size {}, average {:?}, findings {:?}",
+                            l.leg, l.cycle, l.level, l.size, l.avg_entry, l.findings
+                        );
+                    }
+                    for d in &r.desired {
+                        println!(
+                            "  {} {:?} {:?} level {}: {} {} @ {:?}",
+                            if r.unchanged {
+                                "in place"
+                            } else if dry_run {
+                                "would place"
+                            } else {
+                                "placed"
+                            },
+                            d.tag.leg,
+                            d.tag.role,
+                            d.tag.level,
+                            d.request.side,
+                            d.request.qty,
+                            d.request.price
+                        );
+                    }
+                    if !r.unchanged && !dry_run {
+                        println!("  cancelled {}, placed {}", r.cancelled, r.placed);
+                    }
+                }
+                SymbolRecovery::Classic(text) => println!("{account} {symbol}: {text}"),
+            }
+        }
+    }
+    OK
+}
+
+/// `gridbot status`.
+pub(crate) fn status(path: &Path, json: bool) -> Result<(), Failure> {
+    let config = load(path)?;
+    let status = operator::status(&config);
+    if json {
+        println!("{}", serde_json::to_string_pretty(&status).map_err(|e| Failure::new(1, e.to_string()))?);
+        return OK;
+    }
+    for s in status {
+        println!(
+            "{}: {}{}",
+            s.account,
+            if s.running { "running" } else { "not running" },
+            if s.emergency_stop { ", EMERGENCY STOP ON" } else { "" }
+        );
+        for line in &s.symbols {
+            println!("  {line}");
+        }
+        match s.realised_pnl {
+            Some((total, today)) => {
+                println!("  {} executions; realised PnL {total} (today {today}) USDT", s.executions)
+            }
+            None => println!("  no journal yet"),
+        }
+        for (ms, kind, message) in &s.recent_events {
+            println!("  [{ms}] {kind}: {message}");
+        }
+    }
+    OK
+}
+
+/// `gridbot stop`.
+pub(crate) fn stop(path: &Path, account: &str, reason: &str) -> Result<(), Failure> {
+    let config = load(path)?;
+    let flag = operator::stop(&config, account, reason).map_err(|e| Failure::new(2, e.to_string()))?;
+    println!("{account}: emergency stop ON ({}); nothing will be sent until `gridbot resume`", flag.display());
+    OK
+}
+
+/// `gridbot resume`.
+pub(crate) fn resume(path: &Path, account: &str) -> Result<(), Failure> {
+    let config = load(path)?;
+    let was_on = operator::resume(&config, account).map_err(|e| Failure::new(2, e.to_string()))?;
+    println!(
+        "{account}: {}; a running bot resumes on its next tick",
+        if was_on { "emergency stop lifted" } else { "no emergency stop was set" }
+    );
+    OK
+}
+
+/// `gridbot config check`.
+pub(crate) fn config_check(path: &Path) -> Result<(), Failure> {
+    let config = load(path)?;
+    println!("{}: valid", path.display());
+    for a in &config.accounts {
+        let symbols: Vec<String> = a
+            .symbols
+            .iter()
+            .map(|s| {
+                let kind = match s.strategy {
+                    gridbot_engine::config::StrategyConfig::Progressive(_) => "progressive",
+                    gridbot_engine::config::StrategyConfig::Classic(_) => "classic",
+                };
+                format!("{} {kind} {}x", s.symbol, s.leverage)
+            })
+            .collect();
+        println!("  {} ({:?}, {}): {}", a.account_id, a.environment, a.rest_url, symbols.join(", "));
+    }
+    OK
+}

@@ -1,0 +1,167 @@
+//! `gridbot`: the binary. Parsing, wiring, logging setup and error → exit code; everything
+//! else lives in the library crates (gridbot-engine above all).
+//!
+//! Exit codes:
+//! - 0: success, or a clean stop after SIGINT/SIGTERM
+//! - 1: a runtime failure (the exchange unreachable, an account stopped, I/O)
+//! - 2: a configuration or usage error — nothing was sent to any exchange
+//! - 3: the exchange refused the credentials or their permissions
+//! - 4: another gridbot is running the account (its lock is held)
+#![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line program talks on stdout and stderr")]
+
+mod commands;
+mod logging;
+mod signals;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Grid strategies for Bybit USDT perpetual futures.
+#[derive(Parser)]
+#[command(
+    name = "gridbot",
+    version,
+    after_help = "Exit codes: 0 ok or clean stop, 1 runtime failure, 2 configuration or usage error (nothing sent), \
+                  3 credentials refused, 4 account locked by another gridbot."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Trade live: every account of a bot file (or one account file).
+    Run {
+        /// The bot YAML (or an account YAML).
+        #[arg(short, long)]
+        config: PathBuf,
+    },
+    /// Serve the Bybit-v5-compatible simulator on 127.0.0.1 (paper trading, tests).
+    Sim {
+        /// The simulator YAML (see config/sim.yaml).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Listen here instead of the file's `bind`.
+        #[arg(long)]
+        bind: Option<SocketAddr>,
+        /// Replay speed instead of the file's.
+        #[arg(long)]
+        candles_per_second: Option<f64>,
+        /// Ignore a saved state file.
+        #[arg(long)]
+        fresh: bool,
+    },
+    /// The whole product on the bundled data: simulator + bot over loopback, then a summary.
+    Demo {
+        /// Where the bundled candles are.
+        #[arg(long, default_value = "data")]
+        data: PathBuf,
+        /// Output directory (configuration, state, journals, logs); default: a new temp dir.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Market days to trade after the warm-up (default: all the bundled data).
+        #[arg(long)]
+        days: Option<f64>,
+        /// Replay speed, candles per second.
+        #[arg(long, default_value_t = 2_000.0)]
+        speed: f64,
+        /// Log to the terminal too.
+        #[arg(short, long)]
+        verbose: bool,
+    },
+    /// Recover accounts from the exchange without trading (DESIGN §7), printing what was done.
+    Recover {
+        /// The bot YAML (or an account YAML).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Only this account.
+        #[arg(long)]
+        account: Option<String>,
+        /// Report what would be done; send nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// State of every account: running, emergency stop, legs, PnL, recent events.
+    Status {
+        /// The bot YAML (or an account YAML).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Emergency stop: nothing more is sent for the account until `resume`.
+    Stop {
+        /// The bot YAML (or an account YAML).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The account.
+        #[arg(long)]
+        account: String,
+        /// Why (recorded in the flag file).
+        #[arg(long, default_value = "operator")]
+        reason: String,
+    },
+    /// Lift the emergency stop (and re-arm a tripped kill switch).
+    Resume {
+        /// The bot YAML (or an account YAML).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The account.
+        #[arg(long)]
+        account: String,
+    },
+    /// Configuration tools.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Validate a bot or account file (and the account files a bot lists); sends nothing.
+    Check {
+        /// The file.
+        file: PathBuf,
+    },
+}
+
+/// A failure and its exit code.
+pub(crate) struct Failure {
+    pub(crate) code: u8,
+    pub(crate) message: String,
+}
+
+impl Failure {
+    pub(crate) fn new(code: u8, message: impl Into<String>) -> Self {
+        Self { code, message: message.into() }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { config } => commands::run(&config),
+        Command::Sim { config, bind, candles_per_second, fresh } => {
+            commands::sim(config, bind, candles_per_second, fresh)
+        }
+        Command::Demo { data, out, days, speed, verbose } => commands::demo(data, out, days, speed, verbose),
+        Command::Recover { config, account, dry_run } => commands::recover(&config, account.as_deref(), dry_run),
+        Command::Status { config, json } => commands::status(&config, json),
+        Command::Stop { config, account, reason } => commands::stop(&config, &account, &reason),
+        Command::Resume { config, account } => commands::resume(&config, &account),
+        Command::Config { command: ConfigCommand::Check { file } } => commands::config_check(&file),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("gridbot: {}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}

@@ -454,6 +454,12 @@ impl TradingAccount {
             };
             self.alerts.raise(AlertKind::EmergencyStop, None, text);
             self.persister.send(Record::Event(now, "operator".into(), None, text.into()));
+            if !on {
+                // Fills and cancels may have happened while nothing was sent: look again.
+                for i in 0..self.slots.len() {
+                    self.reconcile(i, "emergency stop lifted");
+                }
+            }
         }
     }
 
@@ -476,8 +482,7 @@ impl TradingAccount {
         self.dirty = true;
     }
 
-    /// The snapshot of every symbol, sent to the persister.
-    fn save(&mut self) {
+    fn snapshot(&self) -> AccountSnapshot {
         let mut snapshot = AccountSnapshot::new(self.id.clone(), self.now());
         for slot in &self.slots {
             let mut state: SymbolState = slot.strategy.state();
@@ -488,6 +493,24 @@ impl TradingAccount {
         if let Some((id, t)) = &self.last_execution {
             snapshot.last_execution_id = Some(id.clone());
             snapshot.last_execution_ms = Some(*t);
+        }
+        snapshot
+    }
+
+    /// The snapshot of every symbol, sent to the persister. A snapshot a restart would refuse
+    /// is never written: the symbols are reconciled with the exchange first.
+    fn save(&mut self) {
+        let mut snapshot = self.snapshot();
+        if let Err(problem) = snapshot.validate() {
+            tracing::error!(account = %self.id, %problem, "state inconsistent; reconciling with the exchange before saving");
+            for i in 0..self.slots.len() {
+                self.reconcile(i, &problem);
+            }
+            snapshot = self.snapshot();
+            if let Err(problem) = snapshot.validate() {
+                tracing::error!(account = %self.id, %problem, "state still inconsistent: not saved");
+                return;
+            }
         }
         self.persister.send(Record::Snapshot(Box::new(snapshot)));
         self.dirty = false;

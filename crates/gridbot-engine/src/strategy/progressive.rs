@@ -239,6 +239,12 @@ impl ProgressiveGrid {
         if exceeded {
             applied.reconcile = Some(format!("{}: exit {} larger than the {leg:?} leg", e.order_link_id, e.exec_qty));
         }
+        let cycle = self.book.working[i].tag.cycle;
+        if cycle != self.leg(leg).cycle {
+            // An order of a cycle that already ended filled before its cancel: the position
+            // no longer matches any workflow state; the exchange's history tells what it is.
+            applied.reconcile = Some(format!("{} of the ended cycle {cycle} filled", e.order_link_id));
+        }
         let w = &self.book.working[i];
         let done = w.is_filled() || w.ended_with.is_some_and(|q| w.filled >= q);
         if done {
@@ -302,8 +308,8 @@ impl ProgressiveGrid {
         if l.frozen_since.is_some() && !self.book.leg(w.tag.leg).any(|o| !o.filled.is_zero()) {
             l.frozen_since = None;
         }
-        if w.filled.is_zero() {
-            return;
+        if w.filled.is_zero() || w.tag.cycle != l.cycle {
+            return; // nothing filled, or an ended cycle's order (reconciled by the caller)
         }
         match w.tag.role {
             OrderRole::Balance => {
@@ -316,7 +322,9 @@ impl ProgressiveGrid {
                 }
             }
             OrderRole::Protective => {
-                if l.level.is_none_or(|lv| w.tag.level > lv) {
+                if l.anchor.is_none() {
+                    applied.reconcile = Some(format!("{} filled on a leg without an anchor", w.link_id));
+                } else if l.level.is_none_or(|lv| w.tag.level > lv) {
                     l.level = Some(w.tag.level);
                     self.stats.max_level = self.stats.max_level.max(w.tag.level);
                     applied.notes.push(Note::LevelUp { leg: l.leg, level: w.tag.level });

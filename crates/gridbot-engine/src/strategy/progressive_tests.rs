@@ -388,6 +388,27 @@ fn a_failed_cancel_holds_the_slot_and_reconciles_when_nothing_explains_it() {
 }
 
 #[test]
+fn an_ended_cycles_order_that_fills_asks_for_reconciliation_and_keeps_the_state_valid() {
+    let mut g = grid();
+    let m = market("30000", "30000.1");
+    run(&mut g, 0, &m, &decision());
+    let balance = one(&g, Leg::Long, OrderRole::Balance);
+    fill_all(&mut g, &balance, 1);
+    run(&mut g, 2, &m, &decision());
+    let tp = one(&g, Leg::Long, OrderRole::TakeProfit);
+    let prot = one(&g, Leg::Long, OrderRole::Protective);
+    fill_all(&mut g, &tp, 3);
+    // Before its cancel goes out, the old cycle's protective fills.
+    let a = fill_all(&mut g, &prot, 4);
+    assert!(a.reconcile.is_some(), "{a:?}");
+    let mut snapshot = gridbot_state::AccountSnapshot::new("acc1", 0);
+    snapshot.symbols.insert(bybit_btcusdt().symbol().clone(), g.state());
+    assert_eq!(snapshot.validate(), Ok(()));
+    assert_eq!(g.state().long.level, None);
+    assert_eq!(g.state().long.size, prot.qty);
+}
+
+#[test]
 fn state_round_trips_through_restore() {
     let mut g = grid();
     let m = market("30000", "30000.1");

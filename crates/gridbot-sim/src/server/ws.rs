@@ -70,8 +70,10 @@ fn levels_json(levels: &[(Price, Qty)]) -> Vec<Value> {
 }
 
 /// The frames a topic needs now (none if nothing changed).
-fn topic_frames(ctx: &Ctx, topic: &str, state: &mut TopicState, now: i64) -> Vec<String> {
+/// Market-data frames carry the market's (replay) time, like every REST reply and execution.
+fn topic_frames(ctx: &Ctx, topic: &str, state: &mut TopicState) -> Vec<String> {
     let m = ctx.market();
+    let now = m.engine.now_ms();
     match state {
         TopicState::Book { symbol, depth, u, bids, asks, sent } => {
             let (new_bids, new_asks) = m.engine.book_levels(symbol, *depth);
@@ -179,10 +181,9 @@ async fn public_frame(ctx: &Ctx, id: &str, topics: &mut BTreeMap<String, TopicSt
                 return vec![json!({"success": false, "ret_msg": format!("error:handler not found,topic:{bad}"), "conn_id": id, "req_id": req_id(&frame), "op": "subscribe"}).to_string()];
             }
             let mut out = vec![json!({"success": true, "ret_msg": "", "conn_id": id, "req_id": req_id(&frame), "op": "subscribe"}).to_string()];
-            let now = ctx.clock.now_ms();
             for t in args {
                 if let Some(mut state) = parse_topic(&t) {
-                    out.extend(topic_frames(ctx, &t, &mut state, now));
+                    out.extend(topic_frames(ctx, &t, &mut state));
                     topics.insert(t, state);
                 }
             }
@@ -226,14 +227,14 @@ async fn run_public(ctx: Ctx, mut socket: WebSocket) {
                 public_frame(&ctx, &id, &mut topics, text.as_str()).await
             }
             update = rx.recv() => {
-                let now = ctx.clock.now_ms();
                 match update {
                     Ok(u) => match &*u {
-                        Update::Market(symbol) => topics.iter_mut().filter(|(_, s)| topic_symbol(s) == symbol).flat_map(|(t, s)| topic_frames(&ctx, t, s, now)).collect(),
+                        Update::Market(symbol) => topics.iter_mut().filter(|(_, s)| topic_symbol(s) == symbol).flat_map(|(t, s)| topic_frames(&ctx, t, s)).collect(),
                         Update::Trades(symbol, trades) => {
                             let topic = format!("publicTrade.{}", symbol.as_str());
                             if topics.contains_key(&topic) {
-                                vec![json!({"topic": topic, "type": "snapshot", "ts": now, "data": trades}).to_string()]
+                                let ts = ctx.market().engine.now_ms();
+                                vec![json!({"topic": topic, "type": "snapshot", "ts": ts, "data": trades}).to_string()]
                             } else {
                                 Vec::new()
                             }

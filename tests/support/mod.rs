@@ -1,0 +1,186 @@
+//! Shared helpers of the end-to-end tests: the `gridbot` binary, the simulator, configuration
+//! files, and the invariants every test checks against the exchange.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use gridbot_bybit::{BybitClient, ClientConfig, Credentials, Environment};
+use gridbot_core::{Leg, PositionIdx, Symbol};
+use gridbot_recovery::LinkTag;
+use gridbot_state::{Loaded, SnapshotStore};
+
+/// The `gridbot` binary (these tests are targets of the gridbot package, so cargo builds it first).
+pub fn gridbot_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_gridbot"))
+}
+
+/// A bundled data file.
+pub fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data").join(name)
+}
+
+/// A fresh directory under the system temp dir.
+pub fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("gridbot-e2e-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// The first `days` of a bundled gzip file, as plain CSV in `dir` (a replay that ends).
+pub fn truncated(dir: &Path, name: &str, days: usize) -> PathBuf {
+    let candles = gridbot_core::load_candles(data(name)).unwrap();
+    let out = dir.join(name.replace(".gz", ""));
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&out).unwrap());
+    writeln!(f, "open_time_ms,open,high,low,close,volume").unwrap();
+    for c in candles.iter().take(days * 1_440) {
+        writeln!(f, "{},{},{},{},{},{}", c.open_time_ms, c.open, c.high, c.low, c.close, c.volume).unwrap();
+    }
+    out
+}
+
+pub const BTC_FILE: &str = "binanceusdm_BTCUSDT_1m_2025-05_2025-06.csv.gz";
+pub const ETH_FILE: &str = "binanceusdm_ETHUSDT_1m_2025-05_2025-06.csv.gz";
+
+/// An account file: progressive grids on BTCUSDT and ETHUSDT (ETH classic if `eth_classic`).
+pub fn account_yaml(id: &str, url: &str, key: &str, secret: &str, eth_classic: bool) -> String {
+    let eth = if eth_classic {
+        "  - symbol: ETHUSDT\n    strategy: classic\n    leverage: 5\n    classic:\n      qty_per_level: \"0.05\"\n      spacing: 0.003\n      levels_per_side: 5\n      progression: arithmetic\n      recentre: {max_deviation: 0.01}\n"
+    } else {
+        "  - symbol: ETHUSDT\n    strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.05\"\n      max_levels: 5\n      step_scale_factor: 0.1\n      take_profit: 0.002\n"
+    };
+    format!(
+        "account_id: {id}\nenvironment: sim\nbase_url: {url}\napi_key: {key}\napi_secret: {secret}\nsymbols:\n  - symbol: BTCUSDT\n    strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.002\"\n      max_levels: 5\n      step_scale_factor: 0.1\n      take_profit: 0.002\n{eth}"
+    )
+}
+
+/// A REST client of a simulator account.
+pub fn client(url: &str, key: &str, secret: &str) -> BybitClient {
+    let mut config = ClientConfig::new(Environment::custom(url), Some(Credentials::new(key, secret).unwrap()));
+    config.rate_limits.orders_per_sec = 10_000;
+    config.rate_limits.queries_per_sec = 10_000;
+    BybitClient::new(config)
+}
+
+/// Kills a child process when dropped (a failed test must not leave a bot or a server behind).
+pub struct Proc {
+    pub child: Child,
+    pub lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Proc {
+    /// Starts `gridbot args…`, collecting stdout and stderr lines.
+    pub fn gridbot(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut cmd = Command::new(gridbot_bin());
+        cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        ] {
+            let lines = Arc::clone(&lines);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    lines.lock().unwrap().push(line);
+                }
+            });
+        }
+        Self { child, lines }
+    }
+
+    /// Waits until some output line contains `needle`.
+    pub fn wait_for(&mut self, needle: &str, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if self.lines.lock().unwrap().iter().any(|l| l.contains(needle)) {
+                return;
+            }
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(Duration::from_millis(100));
+                panic!("gridbot exited ({status}) before printing {needle:?}:\n{}", self.output());
+            }
+            assert!(Instant::now() < deadline, "no {needle:?} within {timeout:?}:\n{}", self.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Everything printed so far.
+    pub fn output(&self) -> String {
+        self.lines.lock().unwrap().join("\n")
+    }
+
+    /// SIGKILL.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then the exit code.
+    pub fn terminate(mut self) -> Option<i32> {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            assert!(Instant::now() < deadline, "gridbot did not stop on SIGTERM:\n{}", self.output());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The invariants after a recovery (DESIGN §7): the exchange's positions equal the saved legs,
+/// no (leg, cycle, role, level) has two live orders, every open order of ours is tracked, and
+/// no foreign order exists.
+pub fn check_invariants(state_dir: &Path, account: &str, ex: &BybitClient, symbols: &[&str]) {
+    let store = SnapshotStore::new(&state_dir.join(account), account);
+    let snapshot = match store.peek().unwrap() {
+        Loaded::Snapshot { snapshot, .. } => snapshot,
+        other => panic!("{account}: no snapshot: {other:?}"),
+    };
+    for symbol in symbols {
+        let symbol = Symbol::new(*symbol).unwrap();
+        let state = &snapshot.symbols[&symbol];
+        for p in ex.positions(&symbol).unwrap() {
+            let leg = match p.position_idx {
+                PositionIdx::Long => &state.long,
+                PositionIdx::Short => &state.short,
+                PositionIdx::OneWay => continue,
+            };
+            assert_eq!(
+                p.size, leg.size,
+                "{account} {symbol} {:?}: the exchange's position vs the state",
+                p.position_idx
+            );
+        }
+        let open = ex.open_orders(&symbol).unwrap();
+        let mut seen: HashMap<(Leg, u32, String, u32), usize> = HashMap::new();
+        for o in &open {
+            let tag = LinkTag::decode(&o.order_link_id).unwrap_or_else(|_| panic!("{account}: a foreign order {o:?}"));
+            *seen.entry((tag.leg, tag.cycle, format!("{:?}", tag.role), tag.level)).or_default() += 1;
+            assert!(
+                state.orders.iter().any(|t| t.link_id == o.order_link_id),
+                "{account} {symbol}: open order {} is an orphan (not tracked)",
+                o.order_link_id
+            );
+        }
+        assert!(seen.values().all(|n| *n == 1), "{account} {symbol}: two live orders for one slot: {seen:?}");
+    }
+}

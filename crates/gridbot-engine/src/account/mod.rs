@@ -359,8 +359,16 @@ impl TradingAccount {
         }
     }
 
-    /// Risk, then the strategy's commands, sent; repeated while outcomes change the picture.
+    /// Risk, then the strategy's commands, sent; the snapshot follows when orders changed.
     fn act(&mut self, i: usize, read_at: Option<Instant>) {
+        self.act_rounds(i, read_at);
+        if self.dirty {
+            self.save();
+        }
+    }
+
+    /// Risk, then the strategy's commands, sent; repeated while outcomes change the picture.
+    fn act_rounds(&mut self, i: usize, read_at: Option<Instant>) {
         let now = self.now();
         let flag = self.executor.stopped();
         let mut read_at = read_at;
@@ -379,6 +387,8 @@ impl TradingAccount {
             if commands.is_empty() {
                 return;
             }
+            // The orders change: the snapshot's list of them is saved after this batch.
+            self.dirty = true;
             let outcomes = self.executor.run(&commands, read_at.take());
             let mut reconcile = None;
             for outcome in &outcomes {

@@ -101,8 +101,11 @@ fn kill_and_recover(tag: &str, kills: u64, faults: FaultConfig, seed: u64) {
     let handle = sim(&dir, faults);
     let url = handle.base_url();
     std::fs::write(dir.join("acck.yaml"), account_yaml("acck", &url, KEY, SECRET, false)).unwrap();
-    std::fs::write(dir.join("bot.yaml"), "data_dir: var\naccounts: [acck.yaml]\nlogging: {level: info, terminal: pretty}\n")
-        .unwrap();
+    std::fs::write(
+        dir.join("bot.yaml"),
+        "data_dir: var\naccounts: [acck.yaml]\nlogging: {level: info, terminal: pretty}\n",
+    )
+    .unwrap();
     let bot_yaml = dir.join("bot.yaml");
     let ex = client(&url, KEY, SECRET);
     let mut rng = Rng(seed);
@@ -131,7 +134,11 @@ fn kill_and_recover(tag: &str, kills: u64, faults: FaultConfig, seed: u64) {
             bot = start_bot(&bot_yaml);
             step(&handle, 150);
             std::thread::sleep(Duration::from_millis(1_500));
-            assert_eq!(orders_created(&handle), before, "round {k}: an order was sent while the emergency flag existed");
+            assert_eq!(
+                orders_created(&handle),
+                before,
+                "round {k}: an order was sent while the emergency flag existed"
+            );
             operator(&["resume", "--account", "acck"], &bot_yaml);
             std::thread::sleep(Duration::from_millis(2_500));
         } else {

@@ -208,22 +208,11 @@ fn read(path: &Path) -> Result<String, ConfigErrors> {
     })
 }
 
-/// Tells a bot file from an account file by its top-level keys.
+/// Tells a bot file (it lists `accounts:`) from an account file (anything else, so that a
+/// broken account file is reported as one).
 pub fn file_kind(path: &Path) -> Result<FileKind, ConfigErrors> {
     let text = read(path)?;
-    let index = LineIndex::new(&text);
-    if index.line("accounts").is_some() {
-        Ok(FileKind::Bot)
-    } else if index.line("account_id").is_some() {
-        Ok(FileKind::Account)
-    } else {
-        Err(ConfigErrors(vec![ConfigError {
-            file: path.to_path_buf(),
-            line: None,
-            field: None,
-            message: "neither a bot file (with `accounts:`) nor an account file (with `account_id:`)".into(),
-        }]))
-    }
+    if LineIndex::new(&text).line("accounts").is_some() { Ok(FileKind::Bot) } else { Ok(FileKind::Account) }
 }
 
 /// Loads and validates an account file.

@@ -17,26 +17,42 @@ use gridbot_core::{ErrorDetail, Exchange, ExchangeError, OrderLinkId, OrderRef};
 
 use crate::command::{Command, Outcome};
 
-/// Event-to-order latencies, nanoseconds (bounded: the first million samples).
+/// One event that caused requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LatencySample {
+    /// Frame read → first request handed to the client, ns.
+    pub total_ns: u64,
+    /// The worker took the event up → first request, ns.
+    pub in_worker_ns: u64,
+    /// The worker was idle when the event arrived (so `total` is not time spent queued behind
+    /// earlier events' network round trips).
+    pub found_idle: bool,
+}
+
+/// Event-to-order latencies (bounded: the first million samples).
 #[derive(Debug, Default)]
 pub struct LatencyLog {
-    samples: Mutex<Vec<u64>>,
+    samples: Mutex<Vec<LatencySample>>,
 }
+
+/// When the frame behind an event was read, when the worker took it up, and whether the
+/// worker was idle when it arrived.
+pub type Stamp = Option<(Instant, Instant, bool)>;
 
 const MAX_SAMPLES: usize = 1_000_000;
 
 impl LatencyLog {
-    /// Records one latency.
-    pub fn record(&self, nanos: u64) {
+    /// Records one event.
+    pub fn record(&self, sample: LatencySample) {
         let mut s = self.samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if s.len() < MAX_SAMPLES {
-            s.push(nanos);
+            s.push(sample);
         }
     }
 
     /// A copy of the samples.
     #[must_use]
-    pub fn samples(&self) -> Vec<u64> {
+    pub fn samples(&self) -> Vec<LatencySample> {
         self.samples.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
     }
 
@@ -87,14 +103,16 @@ impl Executor {
         self.emergency_flag.exists()
     }
 
-    /// Sends `commands` in order; `read_at` is when the triggering frame was read.
-    pub fn run(&self, commands: &[Command], read_at: Option<Instant>) -> Vec<Outcome> {
+    /// Sends `commands` in order; `stamp`: when the triggering frame was read and when the
+    /// worker took its event up.
+    pub fn run(&self, commands: &[Command], stamp: Stamp) -> Vec<Outcome> {
         let mut outcomes = Vec::with_capacity(commands.len());
         let mut cancelled: Vec<&OrderLinkId> = Vec::new();
-        let mut first = read_at;
-        let mark = |first: &mut Option<Instant>| {
-            if let Some(t) = first.take() {
-                self.latency.record(u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX));
+        let mut first = stamp;
+        let mark = |first: &mut Stamp| {
+            if let Some((read, popped, found_idle)) = first.take() {
+                let ns = |t: Instant| u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                self.latency.record(LatencySample { total_ns: ns(read), in_worker_ns: ns(popped), found_idle });
             }
         };
         for command in commands {

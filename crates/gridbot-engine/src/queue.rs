@@ -65,12 +65,16 @@ pub struct Envelope {
     pub event: Event,
     /// When its frame was read from the socket.
     pub read_at: Instant,
+    /// The worker was idle, waiting for events, when this one arrived.
+    pub found_idle: bool,
 }
 
 #[derive(Default)]
 struct Inner {
     lanes: [VecDeque<Envelope>; 4],
     closed: bool,
+    /// The worker is blocked in `pop` with nothing queued.
+    waiting: bool,
 }
 
 /// What `pop` found.
@@ -118,6 +122,7 @@ impl EventQueue {
         if inner.closed {
             return;
         }
+        let found_idle = inner.waiting && inner.lanes.iter().all(VecDeque::is_empty);
         let lane = &mut inner.lanes[event.priority()];
         if let Event::Book { symbol, .. } = &event
             && let Some(waiting) =
@@ -125,7 +130,7 @@ impl EventQueue {
         {
             waiting.event = event;
         } else {
-            lane.push_back(Envelope { event, read_at });
+            lane.push_back(Envelope { event, read_at, found_idle });
         }
         drop(inner);
         self.ready.notify_one();
@@ -140,12 +145,15 @@ impl EventQueue {
                 return Popped::Closed;
             }
             if let Some(e) = inner.lanes.iter_mut().find_map(VecDeque::pop_front) {
+                inner.waiting = false;
                 return Popped::Event(e);
             }
             let now = Instant::now();
             if now >= deadline {
+                inner.waiting = false;
                 return Popped::TimedOut;
             }
+            inner.waiting = true;
             inner = self.ready.wait_timeout(inner, deadline - now).unwrap_or_else(std::sync::PoisonError::into_inner).0;
         }
     }

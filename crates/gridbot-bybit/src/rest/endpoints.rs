@@ -39,11 +39,16 @@ fn result<T: DeserializeOwned>(endpoint: &str, body: &str) -> Result<T, BybitErr
         .ok_or_else(|| wire::DecodeError::new(endpoint, "retCode 0 without a result").into())
 }
 
-/// Splits `[start, end]` into consecutive windows of at most 7 days.
+/// Bybit keeps order and execution history for two years; older windows return nothing.
+pub const HISTORY_LIMIT_MS: i64 = 730 * 24 * 60 * 60 * 1_000;
+
+/// Splits `[start, end]` into consecutive windows of at most 7 days, newest two years only
+/// (a window reaching further back is cut: Bybit has nothing older, and an unbounded window
+/// must not turn into millions of requests).
 #[must_use]
 pub fn seven_day_windows(window: TimeWindow) -> Vec<TimeWindow> {
     let mut out = Vec::new();
-    let mut start = window.start_ms;
+    let mut start = window.start_ms.max(window.end_ms.saturating_sub(HISTORY_LIMIT_MS));
     while start <= window.end_ms {
         let end = start.saturating_add(HISTORY_WINDOW_MS - 1).min(window.end_ms);
         out.push(TimeWindow { start_ms: start, end_ms: end });
@@ -478,6 +483,14 @@ mod tests {
         assert!(w.windows(2).all(|p| p[1].start_ms == p[0].end_ms + 1));
         assert!(w.iter().all(|x| x.end_ms - x.start_ms < HISTORY_WINDOW_MS));
         assert!(seven_day_windows(TimeWindow { start_ms: 5, end_ms: 4 }).is_empty());
+    }
+
+    #[test]
+    fn an_unbounded_window_is_cut_to_the_two_years_bybit_keeps() {
+        let w = seven_day_windows(TimeWindow { start_ms: i64::MIN, end_ms: i64::MAX / 4 });
+        assert_eq!(w.len(), 105);
+        assert_eq!(w.last().map(|x| x.end_ms), Some(i64::MAX / 4));
+        assert_eq!(w[0].start_ms, i64::MAX / 4 - HISTORY_LIMIT_MS);
     }
 
     #[test]

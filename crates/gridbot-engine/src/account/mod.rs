@@ -37,7 +37,7 @@ use gridbot_state::{AccountSnapshot, SymbolState};
 use crate::alerts::{AlertKind, Alerts};
 use crate::command::Outcome;
 use crate::config::AccountConfig;
-use crate::executor::{Executor, LatencyLog};
+use crate::executor::{Executor, LatencyLog, Stamp};
 use crate::persist::{Persister, Record};
 use crate::queue::{Envelope, Event, EventQueue, Popped};
 use crate::strategy::{Applied, Ctx, MarketView, Note, Strategy, StrategyEvent, StrategyStats};
@@ -109,7 +109,8 @@ pub(crate) struct Slot {
     pub(crate) positions: LegPair<Option<Position>>,
     pub(crate) risk: LegPair<LegMemory>,
     pub(crate) risk_limit: f64,
-    pub(crate) drift_since: Option<i64>,
+    /// Since when (wall clock) the exchange's positions disagree with the strategy.
+    pub(crate) drift_since: Option<Instant>,
 }
 
 impl Slot {
@@ -155,7 +156,9 @@ impl std::fmt::Debug for TradingAccount {
 
 const TICK: Duration = Duration::from_secs(1);
 const ALERT_REPEAT_MS: i64 = 10 * 60_000;
-const DRIFT_GRACE_MS: i64 = 5_000;
+/// How long positions may disagree with the strategy (events in flight) before reconciling;
+/// wall-clock, so an accelerated replay does not shorten it.
+const DRIFT_GRACE: Duration = Duration::from_secs(5);
 
 impl TradingAccount {
     /// Live counters, shared with the bot.
@@ -209,16 +212,16 @@ impl TradingAccount {
 
     fn handle(&mut self, envelope: Envelope) {
         self.summary.events += 1;
-        let read_at = Some(envelope.read_at);
+        let stamp = Some((envelope.read_at, Instant::now(), envelope.found_idle));
         match envelope.event {
-            Event::Executions(list) => self.on_executions(list, read_at),
-            Event::Orders(list) => self.on_orders(list, read_at),
-            Event::Positions(list) => self.on_positions(list, read_at),
-            Event::Wallet(w) => self.on_wallet(w, read_at),
+            Event::Executions(list) => self.on_executions(list, stamp),
+            Event::Orders(list) => self.on_orders(list, stamp),
+            Event::Positions(list) => self.on_positions(list, stamp),
+            Event::Wallet(w) => self.on_wallet(w, stamp),
             Event::Book { symbol, bid, ask, ts_ms } => {
                 if let Some(i) = self.slot_of(&symbol) {
                     self.slots[i].market = MarketView { bid: bid.map(|l| l.price), ask: ask.map(|l| l.price), ts_ms };
-                    self.act(i, read_at);
+                    self.act(i, stamp);
                 }
             }
             Event::Reconcile(reason) => {
@@ -232,33 +235,53 @@ impl TradingAccount {
         self.publish();
     }
 
-    fn on_executions(&mut self, list: Vec<Execution>, read_at: Option<Instant>) {
+    /// Fills first change the strategies (and the risk memory's level-ups), then the orders
+    /// they call for go out, and only then come alerts, log lines and journal rows — nothing
+    /// slow sits between a fill and its orders.
+    fn on_executions(&mut self, list: Vec<Execution>, stamp: Stamp) {
         let mut touched: Vec<usize> = Vec::new();
+        let mut later: Vec<(usize, Applied)> = Vec::new();
+        let mut rows = Vec::new();
         let mut filled = false;
+        let now = self.now();
         for e in list {
             let Some(i) = self.slot_of(&e.symbol) else { continue };
-            let now = self.now();
             let applied = self.slots[i].strategy.apply(StrategyEvent::Execution(&e), now);
             filled |= applied.filled;
             if applied.filled && self.last_execution.as_ref().is_none_or(|(_, t)| e.exec_time_ms >= *t) {
                 self.last_execution = Some((e.exec_id.clone(), e.exec_time_ms));
             }
-            let pnl = applied.realised_pnl;
-            self.after_apply(i, applied);
-            self.persister.send(Record::Execution(Box::new(e), pnl));
+            for note in &applied.notes {
+                if let Note::LevelUp { leg, .. } = note {
+                    let ups = &mut self.slots[i].risk.get_mut(*leg).level_ups_ms;
+                    let at = ups.partition_point(|&t| t <= now);
+                    ups.insert(at, now);
+                }
+            }
+            rows.push(Record::Execution(Box::new(e), applied.realised_pnl));
             if !touched.contains(&i) {
                 touched.push(i);
             }
+            later.push((i, applied));
         }
         for i in touched {
-            self.act(i, read_at);
+            // A symbol about to be reconciled gets its orders from the reconciliation.
+            if !later.iter().any(|(j, a)| *j == i && a.reconcile.is_some()) {
+                self.act(i, stamp);
+            }
+        }
+        for (i, applied) in later {
+            self.after_apply(i, applied);
+        }
+        for row in rows {
+            self.persister.send(row);
         }
         if filled {
             self.save();
         }
     }
 
-    fn on_orders(&mut self, list: Vec<Order>, read_at: Option<Instant>) {
+    fn on_orders(&mut self, list: Vec<Order>, stamp: Stamp) {
         let mut touched: Vec<usize> = Vec::new();
         for o in list {
             let Some(i) = self.slot_of(&o.symbol) else { continue };
@@ -271,11 +294,11 @@ impl TradingAccount {
             }
         }
         for i in touched {
-            self.act(i, read_at);
+            self.act(i, stamp);
         }
     }
 
-    fn on_positions(&mut self, list: Vec<Position>, read_at: Option<Instant>) {
+    fn on_positions(&mut self, list: Vec<Position>, stamp: Stamp) {
         let now = self.now();
         let mut touched: Vec<usize> = Vec::new();
         for p in list {
@@ -295,21 +318,21 @@ impl TradingAccount {
             }
         }
         for i in touched {
-            self.check_drift(i, now);
-            self.act(i, read_at);
+            self.check_drift(i);
+            self.act(i, stamp);
         }
     }
 
-    fn on_wallet(&mut self, w: Wallet, read_at: Option<Instant>) {
+    fn on_wallet(&mut self, w: Wallet, stamp: Stamp) {
         self.summary.equity = Some(w.total_equity.to_string());
         self.wallet = Some(w);
         for i in 0..self.slots.len() {
-            self.act(i, read_at);
+            self.act(i, stamp);
         }
     }
 
     /// Compares the exchange's positions with the strategy's legs.
-    fn check_drift(&mut self, i: usize, now: i64) {
+    fn check_drift(&mut self, i: usize) {
         let slot = &mut self.slots[i];
         let sizes = slot.strategy.leg_sizes();
         let agrees = Leg::BOTH.iter().all(|leg| {
@@ -319,7 +342,7 @@ impl TradingAccount {
         if agrees {
             slot.drift_since = None;
         } else {
-            slot.drift_since.get_or_insert(now);
+            slot.drift_since.get_or_insert_with(Instant::now);
         }
     }
 
@@ -328,22 +351,20 @@ impl TradingAccount {
         let now = self.now();
         let symbol = self.slots[i].symbol().as_str().to_owned();
         for note in applied.notes {
-            self.note(i, &symbol, note, now);
+            self.note(&symbol, note, now);
         }
         if let Some(reason) = applied.reconcile {
             self.reconcile(i, &reason);
         }
     }
 
-    fn note(&mut self, i: usize, symbol: &str, note: Note, now: i64) {
+    fn note(&mut self, symbol: &str, note: Note, now: i64) {
         match note {
             Note::Opened { leg, cycle } => {
                 tracing::info!(account = %self.id, symbol, ?leg, cycle, "leg opened at level 0");
             }
             Note::LevelUp { leg, level } => {
-                let ups = &mut self.slots[i].risk.get_mut(leg).level_ups_ms;
-                let at = ups.partition_point(|&t| t <= now);
-                ups.insert(at, now);
+                // (the level-up itself went into the risk memory when the fill was applied)
                 self.alerts.raise(AlertKind::LevelUp, Some(symbol), &format!("{leg:?} leg reached level {level}"));
             }
             Note::CycleClosed { leg, cycle, take_profit } => {
@@ -360,18 +381,18 @@ impl TradingAccount {
     }
 
     /// Risk, then the strategy's commands, sent; the snapshot follows when orders changed.
-    fn act(&mut self, i: usize, read_at: Option<Instant>) {
-        self.act_rounds(i, read_at);
+    fn act(&mut self, i: usize, stamp: Stamp) {
+        self.act_rounds(i, stamp);
         if self.dirty {
             self.save();
         }
     }
 
     /// Risk, then the strategy's commands, sent; repeated while outcomes change the picture.
-    fn act_rounds(&mut self, i: usize, read_at: Option<Instant>) {
+    fn act_rounds(&mut self, i: usize, stamp: Stamp) {
         let now = self.now();
         let flag = self.executor.stopped();
-        let mut read_at = read_at;
+        let mut stamp = stamp;
         for _round in 0..3 {
             let snapshot = self.risk_snapshot(i, now, flag);
             let decision = evaluate(&self.risk_params, &snapshot);
@@ -382,14 +403,14 @@ impl TradingAccount {
             let commands = self.slots[i].strategy.commands(&Ctx { now_ms: now, market: &market, decision: &decision });
             let symbol = self.slots[i].symbol().as_str().to_owned();
             for note in self.slots[i].strategy.take_notes() {
-                self.note(i, &symbol, note, now);
+                self.note(&symbol, note, now);
             }
             if commands.is_empty() {
                 return;
             }
             // The orders change: the snapshot's list of them is saved after this batch.
             self.dirty = true;
-            let outcomes = self.executor.run(&commands, read_at.take());
+            let outcomes = self.executor.run(&commands, stamp.take());
             let mut reconcile = None;
             for outcome in &outcomes {
                 let applied = self.slots[i].strategy.apply(StrategyEvent::Outcome(outcome), now);
@@ -436,7 +457,7 @@ impl TradingAccount {
         for i in 0..self.slots.len() {
             let applied = self.slots[i].strategy.apply(StrategyEvent::Timer, now);
             self.after_apply(i, applied);
-            let stale = self.slots[i].drift_since.is_some_and(|t| now - t >= DRIFT_GRACE_MS);
+            let stale = self.slots[i].drift_since.is_some_and(|t| t.elapsed() >= DRIFT_GRACE);
             if stale && !self.slots[i].strategy.settling() {
                 self.reconcile(i, "positions disagree with the strategy");
             }

@@ -30,6 +30,7 @@ pub(super) fn classic_startup(
     state: Option<&SymbolState>,
     positions: &LegPair<Option<Position>>,
     dry_run: bool,
+    now_ms: i64,
 ) -> Result<String, ExchangeError> {
     let symbol = grid.symbol().clone();
     let tag = grid.account_tag().to_owned();
@@ -37,8 +38,9 @@ pub(super) fn classic_startup(
     let agrees = match state.filter(|s| s.classic.is_some()) {
         Some(s) => {
             grid.restore(s);
-            let now = s.classic.as_ref().map_or(0, |c| c.built_at_ms);
-            let history = ex.order_history(&symbol, TimeWindow { start_ms: now - HISTORY_MS, end_ms: i64::MAX / 4 })?;
+            // Tracked orders belong to the current generation: read history from its start.
+            let since = s.classic.as_ref().map_or(now_ms - HISTORY_MS, |c| c.built_at_ms.max(now_ms - HISTORY_MS));
+            let history = ex.order_history(&symbol, TimeWindow { start_ms: since - 60_000, end_ms: now_ms })?;
             let rc = gridbot_recovery::reconcile(&s.orders, &open, &history);
             let our_orphans = rc.orphans.iter().filter(|o| ours(&tag, &o.order_link_id)).count();
             let sizes = grid.leg_sizes();
@@ -92,7 +94,7 @@ impl TradingAccount {
         let result = if self.slots[i].strategy.is_progressive() {
             self.reconcile_progressive(i, &ex, now)
         } else {
-            self.reconcile_classic(i, &ex)
+            self.reconcile_classic(i, &ex, now)
         };
         match result {
             Ok(Some(text)) => {
@@ -151,7 +153,12 @@ impl TradingAccount {
         Ok((!report.unchanged).then(|| format!("cancelled {}, placed {}", report.cancelled, report.placed)))
     }
 
-    fn reconcile_classic(&mut self, i: usize, ex: &Arc<dyn Exchange + Send + Sync>) -> Result<Option<String>, String> {
+    fn reconcile_classic(
+        &mut self,
+        i: usize,
+        ex: &Arc<dyn Exchange + Send + Sync>,
+        now: i64,
+    ) -> Result<Option<String>, String> {
         let slot = &mut self.slots[i];
         let symbol = slot.strategy.symbol().clone();
         let positions = {
@@ -168,7 +175,7 @@ impl TradingAccount {
         let Some(grid) = slot.strategy.as_classic_mut() else { return Err("not a classic grid".into()) };
         let mut state = grid.state();
         state.risk = slot.risk.clone();
-        let text = classic_startup(ex, grid, Some(&state), &positions, false).map_err(|e| e.to_string())?;
+        let text = classic_startup(ex, grid, Some(&state), &positions, false, now).map_err(|e| e.to_string())?;
         Ok(Some(text))
     }
 }

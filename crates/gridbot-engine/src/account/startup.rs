@@ -420,12 +420,12 @@ fn open_symbol(
         StrategyConfig::Classic(cfg) => {
             let settings = o.classic_settings(cfg, symbol, now)?;
             let mut grid = ClassicGrid::new(tag, instrument.clone(), settings, now);
-            let text = super::reconcile::classic_startup(o.exchange, &mut grid, state, &slot_positions, dry_run)
+            let text = super::reconcile::classic_startup(o.exchange, &mut grid, state, &slot_positions, dry_run, now)
                 .map_err(|source| AccountError::Exchange {
-                    account: o.id.to_owned(),
-                    what: format!("{symbol}: recovery"),
-                    source: Box::new(source),
-                })?;
+                account: o.id.to_owned(),
+                what: format!("{symbol}: recovery"),
+                source: Box::new(source),
+            })?;
             (Box::new(grid), SymbolRecovery::Classic(text), None)
         }
     };

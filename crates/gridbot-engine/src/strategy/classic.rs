@@ -32,7 +32,7 @@ use gridbot_recovery::LinkTag;
 use gridbot_risk::{LegPair, OrderView};
 use gridbot_state::{ClassicSlot, ClassicState, LegState, SymbolState};
 
-use super::orders::{NonceSource, OrderBook, Working, may_exist};
+use super::orders::{NonceSource, OrderBook, UNEXPLAINED_TICKS, Working, may_exist};
 use super::{Applied, Ctx, MarketView, Note, Strategy, StrategyEvent, StrategyStats};
 use crate::command::{Command, Outcome};
 
@@ -451,7 +451,7 @@ impl ClassicGrid {
         Applied::default()
     }
 
-    fn on_outcome(&mut self, outcome: &Outcome, now_ms: i64) -> Applied {
+    fn on_outcome(&mut self, outcome: &Outcome) -> Applied {
         let mut applied = Applied::default();
         match outcome {
             Outcome::Placed { link_id, order_id } => {
@@ -462,7 +462,7 @@ impl ClassicGrid {
             Outcome::PlaceFailed { link_id, error } => {
                 if let Some(i) = self.book.index(link_id.as_str()) {
                     if may_exist(error.action()) {
-                        self.book.working[i].uncertain_since.get_or_insert(now_ms);
+                        self.book.working[i].uncertain_since.get_or_insert(self.book.ticks);
                     } else {
                         self.book.finish(i);
                         if error.action() == gridbot_core::ErrorAction::Reconcile {
@@ -488,7 +488,7 @@ impl ClassicGrid {
                 if let Some(i) = self.book.index(link_id.as_str()) {
                     let w = &mut self.book.working[i];
                     w.cancel_sent = false;
-                    w.cancel_failed_since.get_or_insert(now_ms);
+                    w.cancel_failed_since.get_or_insert(self.book.ticks);
                 }
             }
             Outcome::CancelledAll { .. } => self.book.clear(),
@@ -737,15 +737,10 @@ impl Strategy for ClassicGrid {
         match event {
             StrategyEvent::Execution(e) => self.on_execution(e, now_ms),
             StrategyEvent::Order(o) => self.on_order(o),
-            StrategyEvent::Outcome(o) => self.on_outcome(o, now_ms),
+            StrategyEvent::Outcome(o) => self.on_outcome(o),
             StrategyEvent::Timer => {
-                let timeout = self.settings.partial_fill_timeout_ms.max(10_000);
-                let late = |since: Option<i64>| since.is_some_and(|t| now_ms - t >= timeout);
-                let stuck = self.book.working.iter().find(|w| late(w.cancel_failed_since) || late(w.uncertain_since));
-                Applied {
-                    reconcile: stuck.map(|w| format!("{} unexplained for {timeout} ms", w.link_id)),
-                    ..Applied::default()
-                }
+                let stuck = self.book.tick().map(|w| format!("{} unexplained for {UNEXPLAINED_TICKS} s", w.link_id));
+                Applied { reconcile: stuck, ..Applied::default() }
             }
         }
     }

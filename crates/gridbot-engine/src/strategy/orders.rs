@@ -30,9 +30,10 @@ pub struct Working {
     pub cancel_sent: bool,
     /// The exchange ended the order with this much filled; waiting for those fills.
     pub ended_with: Option<Qty>,
-    /// The place failed in a way that may not have reached the exchange: since when.
+    /// The place failed in a way that may not have reached the exchange: since which timer
+    /// tick (ticks are wall-clock seconds, so accelerated replays do not shorten them).
     pub uncertain_since: Option<i64>,
-    /// A cancel failed (the order filled or vanished): since when.
+    /// A cancel failed (the order filled or vanished): since which timer tick.
     pub cancel_failed_since: Option<i64>,
     /// Partly filled: since when.
     pub partial_since: Option<i64>,
@@ -126,9 +127,15 @@ pub(crate) struct OrderBook {
     seen_execs: HashSet<String>,
     seen_order: VecDeque<String>,
     next_key: u64,
+    /// Timer ticks seen (one per wall-clock second).
+    pub(crate) ticks: i64,
 }
 
 const REMEMBER: usize = 4096;
+
+/// Ticks a place or cancel may stay unexplained (no order update, no fill) before the strategy
+/// asks for a reconciliation.
+pub(crate) const UNEXPLAINED_TICKS: i64 = 10;
 
 impl OrderBook {
     /// False when `exec_id` was seen before (a duplicate).
@@ -176,6 +183,14 @@ impl OrderBook {
 
     pub(crate) fn clear(&mut self) {
         self.working.clear();
+    }
+
+    /// Counts a timer tick; returns an order unexplained for too long, if any.
+    pub(crate) fn tick(&mut self) -> Option<&Working> {
+        self.ticks += 1;
+        let ticks = self.ticks;
+        let late = |since: Option<i64>| since.is_some_and(|t| ticks - t >= UNEXPLAINED_TICKS);
+        self.working.iter().find(|w| late(w.uncertain_since) || late(w.cancel_failed_since))
     }
 }
 

@@ -30,7 +30,7 @@ use gridbot_recovery::LinkTag;
 use gridbot_risk::{LegPair, OrderView, RiskDecision, RiskLevel};
 use gridbot_state::{LegState, SymbolState};
 
-use super::orders::{NonceSource, OrderBook, Working, may_exist};
+use super::orders::{NonceSource, OrderBook, UNEXPLAINED_TICKS, Working, may_exist};
 use super::{Applied, Ctx, MarketView, Note, Strategy, StrategyEvent, StrategyStats};
 use crate::command::{Command, Outcome};
 
@@ -41,13 +41,11 @@ pub struct ProgressiveSettings {
     pub balance_reprice: Decimal,
     /// How long a partial fill may freeze a leg, ms.
     pub partial_fill_timeout_ms: i64,
-    /// How long a place or cancel may stay unexplained before reconciling, ms.
-    pub unexplained_timeout_ms: i64,
 }
 
 impl Default for ProgressiveSettings {
     fn default() -> Self {
-        Self { balance_reprice: Decimal::new(1, 3), partial_fill_timeout_ms: 60_000, unexplained_timeout_ms: 10_000 }
+        Self { balance_reprice: Decimal::new(1, 3), partial_fill_timeout_ms: 60_000 }
     }
 }
 
@@ -367,7 +365,7 @@ impl ProgressiveGrid {
         applied
     }
 
-    fn on_outcome(&mut self, outcome: &Outcome, now_ms: i64) -> Applied {
+    fn on_outcome(&mut self, outcome: &Outcome) -> Applied {
         let mut applied = Applied::default();
         match outcome {
             Outcome::Placed { link_id, order_id } => {
@@ -380,7 +378,7 @@ impl ProgressiveGrid {
             Outcome::PlaceFailed { link_id, error } => {
                 if let Some(i) = self.book.index(link_id.as_str()) {
                     if may_exist(error.action()) {
-                        self.book.working[i].uncertain_since = Some(now_ms);
+                        self.book.working[i].uncertain_since = Some(self.book.ticks);
                     } else {
                         let w = self.book.finish(i);
                         if w.tag.role == OrderRole::Close {
@@ -410,7 +408,7 @@ impl ProgressiveGrid {
                 if let Some(i) = self.book.index(link_id.as_str()) {
                     let w = &mut self.book.working[i];
                     w.cancel_sent = false;
-                    w.cancel_failed_since.get_or_insert(now_ms);
+                    w.cancel_failed_since.get_or_insert(self.book.ticks);
                 }
             }
             Outcome::CancelledAll { .. } => {
@@ -426,14 +424,9 @@ impl ProgressiveGrid {
         applied
     }
 
-    fn on_timer(&self, now_ms: i64) -> Applied {
-        let late = |since: Option<i64>| since.is_some_and(|t| now_ms - t >= self.settings.unexplained_timeout_ms);
-        let stuck = self.book.working.iter().find(|w| late(w.uncertain_since) || late(w.cancel_failed_since));
-        Applied {
-            reconcile: stuck
-                .map(|w| format!("{} unexplained for {} ms", w.link_id, self.settings.unexplained_timeout_ms)),
-            ..Applied::default()
-        }
+    fn on_timer(&mut self) -> Applied {
+        let stuck = self.book.tick().map(|w| format!("{} unexplained for {UNEXPLAINED_TICKS} s", w.link_id));
+        Applied { reconcile: stuck, ..Applied::default() }
     }
 
     fn new_tag(&mut self, leg: Leg, role: OrderRole, level: u32) -> LinkTag {
@@ -660,8 +653,8 @@ impl Strategy for ProgressiveGrid {
         match event {
             StrategyEvent::Execution(e) => self.on_execution(e, now_ms),
             StrategyEvent::Order(o) => self.on_order(o),
-            StrategyEvent::Outcome(o) => self.on_outcome(o, now_ms),
-            StrategyEvent::Timer => self.on_timer(now_ms),
+            StrategyEvent::Outcome(o) => self.on_outcome(o),
+            StrategyEvent::Timer => self.on_timer(),
         }
     }
 

@@ -28,9 +28,14 @@ fn data(name: &str) -> String {
 }
 
 fn percentiles(label: &str, mut ns: Vec<u64>) {
+    if ns.is_empty() {
+        println!("  {label}: no samples");
+        return;
+    }
     ns.sort_unstable();
-    let q = |p: f64| ns[((ns.len() - 1) as f64 * p).round() as usize] as f64 / 1_000.0;
-    println!("  {label}: p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, max {:.1} µs", q(0.5), q(0.9), q(0.99), q(1.0));
+    // Nearest rank: index = round((n - 1) · p), in integer arithmetic (p in thousandths).
+    let q = |per_mille: usize| ns[((ns.len() - 1) * per_mille + 500) / 1_000] as f64 / 1_000.0;
+    println!("  {label}: p50 {:.1} µs, p90 {:.1} µs, p99 {:.1} µs, max {:.1} µs", q(500), q(900), q(990), q(1_000));
 }
 
 fn main() {

@@ -111,6 +111,8 @@ pub(crate) struct Slot {
     pub(crate) risk_limit: f64,
     /// Since when (wall clock) the exchange's positions disagree with the strategy.
     pub(crate) drift_since: Option<Instant>,
+    /// The risk conditions of the last decision (alerts go out when one starts).
+    pub(crate) risk_active: std::collections::HashSet<(RiskLevel, Option<Leg>)>,
 }
 
 impl Slot {
@@ -133,7 +135,8 @@ pub struct TradingAccount {
     executor: Executor,
     persister: Persister,
     alerts: Alerts,
-    alerted: HashMap<(RiskLevel, Option<Leg>, usize), i64>,
+    /// When each risk condition (level, leg, symbol) was last alerted.
+    alerted: HashMap<(RiskLevel, Option<Leg>, usize), Instant>,
     flag_on: bool,
     last_execution: Option<(String, i64)>,
     last_tick: Instant,
@@ -155,7 +158,8 @@ impl std::fmt::Debug for TradingAccount {
 }
 
 const TICK: Duration = Duration::from_secs(1);
-const ALERT_REPEAT_MS: i64 = 10 * 60_000;
+/// A risk condition is alerted when it starts, and again if it still holds this much later.
+const ALERT_REPEAT: Duration = Duration::from_secs(3_600);
 /// How long positions may disagree with the strategy (events in flight) before reconciling;
 /// wall-clock, so an accelerated replay does not shorten it.
 const DRIFT_GRACE: Duration = Duration::from_secs(5);
@@ -428,13 +432,19 @@ impl TradingAccount {
         }
     }
 
+    /// Alerts risk conditions as they start (and hourly while they last), not on every
+    /// decision: a level-up budget that stays used up is one alert, not thousands.
     fn risk_alerts(&mut self, i: usize, alerts: &[gridbot_risk::Alert], now: i64) {
+        let previous = std::mem::take(&mut self.slots[i].risk_active);
         for alert in alerts {
+            let condition = (alert.level, alert.leg);
+            self.slots[i].risk_active.insert(condition);
             let key = (alert.level, alert.leg, i);
-            if self.alerted.get(&key).is_some_and(|t| now - t < ALERT_REPEAT_MS && *t <= now) {
+            let repeat_due = self.alerted.get(&key).is_none_or(|t| t.elapsed() >= ALERT_REPEAT);
+            if previous.contains(&condition) && !repeat_due {
                 continue;
             }
-            self.alerted.insert(key, now);
+            self.alerted.insert(key, Instant::now());
             self.summary.risk_events += 1;
             let symbol = self.slots[i].symbol().as_str().to_owned();
             let kind = if alert.level == RiskLevel::EmergencyStop { AlertKind::EmergencyStop } else { AlertKind::Risk };

@@ -446,6 +446,7 @@ fn open_symbol(
         risk,
         risk_limit: decimal_to_f64(sc.risk_limit),
         drift_since: None,
+        risk_active: std::collections::HashSet::new(),
     };
     Ok((slot, report, new_plan))
 }

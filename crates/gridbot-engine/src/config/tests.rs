@@ -55,6 +55,13 @@ fn the_example_files_validate() {
 }
 
 #[test]
+fn the_paper_trading_files_validate_without_any_variable() {
+    let bot = load_bot(&repo_config().join("paper/bot.yaml"), &HashMap::<String, String>::new()).unwrap();
+    assert_eq!(bot.accounts[0].rest_url, "http://127.0.0.1:8080");
+    assert_eq!(bot.accounts[0].symbols.len(), 2);
+}
+
+#[test]
 fn secrets_do_not_print() {
     let bot = load_bot(&repo_config().join("bot.yaml"), &env()).unwrap();
     let shown = format!("{bot:?}");

@@ -2,6 +2,7 @@
 
 use gridbot_core::reference::bybit_ethusdt;
 use gridbot_core::{ExecType, Execution, OrderType, Price, Qty, Side};
+use gridbot_grid::Progression;
 use gridbot_risk::RiskDecision;
 
 use super::*;

@@ -25,6 +25,7 @@ use gridbot_state::SymbolState;
 use crate::command::{Command, Outcome};
 
 pub mod classic;
+mod classic_policy;
 mod orders;
 pub mod progressive;
 

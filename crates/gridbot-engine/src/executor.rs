@@ -171,3 +171,103 @@ impl Executor {
         outcomes
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use gridbot_core::reference::bybit_btcusdt;
+    use gridbot_core::{Decimal, OrderRole, PositionIdx, Side, TimeInForce};
+    use gridbot_recovery::LinkTag;
+    use gridbot_sim::{CandleReplay, Engine, SimConfig, SimExchange};
+
+    use super::*;
+
+    fn setup(tag: &str) -> (Executor, Arc<SimExchange>, PathBuf) {
+        let sim = SimExchange::new(
+            Engine::new(SimConfig::default(), vec![bybit_btcusdt()]),
+            CandleReplay::new(60_000, BTreeMap::new()),
+        );
+        sim.with_engine(|e| e.move_price(bybit_btcusdt().symbol(), "30000".parse().unwrap()));
+        let id = sim.add_account(Decimal::from(100_000));
+        let account = sim.account(id);
+        account.set_position_mode(bybit_btcusdt().symbol(), gridbot_core::PositionMode::Hedge).unwrap();
+        let account: Arc<dyn Exchange + Send + Sync> = Arc::new(account);
+        let dir = std::env::temp_dir().join(format!("gridbot-executor-{tag}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let flag = dir.join("EMERGENCY_STOP");
+        let _ = std::fs::remove_file(&flag);
+        (Executor::new(account, flag.clone(), Arc::new(LatencyLog::default())), sim, flag)
+    }
+
+    fn place(nonce: u32, price: &str) -> Command {
+        let tag = LinkTag {
+            account: "t".into(),
+            leg: gridbot_core::Leg::Long,
+            cycle: 1,
+            role: OrderRole::Balance,
+            level: 0,
+            nonce,
+        };
+        let request = gridbot_core::OrderRequest::limit(
+            bybit_btcusdt().symbol().clone(),
+            Side::Buy,
+            "0.001".parse().unwrap(),
+            price.parse().unwrap(),
+            TimeInForce::PostOnly,
+            PositionIdx::Long,
+            tag.encode().unwrap(),
+        );
+        Command::Place { request, tag, after_cancel: None }
+    }
+
+    #[test]
+    fn a_place_waits_for_the_cancel_it_depends_on() {
+        let (ex, _sim, _) = setup("dep");
+        let first = place(1, "29000");
+        let Command::Place { request, .. } = &first else { unreachable!() };
+        let old = request.order_link_id.clone();
+        let out = ex.run(std::slice::from_ref(&first), None);
+        assert!(matches!(out[0], Outcome::Placed { .. }), "{out:?}");
+        let symbol = bybit_btcusdt().symbol().clone();
+        // The cancel of an order that does not exist fails: the dependent place is skipped.
+        let ghost = place(99, "29000");
+        let Command::Place { request: ghost_req, .. } = &ghost else { unreachable!() };
+        let mut replacement = place(2, "29100");
+        if let Command::Place { after_cancel, .. } = &mut replacement {
+            *after_cancel = Some(ghost_req.order_link_id.clone());
+        }
+        let out = ex.run(
+            &[Command::Cancel { symbol: symbol.clone(), link_id: ghost_req.order_link_id.clone() }, replacement],
+            None,
+        );
+        assert!(matches!(out[0], Outcome::CancelFailed { .. }), "{out:?}");
+        assert!(matches!(out[1], Outcome::PlaceSkipped { .. }), "{out:?}");
+        // A cancel that goes through lets its replacement out.
+        let mut replacement = place(3, "29100");
+        if let Command::Place { after_cancel, .. } = &mut replacement {
+            *after_cancel = Some(old.clone());
+        }
+        let out = ex.run(&[Command::Cancel { symbol, link_id: old }, replacement], None);
+        assert!(matches!(out[0], Outcome::Cancelled { .. }) && matches!(out[1], Outcome::Placed { .. }), "{out:?}");
+    }
+
+    #[test]
+    fn nothing_is_sent_while_the_emergency_flag_exists() {
+        let (ex, sim, flag) = setup("flag");
+        std::fs::write(&flag, "stop").unwrap();
+        let before = sim.with_engine(|e| e.next_order_number());
+        let symbol = bybit_btcusdt().symbol().clone();
+        let out =
+            ex.run(&[place(1, "29000"), Command::CancelAll { symbol }], Some((Instant::now(), Instant::now(), false)));
+        assert!(matches!(out[0], Outcome::PlaceSkipped { .. }) && matches!(out[1], Outcome::CancelAllFailed { .. }));
+        assert_eq!(sim.with_engine(|e| e.next_order_number()), before);
+        assert!(ex.latency.samples().is_empty(), "nothing sent, nothing measured");
+        std::fs::remove_file(&flag).unwrap();
+        assert!(matches!(
+            ex.run(&[place(2, "29000")], Some((Instant::now(), Instant::now(), true)))[0],
+            Outcome::Placed { .. }
+        ));
+        assert_eq!(ex.latency.samples().len(), 1);
+    }
+}

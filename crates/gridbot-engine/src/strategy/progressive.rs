@@ -27,7 +27,7 @@ use gridbot_core::{
 };
 use gridbot_grid::GridPlan;
 use gridbot_recovery::LinkTag;
-use gridbot_risk::{LegPair, OrderView, RiskDecision, RiskLevel};
+use gridbot_risk::{LegPair, OrderView, RiskLevel};
 use gridbot_state::{LegState, SymbolState};
 
 use super::orders::{NonceSource, OrderBook, UNEXPLAINED_TICKS, Working, may_exist};
@@ -726,12 +726,6 @@ impl Strategy for ProgressiveGrid {
     fn stats(&self) -> StrategyStats {
         self.stats
     }
-}
-
-/// The decision that permits everything (tests and dry runs).
-#[must_use]
-pub fn permissive_decision() -> RiskDecision {
-    RiskDecision::default()
 }
 
 #[cfg(test)]

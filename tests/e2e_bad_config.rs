@@ -113,7 +113,9 @@ fn bad_configurations_exit_2_name_the_problem_and_send_nothing() {
         assert!(!stderr.contains("secret-value-1") && !stderr.contains("key-value-1"), "{name}: a secret in {stderr}");
         cases += 1;
     }
-    // Bot files.
+    // Bot files. A port another program holds fails the start before any request.
+    let taken_listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = taken_listener.local_addr().unwrap();
     std::fs::write(dir.join("ok.yaml"), &g).unwrap();
     let bots: Vec<(&str, String, &str)> = vec![
         ("bot-missing-account", "accounts: [nowhere.yaml]\n".into(), "cannot read"),
@@ -126,6 +128,14 @@ fn bad_configurations_exit_2_name_the_problem_and_send_nothing() {
             "notifications.telegram.bot_token",
         ),
         ("bot-unknown-field", "accounts: [ok.yaml]\ndata_dri: x\n".into(), "unknown field `data_dri`"),
+        ("bot-web-open", "accounts: [ok.yaml]\nweb: {bind: \"0.0.0.0:8090\"}\n".into(), "set web.token"),
+        ("bot-web-bind", "accounts: [ok.yaml]\nweb: {bind: \"localhost:x\"}\n".into(), "web.bind: expected an address"),
+        ("bot-web-token", "accounts: [ok.yaml]\nweb: {token: plain-token-0123456789}\n".into(), "web.token"),
+        (
+            "bot-web-port-in-use",
+            format!("accounts: [ok.yaml]\nweb: {{bind: \"{taken}\", token: \"${{E2E_SECRET}}-and-more\"}}\n"),
+            "cannot listen on",
+        ),
     ];
     for (name, text, needle) in &bots {
         let path = dir.join(format!("{name}.yaml"));
@@ -134,8 +144,10 @@ fn bad_configurations_exit_2_name_the_problem_and_send_nothing() {
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(2), "{name}: {stderr}");
         assert!(stderr.contains(needle), "{name}: {stderr:?} does not say {needle:?}");
+        assert!(!stderr.contains("secret-value-1"), "{name}: a secret in {stderr}");
         cases += 1;
     }
+    drop(taken_listener);
     assert!(cases >= 20);
     std::thread::sleep(Duration::from_millis(100));
     assert_eq!(connections.load(Ordering::SeqCst), 0, "a bad configuration reached the exchange");

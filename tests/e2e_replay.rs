@@ -16,6 +16,7 @@ use support::{BTC_FILE, ETH_FILE, Proc, account_yaml, check_invariants, client, 
 const SECRET_A: &str = "e2e-secret-alpha-8c1f";
 const SECRET_B: &str = "e2e-secret-bravo-41d7";
 const TG_TOKEN: &str = "777:e2e-telegram-token-x9";
+const WEB_TOKEN: &str = "e2e-web-token-2b8d7c41";
 
 /// What the loopback Telegram API received: (path, body).
 type Requests = Arc<Mutex<Vec<(String, String)>>>;
@@ -48,6 +49,62 @@ fn files_under(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
     }
 }
 
+/// `http://127.0.0.1:PORT` from the bot's "web listening on" line (it was told port 0).
+fn web_address(output: &str) -> String {
+    let at = output.find("web listening on http://").expect("the web server's address is logged");
+    let rest = &output[at + "web listening on ".len()..];
+    rest.split_whitespace().next().unwrap().to_owned()
+}
+
+fn web(method: &str, url: &str, token: Option<&str>) -> (u16, String) {
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let mut response = match (method, auth) {
+        ("GET", None) => agent.get(url).call(),
+        ("GET", Some(a)) => agent.get(url).header("Authorization", a).call(),
+        (_, None) => agent.post(url).send_empty(),
+        (_, Some(a)) => agent.post(url).header("Authorization", a).send_empty(),
+    }
+    .unwrap();
+    (response.status().as_u16(), response.body_mut().read_to_string().unwrap())
+}
+
+/// A sample's value in Prometheus text.
+fn sample(metrics: &str, series: &str) -> f64 {
+    let line = metrics.lines().find(|l| l.starts_with(series)).unwrap_or_else(|| panic!("no {series}:\n{metrics}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+/// The web surfaces of the running bot: metrics and status from its files, the emergency stop
+/// through the API (token only) reaching the worker, and resume.
+fn web_surfaces_follow_the_bot(base: &str, bot: &mut Proc) {
+    let (code, metrics) = web("GET", &format!("{base}/metrics"), None);
+    assert_eq!(code, 200);
+    for account in ["acca", "accb"] {
+        assert_eq!(sample(&metrics, &format!("gridbot_account_running{{account=\"{account}\"}}")), 1.0);
+        assert!(sample(&metrics, &format!("gridbot_executions_total{{account=\"{account}\"}}")) > 0.0, "{metrics}");
+        assert!(sample(&metrics, &format!("gridbot_equity_usdt{{account=\"{account}\"}}")) > 90_000.0);
+    }
+    assert!(metrics.contains("gridbot_leg_cycle{account=\"acca\",symbol=\"BTCUSDT\",leg=\"long\"}"), "{metrics}");
+    let (code, status) = web("GET", &format!("{base}/api/status"), None);
+    assert_eq!(code, 200);
+    let status: serde_json::Value = serde_json::from_str(&status).unwrap();
+    assert_eq!(status.as_array().unwrap().len(), 2);
+    assert_eq!(status[1]["symbols"].as_array().unwrap().len(), 2, "{status}");
+
+    let stop = format!("{base}/api/accounts/accb/stop");
+    assert_eq!(web("POST", &stop, None).0, 401);
+    assert_eq!(web("POST", &stop, Some("not-the-token-at-all")).0, 401);
+    assert_eq!(web("POST", &stop, Some(WEB_TOKEN)).0, 200);
+    bot.wait_for("emergency stop ON", Duration::from_secs(10));
+    let (_, metrics) = web("GET", &format!("{base}/metrics"), None);
+    assert_eq!(sample(&metrics, "gridbot_account_emergency_stop{account=\"accb\"}"), 1.0);
+    assert_eq!(sample(&metrics, "gridbot_account_emergency_stop{account=\"acca\"}"), 0.0);
+    assert_eq!(web("POST", &format!("{base}/api/accounts/accb/resume"), Some(WEB_TOKEN)).0, 200);
+    bot.wait_for("emergency stop lifted", Duration::from_secs(10));
+    std::thread::sleep(Duration::from_secs(1));
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
@@ -72,11 +129,16 @@ fn two_accounts_two_symbols_over_days_of_real_candles() {
     std::fs::write(
         dir.join("bot.yaml"),
         format!(
-            "data_dir: var\naccounts: [a.yaml, b.yaml]\nlogging: {{level: info, terminal: pretty}}\nnotifications:\n  telegram:\n    bot_token: ${{E2E_TG_TOKEN}}\n    chat_id: 42\n    base_url: {tg_url}\n    max_per_minute: 60\n"
+            "data_dir: var\naccounts: [a.yaml, b.yaml]\nlogging: {{level: info, terminal: pretty}}\nnotifications:\n  telegram:\n    bot_token: ${{E2E_TG_TOKEN}}\n    chat_id: 42\n    base_url: {tg_url}\n    max_per_minute: 60\nweb:\n  bind: 127.0.0.1:0\n  token: ${{E2E_WEB_TOKEN}}\n"
         ),
     )
     .unwrap();
-    let env = [("E2E_SECRET_A", SECRET_A), ("E2E_SECRET_B", SECRET_B), ("E2E_TG_TOKEN", TG_TOKEN)];
+    let env = [
+        ("E2E_SECRET_A", SECRET_A),
+        ("E2E_SECRET_B", SECRET_B),
+        ("E2E_TG_TOKEN", TG_TOKEN),
+        ("E2E_WEB_TOKEN", WEB_TOKEN),
+    ];
     let sim_path = dir.join("sim.yaml");
     let bind = url.trim_start_matches("http://").to_owned();
     let mut sim = Proc::gridbot(&["sim", "--config", sim_path.to_str().unwrap(), "--bind", &bind], &[]);
@@ -84,6 +146,7 @@ fn two_accounts_two_symbols_over_days_of_real_candles() {
     let bot_yaml = dir.join("bot.yaml");
     let mut bot = Proc::gridbot(&["run", "--config", bot_yaml.to_str().unwrap()], &env);
     bot.wait_for("gridbot running", Duration::from_secs(60));
+    let web = web_address(&bot.output());
 
     // Wait for the replay to end: the market's time stops moving.
     let a = client(&url, "key-a", SECRET_A);
@@ -103,6 +166,7 @@ fn two_accounts_two_symbols_over_days_of_real_candles() {
         assert!(Instant::now() < deadline, "the replay did not end");
     }
     std::thread::sleep(Duration::from_secs(1));
+    web_surfaces_follow_the_bot(&web, &mut bot);
     let output = bot.output();
     assert_eq!(bot.terminate(), Some(0), "SIGTERM is a clean stop");
 
@@ -141,7 +205,7 @@ fn two_accounts_two_symbols_over_days_of_real_candles() {
     for f in files {
         texts.push(String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned());
     }
-    for secret in [SECRET_A, SECRET_B, TG_TOKEN] {
+    for secret in [SECRET_A, SECRET_B, TG_TOKEN, WEB_TOKEN] {
         assert!(texts.iter().all(|t| !t.contains(secret)), "a secret leaked");
     }
     assert!(texts.iter().any(|t| t.contains("\"level\":\"INFO\"")), "JSON log files are written");

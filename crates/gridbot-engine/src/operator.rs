@@ -4,13 +4,14 @@
 //!   checks the flag before every request) and alerts; a starting bot recovers in dry-run mode.
 //! - `resume` removes the flag and leaves a `RESUME` request the bot consumes on its next tick
 //!   (re-arming a tripped kill switch and restarting a grid its stop-loss stopped).
-//! - `status` reads the lock, the flag, the snapshot and the journal (read-only).
+//! - `status` reads the lock, the flag, the snapshot and the journal (read-only); the web
+//!   surfaces (gridbot-web) serve the same figures, so they never share memory with the workers.
 
 use std::path::Path;
 
 use gridbot_core::time::utc_day_start;
-use gridbot_core::{Clock, Decimal, SystemClock};
-use gridbot_state::{Journal, Loaded, SnapshotStore};
+use gridbot_core::{Clock, Decimal, Price, Qty, SystemClock};
+use gridbot_state::{Journal, LegState, Loaded, SnapshotStore};
 
 use crate::account::files;
 use crate::config::BotConfig;
@@ -49,7 +50,7 @@ pub fn stop(config: &BotConfig, account: &str, reason: &str) -> Result<std::path
     let dir = account_dir(config, account)?;
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let flag = dir.join(files::EMERGENCY_STOP);
-    let text = format!("emergency stop set at {} UTC ms by `gridbot stop`: {reason}\n", SystemClock.now_ms());
+    let text = format!("emergency stop set at {} UTC ms: {reason}\n", SystemClock.now_ms());
     gridbot_core::fs::write_atomic(&flag, text.as_bytes()).map_err(io(&flag))?;
     Ok(flag)
 }
@@ -68,6 +69,73 @@ pub fn resume(config: &BotConfig, account: &str) -> Result<bool, OperatorError> 
     Ok(was_on)
 }
 
+/// One leg of a symbol, from the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct LegStatus {
+    /// The leg's cycle number.
+    pub cycle: u32,
+    /// The level reached in this cycle; `None` while flat.
+    pub level: Option<u32>,
+    /// Open size.
+    pub size: Qty,
+    /// Average entry of the open position.
+    pub avg_entry: Option<Price>,
+}
+
+impl LegStatus {
+    fn from_state(l: &LegState) -> Self {
+        Self { cycle: l.cycle, level: l.level, size: l.size, avg_entry: l.avg_entry }
+    }
+
+    fn describe(&self) -> String {
+        match self.level {
+            Some(level) => format!("level {level} size {} cycle {}", self.size, self.cycle),
+            None if self.size.is_zero() => format!("flat, cycle {}", self.cycle),
+            None => format!("size {}", self.size),
+        }
+    }
+}
+
+/// One symbol of an account, from the snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SymbolStatus {
+    /// Symbol.
+    pub symbol: String,
+    /// `progressive` or `classic`.
+    pub strategy: &'static str,
+    /// A classic grid's generation (+1 per recentre).
+    pub generation: Option<u32>,
+    /// Why a classic grid's stop-loss stopped it.
+    pub stopped: Option<String>,
+    /// Long leg.
+    pub long: LegStatus,
+    /// Short leg.
+    pub short: LegStatus,
+    /// Orders the bot believes are working.
+    pub open_orders: usize,
+}
+
+impl SymbolStatus {
+    /// One line for a terminal.
+    #[must_use]
+    pub fn line(&self) -> String {
+        let kind = match self.generation {
+            Some(g) => format!(
+                "classic generation {g}{}",
+                self.stopped.as_ref().map_or(String::new(), |r| format!(" STOPPED ({r})"))
+            ),
+            None => self.strategy.to_owned(),
+        };
+        format!(
+            "{} {kind}: long {}, short {}; {} open orders tracked",
+            self.symbol,
+            self.long.describe(),
+            self.short.describe(),
+            self.open_orders
+        )
+    }
+}
+
 /// What `status` found for one account.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AccountStatus {
@@ -77,12 +145,14 @@ pub struct AccountStatus {
     pub running: bool,
     /// The emergency-stop flag exists.
     pub emergency_stop: bool,
-    /// One line per symbol from the snapshot.
-    pub symbols: Vec<String>,
+    /// Every symbol in the snapshot.
+    pub symbols: Vec<SymbolStatus>,
     /// Executions in the journal.
     pub executions: i64,
     /// Realised PnL net of fees and funding, all time and today (UTC).
     pub realised_pnl: Option<(Decimal, Decimal)>,
+    /// The last equity snapshot in the journal: (ms, USDT).
+    pub equity: Option<(i64, Decimal)>,
     /// The last events: (ms, kind, message).
     pub recent_events: Vec<(i64, String, String)>,
 }
@@ -92,67 +162,60 @@ fn running(dir: &Path) -> bool {
     matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
 }
 
+fn symbols(dir: &Path, account: &str) -> Vec<SymbolStatus> {
+    let Ok(Loaded::Snapshot { snapshot, .. }) = SnapshotStore::new(dir, account).peek() else { return Vec::new() };
+    snapshot
+        .symbols
+        .iter()
+        .map(|(symbol, s)| SymbolStatus {
+            symbol: symbol.to_string(),
+            strategy: if s.classic.is_some() { "classic" } else { "progressive" },
+            generation: s.classic.as_ref().map(|c| c.generation),
+            stopped: s.classic.as_ref().and_then(|c| c.stopped.clone()),
+            long: LegStatus::from_state(&s.long),
+            short: LegStatus::from_state(&s.short),
+            open_orders: s.orders.len(),
+        })
+        .collect()
+}
+
+/// The status of one account: reads its lock, flag, snapshot and journal; never writes.
+#[must_use]
+pub fn account_status(config: &BotConfig, account: &str) -> AccountStatus {
+    let dir = config.account_dir(account);
+    let journal_path = dir.join(files::JOURNAL);
+    let journal = journal_path.exists().then(|| Journal::open(&journal_path).ok()).flatten();
+    let mut status = AccountStatus {
+        account: account.to_owned(),
+        running: running(&dir),
+        emergency_stop: dir.join(files::EMERGENCY_STOP).exists(),
+        symbols: symbols(&dir, account),
+        executions: 0,
+        realised_pnl: None,
+        equity: None,
+        recent_events: Vec::new(),
+    };
+    if let Some(j) = journal {
+        let today = utc_day_start(SystemClock.now_ms());
+        status.realised_pnl = j.realised_pnl_by_day().ok().map(|days| {
+            let total: Decimal = days.iter().map(|(_, v)| *v).sum();
+            let day: Decimal = days.iter().filter(|(d, _)| *d == today).map(|(_, v)| *v).sum();
+            (total, day)
+        });
+        status.recent_events = j
+            .recent_events(5)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(ms, kind, _, message)| (ms, kind, message))
+            .collect();
+        status.executions = j.execution_count().unwrap_or(0);
+        status.equity = j.latest_equity().ok().flatten();
+    }
+    status
+}
+
 /// The status of every account of `config`.
 #[must_use]
 pub fn status(config: &BotConfig) -> Vec<AccountStatus> {
-    config
-        .accounts
-        .iter()
-        .map(|a| {
-            let dir = config.account_dir(&a.account_id);
-            let mut symbols = Vec::new();
-            if let Ok(Loaded::Snapshot { snapshot, .. }) = SnapshotStore::new(&dir, &a.account_id).peek() {
-                for (symbol, s) in &snapshot.symbols {
-                    let leg = |l: &gridbot_state::LegState| match l.level {
-                        Some(level) => format!("level {level} size {} cycle {}", l.size, l.cycle),
-                        None if l.size.is_zero() => format!("flat, cycle {}", l.cycle),
-                        None => format!("size {}", l.size),
-                    };
-                    let kind = match &s.classic {
-                        Some(c) => format!(
-                            "classic generation {}{}",
-                            c.generation,
-                            c.stopped.as_ref().map_or(String::new(), |r| format!(" STOPPED ({r})"))
-                        ),
-                        None => "progressive".to_owned(),
-                    };
-                    symbols.push(format!(
-                        "{symbol} {kind}: long {}, short {}; {} open orders tracked",
-                        leg(&s.long),
-                        leg(&s.short),
-                        s.orders.len()
-                    ));
-                }
-            }
-            let journal_path = dir.join(files::JOURNAL);
-            let journal = journal_path.exists().then(|| Journal::open(&journal_path).ok()).flatten();
-            let (executions, realised_pnl, recent_events) = match &journal {
-                Some(j) => {
-                    let today = utc_day_start(SystemClock.now_ms());
-                    let pnl = j.realised_pnl_by_day().ok().map(|days| {
-                        let total: Decimal = days.iter().map(|(_, v)| *v).sum();
-                        let day: Decimal = days.iter().filter(|(d, _)| *d == today).map(|(_, v)| *v).sum();
-                        (total, day)
-                    });
-                    let events = j
-                        .recent_events(5)
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|(ms, kind, _, message)| (ms, kind, message))
-                        .collect();
-                    (j.execution_count().unwrap_or(0), pnl, events)
-                }
-                None => (0, None, Vec::new()),
-            };
-            AccountStatus {
-                account: a.account_id.clone(),
-                running: running(&dir),
-                emergency_stop: dir.join(files::EMERGENCY_STOP).exists(),
-                symbols,
-                executions,
-                realised_pnl,
-                recent_events,
-            }
-        })
-        .collect()
+    config.accounts.iter().map(|a| account_status(config, &a.account_id)).collect()
 }

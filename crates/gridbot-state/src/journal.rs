@@ -360,6 +360,16 @@ impl Journal {
         Ok(out)
     }
 
+    /// The most recent equity snapshot `(ms, equity)`, if any (the last one written).
+    pub fn latest_equity(&self) -> Result<Option<(i64, Decimal)>, JournalError> {
+        let row: Option<(i64, String)> = self
+            .conn
+            .query_row("SELECT ts_ms, equity FROM equity ORDER BY id DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        row.map(|(ms, equity)| Ok((ms, self.dec("equity", &equity)?))).transpose()
+    }
+
     /// Trading fees and net funding paid in `[start, end]` (funding: positive = paid).
     pub fn fees_and_funding(&self, start_ms: i64, end_ms: i64) -> Result<(Decimal, Decimal), JournalError> {
         let mut stmt = self

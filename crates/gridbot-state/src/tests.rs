@@ -271,8 +271,12 @@ fn journal_orders_equity_grid_and_events() {
         account_mm_rate: "0.005".parse().unwrap(),
         coins: vec![],
     };
+    assert_eq!(j.latest_equity().unwrap(), None);
     j.record_equity(&wallet, 10).unwrap();
-    j.record_equity(&wallet, 20).unwrap();
+    let mut richer = wallet.clone();
+    richer.total_equity = "1000.5".parse().unwrap();
+    j.record_equity(&richer, 20).unwrap();
+    assert_eq!(j.latest_equity().unwrap(), Some((20, "1000.5".parse().unwrap())));
     assert_eq!(j.equity_curve(0, 15).unwrap(), vec![(10, "1000".parse().unwrap())]);
     j.record_grid(5, "BTCUSDT", "plan", r#"{"base_step":"0.02"}"#).unwrap();
     j.record_event(6, "risk", Some("BTCUSDT"), "L1 IM-rate block").unwrap();

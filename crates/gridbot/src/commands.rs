@@ -4,12 +4,14 @@
 use std::io::{IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use gridbot_engine::account::{AccountError, SymbolRecovery};
 use gridbot_engine::config::{BotConfig, ConfigErrors, LogLevel, ProcessEnv, TerminalFormat, load_any};
 use gridbot_engine::demo::{DemoOptions, run_demo};
 use gridbot_engine::{BotError, BotOptions, MultiAccountBot, operator};
+use gridbot_web::WebServer;
 
 use crate::{Failure, logging, signals};
 
@@ -43,6 +45,11 @@ pub(crate) fn run(path: &Path) -> Result<(), Failure> {
     logging::init(config.logging.level, config.logging.terminal, Some(log_files(&config)))
         .map_err(|e| Failure::new(1, e))?;
     let shutdown = signals::listen().map_err(|e| Failure::new(1, e))?;
+    // The web surfaces first: a port in use stops the start before any order is sent.
+    let web = match &config.web {
+        Some(web) => Some(WebServer::start(Arc::new(config.clone()), web).map_err(|e| Failure::new(2, e.to_string()))?),
+        None => None,
+    };
     let options = BotOptions { market_clock: true, ..BotOptions::default() };
     let bot = MultiAccountBot::start(&config, &options).map_err(|e| bot_failure(&e))?;
     tracing::info!(accounts = config.accounts.len(), "gridbot running; SIGINT or SIGTERM stops it cleanly");
@@ -51,6 +58,7 @@ pub(crate) fn run(path: &Path) -> Result<(), Failure> {
         if shutdown.requested() {
             tracing::info!("signal received: stop placing, persist, exit");
             bot.stop();
+            drop(web);
             return OK;
         }
         if !bot.healthy() {
@@ -205,14 +213,17 @@ pub(crate) fn status(path: &Path, json: bool) -> Result<(), Failure> {
             if s.running { "running" } else { "not running" },
             if s.emergency_stop { ", EMERGENCY STOP ON" } else { "" }
         );
-        for line in &s.symbols {
-            println!("  {line}");
+        for symbol in &s.symbols {
+            println!("  {}", symbol.line());
         }
         match s.realised_pnl {
             Some((total, today)) => {
                 println!("  {} executions; realised PnL {total} (today {today}) USDT", s.executions)
             }
             None => println!("  no journal yet"),
+        }
+        if let Some((ms, equity)) = s.equity {
+            println!("  equity {equity} USDT (at {ms} UTC ms)");
         }
         for (ms, kind, message) in &s.recent_events {
             println!("  [{ms}] {kind}: {message}");
@@ -224,7 +235,8 @@ pub(crate) fn status(path: &Path, json: bool) -> Result<(), Failure> {
 /// `gridbot stop`.
 pub(crate) fn stop(path: &Path, account: &str, reason: &str) -> Result<(), Failure> {
     let config = load(path)?;
-    let flag = operator::stop(&config, account, reason).map_err(|e| Failure::new(2, e.to_string()))?;
+    let flag = operator::stop(&config, account, &format!("`gridbot stop`: {reason}"))
+        .map_err(|e| Failure::new(2, e.to_string()))?;
     println!("{account}: emergency stop ON ({}); nothing will be sent until `gridbot resume`", flag.display());
     OK
 }
@@ -257,6 +269,10 @@ pub(crate) fn config_check(path: &Path) -> Result<(), Failure> {
             })
             .collect();
         println!("  {} ({:?}, {}): {}", a.account_id, a.environment, a.rest_url, symbols.join(", "));
+    }
+    if let Some(web) = &config.web {
+        let token = if web.token.is_some() { "token set" } else { "no token: stop/resume disabled" };
+        println!("  web: http://{} ({token})", web.bind);
     }
     OK
 }

@@ -13,7 +13,7 @@ fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-const ENV: [(&str, &str); 7] = [
+const ENV: [(&str, &str); 8] = [
     ("BYBIT_API_KEY_1", "k1"),
     ("BYBIT_API_SECRET_1", "s1-value"),
     ("BYBIT_API_KEY_2", "k2"),
@@ -21,6 +21,7 @@ const ENV: [(&str, &str); 7] = [
     ("TELEGRAM_BOT_TOKEN", "1:token-value"),
     ("TELEGRAM_CHAT_ID", "-1"),
     ("TELEGRAM_CHAT_MAIN", "-2"),
+    ("GRIDBOT_WEB_TOKEN", "web-token-value-for-cli-test"),
 ];
 
 #[test]
@@ -37,7 +38,10 @@ fn help_documents_the_commands_and_exit_codes() {
 fn the_example_bot_configuration_checks_and_usage_errors_exit_2() {
     let out = gridbot().args(["config", "check"]).arg(repo().join("config/bot.yaml")).envs(ENV).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("main (Testnet"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("main (Testnet"), "{stdout}");
+    assert!(stdout.contains("web: http://127.0.0.1:8090 (token set)"), "{stdout}");
+    assert!(!stdout.contains("web-token-value-for-cli-test"), "{stdout}");
     let out = gridbot().args(["config", "check"]).arg(repo().join("config/bot.yaml")).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("BYBIT_API_KEY_1 is not set"));
@@ -62,6 +66,9 @@ fn stop_resume_and_status_work_on_the_account_files() {
     assert!(std::fs::read_to_string(&flag).unwrap().contains("test"));
     let out = run(&["status"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("acc1: not running, EMERGENCY STOP ON"));
+    let out = run(&["status", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((json[0]["account"].as_str(), json[0]["emergency_stop"].as_bool()), (Some("acc1"), Some(true)));
     let out = run(&["resume", "--account", "acc1"]);
     assert!(out.status.success());
     assert!(!flag.exists());

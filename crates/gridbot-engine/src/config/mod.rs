@@ -1,4 +1,4 @@
-//! Configuration: one bot YAML (data directory, account files, logging, notifications) and one
+//! Configuration: one bot YAML (data directory, account files, logging, notifications, web) and one
 //! YAML per account (credentials from `${VAR}`, environment, symbols with their strategy, risk).
 //!
 //! Two phases (STYLE.md): serde reads the file into raw mirrors (`deny_unknown_fields`, so a
@@ -14,6 +14,7 @@ mod locate;
 mod raw;
 mod validate;
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use gridbot_core::{Decimal, Symbol};
@@ -88,6 +89,24 @@ pub struct TelegramConfig {
     pub base_url: String,
     /// At most this many messages per minute per chat; the rest are counted and summarised.
     pub max_per_minute: u32,
+}
+
+/// The web surfaces: control API and Prometheus metrics (served by gridbot-web).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebConfig {
+    /// Where to listen: `127.0.0.1:8090` unless set. Port 0 picks a free port (logged).
+    pub bind: SocketAddr,
+    /// Bearer token of the mutating endpoints (and of every endpoint when `bind` is not a
+    /// loopback address). Without one, the mutating endpoints answer 403.
+    pub token: Option<Secret>,
+}
+
+impl WebConfig {
+    /// The default listening address: loopback only.
+    pub const DEFAULT_BIND: SocketAddr =
+        SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 8090));
+    /// The shortest token accepted.
+    pub const MIN_TOKEN_LEN: usize = 16;
 }
 
 /// A validated progressive grid.
@@ -178,6 +197,8 @@ pub struct BotConfig {
     pub logging: LoggingConfig,
     /// Telegram, when configured.
     pub telegram: Option<TelegramConfig>,
+    /// The web surfaces, when a `web:` section is present.
+    pub web: Option<WebConfig>,
 }
 
 impl BotConfig {
@@ -241,6 +262,7 @@ pub fn load_any(path: &Path, env: &dyn Env) -> Result<BotConfig, ConfigErrors> {
                 accounts: vec![account],
                 logging: LoggingConfig::default(),
                 telegram: None,
+                web: None,
             })
         }
     }

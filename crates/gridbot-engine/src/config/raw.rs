@@ -17,6 +17,17 @@ pub(crate) struct RawBot {
     pub logging: RawLogging,
     #[serde(default)]
     pub notifications: RawBotNotifications,
+    #[serde(default)]
+    pub web: Option<RawWeb>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWeb {
+    #[serde(default)]
+    pub bind: Option<String>,
+    #[serde(default)]
+    pub token: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

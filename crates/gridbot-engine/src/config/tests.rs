@@ -14,6 +14,8 @@ fn env() -> HashMap<String, String> {
         ("TELEGRAM_BOT_TOKEN", "123456:telegram-token-value"),
         ("TELEGRAM_CHAT_ID", "-1001"),
         ("TELEGRAM_CHAT_MAIN", "-1002"),
+        ("GRIDBOT_WEB_TOKEN", "web-token-value-0123456789"),
+        ("SHORT_TOKEN", "short"),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
@@ -51,6 +53,9 @@ fn the_example_files_validate() {
     assert_eq!(c.settings.recentre.pump_dump.unwrap().window_ms, 300_000);
     let t = bot.telegram.unwrap();
     assert_eq!((t.chat_id.as_str(), t.max_per_minute), ("-1001", 20));
+    let web = bot.web.unwrap();
+    assert_eq!(web.bind, WebConfig::DEFAULT_BIND);
+    assert_eq!(web.token.unwrap().expose(), "web-token-value-0123456789");
     assert_eq!(file_kind(&repo_config().join("accounts/classic.yaml")).unwrap(), FileKind::Account);
 }
 
@@ -225,4 +230,31 @@ fn a_bot_file_checks_its_accounts_and_their_uniqueness() {
     assert!(err.contains("bot3.yaml:5: notifications.telegram.bot_token"), "{err}");
     let one = load_any(&account, &env()).unwrap();
     assert_eq!(one.accounts.len(), 1);
+}
+
+#[test]
+fn the_web_section_is_loopback_by_default_and_never_open_beyond_it() {
+    let account = temp("web-account.yaml", GOOD);
+    let bot = |name: &str, web: &str| temp(name, &format!("accounts:\n  - {}\n{web}", account.display()));
+    let none = load_bot(&bot("web0.yaml", ""), &env()).unwrap();
+    assert_eq!(none.web, None, "no section, no server");
+    let default = load_bot(&bot("web1.yaml", "web: {}\n"), &env()).unwrap().web.unwrap();
+    assert_eq!((default.bind.to_string().as_str(), default.token.is_none()), ("127.0.0.1:8090", true));
+    let port0 = load_bot(&bot("web2.yaml", "web:\n  bind: \"[::1]:0\"\n"), &env()).unwrap().web.unwrap();
+    assert!(port0.bind.ip().is_loopback());
+    let open = "web:\n  bind: 0.0.0.0:8090\n  token: ${GRIDBOT_WEB_TOKEN}\n";
+    assert!(!load_bot(&bot("web3.yaml", open), &env()).unwrap().web.unwrap().bind.ip().is_loopback());
+    let bad = [
+        ("web4.yaml", "web:\n  bind: 0.0.0.0:8090\n", ":4: web.bind", "reachable from other machines"),
+        ("web5.yaml", "web:\n  bind: localhost\n", ":4: web.bind", "expected an address like 127.0.0.1:8080"),
+        ("web6.yaml", "web:\n  token: plain-text-token-0123456789\n", ":4: web.token", "from the environment"),
+        ("web7.yaml", "web:\n  token: ${SHORT_TOKEN}\n", ":4: web.token", "at least 16 characters"),
+        ("web8.yaml", "web:\n  token: ${NOT_SET_ANYWHERE}\n", ":4: web.token", "NOT_SET_ANYWHERE is not set"),
+        ("web9.yaml", "web:\n  port: 8090\n", "", "unknown field `port`"),
+    ];
+    for (name, web, at, message) in bad {
+        let err = load_bot(&bot(name, web), &env()).unwrap_err().to_string();
+        assert!(err.contains(&format!("{name}{at}")) && err.contains(message), "{name}: {err}");
+        assert!(!err.contains("short") && !err.contains("plain-text-token"), "{name} quotes its token: {err}");
+    }
 }

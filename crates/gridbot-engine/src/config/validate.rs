@@ -1,6 +1,7 @@
 //! Raw files → validated configuration; every problem with `file:line`, field and expectation.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use gridbot_bybit::Environment;
@@ -9,10 +10,12 @@ use gridbot_grid::{Bias, Progression, ProgressiveParams, TakeProfitRule};
 
 use super::env::{Env, Secret, interpolate, scrub};
 use super::locate::LineIndex;
-use super::raw::{ChatId, EnvironmentName, RawAccount, RawBot, RawClassic, RawProgressive, RawSymbol, StrategyKind};
+use super::raw::{
+    ChatId, EnvironmentName, RawAccount, RawBot, RawClassic, RawProgressive, RawSymbol, RawWeb, StrategyKind,
+};
 use super::{
     AccountConfig, BotConfig, ClassicConfig, ConfigError, ConfigErrors, LoggingConfig, ProgressiveConfig,
-    StrategyConfig, SymbolConfig, TelegramConfig,
+    StrategyConfig, SymbolConfig, TelegramConfig, WebConfig,
 };
 use crate::strategy::{ClassicSettings, LayoutSpec, ProgressiveSettings, PumpDump, RecentrePolicy};
 
@@ -375,6 +378,41 @@ fn credential(p: &mut Problems<'_>, field: &str, raw: &str, env: &dyn Env, sim: 
     Some(Secret::new(value))
 }
 
+/// The `web:` section: loopback unless told otherwise, and never open beyond it without a token.
+fn web(p: &mut Problems<'_>, w: &RawWeb, env: &dyn Env) -> Option<WebConfig> {
+    let bind = match &w.bind {
+        None => Some(WebConfig::DEFAULT_BIND),
+        Some(text) => {
+            let (value, _) = p.expand("web.bind", text, env)?;
+            let parsed = value.parse::<SocketAddr>().ok();
+            if parsed.is_none() {
+                p.at("web.bind", format!("expected an address like 127.0.0.1:8080, got {value:?}"));
+            }
+            parsed
+        }
+    };
+    let token = match &w.token {
+        None => None,
+        Some(text) => {
+            let (value, from_env) = p.expand("web.token", text, env)?;
+            if !from_env {
+                p.at("web.token", "secrets come from the environment: write \"${VARIABLE}\" and export it");
+            } else if value.chars().count() < WebConfig::MIN_TOKEN_LEN {
+                p.at("web.token", format!("expected at least {} characters", WebConfig::MIN_TOKEN_LEN));
+            }
+            Some(Secret::new(value))
+        }
+    };
+    let bind = bind?;
+    if !bind.ip().is_loopback() && token.is_none() {
+        p.at(
+            "web.bind",
+            format!("{bind} is reachable from other machines: set web.token, or bind 127.0.0.1 and use a tunnel"),
+        );
+    }
+    Some(WebConfig { bind, token })
+}
+
 /// Validates an account file.
 pub(super) fn account(path: &Path, text: &str, env: &dyn Env) -> Result<AccountConfig, ConfigErrors> {
     let raw: RawAccount = serde_yaml::from_str(text).map_err(|e| parse_error(path, &e))?;
@@ -516,6 +554,7 @@ pub(super) fn bot(path: &Path, text: &str, env: &dyn Env) -> Result<BotConfig, C
         level: raw.logging.level.unwrap_or_default(),
         terminal: raw.logging.terminal.unwrap_or_default(),
     };
-    let config = BotConfig { path: path.to_path_buf(), data_dir, accounts, logging, telegram };
+    let web = raw.web.as_ref().and_then(|w| web(&mut p, w, env));
+    let config = BotConfig { path: path.to_path_buf(), data_dir, accounts, logging, telegram, web };
     p.finish(Some(config))
 }

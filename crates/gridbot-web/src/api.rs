@@ -1,0 +1,202 @@
+//! Routes and handlers. Reads and writes go through `gridbot_engine::operator` on tokio's
+//! blocking pool; every reply is JSON except `/metrics` and `/healthz`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use gridbot_engine::config::{BotConfig, Secret, WebConfig};
+use gridbot_engine::operator;
+
+use crate::auth::bearer_matches;
+use crate::metrics;
+
+/// The longest stop reason kept (it goes into the flag file and the alert).
+const MAX_REASON_CHARS: usize = 200;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    config: Arc<BotConfig>,
+    token: Option<Secret>,
+    /// Off loopback, reads need the token too.
+    reads_need_token: bool,
+}
+
+impl AppState {
+    pub(crate) fn new(config: Arc<BotConfig>, web: &WebConfig) -> Self {
+        Self { config, token: web.token.clone(), reads_need_token: !web.bind.ip().is_loopback() }
+    }
+
+    fn knows(&self, account: &str) -> bool {
+        self.config.accounts.iter().any(|a| a.account_id == account)
+    }
+}
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics_page))
+        .route("/api/status", get(all_status))
+        .route("/api/accounts/{id}", get(one_status))
+        .route("/api/accounts/{id}/stop", post(stop))
+        .route("/api/accounts/{id}/resume", post(resume))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// A JSON reply (axum's `json` feature is off: serde_json writes, we set the type).
+fn json(status: StatusCode, value: &impl serde::Serialize) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")).into_response(),
+    }
+}
+
+/// A refusal or failure: `{"error": "…"}` with its status (401s carry the Bearer challenge).
+#[derive(Debug)]
+struct ApiError(StatusCode, String);
+
+impl ApiError {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self(status, message.into())
+    }
+
+    fn unknown_account() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "no such account in the bot file")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut response = json(self.0, &serde_json::json!({ "error": self.1 }));
+        if self.0 == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+type Reply = Result<Response, ApiError>;
+
+async fn not_found() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no such endpoint; see the gridbot-web crate docs")
+}
+
+/// `Ok` if the request may go on.
+fn authorise(state: &AppState, headers: &HeaderMap, mutating: bool) -> Result<(), ApiError> {
+    if !mutating && !state.reads_need_token {
+        return Ok(());
+    }
+    match &state.token {
+        None => Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "disabled: set web.token in the bot file to enable stop and resume",
+        )),
+        Some(token) if bearer_matches(headers, token.expose()) => Ok(()),
+        Some(_) => {
+            Err(ApiError::new(StatusCode::UNAUTHORIZED, "expected the header `Authorization: Bearer <web.token>`"))
+        }
+    }
+}
+
+/// Runs blocking file work off the reactor.
+async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")))
+}
+
+async fn metrics_page(State(state): State<AppState>, headers: HeaderMap) -> Reply {
+    authorise(&state, &headers, false)?;
+    let config = Arc::clone(&state.config);
+    let text = blocking(move || metrics::render(&operator::status(&config))).await?;
+    Ok(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response())
+}
+
+async fn all_status(State(state): State<AppState>, headers: HeaderMap) -> Reply {
+    authorise(&state, &headers, false)?;
+    let config = Arc::clone(&state.config);
+    let status = blocking(move || operator::status(&config)).await?;
+    Ok(json(StatusCode::OK, &status))
+}
+
+async fn one_status(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Reply {
+    authorise(&state, &headers, false)?;
+    if !state.knows(&id) {
+        return Err(ApiError::unknown_account());
+    }
+    let config = Arc::clone(&state.config);
+    let status = blocking(move || operator::account_status(&config, &id)).await?;
+    Ok(json(StatusCode::OK, &status))
+}
+
+/// The body of a stop request: empty, or `{"reason": "…"}`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StopBody {
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+fn stop_reason(body: &[u8]) -> Result<String, ApiError> {
+    let parsed: StopBody = if body.iter().all(u8::is_ascii_whitespace) {
+        StopBody::default()
+    } else {
+        serde_json::from_slice(body).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, format!("expected an empty body or {{\"reason\": \"...\"}}: {e}"))
+        })?
+    };
+    let reason = parsed.reason.unwrap_or_else(|| "no reason given".into());
+    let reason: String = reason.chars().take(MAX_REASON_CHARS).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    Ok(format!("web API: {reason}"))
+}
+
+async fn stop(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Reply {
+    authorise(&state, &headers, true)?;
+    if !state.knows(&id) {
+        return Err(ApiError::unknown_account());
+    }
+    let reason = stop_reason(&body)?;
+    let config = Arc::clone(&state.config);
+    let account = id.clone();
+    blocking(move || operator::stop(&config, &account, &reason))
+        .await?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    tracing::warn!(account = %id, "emergency stop set through the web API");
+    Ok(json(StatusCode::OK, &serde_json::json!({ "account": id, "emergency_stop": true })))
+}
+
+async fn resume(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Reply {
+    authorise(&state, &headers, true)?;
+    if !state.knows(&id) {
+        return Err(ApiError::unknown_account());
+    }
+    let config = Arc::clone(&state.config);
+    let account = id.clone();
+    let was_on = blocking(move || operator::resume(&config, &account))
+        .await?
+        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    tracing::warn!(account = %id, was_on, "resume requested through the web API");
+    Ok(json(StatusCode::OK, &serde_json::json!({ "account": id, "emergency_stop": false, "was_on": was_on })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_reasons_are_optional_bounded_and_single_line() {
+        assert_eq!(stop_reason(b"").ok().unwrap(), "web API: no reason given");
+        assert_eq!(stop_reason(b"  \n").ok().unwrap(), "web API: no reason given");
+        assert_eq!(stop_reason(br#"{"reason":"news\nspike"}"#).ok().unwrap(), "web API: news spike");
+        let long = format!(r#"{{"reason":"{}"}}"#, "x".repeat(1000));
+        assert_eq!(stop_reason(long.as_bytes()).ok().unwrap().len(), "web API: ".len() + MAX_REASON_CHARS);
+        assert_eq!(stop_reason(b"{").err().unwrap().0, StatusCode::BAD_REQUEST);
+        assert_eq!(stop_reason(br#"{"why":"x"}"#).err().unwrap().0, StatusCode::BAD_REQUEST);
+    }
+}

@@ -1,0 +1,123 @@
+//! # gridbot-web
+//!
+//! The operator's HTTP surfaces of a running bot (DESIGN §2: `engine ← web ← gridbot`):
+//!
+//! | endpoint | what | token |
+//! |---|---|---|
+//! | `GET /healthz` | `ok` while the server answers | no |
+//! | `GET /metrics` | Prometheus text format ([`metrics`]) | no¹ |
+//! | `GET /api/status` | every account's status as JSON | no¹ |
+//! | `GET /api/accounts/{id}` | one account's status | no¹ |
+//! | `POST /api/accounts/{id}/stop` | set the emergency stop (body: optional `{"reason": "…"}`) | yes |
+//! | `POST /api/accounts/{id}/resume` | lift it and re-arm | yes |
+//!
+//! ¹ When the server listens on a non-loopback address, every endpoint but `/healthz` needs the
+//! token.
+//!
+//! Decisions:
+//! - **Files, not shared memory.** Status and metrics are read from the same files as
+//!   `gridbot status` (lock, emergency flag, snapshot, journal), and stop/resume write the same
+//!   flag files as `gridbot stop`/`resume` ([`gridbot_engine::operator`]). The trading workers
+//!   never wait for a web request, a slow scrape cannot delay an order, and the server shows
+//!   the same truth a restart would recover from. The cost: figures are as fresh as the last
+//!   snapshot and journal write (after every fill and order batch).
+//! - **Loopback by default, a token for anything that changes something.** The token is a
+//!   bearer token compared in constant time; it comes from `${VAR}` and never appears in logs,
+//!   errors or `Debug` output. Without a configured token the mutating endpoints answer 403.
+//! - **tokio only here** (DESIGN §6): one current-thread runtime on its own thread; file and
+//!   SQLite reads run on its blocking pool.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+mod api;
+mod auth;
+pub mod metrics;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use gridbot_engine::config::{BotConfig, WebConfig};
+
+/// Why the server could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    /// The address could not be bound (in use, not permitted, …).
+    #[error("web: cannot listen on {addr}: {source}")]
+    Bind {
+        /// The configured address.
+        addr: SocketAddr,
+        /// The error.
+        source: std::io::Error,
+    },
+    /// The runtime or its thread could not be started.
+    #[error("web: cannot start the server: {0}")]
+    Runtime(std::io::Error),
+}
+
+/// A running web server; stops when dropped.
+#[derive(Debug)]
+pub struct WebServer {
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl WebServer {
+    /// Binds `web.bind` and serves the accounts of `config` on a thread of its own.
+    pub fn start(config: Arc<BotConfig>, web: &WebConfig) -> Result<Self, WebError> {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().map_err(WebError::Runtime)?;
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind(web.bind))
+            .map_err(|source| WebError::Bind { addr: web.bind, source })?;
+        let addr = listener.local_addr().map_err(|source| WebError::Bind { addr: web.bind, source })?;
+        let app = api::router(api::AppState::new(config, web));
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("gridbot-web".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let served = axum::serve(listener, app.into_make_service())
+                        .with_graceful_shutdown(async {
+                            let _ = rx.await;
+                        })
+                        .await;
+                    if let Err(e) = served {
+                        tracing::error!(error = %e, "web server stopped");
+                    }
+                });
+            })
+            .map_err(WebError::Runtime)?;
+        tracing::info!(
+            "web listening on http://{addr} (control API and /metrics{})",
+            if web.token.is_some() { "" } else { "; no token: stop/resume disabled" }
+        );
+        Ok(Self { addr, shutdown: Some(tx), thread: Some(thread) })
+    }
+
+    /// The address it listens on (the real port when the configuration said 0).
+    #[must_use]
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops serving and waits for the thread.
+    pub fn stop(mut self) {
+        self.shutdown_now();
+    }
+
+    fn shutdown_now(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for WebServer {
+    fn drop(&mut self) {
+        self.shutdown_now();
+    }
+}

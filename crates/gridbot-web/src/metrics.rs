@@ -1,0 +1,196 @@
+//! Prometheus text exposition (format 0.0.4) of the accounts' status.
+//!
+//! Every family is written whole (HELP, TYPE, then all its samples), as the format requires.
+//! Money and sizes are the exact decimals of the journal and snapshot, printed as they are
+//! (`1234.5678`), which Prometheus parses as floats. A leg's `gridbot_leg_level` is absent
+//! while the leg is flat, so `gridbot_leg_level > 3` alerts only on legs that are in a cycle.
+
+use std::fmt::Write as _;
+
+use gridbot_engine::operator::AccountStatus;
+
+/// The content type of [`render`]'s output.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+struct Family {
+    name: &'static str,
+    kind: &'static str,
+    help: &'static str,
+    samples: Vec<(String, String)>,
+}
+
+impl Family {
+    fn new(name: &'static str, kind: &'static str, help: &'static str) -> Self {
+        Self { name, kind, help, samples: Vec::new() }
+    }
+
+    fn add(&mut self, labels: &[(&str, &str)], value: impl ToString) {
+        let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
+        self.samples.push((labels.join(","), value.to_string()));
+    }
+
+    fn write(&self, out: &mut String) {
+        let _ = writeln!(out, "# HELP {} {}", self.name, self.help);
+        let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind);
+        for (labels, value) in &self.samples {
+            if labels.is_empty() {
+                let _ = writeln!(out, "{} {value}", self.name);
+            } else {
+                let _ = writeln!(out, "{}{{{labels}}} {value}", self.name);
+            }
+        }
+    }
+}
+
+/// A label value with `\`, `"` and newlines escaped.
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+fn flag(b: bool) -> u8 {
+    u8::from(b)
+}
+
+/// The metrics of `accounts`.
+#[must_use]
+pub fn render(accounts: &[AccountStatus]) -> String {
+    let mut up = Family::new("gridbot_up", "gauge", "1 while the web server answers.");
+    up.add(&[], 1);
+    let mut running = Family::new("gridbot_account_running", "gauge", "1 while a bot holds the account's lock.");
+    let mut stop = Family::new(
+        "gridbot_account_emergency_stop",
+        "gauge",
+        "1 while the account's emergency-stop flag exists (nothing is sent).",
+    );
+    let mut executions = Family::new("gridbot_executions_total", "counter", "Executions in the account's journal.");
+    let mut realised = Family::new(
+        "gridbot_realised_pnl_usdt",
+        "gauge",
+        "Realised PnL net of fees and funding since the journal began, USDT.",
+    );
+    let mut today =
+        Family::new("gridbot_realised_pnl_today_usdt", "gauge", "Realised PnL net of fees and funding, this UTC day.");
+    let mut equity = Family::new("gridbot_equity_usdt", "gauge", "Total equity at the last wallet snapshot, USDT.");
+    let mut equity_time = Family::new(
+        "gridbot_equity_timestamp_seconds",
+        "gauge",
+        "When the last wallet snapshot was taken (exchange time, Unix seconds).",
+    );
+    let mut open_orders =
+        Family::new("gridbot_open_orders", "gauge", "Orders the bot believes are working, per symbol.");
+    let mut level =
+        Family::new("gridbot_leg_level", "gauge", "The grid level a leg reached in its cycle (absent while flat).");
+    let mut size = Family::new("gridbot_leg_size", "gauge", "A leg's open size, in the symbol's base coin.");
+    let mut cycle = Family::new("gridbot_leg_cycle", "gauge", "A leg's cycle number.");
+    let mut stopped = Family::new(
+        "gridbot_classic_stopped",
+        "gauge",
+        "1 when a classic grid's stop-loss stopped it (resume restarts it).",
+    );
+    for a in accounts {
+        let account = a.account.as_str();
+        running.add(&[("account", account)], flag(a.running));
+        stop.add(&[("account", account)], flag(a.emergency_stop));
+        executions.add(&[("account", account)], a.executions);
+        if let Some((total, day)) = a.realised_pnl {
+            realised.add(&[("account", account)], total);
+            today.add(&[("account", account)], day);
+        }
+        if let Some((ms, value)) = a.equity {
+            equity.add(&[("account", account)], value);
+            equity_time.add(&[("account", account)], format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000)));
+        }
+        for s in &a.symbols {
+            let symbol = s.symbol.as_str();
+            open_orders.add(&[("account", account), ("symbol", symbol)], s.open_orders);
+            if s.generation.is_some() {
+                stopped.add(&[("account", account), ("symbol", symbol)], flag(s.stopped.is_some()));
+            }
+            for (leg, state) in [("long", &s.long), ("short", &s.short)] {
+                let labels = [("account", account), ("symbol", symbol), ("leg", leg)];
+                if let Some(l) = state.level {
+                    level.add(&labels, l);
+                }
+                size.add(&labels, state.size);
+                cycle.add(&labels, state.cycle);
+            }
+        }
+    }
+    let mut out = String::new();
+    for family in
+        [up, running, stop, executions, realised, today, equity, equity_time, open_orders, level, size, cycle, stopped]
+    {
+        family.write(&mut out);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use gridbot_engine::operator::{LegStatus, SymbolStatus};
+
+    use super::*;
+
+    fn leg(level: Option<u32>, size: &str) -> LegStatus {
+        LegStatus { cycle: 3, level, size: size.parse().unwrap(), avg_entry: None }
+    }
+
+    #[test]
+    fn families_are_whole_and_values_exact() {
+        let status = AccountStatus {
+            account: "main".into(),
+            running: true,
+            emergency_stop: false,
+            symbols: vec![SymbolStatus {
+                symbol: "BTCUSDT".into(),
+                strategy: "progressive",
+                generation: None,
+                stopped: None,
+                long: leg(Some(2), "0.006"),
+                short: leg(None, "0"),
+                open_orders: 4,
+            }],
+            executions: 17,
+            realised_pnl: Some(("12.3456789".parse().unwrap(), "-0.5".parse().unwrap())),
+            equity: Some((1_700_000_000_123, "100012.25".parse().unwrap())),
+            recent_events: vec![],
+        };
+        let mut other = status.clone();
+        other.account = "we\"ird\\acct".into();
+        other.running = false;
+        other.emergency_stop = true;
+        other.symbols[0].generation = Some(2);
+        other.symbols[0].stopped = Some("stop-loss".into());
+        let text = render(&[status, other]);
+        for line in [
+            "gridbot_up 1",
+            "gridbot_account_running{account=\"main\"} 1",
+            "gridbot_account_emergency_stop{account=\"we\\\"ird\\\\acct\"} 1",
+            "gridbot_executions_total{account=\"main\"} 17",
+            "gridbot_realised_pnl_usdt{account=\"main\"} 12.3456789",
+            "gridbot_realised_pnl_today_usdt{account=\"main\"} -0.5",
+            "gridbot_equity_usdt{account=\"main\"} 100012.25",
+            "gridbot_equity_timestamp_seconds{account=\"main\"} 1700000000.123",
+            "gridbot_open_orders{account=\"main\",symbol=\"BTCUSDT\"} 4",
+            "gridbot_leg_level{account=\"main\",symbol=\"BTCUSDT\",leg=\"long\"} 2",
+            "gridbot_leg_size{account=\"main\",symbol=\"BTCUSDT\",leg=\"long\"} 0.006",
+            "gridbot_leg_cycle{account=\"main\",symbol=\"BTCUSDT\",leg=\"short\"} 3",
+            "gridbot_classic_stopped{account=\"we\\\"ird\\\\acct\",symbol=\"BTCUSDT\"} 1",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}:\n{text}");
+        }
+        assert!(!text.lines().any(|l| l.starts_with("gridbot_leg_level") && l.contains("short")), "{text}");
+        // Each family appears as one contiguous block introduced by its HELP and TYPE.
+        let mut seen = std::collections::HashSet::new();
+        let mut current = String::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                current = rest.split(' ').next().unwrap().to_owned();
+                assert!(seen.insert(current.clone()), "{current} twice");
+            } else if !line.starts_with('#') {
+                let name = line.split(['{', ' ']).next().unwrap();
+                assert_eq!(name, current, "sample outside its family: {line}");
+            }
+        }
+    }
+}

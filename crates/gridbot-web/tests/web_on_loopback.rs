@@ -1,0 +1,192 @@
+//! The web surfaces over real HTTP on 127.0.0.1, against an account's real files: status and
+//! metrics read the snapshot and the journal; stop and resume need the token and write the
+//! same flag files as `gridbot stop`/`resume`; off loopback every read needs the token too.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use gridbot_core::{Symbol, Wallet};
+use gridbot_engine::config::{BotConfig, load_bot};
+use gridbot_state::{AccountSnapshot, Journal, LegState, SnapshotStore, SymbolState};
+use gridbot_web::{WebError, WebServer};
+
+const TOKEN: &str = "web-test-token-5f0c2a9e";
+
+fn account_yaml(id: &str) -> String {
+    format!(
+        "account_id: {id}\nenvironment: sim\nbase_url: http://127.0.0.1:9\napi_key: key\napi_secret: secret\nsymbols:\n  - symbol: BTCUSDT\n    strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.002\"\n      max_levels: 5\n      step_scale_factor: 0.1\n      take_profit: 0.002\n"
+    )
+}
+
+/// A bot file of one account `acca` with `web` as its web section, and files for the account.
+fn setup(tag: &str, web: &str) -> BotConfig {
+    let dir = std::env::temp_dir().join(format!("gridbot-web-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("a.yaml"), account_yaml("acca")).unwrap();
+    std::fs::write(dir.join("bot.yaml"), format!("data_dir: var\naccounts: [a.yaml]\n{web}")).unwrap();
+    let env = HashMap::from([("WEB_TOKEN".to_owned(), TOKEN.to_owned())]);
+    let config = load_bot(&dir.join("bot.yaml"), &env).unwrap();
+    let account_dir = config.account_dir("acca");
+    std::fs::create_dir_all(&account_dir).unwrap();
+    let mut snapshot = AccountSnapshot::new("acca", 1);
+    let long = LegState {
+        cycle: 4,
+        level: Some(2),
+        anchor: Some("60000".parse().unwrap()),
+        avg_entry: Some("59000.5".parse().unwrap()),
+        size: "0.014".parse().unwrap(),
+    };
+    let short = LegState { cycle: 1, level: None, anchor: None, avg_entry: None, size: "0".parse().unwrap() };
+    snapshot.symbols.insert(
+        Symbol::new("BTCUSDT").unwrap(),
+        SymbolState { plan: None, long, short, risk: Default::default(), orders: vec![], classic: None },
+    );
+    SnapshotStore::new(&account_dir, "acca").save(&snapshot).unwrap();
+    let journal = Journal::open(&account_dir.join("journal.sqlite")).unwrap();
+    let wallet = Wallet {
+        total_equity: "100123.45".parse().unwrap(),
+        total_wallet_balance: "100000".parse().unwrap(),
+        total_margin_balance: "100123.45".parse().unwrap(),
+        total_available_balance: "99000".parse().unwrap(),
+        total_perp_upl: "123.45".parse().unwrap(),
+        total_initial_margin: "1000".parse().unwrap(),
+        total_maintenance_margin: "50".parse().unwrap(),
+        account_im_rate: "0.01".parse().unwrap(),
+        account_mm_rate: "0.0005".parse().unwrap(),
+        coins: vec![],
+    };
+    journal.record_equity(&wallet, 1_750_000_000_000).unwrap();
+    config
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+/// (status, content type, body).
+fn get(url: &str, token: Option<&str>) -> (u16, String, String) {
+    let mut request = agent().get(url);
+    if let Some(t) = token {
+        request = request.header("Authorization", format!("Bearer {t}"));
+    }
+    let mut response = request.call().unwrap();
+    let content_type =
+        response.headers().get("content-type").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+    (response.status().as_u16(), content_type, response.body_mut().read_to_string().unwrap())
+}
+
+fn post(url: &str, token: Option<&str>, body: &str) -> (u16, String, bool) {
+    let mut request = agent().post(url);
+    if let Some(t) = token {
+        request = request.header("Authorization", format!("Bearer {t}"));
+    }
+    let mut response = request.send(body).unwrap();
+    let challenged = response.headers().contains_key("www-authenticate");
+    (response.status().as_u16(), response.body_mut().read_to_string().unwrap(), challenged)
+}
+
+fn flag(config: &BotConfig) -> PathBuf {
+    config.account_dir("acca").join("EMERGENCY_STOP")
+}
+
+#[test]
+fn status_metrics_and_token_guarded_stop_and_resume() {
+    let config = Arc::new(setup("main", "web:\n  bind: 127.0.0.1:0\n  token: ${WEB_TOKEN}\n"));
+    let server = WebServer::start(Arc::clone(&config), config.web.as_ref().unwrap()).unwrap();
+    let base = format!("http://{}", server.addr());
+    assert_ne!(server.addr().port(), 0, "the real port is reported");
+
+    assert_eq!(get(&format!("{base}/healthz"), None).2, "ok\n");
+    let (code, content_type, metrics) = get(&format!("{base}/metrics"), None);
+    assert_eq!((code, content_type.as_str()), (200, gridbot_web::metrics::CONTENT_TYPE));
+    for line in [
+        "gridbot_account_running{account=\"acca\"} 0",
+        "gridbot_account_emergency_stop{account=\"acca\"} 0",
+        "gridbot_executions_total{account=\"acca\"} 0",
+        "gridbot_equity_usdt{account=\"acca\"} 100123.45",
+        "gridbot_leg_level{account=\"acca\",symbol=\"BTCUSDT\",leg=\"long\"} 2",
+        "gridbot_leg_size{account=\"acca\",symbol=\"BTCUSDT\",leg=\"long\"} 0.014",
+        "gridbot_leg_cycle{account=\"acca\",symbol=\"BTCUSDT\",leg=\"long\"} 4",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "missing {line}:\n{metrics}");
+    }
+    let (code, content_type, body) = get(&format!("{base}/api/status"), None);
+    assert_eq!((code, content_type.as_str()), (200, "application/json"));
+    let status: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(status[0]["account"], "acca");
+    assert_eq!(status[0]["symbols"][0]["long"]["level"], 2);
+    assert_eq!(status[0]["symbols"][0]["long"]["avg_entry"], "59000.5");
+    let (code, _, body) = get(&format!("{base}/api/accounts/acca"), None);
+    assert_eq!(code, 200);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["equity"][1], "100123.45");
+    assert_eq!(get(&format!("{base}/api/accounts/nobody"), None).0, 404);
+    assert_eq!(get(&format!("{base}/nothing/here"), None).0, 404);
+    assert_eq!(agent().get(&format!("{base}/api/accounts/acca/stop")).call().unwrap().status().as_u16(), 405);
+
+    // Stop: no token, a wrong one, a truncated one — refused, nothing written.
+    let stop = format!("{base}/api/accounts/acca/stop");
+    for token in [None, Some("wrong-token-0000000000"), Some(&TOKEN[..TOKEN.len() - 1])] {
+        let (code, body, challenged) = post(&stop, token, "");
+        assert_eq!((code, challenged), (401, true), "{body}");
+        assert!(!body.contains(TOKEN), "the token is never echoed");
+        assert!(!flag(&config).exists());
+    }
+    assert_eq!(post(&format!("{base}/api/accounts/nobody/stop"), Some(TOKEN), "").0, 404);
+    assert_eq!(post(&stop, Some(TOKEN), "{not json").0, 400);
+    assert!(!flag(&config).exists());
+    let (code, body, _) = post(&stop, Some(TOKEN), r#"{"reason": "CPI print"}"#);
+    assert_eq!(code, 200, "{body}");
+    let text = std::fs::read_to_string(flag(&config)).unwrap();
+    assert!(text.contains("web API: CPI print"), "{text}");
+    assert!(get(&format!("{base}/metrics"), None).2.contains("gridbot_account_emergency_stop{account=\"acca\"} 1"));
+
+    // Resume lifts the flag and leaves the request a running bot consumes.
+    let resume = format!("{base}/api/accounts/acca/resume");
+    assert_eq!(post(&resume, None, "").0, 401);
+    assert!(flag(&config).exists());
+    let (code, body, _) = post(&resume, Some(TOKEN), "");
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["was_on"], true);
+    assert!(!flag(&config).exists());
+    assert!(config.account_dir("acca").join("RESUME").exists());
+    server.stop();
+}
+
+#[test]
+fn without_a_token_nothing_can_be_changed() {
+    let config = Arc::new(setup("notoken", "web:\n  bind: 127.0.0.1:0\n"));
+    let server = WebServer::start(Arc::clone(&config), config.web.as_ref().unwrap()).unwrap();
+    let base = format!("http://{}", server.addr());
+    assert_eq!(get(&format!("{base}/metrics"), None).0, 200);
+    let (code, body, _) = post(&format!("{base}/api/accounts/acca/stop"), Some(TOKEN), "");
+    assert_eq!(code, 403, "{body}");
+    assert!(body.contains("web.token"), "{body}");
+    assert!(!flag(&config).exists());
+}
+
+#[test]
+fn off_loopback_every_read_needs_the_token() {
+    let config = Arc::new(setup("open", "web:\n  bind: 0.0.0.0:0\n  token: ${WEB_TOKEN}\n"));
+    let server = WebServer::start(Arc::clone(&config), config.web.as_ref().unwrap()).unwrap();
+    let base = format!("http://127.0.0.1:{}", server.addr().port());
+    assert_eq!(get(&format!("{base}/healthz"), None).0, 200);
+    for path in ["/metrics", "/api/status", "/api/accounts/acca"] {
+        assert_eq!(get(&format!("{base}{path}"), None).0, 401, "{path}");
+        assert_eq!(get(&format!("{base}{path}"), Some(TOKEN)).0, 200, "{path}");
+    }
+}
+
+#[test]
+fn a_port_in_use_is_a_clear_error() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port();
+    let config = Arc::new(setup("taken", &format!("web:\n  bind: 127.0.0.1:{port}\n  token: ${{WEB_TOKEN}}\n")));
+    let err = WebServer::start(Arc::clone(&config), config.web.as_ref().unwrap()).unwrap_err();
+    assert!(matches!(err, WebError::Bind { .. }));
+    let text = err.to_string();
+    assert!(text.contains(&format!("127.0.0.1:{port}")) && !text.contains(TOKEN), "{text}");
+    assert!(!format!("{config:?}").contains(TOKEN), "Debug output hides the token");
+}

@@ -89,6 +89,9 @@ async fn not_found() -> ApiError {
 
 /// `Ok` if the request may go on.
 fn authorise(state: &AppState, headers: &HeaderMap, mutating: bool) -> Result<(), ApiError> {
+    if !state.reads_need_token && !headers.get(header::HOST).and_then(|h| h.to_str().ok()).is_some_and(loopback_host) {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "expected a loopback Host (127.0.0.1, [::1] or localhost)"));
+    }
     if !mutating && !state.reads_need_token {
         return Ok(());
     }
@@ -102,6 +105,19 @@ fn authorise(state: &AppState, headers: &HeaderMap, mutating: bool) -> Result<()
             Err(ApiError::new(StatusCode::UNAUTHORIZED, "expected the header `Authorization: Bearer <web.token>`"))
         }
     }
+}
+
+/// Whether a `Host` header names this machine. A loopback-bound server answers only such
+/// requests, so a web page whose name was re-bound to 127.0.0.1 (DNS rebinding) reads nothing.
+fn loopback_host(host: &str) -> bool {
+    let name =
+        match host.strip_prefix('[') {
+            Some(rest) => rest.split(']').next().unwrap_or_default(),
+            None => host
+                .rsplit_once(':')
+                .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host }),
+        };
+    name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 /// Runs blocking file work off the reactor.
@@ -188,6 +204,17 @@ async fn resume(State(state): State<AppState>, Path(id): Path<String>, headers: 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_loopback_hosts_are_local() {
+        for host in ["127.0.0.1", "127.0.0.1:8090", "localhost", "LOCALHOST:1", "[::1]:8090", "[::1]", "127.1.2.3:80"] {
+            assert!(loopback_host(host), "{host}");
+        }
+        for host in ["evil.example", "evil.example:8090", "10.0.0.1:8090", "[2001:db8::1]:80", "localhost.evil:80", ""]
+        {
+            assert!(!loopback_host(host), "{host}");
+        }
+    }
 
     #[test]
     fn stop_reasons_are_optional_bounded_and_single_line() {

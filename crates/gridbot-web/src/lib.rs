@@ -24,6 +24,8 @@
 //! - **Loopback by default, a token for anything that changes something.** The token is a
 //!   bearer token compared in constant time; it comes from `${VAR}` and never appears in logs,
 //!   errors or `Debug` output. Without a configured token the mutating endpoints answer 403.
+//!   Bound to loopback, the server answers only requests whose `Host` is loopback or
+//!   `localhost` (a DNS-rebinding page gets 403).
 //! - **tokio only here** (DESIGN §6): one current-thread runtime on its own thread; file and
 //!   SQLite reads run on its blocking pool.
 

@@ -123,6 +123,11 @@ fn status_metrics_and_token_guarded_stop_and_resume() {
     assert_eq!(code, 200);
     assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["equity"][1], "100123.45");
     assert_eq!(get(&format!("{base}/api/accounts/nobody"), None).0, 404);
+    // A page whose name was re-bound to 127.0.0.1 reads nothing (DNS rebinding).
+    let rebound = agent().get(&format!("{base}/api/status")).header("Host", "evil.example").call().unwrap();
+    assert_eq!(rebound.status().as_u16(), 403);
+    let by_name = format!("http://localhost:{}/metrics", server.addr().port());
+    assert_eq!(agent().get(&by_name).call().unwrap().status().as_u16(), 200);
     assert_eq!(get(&format!("{base}/nothing/here"), None).0, 404);
     assert_eq!(agent().get(&format!("{base}/api/accounts/acca/stop")).call().unwrap().status().as_u16(), 405);
 

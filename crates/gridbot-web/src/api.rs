@@ -110,13 +110,14 @@ fn authorise(state: &AppState, headers: &HeaderMap, mutating: bool) -> Result<()
 /// Whether a `Host` header names this machine. A loopback-bound server answers only such
 /// requests, so a web page whose name was re-bound to 127.0.0.1 (DNS rebinding) reads nothing.
 fn loopback_host(host: &str) -> bool {
-    let name =
-        match host.strip_prefix('[') {
-            Some(rest) => rest.split(']').next().unwrap_or_default(),
-            None => host
-                .rsplit_once(':')
-                .map_or(host, |(name, port)| if port.bytes().all(|b| b.is_ascii_digit()) { name } else { host }),
-        };
+    let name = if let Some(bracketed) = host.strip_prefix('[') {
+        bracketed.split(']').next().unwrap_or_default()
+    } else {
+        match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        }
+    };
     name.eq_ignore_ascii_case("localhost") || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 

@@ -32,8 +32,13 @@ impl AppState {
         Self { config, token: web.token.clone(), reads_need_token: !web.bind.ip().is_loopback() }
     }
 
-    fn knows(&self, account: &str) -> bool {
-        self.config.accounts.iter().any(|a| a.account_id == account)
+    /// `Ok` if `account` is in the bot file (only such ids ever reach a path on disk).
+    fn known(&self, account: &str) -> Result<(), ApiError> {
+        if self.config.accounts.iter().any(|a| a.account_id == account) {
+            Ok(())
+        } else {
+            Err(ApiError::new(StatusCode::NOT_FOUND, "no such account in the bot file"))
+        }
     }
 }
 
@@ -65,9 +70,11 @@ impl ApiError {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self(status, message.into())
     }
+}
 
-    fn unknown_account() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "no such account in the bot file")
+impl From<operator::OperatorError> for ApiError {
+    fn from(e: operator::OperatorError) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())
     }
 }
 
@@ -144,9 +151,7 @@ async fn all_status(State(state): State<AppState>, headers: HeaderMap) -> Reply 
 
 async fn one_status(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Reply {
     authorise(&state, &headers, false)?;
-    if !state.knows(&id) {
-        return Err(ApiError::unknown_account());
-    }
+    state.known(&id)?;
     let config = Arc::clone(&state.config);
     let status = blocking(move || operator::account_status(&config, &id)).await?;
     Ok(json(StatusCode::OK, &status))
@@ -175,29 +180,21 @@ fn stop_reason(body: &[u8]) -> Result<String, ApiError> {
 
 async fn stop(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Reply {
     authorise(&state, &headers, true)?;
-    if !state.knows(&id) {
-        return Err(ApiError::unknown_account());
-    }
+    state.known(&id)?;
     let reason = stop_reason(&body)?;
     let config = Arc::clone(&state.config);
     let account = id.clone();
-    blocking(move || operator::stop(&config, &account, &reason))
-        .await?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    blocking(move || operator::stop(&config, &account, &reason)).await??;
     tracing::warn!(account = %id, "emergency stop set through the web API");
     Ok(json(StatusCode::OK, &serde_json::json!({ "account": id, "emergency_stop": true })))
 }
 
 async fn resume(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Reply {
     authorise(&state, &headers, true)?;
-    if !state.knows(&id) {
-        return Err(ApiError::unknown_account());
-    }
+    state.known(&id)?;
     let config = Arc::clone(&state.config);
     let account = id.clone();
-    let was_on = blocking(move || operator::resume(&config, &account))
-        .await?
-        .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let was_on = blocking(move || operator::resume(&config, &account)).await??;
     tracing::warn!(account = %id, was_on, "resume requested through the web API");
     Ok(json(StatusCode::OK, &serde_json::json!({ "account": id, "emergency_stop": false, "was_on": was_on })))
 }

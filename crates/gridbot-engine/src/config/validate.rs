@@ -380,31 +380,28 @@ fn credential(p: &mut Problems<'_>, field: &str, raw: &str, env: &dyn Env, sim: 
 
 /// The `web:` section: loopback unless told otherwise, and never open beyond it without a token.
 fn web(p: &mut Problems<'_>, w: &RawWeb, env: &dyn Env) -> Option<WebConfig> {
+    // Both fields are checked before giving up, so every problem is reported at once.
     let bind = match &w.bind {
         None => Some(WebConfig::DEFAULT_BIND),
-        Some(text) => {
-            let (value, _) = p.expand("web.bind", text, env)?;
+        Some(text) => p.expand("web.bind", text, env).and_then(|(value, _)| {
             let parsed = value.parse::<SocketAddr>().ok();
             if parsed.is_none() {
                 p.at("web.bind", format!("expected an address like 127.0.0.1:8080, got {value:?}"));
             }
             parsed
-        }
+        }),
     };
-    let token = match &w.token {
-        None => None,
-        Some(text) => {
-            let (value, from_env) = p.expand("web.token", text, env)?;
-            if !from_env {
-                p.at("web.token", "secrets come from the environment: write \"${VARIABLE}\" and export it");
-            } else if value.chars().count() < WebConfig::MIN_TOKEN_LEN {
-                p.at("web.token", format!("expected at least {} characters", WebConfig::MIN_TOKEN_LEN));
-            }
-            Some(Secret::new(value))
+    let token = w.token.as_ref().and_then(|text| {
+        let (value, from_env) = p.expand("web.token", text, env)?;
+        if !from_env {
+            p.at("web.token", "secrets come from the environment: write \"${VARIABLE}\" and export it");
+        } else if value.chars().count() < WebConfig::MIN_TOKEN_LEN {
+            p.at("web.token", format!("expected at least {} characters", WebConfig::MIN_TOKEN_LEN));
         }
-    };
+        Some(Secret::new(value))
+    });
     let bind = bind?;
-    if !bind.ip().is_loopback() && token.is_none() {
+    if !bind.ip().is_loopback() && w.token.is_none() {
         p.at(
             "web.bind",
             format!("{bind} is reachable from other machines: set web.token, or bind 127.0.0.1 and use a tunnel"),

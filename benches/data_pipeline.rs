@@ -6,7 +6,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gridbot_core::{Interval, OhlcSeries, load_candles, resample};
+use gridbot_core::{Interval, OhlcSeries};
+use gridbot_data::{load_candles, resample};
 use gridbot_grid::{GridPlan, ProgressiveParams};
 
 fn data(name: &str) -> String {

@@ -22,8 +22,8 @@ use gridbot_bybit::{BybitClient, ClientConfig, Credentials, Environment};
 use gridbot_core::reference::bybit_btcusdt;
 use gridbot_core::{
     Decimal, OrderLinkId, OrderRef, OrderRequest, PositionIdx, Price, Side, Symbol, SystemClock, TimeInForce,
-    load_candles,
 };
+use gridbot_data::load_candles;
 use gridbot_sim::server::{ServerAccount, ServerConfig, start};
 use gridbot_sim::{CandleReplay, Engine, SimConfig};
 

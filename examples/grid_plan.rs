@@ -13,7 +13,8 @@
 
 use std::process::ExitCode;
 
-use gridbot_core::{Decimal, Interval, Leg, OhlcSeries, Price, Qty, load_candles};
+use gridbot_core::{Decimal, Interval, Leg, OhlcSeries, Price, Qty};
+use gridbot_data::load_candles;
 use gridbot_grid::{GridPlan, ProgressiveParams, average_entry};
 
 const DEFAULT_FILE: &str = "data/binance_BTCUSDT_1d_2017-08_2026-01.csv.gz";
@@ -104,7 +105,7 @@ fn run(args: Args) -> Result<(), String> {
     })?;
     let params = ProgressiveParams { base_qty: args.base_qty.unwrap_or(instrument.min_order_qty()), ..args.params };
     let candles = load_candles(&args.file).map_err(|e| e.to_string())?;
-    let daily = gridbot_core::resample(&candles, Interval::D1).map_err(|e| e.to_string())?;
+    let daily = gridbot_data::resample(&candles, Interval::D1).map_err(|e| e.to_string())?;
     let series = OhlcSeries::from_candles(&daily);
     let last = daily.last().ok_or("no candles")?;
     let as_of_ms = Interval::D1.bucket_start(last.open_time_ms) + gridbot_core::time::DAY_MS;

@@ -15,7 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gridbot_core::reference::bybit_btcusdt;
-use gridbot_core::{Decimal, Symbol, SystemClock, load_candles};
+use gridbot_core::{Decimal, Symbol, SystemClock};
+use gridbot_data::load_candles;
 use gridbot_sim::server::{ServerAccount, ServerConfig, start};
 use gridbot_sim::{CandleReplay, Engine, SimConfig};
 

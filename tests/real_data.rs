@@ -1,7 +1,8 @@
 //! Cross-crate tests on the real candles bundled in `data/`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use gridbot_core::{Candle, Interval, OhlcSeries, load_candles, resample};
+use gridbot_core::{Candle, Interval, OhlcSeries};
+use gridbot_data::{load_candles, resample};
 
 fn data(name: &str) -> String {
     format!("{}/../data/{name}", env!("CARGO_MANIFEST_DIR"))

@@ -34,7 +34,7 @@ pub fn temp_dir(tag: &str) -> PathBuf {
 
 /// The first `days` of a bundled gzip file, as plain CSV in `dir` (a replay that ends).
 pub fn truncated(dir: &Path, name: &str, days: usize) -> PathBuf {
-    let candles = gridbot_core::load_candles(data(name)).unwrap();
+    let candles = gridbot_data::load_candles(data(name)).unwrap();
     let out = dir.join(name.replace(".gz", ""));
     let mut f = std::io::BufWriter::new(std::fs::File::create(&out).unwrap());
     writeln!(f, "open_time_ms,open,high,low,close,volume").unwrap();

@@ -10,16 +10,15 @@
 //! - Bybit linear enums spelled as on the wire ([`Side`], [`OrderStatus`], [`PositionIdx`], ...).
 //! - [`OrderRequest`], [`Order`], [`Execution`], [`Position`], [`Wallet`], [`Ticker`],
 //!   [`Candle`], [`Interval`].
-//! - The candle loader for `../shared/data` files ([`load_candles`]) and [`resample`].
 //!
-//! This crate does no network I/O and reads the wall clock only inside [`SystemClock`].
+//! This crate reads no files (candle files: `gridbot-data`) and no network, and reads the wall
+//! clock only inside [`SystemClock`]; [`fs::write_atomic`] is the one file helper it offers.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
 mod account;
 mod candle;
-mod candle_csv;
 mod enums;
 mod exchange;
 pub mod fs;
@@ -33,7 +32,6 @@ pub mod time;
 
 pub use account::{CoinBalance, Execution, Position, Wallet};
 pub use candle::{Candle, Interval, OhlcSeries};
-pub use candle_csv::{CANDLE_CSV_HEADER, CandleError, ResampleError, load_candles, read_candles, resample};
 pub use enums::{
     CancelType, ExecType, Leg, OrderRole, OrderStatus, OrderType, PositionIdx, PositionMode, PositionStatus,
     RejectReason, Side, TimeInForce, UnknownEnumValue,

@@ -7,7 +7,8 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use gridbot_core::{Decimal, Instrument, Leg, OhlcSeries, Price, Qty, load_candles};
+use gridbot_core::{Decimal, Instrument, Leg, OhlcSeries, Price, Qty};
+use gridbot_data::load_candles;
 use gridbot_grid::volatility::{atr_pct_ema_last, atr_pct_series, ema_adjusted, wilder_atr};
 use gridbot_grid::{
     Bias, ClassicLayout, ClassicParams, ClassicPlan, GridPlan, Progression, ProgressiveParams, TakeProfitRule,

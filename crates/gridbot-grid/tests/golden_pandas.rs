@@ -5,7 +5,8 @@
 //! true range, ATR%, `ewm(adjust=True)`, `ewm(adjust=False)`, Wilder's ATR and `base_step`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use gridbot_core::{OhlcSeries, load_candles};
+use gridbot_core::OhlcSeries;
+use gridbot_data::load_candles;
 use gridbot_grid::volatility::{
     atr_pct_ema_last, atr_pct_series, ema_adjusted, ema_recursive, true_range_series, wilder_atr,
 };

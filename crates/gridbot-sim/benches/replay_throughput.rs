@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use gridbot_core::reference::bybit_btcusdt;
-use gridbot_core::{
-    Decimal, OrderLinkId, OrderRequest, PositionIdx, PositionMode, Price, Side, Symbol, TimeInForce, load_candles,
-};
+use gridbot_core::{Decimal, OrderLinkId, OrderRequest, PositionIdx, PositionMode, Price, Side, Symbol, TimeInForce};
 use gridbot_sim::{CandleReplay, Engine, SimConfig};
 
 fn setup(candles: &[gridbot_core::Candle], spacing: Decimal) -> (Engine, CandleReplay) {
@@ -61,7 +59,7 @@ fn setup(candles: &[gridbot_core::Candle], spacing: Decimal) -> (Engine, CandleR
 
 fn bench(c: &mut Criterion) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz");
-    let candles = load_candles(path).unwrap();
+    let candles = gridbot_data::load_candles(path).unwrap();
     let mut g = c.benchmark_group("replay");
     g.sample_size(20);
     g.throughput(Throughput::Elements(candles.len() as u64 - 1));

@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use gridbot_core::{Decimal, Instrument, InstrumentSpec, Interval, Symbol, load_candles};
+use gridbot_core::{Decimal, Instrument, InstrumentSpec, Interval, Symbol};
 
 use crate::config::SimConfig;
 use crate::engine::Engine;
@@ -170,7 +170,7 @@ pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
             return Err(err(&field("instrument.symbol"), format!("expected {symbol}, got {}", instrument.symbol())));
         }
         let data = base.join(&m.file);
-        let candles = load_candles(&data).map_err(|e| err(&field("file"), e.to_string()))?;
+        let candles = gridbot_data::load_candles(&data).map_err(|e| err(&field("file"), e.to_string()))?;
         if series.insert(symbol.clone(), candles).is_some() {
             return Err(err(&field("symbol"), format!("{symbol} is listed twice")));
         }

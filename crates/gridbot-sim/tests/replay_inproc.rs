@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use gridbot_core::reference::bybit_btcusdt;
 use gridbot_core::{
     Decimal, Exchange, ExecType, OrderLinkId, OrderRequest, PositionIdx, PositionMode, Price, Side, Symbol,
-    TimeInForce, TimeWindow, load_candles,
+    TimeInForce, TimeWindow,
 };
 use gridbot_sim::{CandleReplay, Engine, SimConfig, SimEvent, SimExchange};
 
@@ -17,7 +17,7 @@ fn btc() -> Symbol {
 
 fn sim(days: usize) -> std::sync::Arc<SimExchange> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz");
-    let candles = load_candles(path).unwrap();
+    let candles = gridbot_data::load_candles(path).unwrap();
     let candles = candles[..days * 1440].to_vec();
     let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
     SimExchange::new(Engine::new(SimConfig::default(), vec![bybit_btcusdt()]), replay)

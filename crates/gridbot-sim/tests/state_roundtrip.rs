@@ -5,9 +5,7 @@
 use std::collections::BTreeMap;
 
 use gridbot_core::reference::bybit_btcusdt;
-use gridbot_core::{
-    Decimal, OrderLinkId, OrderRequest, PositionIdx, PositionMode, Price, Side, Symbol, TimeInForce, load_candles,
-};
+use gridbot_core::{Decimal, OrderLinkId, OrderRequest, PositionIdx, PositionMode, Price, Side, Symbol, TimeInForce};
 use gridbot_sim::state::{StateError, load, save};
 use gridbot_sim::{CandleReplay, Engine, SimConfig};
 
@@ -17,7 +15,7 @@ fn btc() -> Symbol {
 
 fn fresh() -> (Engine, CandleReplay) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz");
-    let candles = load_candles(path).unwrap()[..2 * 1440].to_vec();
+    let candles = gridbot_data::load_candles(path).unwrap()[..2 * 1440].to_vec();
     let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
     (Engine::new(SimConfig::default(), vec![bybit_btcusdt()]), replay)
 }

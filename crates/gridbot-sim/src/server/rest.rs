@@ -234,7 +234,7 @@ public_route!(kline, |ctx, p| {
     let m = ctx.market();
     m.engine.instrument(&s)?;
     let candles =
-        gridbot_core::resample(m.replay.replayed(&s), interval).map_err(|e| SimError::new(10_016, e.to_string()))?;
+        gridbot_data::resample(m.replay.replayed(&s), interval).map_err(|e| SimError::new(10_016, e.to_string()))?;
     let rows: Vec<Value> = candles
         .iter()
         .rev()

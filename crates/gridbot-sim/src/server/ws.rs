@@ -142,7 +142,7 @@ fn topic_frames(ctx: &Ctx, topic: &str, state: &mut TopicState) -> Vec<String> {
         }
         TopicState::Trades { .. } => Vec::new(),
         TopicState::Kline { symbol, interval } => {
-            let Ok(candles) = gridbot_core::resample(m.replay.replayed(symbol), *interval) else { return Vec::new() };
+            let Ok(candles) = gridbot_data::resample(m.replay.replayed(symbol), *interval) else { return Vec::new() };
             let Some(c) = candles.last() else { return Vec::new() };
             let len = interval.fixed_ms().unwrap_or(m.replay.interval_ms());
             let end = c.open_time_ms + len - 1;

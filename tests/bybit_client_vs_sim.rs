@@ -9,7 +9,7 @@ use gridbot_bybit::{BybitClient, BybitError, ClientConfig, Credentials, Environm
 use gridbot_core::reference::bybit_btcusdt;
 use gridbot_core::{
     Decimal, ErrorAction, Exchange, Interval, KlineQuery, OrderLinkId, OrderRef, OrderRequest, OrderStatus,
-    PositionIdx, PositionMode, Price, Side, Symbol, SystemClock, TimeInForce, TimeWindow, load_candles,
+    PositionIdx, PositionMode, Price, Side, Symbol, SystemClock, TimeInForce, TimeWindow,
 };
 use gridbot_sim::server::{ServerAccount, ServerConfig, ServerHandle, start};
 use gridbot_sim::{CandleReplay, Engine, SimConfig};
@@ -23,7 +23,7 @@ fn btc() -> Symbol {
 
 fn server() -> ServerHandle {
     let path = format!("{}/../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz", env!("CARGO_MANIFEST_DIR"));
-    let candles = load_candles(path).unwrap()[..3 * 1440].to_vec();
+    let candles = gridbot_data::load_candles(path).unwrap()[..3 * 1440].to_vec();
     let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
     let engine = Engine::new(SimConfig::default(), vec![bybit_btcusdt()]);
     let accounts =
@@ -275,7 +275,7 @@ fn the_client_rides_out_injected_faults() {
     use gridbot_sim::server::FaultConfig;
 
     let path = format!("{}/../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz", env!("CARGO_MANIFEST_DIR"));
-    let candles = load_candles(path).unwrap()[..1440].to_vec();
+    let candles = gridbot_data::load_candles(path).unwrap()[..1440].to_vec();
     let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
     let engine = Engine::new(SimConfig::default(), vec![bybit_btcusdt()]);
     let accounts =

@@ -136,7 +136,8 @@ fn run(ex: &SimAccount, instruments: &[Instrument], now_ms: i64) -> (Duration, u
             now_ms,
             dry_run: false,
         };
-        let report = recover(&counting, &input).unwrap();
+        let report =
+            recover(&counting, &input, &mut gridbot_recovery::NonceSource::new(instrument.symbol(), now_ms)).unwrap();
         unchanged &= report.unchanged;
     }
     (start.elapsed(), counting.calls.get(), unchanged)

@@ -95,6 +95,10 @@ fn open_leg(sim: &SimExchange, ex: &SimAccount, leg: Leg, level: u32, v1: bool) 
     anchor
 }
 
+fn nonces(symbol: &Symbol, now_ms: i64) -> gridbot_recovery::NonceSource {
+    gridbot_recovery::NonceSource::new(symbol, now_ms)
+}
+
 fn input<'a>(symbol: &'a Symbol, plan: &'a GridPlan, dry_run: bool) -> RecoveryInput<'a> {
     RecoveryInput {
         account_tag: TAG,
@@ -116,9 +120,9 @@ fn check_situation(long: Option<u32>, short: Option<u32>, v1: bool) {
     let plan = plan();
     let symbol = btc();
     let before = ex.open_orders(&symbol).unwrap();
-    let dry = recover(&ex, &input(&symbol, &plan, true)).unwrap();
+    let dry = recover(&ex, &input(&symbol, &plan, true), &mut nonces(&symbol, 1_700_000_100_000)).unwrap();
     assert_eq!(ex.open_orders(&symbol).unwrap(), before, "a dry run sends nothing");
-    let report = recover(&ex, &input(&symbol, &plan, false)).unwrap();
+    let report = recover(&ex, &input(&symbol, &plan, false), &mut nonces(&symbol, 1_700_000_100_000)).unwrap();
     assert_eq!(report.desired.len(), dry.desired.len());
     let expected_class = match (long.is_some(), short.is_some()) {
         (false, false) => Classification::None,
@@ -170,7 +174,7 @@ fn check_situation(long: Option<u32>, short: Option<u32>, v1: bool) {
         }
     }
     // idempotent: a second run finds everything in place
-    let again = recover(&ex, &input(&symbol, &plan, false)).unwrap();
+    let again = recover(&ex, &input(&symbol, &plan, false), &mut nonces(&symbol, 1_700_000_100_000)).unwrap();
     assert!(again.unchanged, "second run: {:?}", again.desired);
     assert_eq!((again.cancelled, again.placed), (0, 0));
     assert_eq!(ex.open_orders(&symbol).unwrap().len(), open.len());
@@ -196,7 +200,7 @@ fn both_legs_deep_one_take_profit_fills_on_placement() {
     open_leg(&sim, &ex, Leg::Short, 2, false);
     let plan = plan();
     let symbol = btc();
-    let report = recover(&ex, &input(&symbol, &plan, false)).unwrap();
+    let report = recover(&ex, &input(&symbol, &plan, false), &mut nonces(&symbol, 1_700_000_100_000)).unwrap();
     assert_eq!(report.classification, Classification::Both);
     assert_eq!(report.legs[0].level, Some(3));
     assert_eq!(report.legs[1].level, Some(2));
@@ -230,7 +234,7 @@ fn a_snapshot_is_reconciled_and_its_state_rebuilt() {
     open_leg(&sim, &ex, Leg::Long, 2, false);
     let plan = plan();
     let symbol = btc();
-    let first = recover(&ex, &input(&symbol, &plan, false)).unwrap();
+    let first = recover(&ex, &input(&symbol, &plan, false), &mut nonces(&symbol, 1_700_000_100_000)).unwrap();
     let snapshot = first.state.clone();
     // while "down": the protective order fills, and someone places a foreign order
     let protective = snapshot.orders.iter().find(|o| o.role == OrderRole::Protective).unwrap().clone();
@@ -247,7 +251,7 @@ fn a_snapshot_is_reconciled_and_its_state_rebuilt() {
     );
     ex.place(&foreign).unwrap();
     let later = RecoveryInput { snapshot: Some(&snapshot), now_ms: 1_700_000_200_000, ..input(&symbol, &plan, false) };
-    let second = recover(&ex, &later).unwrap();
+    let second = recover(&ex, &later, &mut nonces(&symbol, 1_700_000_200_000)).unwrap();
     let r = second.reconciliation.as_ref().unwrap();
     assert_eq!(r.filled_while_down.len(), 1, "{r:?}");
     assert_eq!(r.filled_while_down[0].0.link_id, protective.link_id);

@@ -13,17 +13,17 @@
 //! - `dry_run` returns the same report without cancelling or placing anything.
 //! - The level and anchor of an open leg come from the level analyzer; an unknown level still
 //!   gets its take-profit (it protects the position) but no protective order.
-//! - orderLinkId nonces mix the symbol with `now_ms`, so ids do not repeat across runs or
-//!   across the symbols of one account.
+//! - The orders come from gridbot-grid's `desired_orders`, the answer the strategy uses too,
+//!   and their ids from the caller's [`NonceSource`] (the strategy's own, when it asks for the
+//!   recovery), so recovery and strategy never disagree on what a leg needs or reuse an id.
 
-use gridbot_core::{
-    Exchange, ExchangeError, Leg, Order, OrderRequest, OrderRole, PositionIdx, Qty, Symbol, TimeInForce, TimeWindow,
-};
-use gridbot_grid::{GridError, GridPlan};
+use gridbot_core::{Exchange, ExchangeError, Leg, Order, OrderRequest, OrderRole, PositionIdx, Symbol, TimeWindow};
+use gridbot_grid::{GridError, GridPlan, LegPosition, desired_orders};
 use gridbot_state::{LegState, SymbolState, TrackedOrder};
 
 use crate::analyzer::{LegAnalysis, analyze};
 use crate::codec::{CodecError, LinkTag};
+use crate::nonce::NonceSource;
 use crate::reconcile::{Reconciliation, reconcile};
 
 /// Which legs hold a position.
@@ -52,7 +52,7 @@ pub struct RecoveryInput<'a> {
     pub snapshot: Option<&'a SymbolState>,
     /// How far back to read history (split into 7-day windows by the client).
     pub history: TimeWindow,
-    /// Now, UTC ms (nonces).
+    /// Now, UTC ms.
     pub now_ms: i64,
     /// Report only; send nothing.
     pub dry_run: bool,
@@ -105,18 +105,6 @@ pub enum RecoveryError {
     NoMarket(Symbol),
 }
 
-/// A nonce unique across runs and symbols: orderLinkIds must be unique in the whole account
-/// (Bybit answers 110072 otherwise), and the same (leg, cycle, role, level) recurs per symbol.
-/// FNV-1a of the symbol, mixed with the milliseconds of the run, plus a counter.
-fn nonce(symbol: &Symbol, now_ms: i64, k: u32) -> u32 {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in symbol.as_str().bytes() {
-        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-    }
-    let ms = u32::try_from(now_ms.rem_euclid(1 << 32)).unwrap_or(0);
-    h.wrapping_add(ms.wrapping_mul(0x9E37_79B1)).wrapping_add(k)
-}
-
 /// Decoded tags of our open orders (foreign ones are `None`).
 fn tags<'a>(account: &str, open: &'a [Order]) -> Vec<(Option<LinkTag>, &'a Order)> {
     open.iter().map(|o| (LinkTag::decode(&o.order_link_id).ok().filter(|t| t.account == account), o)).collect()
@@ -132,7 +120,11 @@ fn satisfied(want: &Desired, have: &(Option<LinkTag>, &Order)) -> bool {
 }
 
 /// Runs recovery for one symbol.
-pub fn recover<E: Exchange + ?Sized>(ex: &E, input: &RecoveryInput<'_>) -> Result<RecoveryReport, RecoveryError> {
+pub fn recover<E: Exchange + ?Sized>(
+    ex: &E,
+    input: &RecoveryInput<'_>,
+    nonces: &mut NonceSource,
+) -> Result<RecoveryReport, RecoveryError> {
     let symbol = input.symbol;
     let instrument = ex.instrument(symbol)?;
     input.plan.check_instrument(&instrument)?;
@@ -152,78 +144,47 @@ pub fn recover<E: Exchange + ?Sized>(ex: &E, input: &RecoveryInput<'_>) -> Resul
         (true, true) => Classification::Both,
     };
 
-    // The orders the legs need.
+    // The orders the legs need: the strategy's own answer (gridbot-grid's `desired_orders`).
     let mut desired: Vec<Desired> = Vec::new();
-    let mut k = 0u32;
-    let mut next_tag = |leg: Leg, cycle: u32, role: OrderRole, level: u32| {
-        k += 1;
-        LinkTag {
-            account: input.account_tag.to_owned(),
-            leg,
-            cycle,
-            role,
-            level,
-            nonce: nonce(symbol, input.now_ms, k),
-        }
-    };
     let mut book = None;
     for a in &analyses {
         let leg = a.leg;
-        if a.size.is_zero() {
+        let touch = if a.size.is_zero() {
             let top = match &book {
                 Some(t) => t,
                 None => book.insert(ex.orderbook_top(symbol)?),
             };
-            let price = match leg {
+            let touch = match leg {
                 Leg::Long => top.bid.map(|l| l.price),
                 Leg::Short => top.ask.map(|l| l.price),
+            };
+            Some(touch.ok_or_else(|| RecoveryError::NoMarket(symbol.clone()))?)
+        } else {
+            None
+        };
+        let position = LegPosition { size: a.size, level: a.level, anchor: a.anchor, avg_entry: a.avg_entry };
+        for wanted in desired_orders(input.plan, leg, &position, touch, &instrument) {
+            let wanted = wanted?;
+            let tag = LinkTag {
+                account: input.account_tag.to_owned(),
+                leg,
+                cycle: a.cycle,
+                role: wanted.role,
+                level: wanted.level,
+                nonce: nonces.take(),
+            };
+            let mut request = OrderRequest::limit(
+                symbol.clone(),
+                wanted.side,
+                wanted.qty,
+                wanted.price,
+                wanted.time_in_force,
+                leg.position_idx(),
+                tag.encode()?,
+            );
+            if wanted.reduce_only {
+                request = request.reduce_only();
             }
-            .ok_or_else(|| RecoveryError::NoMarket(symbol.clone()))?;
-            let tag = next_tag(leg, a.cycle, OrderRole::Balance, 0);
-            let qty = input.plan.quantities().first().copied().unwrap_or(Qty::ZERO);
-            let request = OrderRequest::limit(
-                symbol.clone(),
-                leg.entry_side(),
-                qty,
-                price,
-                TimeInForce::PostOnly,
-                leg.position_idx(),
-                tag.encode()?,
-            );
-            desired.push(Desired { tag, request });
-            continue;
-        }
-        if let Some(avg) = a.avg_entry {
-            let tp = input.plan.take_profit_price(leg, avg, &instrument)?;
-            let tag = next_tag(leg, a.cycle, OrderRole::TakeProfit, a.level.unwrap_or(0));
-            let request = OrderRequest::limit(
-                symbol.clone(),
-                leg.exit_side(),
-                a.size,
-                tp,
-                TimeInForce::Gtc,
-                leg.position_idx(),
-                tag.encode()?,
-            )
-            .reduce_only();
-            desired.push(Desired { tag, request });
-        }
-        if let (Some(level), Some(anchor)) = (a.level, a.anchor)
-            && level < input.plan.max_level()
-        {
-            let next = level + 1;
-            let price = input.plan.level_price(leg, anchor, next, &instrument)?;
-            let qty = input.plan.quantities()[next as usize];
-            let tag = next_tag(leg, a.cycle, OrderRole::Protective, next);
-            let request = OrderRequest::limit(
-                symbol.clone(),
-                leg.entry_side(),
-                qty,
-                price,
-                TimeInForce::PostOnly,
-                leg.position_idx(),
-                tag.encode()?,
-            );
             desired.push(Desired { tag, request });
         }
     }

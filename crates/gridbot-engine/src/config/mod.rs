@@ -17,15 +17,13 @@ mod validate;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use gridbot_core::{Decimal, Symbol};
-use gridbot_grid::ProgressiveParams;
 use gridbot_risk::RiskParams;
 
 pub use env::{Env, InterpolationError, ProcessEnv, Secret, interpolate, scrub};
 pub use locate::LineIndex;
 pub use raw::{EnvironmentName, LogLevel, StrategyKind, TerminalFormat};
 
-use crate::strategy::{ClassicSettings, ProgressiveSettings};
+pub use gridbot_strategy::config::{ClassicConfig, ProgressiveConfig, StrategyConfig, SymbolConfig};
 
 /// One problem in a file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,48 +105,6 @@ impl WebConfig {
         SocketAddr::V4(std::net::SocketAddrV4::new(std::net::Ipv4Addr::LOCALHOST, 8090));
     /// The shortest token accepted.
     pub const MIN_TOKEN_LEN: usize = 16;
-}
-
-/// A validated progressive grid.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProgressiveConfig {
-    /// The plan's inputs.
-    pub params: ProgressiveParams,
-    /// A fixed EMA(ATR%) instead of the exchange's daily candles.
-    pub atr_pct: Option<f64>,
-    /// Workflow knobs.
-    pub settings: ProgressiveSettings,
-}
-
-/// A validated classic grid.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ClassicConfig {
-    /// Everything but an ATR-derived spacing, which is resolved at start.
-    pub settings: ClassicSettings,
-    /// `spacing = EMA(ATR%) × this`, when set.
-    pub atr_spacing: Option<f64>,
-}
-
-/// A symbol's strategy.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StrategyConfig {
-    /// Progressive grid.
-    Progressive(ProgressiveConfig),
-    /// Classic grid.
-    Classic(ClassicConfig),
-}
-
-/// One symbol of an account.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SymbolConfig {
-    /// Symbol.
-    pub symbol: Symbol,
-    /// Leverage (both legs).
-    pub leverage: Decimal,
-    /// The symbol's risk limit, USDT of position value (risk L4 blocks above 40% of it).
-    pub risk_limit: Decimal,
-    /// Strategy.
-    pub strategy: StrategyConfig,
 }
 
 /// One account.

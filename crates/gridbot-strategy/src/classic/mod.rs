@@ -1,4 +1,4 @@
-//! The classic range grid (DESIGN §4) in hedge mode: levels between bounds or around the
+//! The classic range grid in hedge mode: levels between bounds or around the
 //! market; a buy that fills places a sell one level up and vice versa; neutral, long or short
 //! bias; whole-grid take-profit and stop-loss; recentring.
 //!
@@ -21,21 +21,27 @@
 //! - A partial fill leaves the level working; after `partial_fill_timeout_ms` the rest is
 //!   cancelled and the filled part is turned around at the next level.
 
+mod policy;
+
 use std::collections::VecDeque;
 
 use gridbot_core::{
-    Decimal, ExecType, Instrument, Leg, Order, OrderRequest, OrderRole, OrderStatus, Price, Qty, Side, Symbol,
+    Decimal, ExecType, Execution, Instrument, Leg, Order, OrderRequest, OrderRole, OrderStatus, Price, Qty, Side,
     TimeInForce, decimal_to_f64,
 };
 use gridbot_grid::{Bias, ClassicPlan};
-use gridbot_recovery::LinkTag;
+use gridbot_recovery::{LinkTag, NonceSource};
 use gridbot_risk::{LegPair, OrderView};
 use gridbot_state::{ClassicSlot, ClassicState, LegState, SymbolState};
 
-pub use super::classic_policy::{ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy, recentre_reason};
-use super::orders::{NonceSource, OrderBook, UNEXPLAINED_TICKS, Working, may_exist};
-use super::{Applied, Ctx, MarketView, Note, Strategy, StrategyEvent, StrategyStats};
+pub use self::policy::{ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy, recentre_reason};
 use crate::command::{Command, Outcome};
+use crate::grid::{Applied, DecisionContext, GridEvent, Note, StrategyStats};
+use crate::lifecycle::OrderEvent;
+use crate::market::MarketView;
+use crate::reasons::{RecentreReason, ReconcileReason};
+use crate::reconcile::ClassicSync;
+use crate::working::{WorkingOrder, WorkingOrders, may_exist};
 
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 struct Inventory {
@@ -46,26 +52,24 @@ struct Inventory {
 /// A rebuild in progress: cancel → close → (stop | build).
 #[derive(Debug, Clone, PartialEq)]
 struct Rebuild {
-    reason: String,
-    stop: bool,
+    reason: RecentreReason,
 }
 
 /// The classic range grid on one symbol.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct ClassicGrid {
     account_tag: String,
     instrument: Instrument,
     settings: ClassicSettings,
     state: Option<ClassicState>,
     inventory: [Inventory; 2],
-    book: OrderBook,
+    orders: WorkingOrders,
     nonces: NonceSource,
     mids: VecDeque<(i64, Price)>,
     rebuild: Option<Rebuild>,
     halted_cancel_sent: bool,
     /// The generation whose backing position (biased grids) went out.
     backed_generation: Option<u32>,
-    notes: Vec<Note>,
     stats: StrategyStats,
 }
 
@@ -87,13 +91,12 @@ impl ClassicGrid {
             settings,
             state: None,
             inventory: [Inventory::default(); 2],
-            book: OrderBook::default(),
+            orders: WorkingOrders::default(),
             nonces,
             mids: VecDeque::new(),
             rebuild: None,
             halted_cancel_sent: false,
             backed_generation: None,
-            notes: Vec::new(),
             stats: StrategyStats::default(),
         }
     }
@@ -104,16 +107,27 @@ impl ClassicGrid {
         self.state.as_ref()
     }
 
-    /// The orders it believes are working.
+    /// The instrument it trades.
     #[must_use]
-    pub fn working(&self) -> &[Working] {
-        &self.book.working
+    pub fn instrument(&self) -> &Instrument {
+        &self.instrument
     }
 
-    /// Starts a rebuild (recentre), e.g. after the account found the exchange disagreeing.
-    pub fn request_rebuild(&mut self, reason: impl Into<String>) {
+    /// The orders it believes are working.
+    #[must_use]
+    pub fn working(&self) -> &[WorkingOrder] {
+        &self.orders.list
+    }
+
+    /// Its orderLinkId nonces.
+    pub fn nonces_mut(&mut self) -> &mut NonceSource {
+        &mut self.nonces
+    }
+
+    /// Starts a rebuild (recentre), e.g. after the core found the exchange disagreeing.
+    pub fn request_rebuild(&mut self, reason: RecentreReason) {
         if self.rebuild.is_none() {
-            self.rebuild = Some(Rebuild { reason: reason.into(), stop: false });
+            self.rebuild = Some(Rebuild { reason });
         }
     }
 
@@ -126,10 +140,25 @@ impl ClassicGrid {
     /// Forgets the working orders (cancelled by the caller) and takes each leg's inventory
     /// from the exchange's positions: (size, average price).
     pub fn resync(&mut self, long: (Qty, Option<Price>), short: (Qty, Option<Price>)) {
-        self.book.clear();
+        self.orders.clear();
         for (i, (size, avg)) in [long, short].into_iter().enumerate() {
             self.inventory[i] = Inventory { size, avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()) };
         }
+    }
+
+    /// Applies what a reconciliation (or the start) found: carry on with the orders, or take
+    /// the inventory from the positions and rebuild (closing any inventory first). Returns the
+    /// sentence for the log.
+    pub fn apply_sync(&mut self, sync: &ClassicSync) -> String {
+        let own = self.state();
+        self.restore(&own);
+        if let ClassicSync::Disagrees { long, short, .. } = sync {
+            self.resync(*long, *short);
+            if !long.0.is_zero() || !short.0.is_zero() {
+                self.request_rebuild(RecentreReason::ExchangeDisagrees);
+            }
+        }
+        sync.to_string()
     }
 
     /// The leg a level's order trades.
@@ -147,7 +176,7 @@ impl ClassicGrid {
         }
     }
 
-    fn build(&mut self, mid: Price, now_ms: i64, applied_notes: &mut Vec<Note>, reason: &str) {
+    fn build(&mut self, mid: Price, now_ms: i64, applied_notes: &mut Vec<Note>, reason: &RecentreReason) {
         let previous = self.state.as_ref();
         let params = self.settings.params_at(mid, previous.map(|s| &s.plan));
         let generation = previous.map_or(1, |s| s.generation.saturating_add(1));
@@ -178,7 +207,7 @@ impl ClassicGrid {
         if generation > 1 {
             self.stats.recentres += 1;
         }
-        applied_notes.push(Note::Recentred { reason: format!("generation {generation} at {mid}: {reason}") });
+        applied_notes.push(Note::Recentred { generation, mid, reason: reason.clone() });
     }
 
     fn pnl_fraction(&self, mid: Price) -> Option<f64> {
@@ -198,18 +227,18 @@ impl ClassicGrid {
         Some(decimal_to_f64(s.realised_pnl - s.fees + unrealised) / decimal_to_f64(notional))
     }
 
-    fn on_execution(&mut self, e: &gridbot_core::Execution, now_ms: i64) -> Applied {
+    fn on_execution(&mut self, e: &Execution, now_ms: i64) -> Applied {
         let mut applied = Applied::default();
-        if e.exec_type != ExecType::Trade || !self.book.first_sight(&e.exec_id) {
+        if e.exec_type != ExecType::Trade || !self.orders.first_sight(&e.exec_id) {
             return applied;
         }
-        let tracked = self.book.index(&e.order_link_id);
+        let tracked = self.orders.index(&e.order_link_id);
         let (leg, side) = match tracked {
-            Some(i) => (self.book.working[i].tag.leg, self.book.working[i].side),
-            None => match (LinkTag::decode(&e.order_link_id), self.book.finished_role(&e.order_link_id)) {
+            Some(i) => (self.orders.list[i].tag.leg, self.orders.list[i].side),
+            None => match (LinkTag::decode(&e.order_link_id), self.orders.finished_role(&e.order_link_id)) {
                 (Ok(tag), Some((leg, _))) if tag.account == self.account_tag => (leg, e.side),
                 (Ok(tag), None) if tag.account == self.account_tag => {
-                    applied.reconcile = Some(format!("fill of untracked order {}", e.order_link_id));
+                    applied.reconcile = Some(ReconcileReason::UntrackedFill { link_id: e.order_link_id.clone() });
                     return applied;
                 }
                 _ => return applied,
@@ -218,16 +247,10 @@ impl ClassicGrid {
         applied.filled = true;
         self.stats.fills += 1;
         applied.realised_pnl = self.fill_inventory(leg, side, e.exec_price, e.exec_qty, e.exec_fee);
-        if let Some(i) = tracked {
-            let w = &mut self.book.working[i];
-            w.filled = w.filled.checked_add(e.exec_qty).unwrap_or(e.exec_qty);
-            let done = w.is_filled() || w.ended_with.is_some_and(|q| w.filled >= q);
-            if done {
-                let w = self.book.finish(i);
-                self.turn_around(&w);
-            } else if w.tag.role == OrderRole::ClassicLevel {
-                w.partial_since.get_or_insert(now_ms);
-            }
+        if let Some(i) = tracked
+            && let Some(w) = self.orders.on(i, OrderEvent::Filled { qty: e.exec_qty }, now_ms)
+        {
+            self.turn_around(&w);
         }
         applied
     }
@@ -263,7 +286,7 @@ impl ClassicGrid {
     }
 
     /// A level's order is over: its slot moves one level on with the opposite side.
-    fn turn_around(&mut self, w: &Working) {
+    fn turn_around(&mut self, w: &WorkingOrder) {
         if w.tag.role != OrderRole::ClassicLevel || w.filled.is_zero() {
             return;
         }
@@ -283,65 +306,62 @@ impl ClassicGrid {
         }
     }
 
-    fn on_order(&mut self, o: &Order) -> Applied {
-        let Some(i) = self.book.index(&o.order_link_id) else { return Applied::default() };
-        let w = &mut self.book.working[i];
+    fn on_order(&mut self, o: &Order, now_ms: i64) -> Applied {
+        let Some(i) = self.orders.index(&o.order_link_id) else { return Applied::default() };
         if !o.order_id.is_empty() {
-            w.order_id = Some(o.order_id.clone());
+            self.orders.list[i].order_id = Some(o.order_id.clone());
         }
-        if matches!(o.status, OrderStatus::Cancelled | OrderStatus::Rejected | OrderStatus::Deactivated) {
-            w.ended_with = Some(o.cum_exec_qty);
-            if w.filled >= o.cum_exec_qty {
-                let w = self.book.finish(i);
-                self.turn_around(&w);
-            }
+        let ended = matches!(o.status, OrderStatus::Cancelled | OrderStatus::Rejected | OrderStatus::Deactivated);
+        if let Some(w) = self.orders.on(i, OrderEvent::Updated { ended_with: ended.then_some(o.cum_exec_qty) }, now_ms)
+        {
+            self.turn_around(&w);
         }
         Applied::default()
     }
 
-    fn on_outcome(&mut self, outcome: &Outcome) -> Applied {
+    fn on_outcome(&mut self, outcome: &Outcome, now_ms: i64) -> Applied {
         let mut applied = Applied::default();
         match outcome {
             Outcome::Placed { link_id, order_id } => {
-                if let Some(i) = self.book.index(link_id.as_str()) {
-                    self.book.working[i].order_id = Some(order_id.clone());
+                if let Some(i) = self.orders.index(link_id.as_str()) {
+                    self.orders.list[i].order_id = Some(order_id.clone());
+                    self.orders.on(i, OrderEvent::Acknowledged, now_ms);
                 }
             }
             Outcome::PlaceFailed { link_id, error } => {
-                if let Some(i) = self.book.index(link_id.as_str()) {
-                    if may_exist(error.action()) {
-                        self.book.working[i].uncertain_since.get_or_insert(self.book.ticks);
-                    } else {
-                        self.book.finish(i);
-                        if error.action() == gridbot_core::ErrorAction::Reconcile {
-                            applied.reconcile = Some(format!("placing {link_id}: {error}"));
-                        }
+                if let Some(i) = self.orders.index(link_id.as_str()) {
+                    let event = OrderEvent::PlaceFailed { may_exist: may_exist(error.action()) };
+                    if self.orders.on(i, event, now_ms).is_some()
+                        && error.action() == gridbot_core::ErrorAction::Reconcile
+                    {
+                        applied.reconcile = Some(ReconcileReason::PlaceRefused {
+                            link_id: link_id.clone(),
+                            error: Box::new(error.clone()),
+                        });
                     }
                 }
             }
             Outcome::PlaceSkipped { link_id } => {
-                if let Some(i) = self.book.index(link_id.as_str()) {
-                    self.book.finish(i);
+                if let Some(i) = self.orders.index(link_id.as_str()) {
+                    self.orders.on(i, OrderEvent::PlaceSkipped, now_ms);
                 }
             }
             Outcome::Cancelled { link_id } => {
-                if let Some(i) = self.book.index(link_id.as_str()) {
-                    let w = self.book.finish(i);
-                    if self.rebuild.is_none() {
-                        self.turn_around(&w);
-                    }
+                if let Some(i) = self.orders.index(link_id.as_str())
+                    && let Some(w) = self.orders.on(i, OrderEvent::Cancelled, now_ms)
+                    && self.rebuild.is_none()
+                {
+                    self.turn_around(&w);
                 }
             }
             Outcome::CancelFailed { link_id, .. } => {
-                if let Some(i) = self.book.index(link_id.as_str()) {
-                    let w = &mut self.book.working[i];
-                    w.cancel_sent = false;
-                    w.cancel_failed_since.get_or_insert(self.book.ticks);
+                if let Some(i) = self.orders.index(link_id.as_str()) {
+                    self.orders.on(i, OrderEvent::CancelFailed, now_ms);
                 }
             }
-            Outcome::CancelledAll { .. } => self.book.clear(),
-            Outcome::CancelAllFailed { symbol, error } => {
-                applied.reconcile = Some(format!("cancel-all on {symbol}: {error}"));
+            Outcome::CancelledAll { .. } => self.orders.clear(),
+            Outcome::CancelAllFailed { error, .. } => {
+                applied.reconcile = Some(ReconcileReason::CancelAllFailed { error: Box::new(error.clone()) });
             }
         }
         applied
@@ -353,14 +373,14 @@ impl ClassicGrid {
     }
 
     fn push_place(&mut self, request: OrderRequest, tag: LinkTag, out: &mut Vec<Command>) {
-        self.book.add(Working::new(&request, tag.clone()));
+        self.orders.add(WorkingOrder::new(&request, tag.clone()));
         self.stats.orders_placed += 1;
         out.push(Command::Place { request, tag, after_cancel: None });
     }
 
-    fn push_cancel(&mut self, i: usize, out: &mut Vec<Command>) {
-        let w = &mut self.book.working[i];
-        w.cancel_sent = true;
+    fn push_cancel(&mut self, i: usize, now_ms: i64, out: &mut Vec<Command>) {
+        let w = &mut self.orders.list[i];
+        w.on(OrderEvent::CancelSent, now_ms);
         out.push(Command::Cancel { symbol: self.instrument.symbol().clone(), link_id: w.link_id.clone() });
     }
 
@@ -379,13 +399,13 @@ impl ClassicGrid {
     }
 
     /// Cancel → close → stop or build.
-    fn rebuild_commands(&mut self, ctx: &Ctx<'_>, notes: &mut Vec<Note>, out: &mut Vec<Command>) {
+    fn rebuild_commands(&mut self, ctx: &DecisionContext<'_>, notes: &mut Vec<Note>, out: &mut Vec<Command>) {
         let Some(rebuild) = self.rebuild.clone() else { return };
-        if !self.book.working.is_empty() {
-            for i in 0..self.book.working.len() {
-                let w = &self.book.working[i];
-                if !w.cancel_sent && w.tag.role != OrderRole::Close && w.cancel_failed_since.is_none() {
-                    self.push_cancel(i, out);
+        if !self.orders.list.is_empty() {
+            for i in 0..self.orders.list.len() {
+                let w = &self.orders.list[i];
+                if !w.state.cancel_sent() && w.tag.role != OrderRole::Close && !w.state.cancel_rejected() {
+                    self.push_cancel(i, ctx.now_ms, out);
                 }
             }
             return;
@@ -397,9 +417,9 @@ impl ClassicGrid {
             return;
         }
         self.rebuild = None;
-        if rebuild.stop {
+        if rebuild.reason.stops_the_grid() {
             if let Some(s) = self.state.as_mut() {
-                s.stopped = Some(rebuild.reason.clone());
+                s.stopped = Some(rebuild.reason.to_string());
             }
             return;
         }
@@ -421,7 +441,7 @@ impl ClassicGrid {
 }
 
 impl ClassicGrid {
-    fn commands_into(&mut self, ctx: &Ctx<'_>, notes: &mut Vec<Note>, out: &mut Vec<Command>) {
+    fn commands_into(&mut self, ctx: &DecisionContext<'_>, notes: &mut Vec<Note>, out: &mut Vec<Command>) {
         let d = ctx.decision;
         if d.halt.is_some() {
             if d.cancel_all && !self.halted_cancel_sent {
@@ -432,7 +452,7 @@ impl ClassicGrid {
         }
         self.halted_cancel_sent = false;
         self.track_mid(ctx.market, ctx.now_ms);
-        if self.book.working.iter().any(|w| w.cancel_sent || w.tag.role == OrderRole::Close) {
+        if self.orders.list.iter().any(|w| w.state.cancel_sent() || w.tag.role == OrderRole::Close) {
             return; // wait for answers
         }
         if self.state.as_ref().is_some_and(|s| s.stopped.is_some()) {
@@ -440,7 +460,7 @@ impl ClassicGrid {
         }
         if self.state.is_none() && self.rebuild.is_none() {
             if let Some(mid) = ctx.market.mid() {
-                self.build(mid, ctx.now_ms, notes, "start");
+                self.build(mid, ctx.now_ms, notes, &RecentreReason::Start);
             } else {
                 return;
             }
@@ -449,29 +469,22 @@ impl ClassicGrid {
             && let (Some(mid), Some(state)) = (ctx.market.mid(), self.state.as_ref())
         {
             let pnl = self.pnl_fraction(mid).unwrap_or(0.0);
-            let reason = if let Some(sl) = state.plan.stop_loss().filter(|sl| pnl <= -sl) {
-                Some(Rebuild {
-                    reason: format!("stop-loss: grid PnL {:.3}% ≤ −{:.3}%", pnl * 100.0, sl * 100.0),
-                    stop: true,
-                })
-            } else if let Some(tp) = state.plan.take_profit().filter(|tp| pnl >= *tp) {
-                Some(Rebuild {
-                    reason: format!("take-profit: grid PnL {:.3}% ≥ {:.3}%", pnl * 100.0, tp * 100.0),
-                    stop: false,
-                })
+            let reason = if let Some(limit) = state.plan.stop_loss().filter(|sl| pnl <= -sl) {
+                Some(RecentreReason::StopLoss { pnl, limit })
+            } else if let Some(target) = state.plan.take_profit().filter(|tp| pnl >= *tp) {
+                Some(RecentreReason::TakeProfit { pnl, target })
             } else if let Some(level) =
                 Leg::BOTH.iter().filter(|l| !self.inventory[li(**l)].size.is_zero()).find_map(|l| d.legs.get(*l).close)
             {
-                Some(Rebuild { reason: format!("risk close ({level})"), stop: false })
+                Some(RecentreReason::RiskClose(level))
             } else {
                 recentre_reason(&self.settings.recentre, state, ctx.now_ms, mid, &self.mids)
-                    .map(|reason| Rebuild { reason, stop: false })
             };
-            if let Some(r) = reason {
-                if r.stop {
+            if let Some(reason) = reason {
+                if reason.stops_the_grid() {
                     self.stats.risk_closes += 1;
                 }
-                self.rebuild = Some(r);
+                self.rebuild = Some(Rebuild { reason });
             }
         }
         if self.rebuild.is_some() {
@@ -502,20 +515,19 @@ impl ClassicGrid {
             }
         }
         // Partly filled levels past their timeout: cancel the rest.
-        for i in 0..self.book.working.len() {
-            let w = &self.book.working[i];
-            if w.partial_since.is_some_and(|t| ctx.now_ms - t >= self.settings.partial_fill_timeout_ms)
-                && !w.filled.is_zero()
-                && !w.cancel_sent
+        for i in 0..self.orders.list.len() {
+            let w = &self.orders.list[i];
+            if w.tag.role == OrderRole::ClassicLevel
+                && w.state.partial_since().is_some_and(|t| ctx.now_ms - t >= self.settings.partial_fill_timeout_ms)
             {
-                self.push_cancel(i, out);
+                self.push_cancel(i, ctx.now_ms, out);
             }
         }
         // Keep the orders that match a slot; cancel the rest; place what is missing.
         let mut missing: Vec<ClassicSlot> = state.slots.clone();
-        for i in 0..self.book.working.len() {
-            let w = &self.book.working[i];
-            if w.cancel_sent || w.cancel_failed_since.is_some() {
+        for i in 0..self.orders.list.len() {
+            let w = &self.orders.list[i];
+            if w.state.cancel_sent() || w.state.cancel_rejected() {
                 missing.retain(|s| s.index != w.tag.level);
                 continue;
             }
@@ -531,7 +543,9 @@ impl ClassicGrid {
                 Some(k) => {
                     missing.remove(k);
                 }
-                None if w.tag.role == OrderRole::ClassicLevel && w.filled.is_zero() => self.push_cancel(i, out),
+                None if w.tag.role == OrderRole::ClassicLevel && w.filled.is_zero() => {
+                    self.push_cancel(i, ctx.now_ms, out);
+                }
                 None => {}
             }
         }
@@ -572,49 +586,48 @@ impl ClassicGrid {
     }
 }
 
-impl Strategy for ClassicGrid {
-    fn symbol(&self) -> &Symbol {
-        self.instrument.symbol()
-    }
-
-    fn instrument(&self) -> &Instrument {
-        &self.instrument
-    }
-
-    fn apply(&mut self, event: StrategyEvent<'_>, now_ms: i64) -> Applied {
+impl ClassicGrid {
+    /// Folds one event into the state.
+    pub fn apply(&mut self, event: GridEvent<'_>, now_ms: i64) -> Applied {
         match event {
-            StrategyEvent::Execution(e) => self.on_execution(e, now_ms),
-            StrategyEvent::Order(o) => self.on_order(o),
-            StrategyEvent::Outcome(o) => self.on_outcome(o),
-            StrategyEvent::Timer => {
-                let stuck = self.book.tick().map(|w| format!("{} unexplained for {UNEXPLAINED_TICKS} s", w.link_id));
-                Applied { reconcile: stuck, ..Applied::default() }
-            }
+            GridEvent::Execution(e) => self.on_execution(e, now_ms),
+            GridEvent::Order(o) => self.on_order(o, now_ms),
+            GridEvent::Outcome(o) => self.on_outcome(o, now_ms),
+            GridEvent::Timer => Applied {
+                reconcile: self.orders.unexplained(now_ms).map(|w| ReconcileReason::Unexplained {
+                    link_id: w.link_id.clone(),
+                    for_ms: w.state.unexplained_since().map_or(0, |t| now_ms - t),
+                }),
+                ..Applied::default()
+            },
         }
     }
 
-    fn commands(&mut self, ctx: &Ctx<'_>) -> Vec<Command> {
+    /// The commands that bring the orders to the slots, and the happenings of deciding them
+    /// (a recentre).
+    pub fn commands(&mut self, ctx: &DecisionContext<'_>) -> (Vec<Command>, Vec<Note>) {
         let mut out = Vec::new();
-        let mut notes = std::mem::take(&mut self.notes);
+        let mut notes = Vec::new();
         self.commands_into(ctx, &mut notes, &mut out);
-        self.notes = notes;
-        out
+        (out, notes)
     }
 
-    fn take_notes(&mut self) -> Vec<Note> {
-        std::mem::take(&mut self.notes)
-    }
-
-    fn risk_legs(&self) -> LegPair<(Option<u32>, Vec<OrderView>)> {
-        let view = |leg: Leg| (None, self.book.leg(leg).filter_map(Working::view).collect());
+    /// Each leg's open orders, for the risk snapshot (a classic grid has no levels there).
+    #[must_use]
+    pub fn risk_legs(&self) -> LegPair<(Option<u32>, Vec<OrderView>)> {
+        let view = |leg: Leg| (None, self.orders.leg(leg).filter_map(WorkingOrder::view).collect());
         LegPair { long: view(Leg::Long), short: view(Leg::Short) }
     }
 
-    fn max_level(&self) -> u32 {
+    /// The number of levels of the current generation.
+    #[must_use]
+    pub fn max_level(&self) -> u32 {
         self.state.as_ref().map_or(0, |s| u32::try_from(s.plan.levels().len()).unwrap_or(u32::MAX))
     }
 
-    fn state(&self) -> SymbolState {
+    /// The state to persist.
+    #[must_use]
+    pub fn state(&self) -> SymbolState {
         let leg = |i: usize| LegState {
             cycle: self.state.as_ref().map_or(1, |s| s.generation),
             level: None,
@@ -627,58 +640,53 @@ impl Strategy for ClassicGrid {
             long: leg(0),
             short: leg(1),
             risk: LegPair::default(),
-            orders: self.book.working.iter().map(Working::tracked).collect(),
+            orders: self.orders.list.iter().map(WorkingOrder::tracked).collect(),
             classic: self.state.clone(),
         }
     }
 
-    fn restore(&mut self, state: &SymbolState) {
+    /// Replaces the state with a recovered one.
+    pub fn restore(&mut self, state: &SymbolState) {
         self.state = state.classic.clone();
         for (i, l) in [&state.long, &state.short].into_iter().enumerate() {
             self.inventory[i] =
                 Inventory { size: l.size, avg: l.avg_entry.map(Price::as_decimal).filter(|_| !l.size.is_zero()) };
         }
-        self.book.clear();
-        for w in state.orders.iter().filter_map(Working::from_tracked) {
-            self.book.add(w);
+        self.orders.clear();
+        for w in state.orders.iter().filter_map(WorkingOrder::from_tracked) {
+            self.orders.add(w);
         }
     }
 
-    fn is_progressive(&self) -> bool {
-        false
-    }
-
-    fn leg_sizes(&self) -> LegPair<Qty> {
+    /// Each leg's inventory.
+    #[must_use]
+    pub fn leg_sizes(&self) -> LegPair<Qty> {
         LegPair { long: self.inventory[0].size, short: self.inventory[1].size }
     }
 
-    fn settling(&self) -> bool {
+    /// True while a rebuild, a partial fill, a cancel, an unconfirmed place or a market order
+    /// is in flight.
+    #[must_use]
+    pub fn settling(&self) -> bool {
         self.rebuild.is_some()
-            || self.book.working.iter().any(|w| {
-                !w.filled.is_zero()
-                    || w.cancel_sent
-                    || w.uncertain_since.is_some()
-                    || w.tag.role != OrderRole::ClassicLevel
-            })
+            || self.orders.list.iter().any(|w| w.unsettled() || w.tag.role != OrderRole::ClassicLevel)
     }
 
-    fn as_classic_mut(&mut self) -> Option<&mut ClassicGrid> {
-        Some(self)
-    }
-
-    fn resume(&mut self) {
+    /// An operator resumed the account: a stopped grid is rebuilt.
+    pub fn resume(&mut self) {
         if let Some(s) = self.state.as_mut()
             && s.stopped.take().is_some()
         {
-            self.rebuild = Some(Rebuild { reason: "resumed by the operator".into(), stop: false });
+            self.rebuild = Some(Rebuild { reason: RecentreReason::Resumed });
         }
     }
 
-    fn stats(&self) -> StrategyStats {
+    /// Counters.
+    #[must_use]
+    pub fn stats(&self) -> StrategyStats {
         self.stats
     }
 }
 
 #[cfg(test)]
-#[path = "classic_tests.rs"]
 mod tests;

@@ -1,16 +1,16 @@
-//! The risk snapshot of one symbol, from the strategy's legs, the exchange's positions and
+//! The risk snapshot of one symbol, from the grid's legs, the exchange's positions and
 //! wallet, and the account's memory.
 
 use gridbot_core::{Leg, decimal_to_f64};
 use gridbot_risk::{AccountView, LegPair, LegSnapshot, RiskMemory, RiskSnapshot};
 
-use super::TradingAccount;
+use super::AccountCore;
 
-impl TradingAccount {
-    pub(super) fn risk_snapshot(&self, i: usize, now_ms: i64, emergency_stop: bool) -> RiskSnapshot {
-        let slot = &self.slots[i];
+impl AccountCore {
+    pub(super) fn risk_snapshot(&self, i: usize, now_ms: i64) -> RiskSnapshot {
+        let slot = &self.symbols[i];
         let total_position_value: f64 = self
-            .slots
+            .symbols
             .iter()
             .flat_map(|s| {
                 Leg::BOTH.map(|leg| s.positions.get(leg).as_ref().map_or(0.0, |p| decimal_to_f64(p.position_value)))
@@ -20,10 +20,10 @@ impl TradingAccount {
             self.wallet.as_ref().map_or(AccountView { total_position_value, ..AccountView::default() }, |w| {
                 AccountView::from_wallet(w, total_position_value)
             });
-        let views = slot.strategy.risk_legs();
-        let sizes = slot.strategy.leg_sizes();
-        // A leg the strategy knows is flat is flat, even while the exchange's position report
-        // lags behind the fill that closed it (risk must not close it again).
+        let views = slot.grid.risk_legs();
+        let sizes = slot.grid.leg_sizes();
+        // A leg the grid knows is flat is flat, even while the exchange's position report lags
+        // behind the fill that closed it (risk must not close it again).
         let leg = |leg: Leg| {
             let (level, orders) = views.get(leg).clone();
             match slot.positions.get(leg) {
@@ -35,10 +35,10 @@ impl TradingAccount {
         };
         RiskSnapshot {
             now_ms,
-            emergency_stop,
+            emergency_stop: self.halted,
             account,
             risk_limit: slot.risk_limit,
-            max_level: slot.strategy.max_level(),
+            max_level: slot.grid.max_level(),
             best_bid: slot.market.bid,
             best_ask: slot.market.ask,
             legs: LegPair { long: leg(Leg::Long), short: leg(Leg::Short) },

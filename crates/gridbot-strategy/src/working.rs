@@ -1,15 +1,27 @@
-//! The working orders of one symbol, as a strategy tracks them, and the nonces of new ids.
+//! The orders a strategy placed and has not seen end ([`WorkingOrders`]), each with its
+//! lifecycle state ([`OrderState`]), and what it remembers of finished ones.
+//!
+//! Decisions:
+//! - A finished order is remembered (its id, leg and role; the last 256) so that a late fill —
+//!   one that arrives after the cancel was confirmed — still counts on its leg.
+//! - Executions are de-duplicated by `exec_id` over the last 4,096 (a reconnect replays some).
 
 use std::collections::{HashSet, VecDeque};
 
-use gridbot_core::{ErrorAction, Leg, OrderLinkId, OrderRole, Price, Qty, Side, Symbol};
+use gridbot_core::{ErrorAction, Leg, OrderLinkId, OrderRequest, OrderRole, Price, Qty, Side};
 use gridbot_recovery::LinkTag;
 use gridbot_risk::OrderView;
 use gridbot_state::TrackedOrder;
 
+use crate::lifecycle::{OrderEvent, OrderState, Step};
+
+/// How long an order may stay unexplained (a place that may exist, a failed cancel) before
+/// the strategy asks for a reconciliation, in event time.
+pub const UNEXPLAINED_MS: i64 = 10_000;
+
 /// An order the strategy placed and has not seen end.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Working {
+pub struct WorkingOrder {
     /// Handle for risk re-prices.
     pub key: u64,
     /// Its id's fields.
@@ -26,23 +38,14 @@ pub struct Working {
     pub qty: Qty,
     /// Filled so far (from executions).
     pub filled: Qty,
-    /// A cancel was sent and not yet answered.
-    pub cancel_sent: bool,
-    /// The exchange ended the order with this much filled; waiting for those fills.
-    pub ended_with: Option<Qty>,
-    /// The place failed in a way that may not have reached the exchange: since which timer
-    /// tick (ticks are wall-clock seconds, so accelerated replays do not shorten them).
-    pub uncertain_since: Option<i64>,
-    /// A cancel failed (the order filled or vanished): since which timer tick.
-    pub cancel_failed_since: Option<i64>,
-    /// Partly filled: since when.
-    pub partial_since: Option<i64>,
+    /// Where it stands.
+    pub state: OrderState,
 }
 
-impl Working {
+impl WorkingOrder {
     /// A new, unsent order.
     #[must_use]
-    pub fn new(request: &gridbot_core::OrderRequest, tag: LinkTag) -> Self {
+    pub fn new(request: &OrderRequest, tag: LinkTag) -> Self {
         Self {
             key: 0,
             tag,
@@ -52,11 +55,7 @@ impl Working {
             price: request.price,
             qty: request.qty,
             filled: Qty::ZERO,
-            cancel_sent: false,
-            ended_with: None,
-            uncertain_since: None,
-            cancel_failed_since: None,
-            partial_since: None,
+            state: OrderState::PendingNew,
         }
     }
 
@@ -74,20 +73,33 @@ impl Working {
             price: t.price,
             qty: t.qty,
             filled: Qty::ZERO,
-            cancel_sent: false,
-            ended_with: None,
-            uncertain_since: None,
-            cancel_failed_since: None,
-            partial_since: None,
+            state: OrderState::Working,
         })
     }
-}
 
-impl Working {
+    /// Moves the order on by `event` (a fill's quantity is added); `Ended` when it is over.
+    pub fn on(&mut self, event: OrderEvent, now_ms: i64) -> Step {
+        let step = self.state.next(event, self.filled, self.qty, now_ms);
+        if let OrderEvent::Filled { qty } = event {
+            self.filled = self.filled.checked_add(qty).unwrap_or(self.filled);
+        }
+        if let Step::Live(state) = step {
+            self.state = state;
+        }
+        step
+    }
+
     /// True when it is fully filled.
     #[must_use]
     pub fn is_filled(&self) -> bool {
         self.filled >= self.qty
+    }
+
+    /// True while a partial fill, a cancel in flight or an unconfirmed place leaves the leg's
+    /// size in doubt.
+    #[must_use]
+    pub fn unsettled(&self) -> bool {
+        !self.filled.is_zero() || self.state.cancel_sent() || matches!(self.state, OrderState::Unconfirmed { .. })
     }
 
     /// The risk engine's view (limit orders only).
@@ -118,33 +130,28 @@ impl Working {
     }
 }
 
-/// The order book of one strategy: working orders, finished ids, seen executions.
-#[derive(Debug, Default)]
-pub(crate) struct OrderBook {
-    pub(crate) working: Vec<Working>,
+/// The working orders of one strategy, finished ids, seen executions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WorkingOrders {
+    pub(crate) list: Vec<WorkingOrder>,
     /// Recently finished orders (late fills still count): (link id, leg, role).
     finished: VecDeque<(String, Leg, OrderRole)>,
     seen_execs: HashSet<String>,
     seen_order: VecDeque<String>,
     next_key: u64,
-    /// Timer ticks seen (one per wall-clock second).
-    pub(crate) ticks: i64,
 }
 
-const REMEMBER: usize = 4096;
+const REMEMBER_EXECUTIONS: usize = 4096;
+const REMEMBER_FINISHED: usize = 256;
 
-/// Ticks a place or cancel may stay unexplained (no order update, no fill) before the strategy
-/// asks for a reconciliation.
-pub(crate) const UNEXPLAINED_TICKS: i64 = 10;
-
-impl OrderBook {
+impl WorkingOrders {
     /// False when `exec_id` was seen before (a duplicate).
     pub(crate) fn first_sight(&mut self, exec_id: &str) -> bool {
         if !self.seen_execs.insert(exec_id.to_owned()) {
             return false;
         }
         self.seen_order.push_back(exec_id.to_owned());
-        if self.seen_order.len() > REMEMBER
+        if self.seen_order.len() > REMEMBER_EXECUTIONS
             && let Some(old) = self.seen_order.pop_front()
         {
             self.seen_execs.remove(&old);
@@ -153,71 +160,48 @@ impl OrderBook {
     }
 
     pub(crate) fn index(&self, link_id: &str) -> Option<usize> {
-        self.working.iter().position(|w| w.link_id.as_str() == link_id)
+        self.list.iter().position(|w| w.link_id.as_str() == link_id)
     }
 
     pub(crate) fn finished_role(&self, link_id: &str) -> Option<(Leg, OrderRole)> {
         self.finished.iter().find(|(id, _, _)| id == link_id).map(|(_, leg, role)| (*leg, *role))
     }
 
-    pub(crate) fn add(&mut self, mut w: Working) -> &Working {
+    pub(crate) fn add(&mut self, mut w: WorkingOrder) {
         self.next_key += 1;
         w.key = self.next_key;
-        self.working.push(w);
-        let last = self.working.len() - 1;
-        &self.working[last]
+        self.list.push(w);
     }
 
-    pub(crate) fn finish(&mut self, i: usize) -> Working {
-        let w = self.working.remove(i);
+    /// Removes order `i`, remembering it as finished.
+    pub(crate) fn finish(&mut self, i: usize) -> WorkingOrder {
+        let w = self.list.remove(i);
         self.finished.push_back((w.link_id.as_str().to_owned(), w.tag.leg, w.tag.role));
-        if self.finished.len() > 256 {
+        if self.finished.len() > REMEMBER_FINISHED {
             self.finished.pop_front();
         }
         w
     }
 
-    pub(crate) fn leg(&self, leg: Leg) -> impl Iterator<Item = &Working> {
-        self.working.iter().filter(move |w| w.tag.leg == leg)
+    /// Moves order `i` on by `event`; returns it when it ended (and left the list).
+    pub(crate) fn on(&mut self, i: usize, event: OrderEvent, now_ms: i64) -> Option<WorkingOrder> {
+        match self.list[i].on(event, now_ms) {
+            Step::Ended => Some(self.finish(i)),
+            Step::Live(_) => None,
+        }
+    }
+
+    pub(crate) fn leg(&self, leg: Leg) -> impl Iterator<Item = &WorkingOrder> {
+        self.list.iter().filter(move |w| w.tag.leg == leg)
     }
 
     pub(crate) fn clear(&mut self) {
-        self.working.clear();
+        self.list.clear();
     }
 
-    /// Counts a timer tick; returns an order unexplained for too long, if any.
-    pub(crate) fn tick(&mut self) -> Option<&Working> {
-        self.ticks += 1;
-        let ticks = self.ticks;
-        let late = |since: Option<i64>| since.is_some_and(|t| ticks - t >= UNEXPLAINED_TICKS);
-        self.working.iter().find(|w| late(w.uncertain_since) || late(w.cancel_failed_since))
-    }
-}
-
-/// Nonces for new orderLinkIds: unique across the symbols of an account and across runs
-/// (FNV-1a of the symbol, mixed with the start time, then counting).
-#[derive(Debug, Clone)]
-pub struct NonceSource {
-    next: u32,
-}
-
-impl NonceSource {
-    /// A source for `symbol` started at `now_ms`.
-    #[must_use]
-    pub fn new(symbol: &Symbol, now_ms: i64) -> Self {
-        let mut h: u32 = 0x811c_9dc5;
-        for b in symbol.as_str().bytes() {
-            h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
-        }
-        let ms = u32::try_from(now_ms.rem_euclid(1 << 32)).unwrap_or(0);
-        // A different odd multiplier than recovery's, so the two sequences do not line up.
-        Self { next: h.wrapping_add(ms.wrapping_mul(0x85EB_CA6B)) }
-    }
-
-    /// The next nonce.
-    pub fn take(&mut self) -> u32 {
-        self.next = self.next.wrapping_add(1);
-        self.next
+    /// An order unexplained for longer than [`UNEXPLAINED_MS`] at `now_ms`, if any.
+    pub(crate) fn unexplained(&self, now_ms: i64) -> Option<&WorkingOrder> {
+        self.list.iter().find(|w| w.state.unexplained_since().is_some_and(|t| now_ms - t >= UNEXPLAINED_MS))
     }
 }
 

@@ -34,8 +34,12 @@ fn market(mid: &str) -> MarketView {
 }
 
 fn run(g: &mut ClassicGrid, now_ms: i64, m: &MarketView) -> Vec<Command> {
+    run_noting(g, now_ms, m).0
+}
+
+fn run_noting(g: &mut ClassicGrid, now_ms: i64, m: &MarketView) -> (Vec<Command>, Vec<Note>) {
     let d = RiskDecision::default();
-    let cmds = g.commands(&Ctx { now_ms, market: m, decision: &d });
+    let (cmds, notes) = g.commands(&DecisionContext { now_ms, market: m, decision: &d });
     for c in &cmds {
         let outcome = match c {
             Command::Place { request, .. } => Outcome::Placed {
@@ -45,19 +49,19 @@ fn run(g: &mut ClassicGrid, now_ms: i64, m: &MarketView) -> Vec<Command> {
             Command::Cancel { link_id, .. } => Outcome::Cancelled { link_id: link_id.clone() },
             Command::CancelAll { symbol } => Outcome::CancelledAll { symbol: symbol.clone(), count: 0 },
         };
-        g.apply(StrategyEvent::Outcome(&outcome), now_ms);
+        g.apply(GridEvent::Outcome(&outcome), now_ms);
     }
-    cmds
+    (cmds, notes)
 }
 
-fn at_level(g: &ClassicGrid, level: u32) -> Working {
+fn at_level(g: &ClassicGrid, level: u32) -> WorkingOrder {
     let w: Vec<_> =
         g.working().iter().filter(|w| w.tag.role == OrderRole::ClassicLevel && w.tag.level == level).collect();
     assert_eq!(w.len(), 1, "level {level}: {:?}", g.working());
     w[0].clone()
 }
 
-fn fill(w: &Working, n: u32) -> Execution {
+fn fill(w: &WorkingOrder, n: u32) -> Execution {
     let price = w.price.unwrap_or(p("2000"));
     Execution {
         exec_id: format!("{}-{n}", w.link_id),
@@ -108,7 +112,7 @@ fn a_filled_buy_turns_into_a_sell_one_level_up_and_back() {
     run(&mut g, 0, &market("2000"));
     let buy = at_level(&g, 2); // the highest buy, just below the centre (level 3)
     assert_eq!(buy.side, Side::Buy);
-    g.apply(StrategyEvent::Execution(&fill(&buy, 1)), 1);
+    g.apply(GridEvent::Execution(&fill(&buy, 1)), 1);
     let cmds = run(&mut g, 2, &market("1985"));
     assert_eq!(cmds.len(), 1, "{cmds:?}");
     let sell = at_level(&g, 3);
@@ -117,7 +121,7 @@ fn a_filled_buy_turns_into_a_sell_one_level_up_and_back() {
     assert!(request.reduce_only);
     assert_eq!(g.state().long.size, q("0.1"));
 
-    g.apply(StrategyEvent::Execution(&fill(&sell, 2)), 3);
+    g.apply(GridEvent::Execution(&fill(&sell, 2)), 3);
     run(&mut g, 4, &market("2010"));
     let again = at_level(&g, 2);
     assert_eq!((again.side, again.tag.leg), (Side::Buy, Leg::Long));
@@ -139,7 +143,7 @@ fn a_long_grid_buys_its_backing_position_first() {
     let Command::Place { request, .. } = &cmds[0] else { panic!() };
     assert_eq!((request.order_type, request.side, request.qty), (OrderType::Market, Side::Buy, q("0.3")));
     let backing = g.working()[0].clone();
-    g.apply(StrategyEvent::Execution(&fill(&backing, 1)), 1);
+    g.apply(GridEvent::Execution(&fill(&backing, 1)), 1);
     let cmds = run(&mut g, 2, &market("2000"));
     assert_eq!(cmds.len(), 6);
     assert!(g.working().iter().all(|w| w.tag.leg == Leg::Long));
@@ -153,7 +157,7 @@ fn leaving_the_range_recentres_closing_the_inventory() {
     let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), s, 0);
     run(&mut g, 0, &market("2000"));
     let lowest = at_level(&g, 0);
-    g.apply(StrategyEvent::Execution(&fill(&lowest, 1)), 1);
+    g.apply(GridEvent::Execution(&fill(&lowest, 1)), 1);
     // Far below the grid: cancel everything, then close the long inventory, then rebuild.
     let cmds = run(&mut g, 2, &market("1900"));
     assert!(cmds.iter().all(|c| matches!(c, Command::Cancel { .. })), "{cmds:?}");
@@ -163,13 +167,13 @@ fn leaving_the_range_recentres_closing_the_inventory() {
     let close = g.working()[0].clone();
     let mut e = fill(&close, 2);
     e.exec_price = p("1900");
-    g.apply(StrategyEvent::Execution(&e), 4);
-    run(&mut g, 5, &market("1900"));
+    g.apply(GridEvent::Execution(&e), 4);
+    let (_, notes) = run_noting(&mut g, 5, &market("1900"));
     let state = g.classic_state().unwrap();
     assert_eq!(state.generation, 2);
     assert_eq!(state.plan.reference_price(), p("1900"));
     assert_eq!(g.stats().recentres, 1);
-    assert!(matches!(g.take_notes().last(), Some(Note::Recentred { .. })));
+    assert!(matches!(notes.last(), Some(Note::Recentred { generation: 2, .. })), "{notes:?}");
     assert_eq!(g.working().len(), 6);
 }
 
@@ -181,7 +185,7 @@ fn the_stop_loss_closes_and_stops_the_grid() {
     run(&mut g, 0, &market("2000"));
     for level in [2, 1, 0] {
         let w = at_level(&g, level);
-        g.apply(StrategyEvent::Execution(&fill(&w, level)), 1);
+        g.apply(GridEvent::Execution(&fill(&w, level)), 1);
     }
     run(&mut g, 2, &market("1500")); // cancels
     let cmds = run(&mut g, 3, &market("1500")); // close
@@ -190,7 +194,7 @@ fn the_stop_loss_closes_and_stops_the_grid() {
     assert_eq!(cmds.len(), 1);
     let mut e = fill(&close, 9);
     e.exec_price = p("1500");
-    g.apply(StrategyEvent::Execution(&e), 4);
+    g.apply(GridEvent::Execution(&e), 4);
     assert!(run(&mut g, 5, &market("1500")).is_empty());
     assert!(g.classic_state().unwrap().stopped.as_deref().unwrap().starts_with("stop-loss"));
     assert!(run(&mut g, 6, &market("2000")).is_empty(), "a stopped grid stays stopped");
@@ -224,7 +228,7 @@ fn state_round_trips_through_restore() {
     let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
     run(&mut g, 0, &market("2000"));
     let w = at_level(&g, 2);
-    g.apply(StrategyEvent::Execution(&fill(&w, 1)), 1);
+    g.apply(GridEvent::Execution(&fill(&w, 1)), 1);
     run(&mut g, 2, &market("1985"));
     let s = g.state();
     let mut h = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);

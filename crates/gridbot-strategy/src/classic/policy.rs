@@ -6,6 +6,8 @@ use gridbot_core::{Decimal, Price, Qty};
 use gridbot_grid::{Bias, ClassicLayout, ClassicParams, ClassicPlan, Progression};
 use gridbot_state::ClassicState;
 
+use crate::reasons::RecentreReason;
+
 /// Where the levels go; `AroundMarket` centres on the mid when the grid is built.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LayoutSpec {
@@ -127,25 +129,25 @@ pub fn recentre_reason(
     now_ms: i64,
     mid: Price,
     mids: &VecDeque<(i64, Price)>,
-) -> Option<String> {
+) -> Option<RecentreReason> {
     let levels = state.plan.levels();
     let (Some(low), Some(high)) = (levels.first(), levels.last()) else { return None };
     let m = mid.to_f64();
     if let Some(d) = policy.max_deviation {
         let (lo, hi) = (low.price.to_f64() * (1.0 - d), high.price.to_f64() * (1.0 + d));
         if m < lo || m > hi {
-            return Some(format!("mid {mid} left the range [{lo:.8}, {hi:.8}]"));
+            return Some(RecentreReason::LeftRange { mid, low: lo, high: hi });
         }
     }
     if let Some(age) = policy.max_age_ms
         && now_ms - state.built_at_ms >= age
     {
-        return Some(format!("grid is {} ms old (limit {age})", now_ms - state.built_at_ms));
+        return Some(RecentreReason::Age { age_ms: now_ms - state.built_at_ms, limit_ms: age });
     }
     if policy.one_sided && !state.slots.is_empty() {
         let first = state.slots[0].side;
         if state.slots.iter().all(|s| s.side == first) {
-            return Some(format!("every level is a {first:?}: the market left the range"));
+            return Some(RecentreReason::OneSided(first));
         }
     }
     if let Some(pd) = policy.pump_dump
@@ -153,7 +155,7 @@ pub fn recentre_reason(
     {
         let moved = (m - then.to_f64()) / then.to_f64();
         if moved.abs() >= pd.move_fraction {
-            return Some(format!("{:+.3}% within {} ms", moved * 100.0, pd.window_ms));
+            return Some(RecentreReason::FastMove { moved, window_ms: pd.window_ms });
         }
     }
     None

@@ -37,7 +37,7 @@ fn market(bid: &str, ask: &str) -> MarketView {
 }
 
 fn run(g: &mut ProgressiveGrid, now_ms: i64, m: &MarketView, d: &RiskDecision) -> Vec<Command> {
-    let cmds = g.commands(&Ctx { now_ms, market: m, decision: d });
+    let cmds = g.commands(&DecisionContext { now_ms, market: m, decision: d });
     // The exchange accepts every place and cancel.
     for c in &cmds {
         let outcome = match c {
@@ -48,7 +48,7 @@ fn run(g: &mut ProgressiveGrid, now_ms: i64, m: &MarketView, d: &RiskDecision) -
             Command::Cancel { link_id, .. } => Outcome::Cancelled { link_id: link_id.clone() },
             Command::CancelAll { symbol } => Outcome::CancelledAll { symbol: symbol.clone(), count: 0 },
         };
-        g.apply(StrategyEvent::Outcome(&outcome), now_ms);
+        g.apply(GridEvent::Outcome(&outcome), now_ms);
     }
     cmds
 }
@@ -62,11 +62,11 @@ fn places(cmds: &[Command]) -> Vec<&OrderRequest> {
         .collect()
 }
 
-fn working(g: &ProgressiveGrid, leg: Leg, role: OrderRole) -> Vec<Working> {
+fn working(g: &ProgressiveGrid, leg: Leg, role: OrderRole) -> Vec<WorkingOrder> {
     g.working().iter().filter(|w| w.tag.leg == leg && w.tag.role == role).cloned().collect()
 }
 
-fn one(g: &ProgressiveGrid, leg: Leg, role: OrderRole) -> Working {
+fn one(g: &ProgressiveGrid, leg: Leg, role: OrderRole) -> WorkingOrder {
     let w = working(g, leg, role);
     assert_eq!(w.len(), 1, "{leg:?} {role:?}: {w:?}");
     w[0].clone()
@@ -74,7 +74,7 @@ fn one(g: &ProgressiveGrid, leg: Leg, role: OrderRole) -> Working {
 
 static EXEC: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
-fn fill(w: &Working, price: Price, qty: Qty) -> Execution {
+fn fill(w: &WorkingOrder, price: Price, qty: Qty) -> Execution {
     let n = EXEC.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     Execution {
         exec_id: format!("e{n}"),
@@ -95,9 +95,9 @@ fn fill(w: &Working, price: Price, qty: Qty) -> Execution {
     }
 }
 
-fn fill_all(g: &mut ProgressiveGrid, w: &Working, now_ms: i64) -> Applied {
+fn fill_all(g: &mut ProgressiveGrid, w: &WorkingOrder, now_ms: i64) -> Applied {
     let e = fill(w, w.price.unwrap(), w.qty);
-    g.apply(StrategyEvent::Execution(&e), now_ms)
+    g.apply(GridEvent::Execution(&e), now_ms)
 }
 
 fn decision() -> RiskDecision {
@@ -220,13 +220,13 @@ fn a_partial_fill_freezes_the_leg_until_it_completes_or_times_out() {
     run(&mut g, 2, &m, &decision());
     let prot = one(&g, Leg::Long, OrderRole::Protective);
     let half = prot.qty.checked_div(Decimal::TWO).unwrap();
-    let a = g.apply(StrategyEvent::Execution(&fill(&prot, prot.price.unwrap(), half)), 10_000);
+    let a = g.apply(GridEvent::Execution(&fill(&prot, prot.price.unwrap(), half)), 10_000);
     assert!(a.filled && a.notes.is_empty());
     // Frozen: even a market move far away changes nothing on the long leg.
     let cmds = run(&mut g, 20_000, &market("31000", "31000.1"), &decision());
     assert!(cmds.iter().all(|c| !matches!(c, Command::Place { request, .. } if request.side == Side::Buy)), "{cmds:?}");
     assert!(cmds.iter().all(|c| !matches!(c, Command::Cancel { .. })
-        || g.working().iter().all(|w| w.tag.leg == Leg::Short || !w.cancel_sent)));
+        || g.working().iter().all(|w| w.tag.leg == Leg::Short || !w.state.cancel_sent())));
     // The timeout cancels the rest; the leg moves on to level 1 with the half that filled.
     let cmds = run(&mut g, 10_000 + 60_000, &m, &decision());
     assert!(cmds.iter().any(|c| matches!(c, Command::Cancel { link_id, .. } if *link_id == prot.link_id)), "{cmds:?}");
@@ -246,17 +246,17 @@ fn duplicated_fills_count_once_and_unknown_fills_ask_for_reconciliation() {
     run(&mut g, 0, &m, &decision());
     let balance = one(&g, Leg::Long, OrderRole::Balance);
     let e = fill(&balance, p("30000"), q("0.001"));
-    assert!(g.apply(StrategyEvent::Execution(&e), 1).filled);
-    assert!(!g.apply(StrategyEvent::Execution(&e), 1).filled);
+    assert!(g.apply(GridEvent::Execution(&e), 1).filled);
+    assert!(!g.apply(GridEvent::Execution(&e), 1).filled);
     assert_eq!(g.state().long.size, q("0.001"));
 
     let mut stranger = fill(&balance, p("30000"), q("0.001"));
     stranger.exec_id = "other".into();
     stranger.order_link_id = "g2acc1-L1-P3-zz".into();
-    assert!(g.apply(StrategyEvent::Execution(&stranger), 2).reconcile.is_some());
+    assert!(g.apply(GridEvent::Execution(&stranger), 2).reconcile.is_some());
     stranger.exec_id = "foreign".into();
     stranger.order_link_id = "manual-order".into();
-    assert_eq!(g.apply(StrategyEvent::Execution(&stranger), 2), Applied::default());
+    assert_eq!(g.apply(GridEvent::Execution(&stranger), 2), Applied::default());
 }
 
 #[test]
@@ -288,7 +288,7 @@ fn an_order_the_exchange_cancels_is_replaced() {
         created_time_ms: 0,
         updated_time_ms: 0,
     };
-    g.apply(StrategyEvent::Order(&order), 1);
+    g.apply(GridEvent::Order(&order), 1);
     assert!(working(&g, Leg::Long, OrderRole::Balance).is_empty());
     let cmds = run(&mut g, 2, &m, &decision());
     assert_eq!(places(&cmds).len(), 1);
@@ -335,7 +335,7 @@ fn a_risk_close_cancels_the_leg_and_closes_it_at_market() {
             .iter()
             .all(|c| !matches!(c, Command::Place { request, .. } if request.position_idx == Leg::Long.position_idx()))
     );
-    let a = g.apply(StrategyEvent::Execution(&fill(&w, p("29990"), q("0.001"))), 5);
+    let a = g.apply(GridEvent::Execution(&fill(&w, p("29990"), q("0.001"))), 5);
     assert_eq!(a.notes, vec![Note::CycleClosed { leg: Leg::Long, cycle: 1, take_profit: false }]);
     assert_eq!(g.stats().risk_closes, 1);
 }
@@ -369,13 +369,13 @@ fn a_failed_cancel_holds_the_slot_and_reconciles_when_nothing_explains_it() {
         link_id: balance.link_id.clone(),
         error: ExchangeError::Reconcile(ErrorDetail { ret_code: Some(110_001), ..ErrorDetail::default() }),
     };
-    let cmds = g.commands(&Ctx { now_ms: 1, market: &market("30100", "30100.1"), decision: &decision() });
+    let cmds = g.commands(&DecisionContext { now_ms: 1, market: &market("30100", "30100.1"), decision: &decision() });
     assert!(cmds.iter().any(|c| matches!(c, Command::Cancel { .. })));
-    g.apply(StrategyEvent::Outcome(&gone), 1);
+    g.apply(GridEvent::Outcome(&gone), 1);
     // The dependent place is skipped by the executor.
     for c in &cmds {
         if let Command::Place { request, after_cancel: Some(_), .. } = c {
-            g.apply(StrategyEvent::Outcome(&Outcome::PlaceSkipped { link_id: request.order_link_id.clone() }), 1);
+            g.apply(GridEvent::Outcome(&Outcome::PlaceSkipped { link_id: request.order_link_id.clone() }), 1);
         }
     }
     assert!(
@@ -383,11 +383,15 @@ fn a_failed_cancel_holds_the_slot_and_reconciles_when_nothing_explains_it() {
             .iter()
             .all(|c| !matches!(c, Command::Place { request, .. } if request.side == Side::Buy))
     );
-    // Ten timer ticks (wall-clock seconds) later, nothing has explained it: reconcile.
-    for _ in 0..9 {
-        assert!(g.apply(StrategyEvent::Timer, 3).reconcile.is_none());
+    // Ten seconds of event time after the failed cancel, nothing has explained it: reconcile.
+    for t in [2, 1_000, 9_000, 10_000] {
+        assert!(g.apply(GridEvent::Timer, t).reconcile.is_none(), "{t} ms");
     }
-    assert!(g.apply(StrategyEvent::Timer, 3).reconcile.is_some());
+    let reason = g.apply(GridEvent::Timer, 10_001).reconcile;
+    assert!(
+        matches!(&reason, Some(ReconcileReason::Unexplained { link_id, for_ms: 10_000 }) if *link_id == balance.link_id),
+        "{reason:?}"
+    );
 }
 
 #[test]
@@ -433,12 +437,11 @@ mod property {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::strategy::Strategy;
 
     fn check(g: &ProgressiveGrid) {
         for leg in Leg::BOTH {
             for role in [OrderRole::Balance, OrderRole::TakeProfit, OrderRole::Protective] {
-                let live = working(g, leg, role).into_iter().filter(|w| !w.cancel_sent).count();
+                let live = working(g, leg, role).into_iter().filter(|w| !w.state.cancel_sent()).count();
                 assert!(live <= 1, "{leg:?} {role:?} has {live} live orders: {:?}", g.working());
             }
             let s = if leg == Leg::Long { g.state().long } else { g.state().short };
@@ -470,10 +473,10 @@ mod property {
                 let ask = Price::new(mid + Decimal::new(1, 1)).unwrap();
                 let view = MarketView { bid: Some(bid), ask: Some(ask), ts_ms: now };
                 // Fill every resting limit the price crossed.
-                let crossed: Vec<Working> = g
+                let crossed: Vec<WorkingOrder> = g
                     .working()
                     .iter()
-                    .filter(|w| !w.cancel_sent)
+                    .filter(|w| !w.state.cancel_sent())
                     .filter(|w| match (w.side, w.price) {
                         (Side::Buy, Some(px)) => bid <= px,
                         (Side::Sell, Some(px)) => ask >= px,
@@ -486,10 +489,10 @@ mod property {
                     let price = w.price.unwrap_or(bid);
                     if split && rest > Qty::new(Decimal::new(1, 3)).unwrap() {
                         let half = bybit_btcusdt().round_qty(rest.checked_div(Decimal::TWO).unwrap());
-                        g.apply(StrategyEvent::Execution(&fill(&w, price, half)), now);
-                        g.apply(StrategyEvent::Execution(&fill(&w, price, rest.checked_sub(half).unwrap())), now);
+                        g.apply(GridEvent::Execution(&fill(&w, price, half)), now);
+                        g.apply(GridEvent::Execution(&fill(&w, price, rest.checked_sub(half).unwrap())), now);
                     } else {
-                        g.apply(StrategyEvent::Execution(&fill(&w, price, rest)), now);
+                        g.apply(GridEvent::Execution(&fill(&w, price, rest)), now);
                     }
                 }
                 run(&mut g, now, &view, &decision());

@@ -1,0 +1,423 @@
+//! How the core reacts to each event.
+
+use gridbot_core::{ErrorAction, Execution, Leg, Order, Position, PositionIdx, Qty, Wallet};
+use gridbot_risk::{RiskLevel, evaluate};
+
+use super::{
+    ALERT_REPEAT_MS, AccountCore, CoreEvent, DRIFT_GRACE_MS, EQUITY_EVERY_MS, Effect, Effects, MAX_ROUNDS,
+};
+use crate::command::Outcome;
+use crate::grid::{Applied, DecisionContext, Grid, GridEvent, Note};
+use crate::market::MarketView;
+use crate::reasons::ReconcileReason;
+use crate::reconcile::{JobWork, ReconcileJob, ReconcileOutcome, Reconciled, positions_by_leg};
+use crate::records::{Alert, AlertKind, EventKind, GridChange, JournalRecord};
+
+fn alert(out: &mut Effects, kind: AlertKind, symbol: Option<&gridbot_core::Symbol>, text: String) {
+    out.push(Effect::Alert(Alert { kind, symbol: symbol.cloned(), text }));
+}
+
+impl AccountCore {
+    /// Folds one event in and returns what is due, in order.
+    pub fn on_event(&mut self, event: CoreEvent, now_ms: i64) -> Effects {
+        let mut out = Effects::new();
+        match event {
+            CoreEvent::Start => {
+                for i in 0..self.symbols.len() {
+                    self.act(i, 1, now_ms, &mut out);
+                }
+            }
+            CoreEvent::Executions(list) => self.on_executions(list, now_ms, &mut out),
+            CoreEvent::Orders(list) => self.on_orders(list, now_ms, &mut out),
+            CoreEvent::Positions(list) => self.on_positions(list, now_ms, &mut out),
+            CoreEvent::Wallet(w) => self.on_wallet(w, now_ms, &mut out),
+            CoreEvent::Book { symbol, bid, ask, ts_ms } => {
+                if let Some(i) = self.slot_of(&symbol) {
+                    self.symbols[i].market = MarketView { bid, ask, ts_ms };
+                    self.act(i, 1, now_ms, &mut out);
+                }
+            }
+            CoreEvent::Outcomes { symbol, round, outcomes } => {
+                if let Some(i) = self.slot_of(&symbol) {
+                    self.on_outcomes(i, round, &outcomes, now_ms, &mut out);
+                }
+            }
+            CoreEvent::Reconciled(r) => self.on_reconciled(*r, now_ms, &mut out),
+            CoreEvent::Tick => self.on_tick(now_ms, &mut out),
+            CoreEvent::EmergencyStop { on } => self.on_emergency_stop(on, now_ms, &mut out),
+            CoreEvent::Resume => self.on_resume(now_ms, &mut out),
+            CoreEvent::ReconcileAll(reason) => {
+                for i in 0..self.symbols.len() {
+                    self.request_reconcile(i, reason.clone(), false, &mut out);
+                }
+            }
+        }
+        out
+    }
+
+    /// Fills first change the grids (and the risk memory's level-ups), then the orders they
+    /// call for are due, and only then alerts and journal rows.
+    fn on_executions(&mut self, list: Vec<Execution>, now: i64, out: &mut Effects) {
+        let mut touched: Vec<usize> = Vec::new();
+        let mut later: Vec<(usize, Applied)> = Vec::new();
+        let mut rows = Vec::new();
+        let mut filled = false;
+        for e in list {
+            let Some(i) = self.slot_of(&e.symbol) else { continue };
+            let applied = self.symbols[i].grid.apply(GridEvent::Execution(&e), now);
+            filled |= applied.filled;
+            if applied.filled && self.last_execution.as_ref().is_none_or(|(_, t)| e.exec_time_ms >= *t) {
+                self.last_execution = Some((e.exec_id.clone(), e.exec_time_ms));
+            }
+            self.remember_level_ups(i, &applied.notes, now);
+            rows.push(JournalRecord::Execution { execution: Box::new(e), realised_pnl: applied.realised_pnl });
+            if !touched.contains(&i) {
+                touched.push(i);
+            }
+            later.push((i, applied));
+        }
+        for &i in &touched {
+            // A symbol about to be reconciled gets its orders from the reconciliation.
+            if !later.iter().any(|(j, a)| *j == i && a.reconcile.is_some()) {
+                self.act(i, 1, now, out);
+            }
+        }
+        for (i, applied) in later {
+            self.after_apply(i, applied, false, now, out);
+        }
+        out.extend(rows.into_iter().map(Effect::Record));
+        if filled {
+            out.push(Effect::Save);
+        }
+    }
+
+    fn on_orders(&mut self, list: Vec<Order>, now: i64, out: &mut Effects) {
+        let mut touched: Vec<usize> = Vec::new();
+        let mut reconciling: Vec<usize> = Vec::new();
+        for o in list {
+            let Some(i) = self.slot_of(&o.symbol) else { continue };
+            let applied = self.symbols[i].grid.apply(GridEvent::Order(&o), now);
+            if applied.reconcile.is_some() {
+                reconciling.push(i);
+            }
+            // A symbol reconciled here acts once the result is in.
+            self.after_apply(i, applied, true, now, out);
+            out.push(Effect::Record(JournalRecord::Order(Box::new(o))));
+            if !touched.contains(&i) {
+                touched.push(i);
+            }
+        }
+        for i in touched {
+            if !reconciling.contains(&i) {
+                self.act(i, 1, now, out);
+            }
+        }
+    }
+
+    fn on_positions(&mut self, list: Vec<Position>, now: i64, out: &mut Effects) {
+        let mut touched: Vec<usize> = Vec::new();
+        for p in list {
+            let Some(i) = self.slot_of(&p.symbol) else { continue };
+            let leg = match p.position_idx {
+                PositionIdx::Long => Leg::Long,
+                PositionIdx::Short => Leg::Short,
+                PositionIdx::OneWay => continue,
+            };
+            let changed = self.symbols[i].positions.get(leg).as_ref().is_none_or(|old| old.size != p.size);
+            if changed {
+                out.push(Effect::Record(JournalRecord::Position { position: Box::new(p.clone()), at_ms: now }));
+            }
+            *self.symbols[i].positions.get_mut(leg) = Some(p);
+            if !touched.contains(&i) {
+                touched.push(i);
+            }
+        }
+        for i in touched {
+            self.check_drift(i, now);
+            self.act(i, 1, now, out);
+        }
+    }
+
+    fn on_wallet(&mut self, w: Wallet, now: i64, out: &mut Effects) {
+        self.wallet = Some(w);
+        for i in 0..self.symbols.len() {
+            self.act(i, 1, now, out);
+        }
+    }
+
+    /// Applies a batch's outcomes; acts again (the next round) unless a reconciliation is due.
+    fn on_outcomes(&mut self, i: usize, round: u8, outcomes: &[Outcome], now: i64, out: &mut Effects) {
+        let symbol = self.symbols[i].symbol().clone();
+        let mut reconcile = None;
+        let mut notes = Vec::new();
+        for outcome in outcomes {
+            let applied = self.symbols[i].grid.apply(GridEvent::Outcome(outcome), now);
+            reconcile = reconcile.or(applied.reconcile);
+            notes.extend(applied.notes);
+            if let Outcome::PlaceFailed { error, .. } = outcome
+                && error.action() == ErrorAction::Fatal
+            {
+                alert(out, AlertKind::Error, Some(&symbol), format!("the exchange refused: {error}"));
+            }
+        }
+        self.remember_level_ups(i, &notes, now);
+        for note in notes {
+            self.note(i, note, now, out);
+        }
+        if let Some(reason) = reconcile {
+            self.request_reconcile(i, reason, false, out);
+        } else if round < MAX_ROUNDS {
+            self.act(i, round + 1, now, out);
+        }
+    }
+
+    /// Once a second (live) or per simulated second (backtest): timeouts, drift, equity.
+    fn on_tick(&mut self, now: i64, out: &mut Effects) {
+        for i in 0..self.symbols.len() {
+            let applied = self.symbols[i].grid.apply(GridEvent::Timer, now);
+            let mut reason = applied.reconcile.clone();
+            self.after_apply(i, Applied { reconcile: None, ..applied }, false, now, out);
+            self.check_drift(i, now);
+            let slot = &self.symbols[i];
+            let stale = slot.drift_since.is_some_and(|t| now - t >= DRIFT_GRACE_MS);
+            if reason.is_none() && stale && !slot.grid.settling() {
+                reason = Some(ReconcileReason::PositionsDisagree);
+            }
+            match reason {
+                Some(reason) => self.request_reconcile(i, reason, true, out),
+                None => self.act(i, 1, now, out),
+            }
+        }
+        if now - self.last_equity_ms >= EQUITY_EVERY_MS
+            && let Some(w) = &self.wallet
+        {
+            self.last_equity_ms = now;
+            out.push(Effect::Record(JournalRecord::Equity { wallet: Box::new(w.clone()), at_ms: now }));
+        }
+    }
+
+    fn on_emergency_stop(&mut self, on: bool, now: i64, out: &mut Effects) {
+        if on == self.halted {
+            return;
+        }
+        self.halted = on;
+        let text = if on {
+            "emergency stop ON: nothing will be sent until the flag is removed (gridbot resume)"
+        } else {
+            "emergency stop lifted: trading resumes"
+        };
+        alert(out, AlertKind::EmergencyStop, None, text.into());
+        out.push(Effect::Record(JournalRecord::Event {
+            at_ms: now,
+            kind: EventKind::Operator,
+            symbol: None,
+            message: text.into(),
+        }));
+        if !on {
+            // Fills and cancels may have happened while nothing was sent: look again.
+            for i in 0..self.symbols.len() {
+                self.request_reconcile(i, ReconcileReason::EmergencyStopLifted, false, out);
+            }
+        }
+    }
+
+    fn on_resume(&mut self, now: i64, out: &mut Effects) {
+        self.account_memory.kill_switch = None;
+        for slot in &mut self.symbols {
+            slot.grid.resume();
+        }
+        let text = "resumed by the operator: kill switch re-armed, stopped grids restarted";
+        alert(out, AlertKind::Info, None, text.into());
+        out.push(Effect::Record(JournalRecord::Event {
+            at_ms: now,
+            kind: EventKind::Operator,
+            symbol: None,
+            message: text.into(),
+        }));
+        out.push(Effect::Save);
+    }
+
+    /// The level-ups of a fill go into the risk memory's 48 h window at once.
+    fn remember_level_ups(&mut self, i: usize, notes: &[Note], now: i64) {
+        for note in notes {
+            if let Note::LevelUp { leg, .. } = note {
+                let ups = &mut self.symbols[i].risk.get_mut(*leg).level_ups_ms;
+                let at = ups.partition_point(|&t| t <= now);
+                ups.insert(at, now);
+            }
+        }
+    }
+
+    /// Compares the exchange's positions with the grid's legs.
+    fn check_drift(&mut self, i: usize, now: i64) {
+        let slot = &mut self.symbols[i];
+        let sizes = slot.grid.leg_sizes();
+        let agrees = Leg::BOTH.iter().all(|leg| {
+            let exchange = slot.positions.get(*leg).as_ref().map_or(Qty::ZERO, |p| p.size);
+            exchange == *sizes.get(*leg)
+        });
+        if agrees {
+            slot.drift_since = None;
+        } else {
+            slot.drift_since.get_or_insert(now);
+        }
+    }
+
+    /// Alerts, risk memory and reconciliation requests from one `apply`.
+    fn after_apply(&mut self, i: usize, applied: Applied, then_act: bool, now: i64, out: &mut Effects) {
+        for note in applied.notes {
+            self.note(i, note, now, out);
+        }
+        if let Some(reason) = applied.reconcile {
+            self.request_reconcile(i, reason, then_act, out);
+        }
+    }
+
+    fn note(&mut self, i: usize, note: Note, now: i64, out: &mut Effects) {
+        let symbol = self.symbols[i].symbol().clone();
+        match note {
+            Note::Opened { leg, cycle } => {
+                tracing::info!(account = %self.account_id, %symbol, ?leg, cycle, "leg opened at level 0");
+            }
+            Note::LevelUp { leg, level } => {
+                // (the level-up itself went into the risk memory when the fill was applied)
+                alert(out, AlertKind::LevelUp, Some(&symbol), format!("{leg:?} leg reached level {level}"));
+            }
+            Note::CycleClosed { leg, cycle, take_profit } => {
+                let (kind, how) =
+                    if take_profit { (AlertKind::TakeProfit, "take-profit") } else { (AlertKind::Risk, "risk close") };
+                alert(out, kind, Some(&symbol), format!("{leg:?} leg cycle {cycle} closed by its {how}"));
+            }
+            Note::Recentred { generation, mid, reason } => {
+                alert(out, AlertKind::Info, Some(&symbol), format!("grid rebuilt: generation {generation} at {mid}: {reason}"));
+                out.push(Effect::Record(JournalRecord::Grid {
+                    at_ms: now,
+                    symbol,
+                    change: GridChange::Recentre { generation, mid, reason },
+                }));
+            }
+        }
+    }
+
+    /// Risk, then the grid's commands: a batch to send (and the state to save after it).
+    pub(super) fn act(&mut self, i: usize, round: u8, now: i64, out: &mut Effects) {
+        let snapshot = self.risk_snapshot(i, now);
+        let decision = evaluate(&self.risk_params, &snapshot);
+        self.account_memory.clone_from(&decision.memory.account);
+        self.symbols[i].risk.clone_from(&decision.memory.legs);
+        self.risk_alerts(i, &decision.alerts, now, out);
+        let market = self.symbols[i].market;
+        let (commands, notes) =
+            self.symbols[i].grid.commands(&DecisionContext { now_ms: now, market: &market, decision: &decision });
+        for note in notes {
+            self.note(i, note, now, out);
+        }
+        if commands.is_empty() {
+            return;
+        }
+        out.push(Effect::Send { symbol: self.symbols[i].symbol().clone(), round, commands });
+        // The orders change: the snapshot's list of them is saved after this batch.
+        out.push(Effect::Save);
+    }
+
+    /// Alerts risk conditions as they start (and hourly while they last), not on every
+    /// decision: a level-up budget that stays used up is one alert, not thousands.
+    fn risk_alerts(&mut self, i: usize, alerts: &[gridbot_risk::Alert], now: i64, out: &mut Effects) {
+        let previous = std::mem::take(&mut self.symbols[i].risk_active);
+        for a in alerts {
+            let condition = (a.level, a.leg);
+            self.symbols[i].risk_active.insert(condition);
+            let key = (a.level, a.leg, i);
+            let repeat_due = self.alerted.get(&key).is_none_or(|t| now - t >= ALERT_REPEAT_MS);
+            if previous.contains(&condition) && !repeat_due {
+                continue;
+            }
+            self.alerted.insert(key, now);
+            self.risk_events += 1;
+            let symbol = self.symbols[i].symbol().clone();
+            let kind = if a.level == RiskLevel::EmergencyStop { AlertKind::EmergencyStop } else { AlertKind::Risk };
+            let text = format!("{}: {}", a.level, a.message);
+            alert(out, kind, Some(&symbol), text.clone());
+            out.push(Effect::Record(JournalRecord::Event {
+                at_ms: now,
+                kind: EventKind::Risk,
+                symbol: Some(symbol),
+                message: text,
+            }));
+        }
+    }
+
+    /// A reconciliation job for symbol `i` — none while the emergency stop is on (it is asked
+    /// for again when the stop is lifted).
+    pub(super) fn request_reconcile(&mut self, i: usize, reason: ReconcileReason, then_act: bool, out: &mut Effects) {
+        let slot = &mut self.symbols[i];
+        let symbol = slot.symbol().clone();
+        if self.halted {
+            tracing::warn!(account = %self.account_id, %symbol, %reason, "reconciliation deferred: the emergency stop is on");
+            return;
+        }
+        self.reconciliations += 1;
+        tracing::info!(account = %self.account_id, %symbol, %reason, "reconciling with the exchange");
+        let mut state = slot.grid.state();
+        state.risk = slot.risk.clone();
+        let work = match &mut slot.grid {
+            Grid::Progressive(g) => JobWork::Progressive {
+                tag: g.account_tag().to_owned(),
+                state: Box::new(state),
+                nonces: g.nonces_mut().clone(),
+            },
+            Grid::Classic(g) => JobWork::Classic { tag: g.account_tag().to_owned(), state: Box::new(state) },
+        };
+        out.push(Effect::Reconcile(ReconcileJob { symbol, reason, then_act, work }));
+    }
+
+    fn on_reconciled(&mut self, r: Reconciled, now: i64, out: &mut Effects) {
+        let Some(i) = self.slot_of(&r.symbol) else { return };
+        let symbol = r.symbol.clone();
+        let changed = match (r.outcome, &mut self.symbols[i].grid) {
+            (ReconcileOutcome::Recovered { state, nonces, changed }, Grid::Progressive(g)) => {
+                g.restore(&state);
+                *g.nonces_mut() = nonces;
+                Ok(changed)
+            }
+            (ReconcileOutcome::Classic(sync), Grid::Classic(g)) => Ok(Some(g.apply_sync(&sync))),
+            (ReconcileOutcome::Failed { error }, _) => Err(error),
+            (_, _) => Err("the result does not fit the grid's kind".to_owned()),
+        };
+        match changed {
+            Ok(Some(text)) => {
+                alert(out, AlertKind::Info, Some(&symbol), format!("reconciled ({}): {text}", r.reason));
+                out.push(Effect::Record(JournalRecord::Event {
+                    at_ms: now,
+                    kind: EventKind::Reconcile,
+                    symbol: Some(symbol.clone()),
+                    message: text,
+                }));
+                out.push(Effect::Save);
+            }
+            Ok(None) => tracing::info!(account = %self.account_id, %symbol, "reconciled: nothing to change"),
+            Err(error) => {
+                alert(out, AlertKind::Error, Some(&symbol), format!("reconciliation failed: {error}"));
+                out.push(Effect::Record(JournalRecord::Event {
+                    at_ms: now,
+                    kind: EventKind::Error,
+                    symbol: Some(symbol.clone()),
+                    message: error,
+                }));
+            }
+        }
+        if let Some(list) = r.positions {
+            let by_leg = positions_by_leg(&list);
+            let slot = &mut self.symbols[i];
+            for leg in Leg::BOTH {
+                if let Some(p) = by_leg.get(leg) {
+                    *slot.positions.get_mut(leg) = Some(p.clone());
+                }
+            }
+        }
+        self.symbols[i].drift_since = None;
+        if r.then_act {
+            self.act(i, 1, now, out);
+        }
+    }
+}

@@ -1,0 +1,252 @@
+//! The grid strategies as deterministic state machines, one per symbol, both legs, and the
+//! closed set of them ([`Grid`]).
+//!
+//! A grid is driven in two phases by its account's core:
+//!
+//! 1. [`Grid::apply`] folds one event — a fill, an order update, the outcome of a command, or
+//!    a timer tick — into its state and reports what happened ([`Applied`]).
+//! 2. [`Grid::commands`] compares the orders the legs need now with the orders working and
+//!    returns the difference as [`Command`]s, given the market and the risk decision the core
+//!    computed from the state after step 1. The risk decision is consulted before every
+//!    command: nothing the decision blocks is placed, and a halt sends nothing.
+//!
+//! Decisions:
+//! - **Desired state, not scripts.** After every event the grid recomputes the full set of
+//!   orders each leg should have (balance, take-profit, next protective; or a classic grid's
+//!   levels) and emits only the difference. Lost or duplicated events therefore cannot leave a
+//!   leg without its take-profit, and the same state always yields the same commands.
+//! - **Fills drive the legs**, order updates only end orders (cancelled, rejected); an order
+//!   ended by the exchange with fills we have not seen yet waits for those fills.
+//! - **A closed set.** Grids are an enum, not trait objects: the core matches on the kind where
+//!   the two differ (reconciliation, an operator's resume) instead of asking and downcasting.
+//! - **Pure**: no I/O, no clock but the `now_ms` passed in.
+
+use gridbot_core::{Execution, Instrument, Leg, Order, Qty, Symbol};
+use gridbot_risk::{LegPair, OrderView, RiskDecision};
+use gridbot_state::SymbolState;
+
+use crate::classic::ClassicGrid;
+use crate::command::{Command, Outcome};
+use crate::market::MarketView;
+use crate::progressive::ProgressiveGrid;
+use crate::reasons::{RecentreReason, ReconcileReason};
+
+/// One input of [`Grid::apply`].
+#[derive(Debug, Clone, Copy)]
+pub enum GridEvent<'a> {
+    /// A fill (or funding, which grids ignore).
+    Execution(&'a Execution),
+    /// An order update from the exchange.
+    Order(&'a Order),
+    /// What came of one of the grid's commands.
+    Outcome(&'a Outcome),
+    /// Time passed (timeouts).
+    Timer,
+}
+
+/// Something worth telling the operator or the risk memory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    /// A leg's entry filled: level 0 of a new cycle.
+    Opened {
+        /// Leg.
+        leg: Leg,
+        /// Cycle.
+        cycle: u32,
+    },
+    /// A protective order filled: the leg is one level deeper.
+    LevelUp {
+        /// Leg.
+        leg: Leg,
+        /// The new level.
+        level: u32,
+    },
+    /// The leg is flat again: its take-profit (or a risk close) filled.
+    CycleClosed {
+        /// Leg.
+        leg: Leg,
+        /// The cycle that ended.
+        cycle: u32,
+        /// True when a take-profit closed it, false for a risk close.
+        take_profit: bool,
+    },
+    /// A classic grid was (re)built around a price.
+    Recentred {
+        /// The new generation.
+        generation: u32,
+        /// Around this mid.
+        mid: gridbot_core::Price,
+        /// Why.
+        reason: RecentreReason,
+    },
+}
+
+/// What [`Grid::apply`] found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    /// A fill changed a leg (persist the state).
+    pub filled: bool,
+    /// Happenings worth an alert or a risk-memory entry.
+    pub notes: Vec<Note>,
+    /// The grid cannot explain what it saw; reconcile the symbol with the exchange.
+    pub reconcile: Option<ReconcileReason>,
+    /// PnL realised by an exit fill (before fees), for the journal.
+    pub realised_pnl: Option<gridbot_core::Decimal>,
+}
+
+/// What [`Grid::commands`] looks at besides the grid's own state.
+#[derive(Debug, Clone, Copy)]
+pub struct DecisionContext<'a> {
+    /// Now, UTC ms.
+    pub now_ms: i64,
+    /// The top of the book.
+    pub market: &'a MarketView,
+    /// The risk decision for this symbol, computed from the state after the last `apply`.
+    pub decision: &'a RiskDecision,
+}
+
+/// Counters for summaries and metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StrategyStats {
+    /// Fills of our orders.
+    pub fills: u64,
+    /// Cycles closed by a take-profit (progressive) or round trips (classic).
+    pub cycles: u64,
+    /// Cycles closed by a risk close.
+    pub risk_closes: u64,
+    /// Deepest level reached by any leg.
+    pub max_level: u32,
+    /// Orders placed.
+    pub orders_placed: u64,
+    /// Recentres (classic).
+    pub recentres: u64,
+}
+
+impl StrategyStats {
+    /// Sums counters (the deepest level is the deeper of the two).
+    #[must_use]
+    pub fn plus(self, other: Self) -> Self {
+        Self {
+            fills: self.fills + other.fills,
+            cycles: self.cycles + other.cycles,
+            risk_closes: self.risk_closes + other.risk_closes,
+            max_level: self.max_level.max(other.max_level),
+            orders_placed: self.orders_placed + other.orders_placed,
+            recentres: self.recentres + other.recentres,
+        }
+    }
+}
+
+/// A grid strategy for one symbol: the progressive grid or the classic range grid.
+#[derive(Debug, Clone)]
+pub enum Grid {
+    /// The progressive grid (DESIGN §4's primary strategy).
+    Progressive(ProgressiveGrid),
+    /// The classic range grid.
+    Classic(ClassicGrid),
+}
+
+impl Grid {
+    /// Its symbol.
+    #[must_use]
+    pub fn symbol(&self) -> &Symbol {
+        self.instrument().symbol()
+    }
+
+    /// The instrument it trades.
+    #[must_use]
+    pub fn instrument(&self) -> &Instrument {
+        match self {
+            Self::Progressive(g) => g.instrument(),
+            Self::Classic(g) => g.instrument(),
+        }
+    }
+
+    /// Folds one event into the state.
+    pub fn apply(&mut self, event: GridEvent<'_>, now_ms: i64) -> Applied {
+        match self {
+            Self::Progressive(g) => g.apply(event, now_ms),
+            Self::Classic(g) => g.apply(event, now_ms),
+        }
+    }
+
+    /// The commands that bring the orders to what the legs need, and the happenings of
+    /// deciding them (a classic grid's recentre).
+    pub fn commands(&mut self, ctx: &DecisionContext<'_>) -> (Vec<Command>, Vec<Note>) {
+        match self {
+            Self::Progressive(g) => (g.commands(ctx), Vec::new()),
+            Self::Classic(g) => g.commands(ctx),
+        }
+    }
+
+    /// Each leg's level and open orders, for the risk snapshot.
+    #[must_use]
+    pub fn risk_legs(&self) -> LegPair<(Option<u32>, Vec<OrderView>)> {
+        match self {
+            Self::Progressive(g) => g.risk_legs(),
+            Self::Classic(g) => g.risk_legs(),
+        }
+    }
+
+    /// The deepest level of the plan (risk L5/L9).
+    #[must_use]
+    pub fn max_level(&self) -> u32 {
+        match self {
+            Self::Progressive(g) => g.plan().max_level(),
+            Self::Classic(g) => g.max_level(),
+        }
+    }
+
+    /// The state to persist (risk memory is the core's to fill in).
+    #[must_use]
+    pub fn state(&self) -> SymbolState {
+        match self {
+            Self::Progressive(g) => g.state(),
+            Self::Classic(g) => g.state(),
+        }
+    }
+
+    /// Replaces the state with a recovered one.
+    pub fn restore(&mut self, state: &SymbolState) {
+        match self {
+            Self::Progressive(g) => g.restore(state),
+            Self::Classic(g) => g.restore(state),
+        }
+    }
+
+    /// Counters.
+    #[must_use]
+    pub fn stats(&self) -> StrategyStats {
+        match self {
+            Self::Progressive(g) => g.stats(),
+            Self::Classic(g) => g.stats(),
+        }
+    }
+
+    /// Each leg's size as the grid believes it (compared with the exchange's positions).
+    #[must_use]
+    pub fn leg_sizes(&self) -> LegPair<Qty> {
+        match self {
+            Self::Progressive(g) => g.leg_sizes(),
+            Self::Classic(g) => g.leg_sizes(),
+        }
+    }
+
+    /// True while a leg waits on a partial fill or a cancel (sizes may lag the exchange).
+    #[must_use]
+    pub fn settling(&self) -> bool {
+        match self {
+            Self::Progressive(g) => g.settling(),
+            Self::Classic(g) => g.settling(),
+        }
+    }
+
+    /// An operator resumed the account: lift what the grid stopped by itself (a classic
+    /// grid's stop-loss stop).
+    pub fn resume(&mut self) {
+        match self {
+            Self::Progressive(_) => {}
+            Self::Classic(g) => g.resume(),
+        }
+    }
+}

@@ -1,0 +1,50 @@
+//! # gridbot-strategy
+//!
+//! The one trading core. Live trading, paper trading and backtests run the same code: the
+//! grids, the risk engine before every command, the executor and reconciliation; only what
+//! feeds events in and carries effects out differs.
+//!
+//! - [`grid`]: the progressive ([`progressive`]) and classic ([`classic`]) grids as
+//!   deterministic state machines per symbol, both legs — a closed set ([`Grid`]).
+//! - [`lifecycle`]: one order's state and its single transition table.
+//! - [`AccountCore`]: everything an account decides, with no threads, files, sockets or
+//!   clocks: `on_event(event, now_ms) -> Effects`.
+//! - [`execute`]: the one executor, over the `Exchange` trait, with a gate before every request.
+//! - [`reconcile`]: reconciliation jobs the core asks for and the I/O side runs.
+//! - [`drive`]: the loop around the core that every mode runs.
+//! - [`open_symbol`]: opening a symbol (instrument, leverage, plan, recovery).
+//!
+//! Nothing here reads a clock or a file: time is always passed in, so a replay at any speed
+//! decides exactly as real time would.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod classic;
+pub mod command;
+pub mod config;
+pub mod core;
+pub mod driver;
+pub mod executor;
+pub mod grid;
+pub mod lifecycle;
+pub mod market;
+pub mod open;
+pub mod progressive;
+pub mod reasons;
+pub mod reconcile;
+pub mod records;
+pub mod working;
+
+pub use crate::core::{AccountCore, CoreEvent, CoreStart, CoreStats, Effect, Effects, SymbolCore};
+pub use classic::{ClassicGrid, ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy};
+pub use command::{Command, Outcome};
+pub use driver::{Carried, SentBatch, Venue, checked_snapshot, drive};
+pub use executor::execute;
+pub use grid::{Applied, DecisionContext, Grid, GridEvent, Note, StrategyStats};
+pub use market::MarketView;
+pub use open::{OpenError, OpenedSymbol, SymbolRecovery, open_symbol};
+pub use progressive::{ProgressiveGrid, ProgressiveSettings};
+pub use reasons::{ReconcileReason, RecentreReason};
+pub use reconcile::{ClassicSync, ReconcileJob, ReconcileOutcome, Reconciled};
+pub use records::{Alert, AlertKind, EventKind, GridChange, JournalRecord};

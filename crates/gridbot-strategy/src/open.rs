@@ -1,0 +1,255 @@
+//! Opening one symbol of an account over the `Exchange` trait, before its first event: the
+//! instrument and the configured leverage, hedge mode, the locked plan (or a new one from the
+//! daily ATR), and recovery — gridbot-recovery's six steps for a progressive grid, the
+//! [`ClassicSync`] for a classic one. Live trading and backtests open symbols the same way, so
+//! a backtest locks its plan exactly as live does.
+//!
+//! Decisions:
+//! - A locked plan is kept while it fits the instrument, even when the configuration changed
+//!   (a warning says so); a plan that no longer fits is rebuilt.
+//! - The daily ATR comes from the exchange's complete daily candles; too few of them is an
+//!   error naming the span (or configure `atr_pct`).
+//! - `dry_run` reads everything and sends nothing (no leverage or mode changes, no orders).
+
+use gridbot_core::time::DAY_MS;
+use gridbot_core::{
+    ErrorAction, Exchange, ExchangeError, Instrument, Interval, KlineQuery, OhlcSeries, PositionMode, Symbol, TimeWindow,
+    decimal_to_f64,
+};
+use gridbot_grid::GridPlan;
+use gridbot_recovery::{RecoveryInput, RecoveryReport, recover};
+use gridbot_state::SymbolState;
+
+use crate::classic::{ClassicGrid, ClassicSettings, LayoutSpec};
+use crate::config::{ClassicConfig, ProgressiveConfig, StrategyConfig, SymbolConfig};
+use crate::core::SymbolCore;
+use crate::grid::Grid;
+use crate::market::MarketView;
+use crate::progressive::ProgressiveGrid;
+use crate::reconcile::{ClassicSync, HISTORY_MS, positions_by_leg};
+use crate::records::GridChange;
+
+/// Why a symbol could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    /// The exchange failed or refused.
+    #[error("{what}: {source}")]
+    Exchange {
+        /// What was being done.
+        what: String,
+        /// The error.
+        source: Box<ExchangeError>,
+    },
+    /// The configuration does not fit the exchange (leverage bounds, history too short, ...).
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl OpenError {
+    /// True when the exchange refused the credentials or their permissions.
+    #[must_use]
+    pub fn is_credentials(&self) -> bool {
+        matches!(self, Self::Exchange { source, .. } if source.action() == ErrorAction::Fatal)
+    }
+}
+
+fn ex<T>(what: impl FnOnce() -> String, r: Result<T, ExchangeError>) -> Result<T, OpenError> {
+    r.map_err(|source| OpenError::Exchange { what: what(), source: Box::new(source) })
+}
+
+/// What recovery did for one symbol.
+#[derive(Debug, Clone)]
+pub enum SymbolRecovery {
+    /// Progressive: gridbot-recovery's report.
+    Progressive(Box<RecoveryReport>),
+    /// Classic: what the exchange said.
+    Classic(ClassicSync),
+}
+
+/// One symbol, opened.
+#[derive(Debug)]
+pub struct OpenedSymbol {
+    /// Its core, recovered.
+    pub core: SymbolCore,
+    /// What recovery found and did.
+    pub recovery: SymbolRecovery,
+    /// A plan locked now (for the journal).
+    pub new_plan: Option<GridChange>,
+}
+
+/// EMA(ATR%) of the last complete daily candles.
+fn atr_pct(exchange: &dyn Exchange, symbol: &Symbol, span: usize, now: i64) -> Result<f64, OpenError> {
+    let days = i64::try_from(span).unwrap_or(365) + 3;
+    let query = KlineQuery {
+        symbol: symbol.clone(),
+        interval: Interval::D1,
+        window: TimeWindow { start_ms: now - days * DAY_MS, end_ms: now },
+    };
+    let mut candles = ex(|| format!("{symbol}: daily candles"), exchange.klines(&query))?;
+    candles.retain(|c| c.open_time_ms + DAY_MS <= now);
+    let series = OhlcSeries::from_candles(&candles);
+    if series.len() < span {
+        return Err(OpenError::Setup(format!(
+            "{symbol}: the exchange has {} complete daily candles, EMA span {span} needs {span} (or set atr_pct)",
+            series.len()
+        )));
+    }
+    gridbot_grid::volatility::atr_pct_ema_last(&series, span).map_err(|e| OpenError::Setup(format!("{symbol}: ATR: {e}")))
+}
+
+/// The locked plan if it still fits, else a new one; true when new.
+fn plan(
+    exchange: &dyn Exchange,
+    cfg: &ProgressiveConfig,
+    instrument: &Instrument,
+    locked: Option<&GridPlan>,
+    now: i64,
+) -> Result<(GridPlan, bool), OpenError> {
+    let symbol = instrument.symbol();
+    if let Some(plan) = locked.filter(|p| p.symbol() == symbol) {
+        match plan.check_instrument(instrument) {
+            Ok(()) => {
+                if plan.params() != &cfg.params {
+                    tracing::warn!(%symbol, "the configured grid differs from the locked plan; the locked plan stays (delete the state file to rebuild it)");
+                }
+                return Ok((plan.clone(), false));
+            }
+            Err(e) => {
+                tracing::warn!(%symbol, error = %e, "the locked plan no longer fits the instrument; building a new one");
+            }
+        }
+    }
+    let atr = match cfg.atr_pct {
+        Some(a) => a,
+        None => atr_pct(exchange, symbol, cfg.params.ema_span, now)?,
+    };
+    let plan = GridPlan::from_atr_pct_ema(&cfg.params, atr, instrument, now)
+        .map_err(|e| OpenError::Setup(format!("{symbol}: grid plan: {e}")))?;
+    Ok((plan, true))
+}
+
+fn classic_settings(
+    exchange: &dyn Exchange,
+    cfg: &ClassicConfig,
+    symbol: &Symbol,
+    now: i64,
+) -> Result<ClassicSettings, OpenError> {
+    let mut settings = cfg.settings;
+    if let Some(m) = cfg.atr_spacing {
+        let spacing = gridbot_grid::atr_spacing(atr_pct(exchange, symbol, 14, now)?, m)
+            .map_err(|e| OpenError::Setup(format!("{symbol}: ATR spacing: {e}")))?;
+        settings.layout = match settings.layout {
+            LayoutSpec::AroundMarket { levels_per_side, .. } => LayoutSpec::AroundMarket { spacing, levels_per_side },
+            other => other,
+        };
+    }
+    Ok(settings)
+}
+
+/// Opens symbol `sc` of the account tagged `tag`, from its snapshot `state` if there is one.
+pub fn open_symbol(
+    exchange: &dyn Exchange,
+    tag: &str,
+    sc: &SymbolConfig,
+    state: Option<&SymbolState>,
+    now: i64,
+    dry_run: bool,
+) -> Result<OpenedSymbol, OpenError> {
+    let symbol = &sc.symbol;
+    let instrument = ex(|| format!("{symbol}: instrument"), exchange.instrument(symbol))?;
+    let spec = instrument.spec();
+    if sc.leverage < spec.min_leverage || sc.leverage > spec.max_leverage {
+        return Err(OpenError::Setup(format!(
+            "{symbol}: leverage {} is outside the exchange's {}..{}",
+            sc.leverage, spec.min_leverage, spec.max_leverage
+        )));
+    }
+    if !dry_run {
+        ex(|| format!("{symbol}: switching to hedge mode"), exchange.set_position_mode(symbol, PositionMode::Hedge))?;
+        ex(|| format!("{symbol}: setting leverage"), exchange.set_leverage(symbol, sc.leverage, sc.leverage))?;
+    }
+    let top = ex(|| format!("{symbol}: order book"), exchange.orderbook_top(symbol))?;
+    let market = MarketView { bid: top.bid.map(|l| l.price), ask: top.ask.map(|l| l.price), ts_ms: top.time_ms };
+    let mut positions = positions_by_leg(&ex(|| format!("{symbol}: positions"), exchange.positions(symbol))?);
+    let risk = state.map(|s| s.risk.clone()).unwrap_or_default();
+    let (grid, recovery, new_plan) = match &sc.strategy {
+        StrategyConfig::Progressive(cfg) => {
+            let (plan, fresh) = plan(exchange, cfg, &instrument, state.and_then(|s| s.plan.as_ref()), now)?;
+            let mut grid = ProgressiveGrid::new(tag, instrument.clone(), plan.clone(), cfg.settings, now);
+            let input = RecoveryInput {
+                account_tag: tag,
+                symbol,
+                plan: &plan,
+                snapshot: state.filter(|s| s.classic.is_none()),
+                history: TimeWindow { start_ms: now - HISTORY_MS, end_ms: now },
+                now_ms: now,
+                dry_run,
+            };
+            let report = recover(exchange, &input, grid.nonces_mut()).map_err(|e| match e {
+                gridbot_recovery::RecoveryError::Exchange(source) => {
+                    OpenError::Exchange { what: format!("{symbol}: recovery"), source: Box::new(source) }
+                }
+                other => OpenError::Setup(format!("{symbol}: recovery: {other}")),
+            })?;
+            grid.restore(&report.state);
+            let new_plan = fresh.then(|| GridChange::Plan {
+                base_step: plan.base_step(),
+                atr_pct_ema: plan.atr_pct_ema(),
+                max_level: plan.max_level(),
+                quantities: plan.quantities().to_vec(),
+            });
+            (Grid::Progressive(grid), SymbolRecovery::Progressive(Box::new(report)), new_plan)
+        }
+        StrategyConfig::Classic(cfg) => {
+            let settings = classic_settings(exchange, cfg, symbol, now)?;
+            let mut grid = ClassicGrid::new(tag, instrument.clone(), settings, now);
+            let state = state.filter(|s| s.classic.is_some());
+            if let Some(s) = state {
+                grid.restore(s);
+            }
+            let sync = ClassicSync::find(exchange, tag, symbol, state, &positions, dry_run, now).map_err(|source| {
+                OpenError::Exchange { what: format!("{symbol}: recovery"), source: Box::new(source) }
+            })?;
+            grid.apply_sync(&sync);
+            (Grid::Classic(grid), SymbolRecovery::Classic(sync), None)
+        }
+    };
+    // Positions may have changed while recovery acted; read them again.
+    if !dry_run {
+        positions = positions_by_leg(&ex(|| format!("{symbol}: positions"), exchange.positions(symbol))?);
+    }
+    let core = SymbolCore::new(grid, market, positions, risk, decimal_to_f64(sc.risk_limit));
+    Ok(OpenedSymbol { core, recovery, new_plan })
+}
+
+impl SymbolRecovery {
+    /// One sentence for the log, the alert and the journal.
+    #[must_use]
+    pub fn describe(&self, dry_run: bool) -> String {
+        match self {
+            Self::Progressive(r) => {
+                let leg = |l: &gridbot_recovery::LegAnalysis| match l.level {
+                    Some(level) => format!("level {level} (cycle {}, size {})", l.cycle, l.size),
+                    None if l.size.is_zero() => format!("flat (cycle {})", l.cycle),
+                    None => format!("size {} at an unknown level", l.size),
+                };
+                let mut text =
+                    format!("recovered {:?}: long {}, short {}; ", r.classification, leg(&r.legs[0]), leg(&r.legs[1]));
+                if r.unchanged {
+                    text.push_str("every order already in place");
+                } else if dry_run {
+                    text.push_str(&format!("would cancel the open orders and place {} (dry run)", r.desired.len()));
+                } else {
+                    text.push_str(&format!("cancelled {}, placed {}", r.cancelled, r.placed));
+                }
+                if let Some(rc) = &r.reconciliation
+                    && !rc.filled_while_down.is_empty()
+                {
+                    text.push_str(&format!("; {} order(s) filled while down", rc.filled_while_down.len()));
+                }
+                text
+            }
+            Self::Classic(sync) => sync.to_string(),
+        }
+    }
+}

@@ -1,0 +1,635 @@
+//! The progressive grid: per leg, flat → balance (entry) order at the touch → level 0:
+//! take-profit + the protective order of level 1 → each protective fill: one level deeper, the
+//! take-profit moves to the new average (cancel, then place) and the next protective goes out →
+//! take-profit filled: flat, the leg's cycle number increments, and the cycle's remaining
+//! orders are cancelled.
+//!
+//! Decisions:
+//! - The plan (`GridPlan`) is locked: prices and sizes come from it and the cycle's anchor, the
+//!   average fill price of the balance order (as the level analyzer computes it, so a recovery
+//!   finds the same orders in place). Which orders a leg needs is gridbot-grid's
+//!   `desired_orders`, the same answer recovery uses.
+//! - The balance order rests at the best bid (long) or ask (short), PostOnly, and follows the
+//!   market only when it is more than `balance_reprice` away, to spare the rate limit.
+//! - A partial fill freezes the leg: nothing of the leg changes until the order completes, the
+//!   exchange ends it, or `partial_fill_timeout_ms` passes — then the rest is cancelled and the
+//!   leg moves on with what filled.
+//! - Risk: a halt sends nothing (the kill switch cancels everything first); a risk close cancels
+//!   the leg's orders and closes it at market, reduce-only; blocked actions are not placed, and
+//!   resting orders of a blocked action are cancelled — except balance orders under L1, which
+//!   the decision re-prices to 0.01% from the market instead.
+//! - An event the grid cannot explain (a fill of an order it does not track, an exit larger
+//!   than the leg) asks the core to reconcile the symbol with the exchange instead of guessing.
+
+mod leg;
+
+use gridbot_core::{
+    Decimal, ExecType, Execution, Instrument, Leg, Order, OrderLinkId, OrderRequest, OrderRole, OrderStatus, Price,
+    Qty, TimeInForce,
+};
+use gridbot_grid::{GridPlan, desired_orders};
+use gridbot_recovery::{LinkTag, NonceSource};
+use gridbot_risk::{LegPair, OrderView, RiskLevel};
+use gridbot_state::SymbolState;
+
+use self::leg::LegCycle;
+use crate::command::{Command, Outcome};
+use crate::grid::{Applied, DecisionContext, GridEvent, Note, StrategyStats};
+use crate::lifecycle::OrderEvent;
+use crate::market::MarketView;
+use crate::reasons::ReconcileReason;
+use crate::working::{WorkingOrder, WorkingOrders, may_exist};
+
+/// Knobs of the progressive workflow that are not part of the locked plan.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProgressiveSettings {
+    /// Re-place a resting balance order when the touch is more than this fraction away.
+    pub balance_reprice: Decimal,
+    /// How long a partial fill may freeze a leg, ms.
+    pub partial_fill_timeout_ms: i64,
+}
+
+impl Default for ProgressiveSettings {
+    fn default() -> Self {
+        Self { balance_reprice: Decimal::new(1, 3), partial_fill_timeout_ms: 60_000 }
+    }
+}
+
+/// An order a leg wants resting, with its id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct WantedOrder {
+    role: OrderRole,
+    level: u32,
+    request: OrderRequest,
+    tag: LinkTag,
+}
+
+/// The progressive grid on one symbol, both legs.
+#[derive(Debug, Clone)]
+pub struct ProgressiveGrid {
+    account_tag: String,
+    instrument: Instrument,
+    plan: GridPlan,
+    settings: ProgressiveSettings,
+    legs: [LegCycle; 2],
+    orders: WorkingOrders,
+    nonces: NonceSource,
+    /// The kill switch's cancel-all went out for the current halt.
+    halted_cancel_sent: bool,
+    stats: StrategyStats,
+}
+
+const fn li(leg: Leg) -> usize {
+    match leg {
+        Leg::Long => 0,
+        Leg::Short => 1,
+    }
+}
+
+impl ProgressiveGrid {
+    /// A fresh grid (both legs flat, cycle 1) with a locked `plan`; its orderLinkId nonces
+    /// start from the symbol and `now_ms`.
+    #[must_use]
+    pub fn new(
+        account_tag: &str,
+        instrument: Instrument,
+        plan: GridPlan,
+        settings: ProgressiveSettings,
+        now_ms: i64,
+    ) -> Self {
+        let nonces = NonceSource::new(instrument.symbol(), now_ms);
+        Self {
+            account_tag: account_tag.to_owned(),
+            instrument,
+            plan,
+            settings,
+            legs: [LegCycle::new(Leg::Long), LegCycle::new(Leg::Short)],
+            orders: WorkingOrders::default(),
+            nonces,
+            halted_cancel_sent: false,
+            stats: StrategyStats::default(),
+        }
+    }
+
+    /// The instrument it trades.
+    #[must_use]
+    pub fn instrument(&self) -> &Instrument {
+        &self.instrument
+    }
+
+    /// The locked plan.
+    #[must_use]
+    pub fn plan(&self) -> &GridPlan {
+        &self.plan
+    }
+
+    /// The account tag its orders carry.
+    #[must_use]
+    pub fn account_tag(&self) -> &str {
+        &self.account_tag
+    }
+
+    /// The orders it believes are working.
+    #[must_use]
+    pub fn working(&self) -> &[WorkingOrder] {
+        &self.orders.list
+    }
+
+    /// Its orderLinkId nonces (a recovery it asks for takes its ids from here too).
+    pub fn nonces_mut(&mut self) -> &mut NonceSource {
+        &mut self.nonces
+    }
+
+    fn leg(&self, leg: Leg) -> &LegCycle {
+        &self.legs[li(leg)]
+    }
+
+    /// Folds one event into the state.
+    pub fn apply(&mut self, event: GridEvent<'_>, now_ms: i64) -> Applied {
+        match event {
+            GridEvent::Execution(e) => self.on_execution(e, now_ms),
+            GridEvent::Order(o) => self.on_order(o, now_ms),
+            GridEvent::Outcome(o) => self.on_outcome(o, now_ms),
+            GridEvent::Timer => Applied {
+                reconcile: self.orders.unexplained(now_ms).map(|w| ReconcileReason::Unexplained {
+                    link_id: w.link_id.clone(),
+                    for_ms: w.state.unexplained_since().map_or(0, |t| now_ms - t),
+                }),
+                ..Applied::default()
+            },
+        }
+    }
+
+    fn on_execution(&mut self, e: &Execution, now_ms: i64) -> Applied {
+        let mut applied = Applied::default();
+        if e.exec_type != ExecType::Trade || !self.orders.first_sight(&e.exec_id) {
+            return applied;
+        }
+        let Some(i) = self.orders.index(&e.order_link_id) else {
+            return self.untracked_fill(e);
+        };
+        self.stats.fills += 1;
+        applied.filled = true;
+        let tag = self.orders.list[i].tag.clone();
+        let (leg, role) = (tag.leg, tag.role);
+        applied.realised_pnl = self.realised(leg, role, e.exec_price, e.exec_qty);
+        if !self.apply_qty(leg, role, e.exec_price, e.exec_qty) {
+            applied.reconcile =
+                Some(ReconcileReason::ExitExceedsLeg { link_id: e.order_link_id.clone(), qty: e.exec_qty, leg });
+        }
+        if tag.cycle != self.leg(leg).cycle {
+            // An order of a cycle that already ended filled before its cancel: the position
+            // no longer matches any workflow state; the exchange's history tells what it is.
+            applied.reconcile = Some(ReconcileReason::EndedCycleFilled {
+                link_id: self.orders.list[i].link_id.clone(),
+                cycle: tag.cycle,
+            });
+        }
+        match self.orders.on(i, OrderEvent::Filled { qty: e.exec_qty }, now_ms) {
+            Some(w) => self.complete(&w, &mut applied),
+            None => {
+                self.legs[li(leg)].frozen_since.get_or_insert(now_ms);
+            }
+        }
+        applied
+    }
+
+    /// A fill of an order we no longer (or never) tracked.
+    fn untracked_fill(&mut self, e: &Execution) -> Applied {
+        let mut applied = Applied::default();
+        let Ok(tag) = LinkTag::decode(&e.order_link_id) else { return applied };
+        if tag.account != self.account_tag {
+            return applied;
+        }
+        applied.filled = true;
+        self.stats.fills += 1;
+        match self.orders.finished_role(&e.order_link_id) {
+            // A late fill of an order we ended: its size still counts.
+            Some((leg, role)) => {
+                applied.realised_pnl = self.realised(leg, role, e.exec_price, e.exec_qty);
+                if !self.apply_qty(leg, role, e.exec_price, e.exec_qty) {
+                    applied.reconcile = Some(ReconcileReason::LateFillExceedsLeg { link_id: e.order_link_id.clone() });
+                }
+            }
+            None => applied.reconcile = Some(ReconcileReason::UntrackedFill { link_id: e.order_link_id.clone() }),
+        }
+        applied
+    }
+
+    /// The PnL an exit fill realises against the leg's average entry.
+    fn realised(&self, leg: Leg, role: OrderRole, price: Price, qty: Qty) -> Option<Decimal> {
+        if role.opens() {
+            return None;
+        }
+        let avg = self.leg(leg).avg?;
+        let (p, q) = (price.as_decimal(), qty.as_decimal());
+        Some(match leg {
+            Leg::Long => (p - avg) * q,
+            Leg::Short => (avg - p) * q,
+        })
+    }
+
+    /// Adds a fill to its leg; false when an exit exceeded the leg.
+    fn apply_qty(&mut self, leg: Leg, role: OrderRole, price: Price, qty: Qty) -> bool {
+        let l = &mut self.legs[li(leg)];
+        if role.opens() {
+            l.add_entry(price, qty, role == OrderRole::Balance);
+            true
+        } else {
+            l.add_exit(qty)
+        }
+    }
+
+    /// An order is over with `w.filled` filled: move the leg on.
+    fn complete(&mut self, w: &WorkingOrder, applied: &mut Applied) {
+        let still_partial = self.orders.leg(w.tag.leg).any(|o| !o.filled.is_zero());
+        let l = &mut self.legs[li(w.tag.leg)];
+        if l.frozen_since.is_some() && !still_partial {
+            l.frozen_since = None;
+        }
+        if w.filled.is_zero() || w.tag.cycle != l.cycle {
+            return; // nothing filled, or an ended cycle's order (reconciled by the caller)
+        }
+        match w.tag.role {
+            OrderRole::Balance => {
+                if l.level.is_none() {
+                    l.level = Some(0);
+                    applied.notes.push(Note::Opened { leg: l.leg, cycle: l.cycle });
+                }
+                if let Some(a) = l.balance_average() {
+                    l.anchor = Price::new(a.round_dp(8)).ok().or(l.anchor);
+                }
+            }
+            OrderRole::Protective => {
+                if l.anchor.is_none() {
+                    applied.reconcile = Some(ReconcileReason::NoAnchor { link_id: w.link_id.clone() });
+                } else if l.level.is_none_or(|lv| w.tag.level > lv) {
+                    l.level = Some(w.tag.level);
+                    self.stats.max_level = self.stats.max_level.max(w.tag.level);
+                    applied.notes.push(Note::LevelUp { leg: l.leg, level: w.tag.level });
+                }
+            }
+            OrderRole::TakeProfit | OrderRole::Close => {
+                if !l.is_open() {
+                    let take_profit = w.tag.role == OrderRole::TakeProfit;
+                    let cycle = l.close_cycle();
+                    if take_profit {
+                        self.stats.cycles += 1;
+                    } else {
+                        self.stats.risk_closes += 1;
+                    }
+                    applied.notes.push(Note::CycleClosed { leg: w.tag.leg, cycle, take_profit });
+                } else if w.tag.role == OrderRole::Close {
+                    l.closing = None;
+                }
+            }
+            OrderRole::ClassicLevel => {}
+        }
+    }
+
+    fn on_order(&mut self, o: &Order, now_ms: i64) -> Applied {
+        let mut applied = Applied::default();
+        let Some(i) = self.orders.index(&o.order_link_id) else { return applied };
+        if !o.order_id.is_empty() {
+            self.orders.list[i].order_id = Some(o.order_id.clone());
+        }
+        let ended = matches!(o.status, OrderStatus::Cancelled | OrderStatus::Rejected | OrderStatus::Deactivated);
+        let event = OrderEvent::Updated { ended_with: ended.then_some(o.cum_exec_qty) };
+        if let Some(w) = self.orders.on(i, event, now_ms) {
+            self.complete(&w, &mut applied);
+        }
+        applied
+    }
+
+    /// A place that did not go out, or failed for good: a risk close is no longer in flight.
+    fn dropped(&mut self, w: &WorkingOrder) {
+        if w.tag.role == OrderRole::Close {
+            self.legs[li(w.tag.leg)].closing = None;
+        }
+    }
+
+    fn on_outcome(&mut self, outcome: &Outcome, now_ms: i64) -> Applied {
+        let mut applied = Applied::default();
+        match outcome {
+            Outcome::Placed { link_id, order_id } => {
+                if let Some(i) = self.orders.index(link_id.as_str()) {
+                    self.orders.list[i].order_id = Some(order_id.clone());
+                    self.orders.on(i, OrderEvent::Acknowledged, now_ms);
+                }
+            }
+            Outcome::PlaceFailed { link_id, error } => {
+                if let Some(i) = self.orders.index(link_id.as_str()) {
+                    let event = OrderEvent::PlaceFailed { may_exist: may_exist(error.action()) };
+                    if let Some(w) = self.orders.on(i, event, now_ms) {
+                        self.dropped(&w);
+                        if error.action() == gridbot_core::ErrorAction::Reconcile {
+                            applied.reconcile = Some(ReconcileReason::PlaceRefused {
+                                link_id: link_id.clone(),
+                                error: Box::new(error.clone()),
+                            });
+                        }
+                    }
+                }
+            }
+            Outcome::PlaceSkipped { link_id } => {
+                if let Some(i) = self.orders.index(link_id.as_str())
+                    && let Some(w) = self.orders.on(i, OrderEvent::PlaceSkipped, now_ms)
+                {
+                    self.dropped(&w);
+                }
+            }
+            Outcome::Cancelled { link_id } => {
+                if let Some(i) = self.orders.index(link_id.as_str())
+                    && let Some(w) = self.orders.on(i, OrderEvent::Cancelled, now_ms)
+                {
+                    self.complete(&w, &mut applied);
+                }
+            }
+            Outcome::CancelFailed { link_id, .. } => {
+                if let Some(i) = self.orders.index(link_id.as_str()) {
+                    self.orders.on(i, OrderEvent::CancelFailed, now_ms);
+                }
+            }
+            Outcome::CancelledAll { .. } => {
+                while !self.orders.list.is_empty() {
+                    let w = self.orders.finish(0);
+                    self.complete(&w, &mut applied);
+                }
+            }
+            Outcome::CancelAllFailed { error, .. } => {
+                applied.reconcile = Some(ReconcileReason::CancelAllFailed { error: Box::new(error.clone()) });
+            }
+        }
+        applied
+    }
+
+    fn new_tag(&mut self, leg: Leg, role: OrderRole, level: u32) -> LinkTag {
+        LinkTag {
+            account: self.account_tag.clone(),
+            leg,
+            cycle: self.legs[li(leg)].cycle,
+            role,
+            level,
+            nonce: self.nonces.take(),
+        }
+    }
+
+    /// The orders `leg` needs now (ignoring risk), with ids.
+    fn wants(&mut self, leg: Leg, market: &MarketView) -> Vec<WantedOrder> {
+        let touch = match leg {
+            Leg::Long => market.bid,
+            Leg::Short => market.ask,
+        };
+        let position = self.leg(leg).position();
+        let mut out = Vec::new();
+        for wanted in desired_orders(&self.plan, leg, &position, touch, &self.instrument) {
+            let wanted = match wanted {
+                Ok(w) => w,
+                Err(e) => {
+                    tracing::warn!(symbol = %self.instrument.symbol(), ?leg, error = %e, "an order the leg needs does not fit the instrument");
+                    continue;
+                }
+            };
+            let tag = self.new_tag(leg, wanted.role, wanted.level);
+            let Ok(id) = tag.encode() else { continue };
+            let mut request = OrderRequest::limit(
+                self.instrument.symbol().clone(),
+                wanted.side,
+                wanted.qty,
+                wanted.price,
+                wanted.time_in_force,
+                leg.position_idx(),
+                id,
+            );
+            if wanted.reduce_only {
+                request = request.reduce_only();
+            }
+            out.push(WantedOrder { role: wanted.role, level: wanted.level, request, tag });
+        }
+        out
+    }
+
+    /// Does resting order `w` already do what `want` asks?
+    fn satisfies(&self, w: &WorkingOrder, want: &WantedOrder) -> bool {
+        let cycle = self.leg(w.tag.leg).cycle;
+        if w.tag.role != want.role || w.tag.level != want.level || w.tag.cycle != cycle || w.qty != want.request.qty {
+            return false;
+        }
+        match (w.price, want.request.price) {
+            (Some(have), Some(target)) if want.role == OrderRole::Balance => {
+                let gap = have.diff(target).abs();
+                gap.checked_div(target.as_decimal()).is_some_and(|g| g <= self.settings.balance_reprice)
+            }
+            (have, target) => have == target,
+        }
+    }
+
+    fn place(&mut self, want: WantedOrder, after_cancel: Option<OrderLinkId>, out: &mut Vec<Command>) {
+        self.orders.add(WorkingOrder::new(&want.request, want.tag.clone()));
+        self.stats.orders_placed += 1;
+        out.push(Command::Place { request: want.request, tag: want.tag, after_cancel });
+    }
+
+    fn cancel(&mut self, i: usize, now_ms: i64, out: &mut Vec<Command>) -> OrderLinkId {
+        self.orders.list[i].on(OrderEvent::CancelSent, now_ms);
+        let link_id = self.orders.list[i].link_id.clone();
+        out.push(Command::Cancel { symbol: self.instrument.symbol().clone(), link_id: link_id.clone() });
+        link_id
+    }
+
+    fn leg_commands(&mut self, leg: Leg, ctx: &DecisionContext<'_>, out: &mut Vec<Command>) {
+        let d = ctx.decision;
+        let now = ctx.now_ms;
+        let l = self.leg(leg).clone();
+        // A partial fill freezes the leg until the order ends or the timeout passes.
+        if let Some(since) = l.frozen_since {
+            if now - since >= self.settings.partial_fill_timeout_ms
+                && let Some(i) =
+                    self.orders.list.iter().position(|w| {
+                        w.tag.leg == leg && !w.filled.is_zero() && !w.is_filled() && !w.state.cancel_sent()
+                    })
+            {
+                self.cancel(i, now, out);
+            }
+            return;
+        }
+        if self.orders.leg(leg).any(|w| w.state.cancel_sent() || w.tag.role == OrderRole::Close) {
+            return; // wait for cancels and closes to be answered
+        }
+        if let Some(level) = d.legs.get(leg).close
+            && l.is_open()
+        {
+            for i in (0..self.orders.list.len()).rev() {
+                if self.orders.list[i].tag.leg == leg {
+                    self.cancel(i, now, out);
+                }
+            }
+            let tag = self.new_tag(leg, OrderRole::Close, l.level.unwrap_or(0));
+            if let Ok(id) = tag.encode() {
+                let request = OrderRequest::market(
+                    self.instrument.symbol().clone(),
+                    leg.exit_side(),
+                    l.size,
+                    leg.position_idx(),
+                    id,
+                )
+                .reduce_only();
+                self.legs[li(leg)].closing = Some(level);
+                self.place(WantedOrder { role: OrderRole::Close, level: tag.level, request, tag }, None, out);
+            }
+            return;
+        }
+        let mut wants = self.wants(leg, ctx.market);
+        // Blocked actions are not wanted: resting orders of theirs are cancelled below.
+        wants.retain(|w| d.permits(leg, w.role).is_ok());
+        // A role whose cancel failed waits until its order's fate is known.
+        let unresolved: Vec<OrderRole> =
+            self.orders.leg(leg).filter(|w| w.state.cancel_rejected()).map(|w| w.tag.role).collect();
+        wants.retain(|w| !unresolved.contains(&w.role));
+        // Risk re-prices (L1) of resting balance orders: cancel, then place at the new price.
+        let mut repriced: Vec<u64> = Vec::new();
+        for r in d.reprices.iter().filter(|r| r.leg == leg) {
+            let Some(i) = self.orders.list.iter().position(|w| w.key == r.key) else { continue };
+            let w = self.orders.list[i].clone();
+            let price = self.instrument.round_price(r.side, r.to);
+            let tag = self.new_tag(leg, w.tag.role, w.tag.level);
+            let Ok(id) = tag.encode() else { continue };
+            let request = OrderRequest::limit(
+                self.instrument.symbol().clone(),
+                w.side,
+                w.qty,
+                price,
+                TimeInForce::PostOnly,
+                leg.position_idx(),
+                id,
+            );
+            let cancelled = self.cancel(i, now, out);
+            self.place(WantedOrder { role: w.tag.role, level: w.tag.level, request, tag }, Some(cancelled), out);
+            repriced.push(w.key);
+        }
+        // Keep what is in place; cancel what is not wanted (unless L1 keeps and re-prices it).
+        let mut replaced: Vec<(OrderRole, OrderLinkId)> = Vec::new();
+        let mut i = 0;
+        while i < self.orders.list.len() {
+            let w = &self.orders.list[i];
+            if w.tag.leg != leg || w.state.cancel_sent() || w.state.cancel_rejected() || repriced.contains(&w.key) {
+                i += 1;
+                continue;
+            }
+            if let Some(k) = wants.iter().position(|want| self.satisfies(w, want)) {
+                wants.remove(k);
+                i += 1;
+                continue;
+            }
+            let keep_for_reprice = w.tag.role == OrderRole::Balance
+                && d.legs.get(leg).blocked.balance == Some(RiskLevel::ImRateBlock)
+                && d.halt.is_none();
+            if keep_for_reprice {
+                wants.retain(|want| want.role != OrderRole::Balance);
+                i += 1;
+                continue;
+            }
+            let role = w.tag.role;
+            let id = self.cancel(i, now, out);
+            replaced.push((role, id));
+            i += 1;
+        }
+        for want in wants {
+            let permitted = match want.request.time_in_force {
+                TimeInForce::PostOnly => d
+                    .permits_post_only(
+                        leg,
+                        want.role,
+                        want.request.side,
+                        want.request.price.unwrap_or(Price::ZERO),
+                        ctx.market.bid,
+                        ctx.market.ask,
+                    )
+                    .is_ok(),
+                _ => d.permits(leg, want.role).is_ok(),
+            };
+            if !permitted {
+                continue;
+            }
+            // A replacement waits for the cancel of the order it replaces.
+            let after = replaced.iter().find(|(role, _)| *role == want.role).map(|(_, id)| id.clone());
+            self.place(want, after, out);
+        }
+    }
+
+    /// The commands that bring the orders to what the legs need.
+    pub fn commands(&mut self, ctx: &DecisionContext<'_>) -> Vec<Command> {
+        let mut out = Vec::new();
+        if ctx.decision.halt.is_some() {
+            if ctx.decision.cancel_all && !self.halted_cancel_sent {
+                self.halted_cancel_sent = true;
+                out.push(Command::CancelAll { symbol: self.instrument.symbol().clone() });
+            }
+            return out;
+        }
+        self.halted_cancel_sent = false;
+        for leg in Leg::BOTH {
+            self.leg_commands(leg, ctx, &mut out);
+        }
+        out
+    }
+
+    /// Each leg's level and open orders, for the risk snapshot.
+    #[must_use]
+    pub fn risk_legs(&self) -> LegPair<(Option<u32>, Vec<OrderView>)> {
+        let view = |leg: Leg| {
+            let l = self.leg(leg);
+            (l.level.filter(|_| l.is_open()), self.orders.leg(leg).filter_map(WorkingOrder::view).collect())
+        };
+        LegPair { long: view(Leg::Long), short: view(Leg::Short) }
+    }
+
+    /// The state to persist.
+    #[must_use]
+    pub fn state(&self) -> SymbolState {
+        SymbolState {
+            plan: Some(self.plan.clone()),
+            long: self.legs[0].state(),
+            short: self.legs[1].state(),
+            risk: LegPair::default(),
+            orders: self.orders.list.iter().map(WorkingOrder::tracked).collect(),
+            classic: None,
+        }
+    }
+
+    /// Replaces the state with a recovered one.
+    pub fn restore(&mut self, state: &SymbolState) {
+        self.legs = [LegCycle::from_state(Leg::Long, &state.long), LegCycle::from_state(Leg::Short, &state.short)];
+        self.orders.clear();
+        for w in state.orders.iter().filter_map(WorkingOrder::from_tracked) {
+            self.orders.add(w);
+        }
+        for l in &self.legs {
+            if let Some(level) = l.level {
+                self.stats.max_level = self.stats.max_level.max(level);
+            }
+        }
+    }
+
+    /// Each leg's size as the grid believes it.
+    #[must_use]
+    pub fn leg_sizes(&self) -> LegPair<Qty> {
+        LegPair { long: self.legs[0].size, short: self.legs[1].size }
+    }
+
+    /// True while a leg waits on a partial fill, a close, a cancel or an unconfirmed place.
+    #[must_use]
+    pub fn settling(&self) -> bool {
+        self.legs.iter().any(|l| l.frozen_since.is_some() || l.closing.is_some())
+            || self.orders.list.iter().any(WorkingOrder::unsettled)
+    }
+
+    /// Counters.
+    #[must_use]
+    pub fn stats(&self) -> StrategyStats {
+        self.stats
+    }
+}
+
+#[cfg(test)]
+mod tests;

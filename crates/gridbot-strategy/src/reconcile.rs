@@ -1,0 +1,233 @@
+//! Reconciliation with the exchange: the core asks ([`ReconcileJob`]), the I/O side finds out
+//! over the `Exchange` trait ([`ReconcileJob::run`]), and the core applies what came of it
+//! ([`Reconciled`], fed back as an event). The core itself never waits on the exchange, and a
+//! recording of its inputs replays without one.
+//!
+//! - **Progressive**: gridbot-recovery's idempotent six-step recovery against the grid's own
+//!   state as the snapshot, with the grid's nonce source (ids never collide), returning the
+//!   rebuilt state and the source as it left it.
+//! - **Classic** ([`ClassicSync`]): the snapshot's orders against the exchange's open orders
+//!   and history since the grid was built, and the inventory against the positions. When all
+//!   agree the grid carries on; otherwise our orders are cancelled, the inventory is taken from
+//!   the positions and the grid is rebuilt (closing inventory first, when it holds some).
+
+use gridbot_core::time::DAY_MS;
+use gridbot_core::{Exchange, ExchangeError, Leg, OrderRef, Position, PositionIdx, Price, Qty, Symbol, TimeWindow};
+use gridbot_recovery::{LinkTag, NonceSource, RecoveryInput, recover};
+use gridbot_risk::LegPair;
+use gridbot_state::SymbolState;
+
+use crate::reasons::ReconcileReason;
+
+/// How far back reconciliation and recovery read order and execution history.
+pub const HISTORY_MS: i64 = 30 * DAY_MS;
+
+/// What the core asks the I/O side to find out (and put right) for one symbol.
+#[derive(Debug, Clone)]
+pub struct ReconcileJob {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// Why.
+    pub reason: ReconcileReason,
+    /// Act on the symbol once the result is applied.
+    pub then_act: bool,
+    pub(crate) work: JobWork,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum JobWork {
+    Progressive { tag: String, state: Box<SymbolState>, nonces: NonceSource },
+    Classic { tag: String, state: Box<SymbolState> },
+}
+
+/// What came of a [`ReconcileJob`]: fed back to the core as `CoreEvent::Reconciled`.
+#[derive(Debug, Clone)]
+pub struct Reconciled {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// Why it was asked for.
+    pub reason: ReconcileReason,
+    /// Act on the symbol after applying.
+    pub then_act: bool,
+    /// What was found and done.
+    pub outcome: ReconcileOutcome,
+    /// The positions read afterwards (`None`: the read failed).
+    pub positions: Option<Vec<Position>>,
+}
+
+/// What a reconciliation found and did.
+#[derive(Debug, Clone)]
+pub enum ReconcileOutcome {
+    /// Progressive: the recovered state and the nonce source after recovery's ids.
+    Recovered {
+        /// The state to restore.
+        state: Box<SymbolState>,
+        /// The grid's nonces, continued.
+        nonces: NonceSource,
+        /// What recovery changed on the exchange (`None`: every order was already in place).
+        changed: Option<String>,
+    },
+    /// Classic: whether the exchange agreed.
+    Classic(ClassicSync),
+    /// It failed; the grid carries on as it was.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// A classic grid against the exchange.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClassicSync {
+    /// The exchange agrees with the grid's state: carry on with its orders.
+    Agrees {
+        /// Orders in place.
+        orders: usize,
+    },
+    /// It does not (or there was no state): our orders were cancelled, and the inventory
+    /// comes from the positions.
+    Disagrees {
+        /// Orders of ours cancelled.
+        cancelled: usize,
+        /// Long inventory: size and average price.
+        long: (Qty, Option<Price>),
+        /// Short inventory: size and average price.
+        short: (Qty, Option<Price>),
+        /// There was a state to compare with (else: a first start).
+        had_state: bool,
+    },
+}
+
+impl ClassicSync {
+    /// Compares a classic grid's `state` (if any) with the exchange and, unless `dry_run`,
+    /// cancels our orders when they disagree.
+    pub fn find(
+        ex: &dyn Exchange,
+        tag: &str,
+        symbol: &Symbol,
+        state: Option<&SymbolState>,
+        positions: &LegPair<Option<Position>>,
+        dry_run: bool,
+        now_ms: i64,
+    ) -> Result<Self, ExchangeError> {
+        let open = ex.open_orders(symbol)?;
+        let position_of = |leg: Leg| positions.get(leg).as_ref().map_or((Qty::ZERO, None), |p| (p.size, p.avg_price));
+        let state = state.filter(|s| s.classic.is_some());
+        if let Some(s) = state {
+            // Tracked orders belong to the current generation: read history from its start.
+            let since = s.classic.as_ref().map_or(now_ms - HISTORY_MS, |c| c.built_at_ms.max(now_ms - HISTORY_MS));
+            let history = ex.order_history(symbol, TimeWindow { start_ms: since - 60_000, end_ms: now_ms })?;
+            let rc = gridbot_recovery::reconcile(&s.orders, &open, &history);
+            let our_orphans = rc.orphans.iter().filter(|o| ours(tag, &o.order_link_id)).count();
+            let inventory_agrees = position_of(Leg::Long).0 == s.long.size && position_of(Leg::Short).0 == s.short.size;
+            if rc.filled_while_down.is_empty()
+                && rc.cancelled.is_empty()
+                && rc.ghosts.is_empty()
+                && our_orphans == 0
+                && inventory_agrees
+            {
+                return Ok(Self::Agrees { orders: s.orders.len() });
+            }
+        }
+        let mut cancelled = 0;
+        if !dry_run {
+            for o in open.iter().filter(|o| ours(tag, &o.order_link_id)) {
+                ex.cancel(symbol, &OrderRef::OrderId(o.order_id.clone()))?;
+                cancelled += 1;
+            }
+        }
+        Ok(Self::Disagrees {
+            cancelled,
+            long: position_of(Leg::Long),
+            short: position_of(Leg::Short),
+            had_state: state.is_some(),
+        })
+    }
+}
+
+impl std::fmt::Display for ClassicSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Agrees { orders } => write!(f, "classic grid resumed from the snapshot: {orders} orders in place"),
+            Self::Disagrees { cancelled, long, short, had_state } => {
+                let inventory = !long.0.is_zero() || !short.0.is_zero();
+                write!(
+                    f,
+                    "classic grid {}: cancelled {cancelled} of our orders; inventory long {} short {}{}",
+                    if *had_state { "rebuilt" } else { "started" },
+                    long.0,
+                    short.0,
+                    if inventory { "; closing it before the grid is built" } else { "" }
+                )
+            }
+        }
+    }
+}
+
+fn ours(tag: &str, link_id: &str) -> bool {
+    LinkTag::decode(link_id).is_ok_and(|t| t.account == tag)
+}
+
+/// The position rows of a symbol by leg.
+#[must_use]
+pub fn positions_by_leg(list: &[Position]) -> LegPair<Option<Position>> {
+    let mut pair = LegPair::default();
+    for p in list {
+        match p.position_idx {
+            PositionIdx::Long => pair.long = Some(p.clone()),
+            PositionIdx::Short => pair.short = Some(p.clone()),
+            PositionIdx::OneWay => {}
+        }
+    }
+    pair
+}
+
+impl ReconcileJob {
+    /// Finds out over `ex` and puts right what the job's kind puts right; never fails — a
+    /// failure is an outcome the core reports.
+    pub fn run(self, ex: &dyn Exchange, now_ms: i64) -> Reconciled {
+        let symbol = self.symbol.clone();
+        let outcome = match self.work {
+            JobWork::Progressive { tag, state, mut nonces } => match state.plan.clone() {
+                None => ReconcileOutcome::Failed { error: "no locked plan".into() },
+                Some(plan) => {
+                    let input = RecoveryInput {
+                        account_tag: &tag,
+                        symbol: &symbol,
+                        plan: &plan,
+                        snapshot: Some(&state),
+                        history: TimeWindow { start_ms: now_ms - HISTORY_MS, end_ms: now_ms },
+                        now_ms,
+                        dry_run: false,
+                    };
+                    match recover(ex, &input, &mut nonces) {
+                        Ok(report) => ReconcileOutcome::Recovered {
+                            changed: (!report.unchanged)
+                                .then(|| format!("cancelled {}, placed {}", report.cancelled, report.placed)),
+                            state: Box::new(report.state),
+                            nonces,
+                        },
+                        Err(e) => ReconcileOutcome::Failed { error: e.to_string() },
+                    }
+                }
+            },
+            JobWork::Classic { tag, state } => {
+                let sync = ex.positions(&symbol).and_then(|list| {
+                    ClassicSync::find(ex, &tag, &symbol, Some(&state), &positions_by_leg(&list), false, now_ms)
+                });
+                match sync {
+                    Ok(sync) => ReconcileOutcome::Classic(sync),
+                    Err(e) => ReconcileOutcome::Failed { error: e.to_string() },
+                }
+            }
+        };
+        let positions = match ex.positions(&symbol) {
+            Ok(list) => Some(list),
+            Err(e) => {
+                tracing::warn!(%symbol, error = %e, "reading positions after reconciling");
+                None
+            }
+        };
+        Reconciled { symbol, reason: self.reason, then_act: self.then_act, outcome, positions }
+    }
+}

@@ -84,7 +84,7 @@ fn main() {
             c.rate_limits.queries_per_sec = 1_000_000;
             c.rate_limits.public_per_sec = 1_000_000;
         })),
-        stream: None,
+        ..BotOptions::default()
     };
     let bot = MultiAccountBot::start(&config, &options).unwrap();
     // One candle every 2 ms (a minute of market per 2 ms); warm up, then measure.

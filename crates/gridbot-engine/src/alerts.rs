@@ -17,36 +17,19 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+pub use gridbot_strategy::records::AlertKind;
+
 use crate::config::TelegramConfig;
 
-/// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertKind {
-    /// A leg went one level deeper.
-    LevelUp,
-    /// A take-profit filled: a cycle closed.
-    TakeProfit,
-    /// A risk level fired.
-    Risk,
-    /// The emergency stop is on (or was lifted).
-    EmergencyStop,
-    /// Something failed.
-    Error,
-    /// Start, stop, recovery, recentre.
-    Info,
-}
-
-impl AlertKind {
-    const fn icon(self) -> &'static str {
-        match self {
-            Self::LevelUp => "⬇",
-            Self::TakeProfit => "✅",
-            Self::Risk => "⚠",
-            Self::EmergencyStop => "🛑",
-            Self::Error => "❌",
-            Self::Info => "ℹ",
-        }
+/// The emoji a Telegram message starts with.
+const fn icon(kind: AlertKind) -> &'static str {
+    match kind {
+        AlertKind::LevelUp => "⬇",
+        AlertKind::TakeProfit => "✅",
+        AlertKind::Risk => "⚠",
+        AlertKind::EmergencyStop => "🛑",
+        AlertKind::Error => "❌",
+        AlertKind::Info => "ℹ",
     }
 }
 
@@ -261,6 +244,11 @@ impl Alerts {
         Self { account: account.to_owned(), telegram }
     }
 
+    /// Logs and sends one of the core's alerts.
+    pub fn send(&self, alert: &gridbot_strategy::Alert) {
+        self.raise(alert.kind, alert.symbol.as_ref().map(gridbot_core::Symbol::as_str), &alert.text);
+    }
+
     /// Logs and sends an alert.
     pub fn raise(&self, kind: AlertKind, symbol: Option<&str>, text: &str) {
         match kind {
@@ -271,8 +259,8 @@ impl Alerts {
         }
         if let Some((telegram, chat)) = &self.telegram {
             let head = match symbol {
-                Some(s) => format!("{} [{}] {s}", kind.icon(), self.account),
-                None => format!("{} [{}]", kind.icon(), self.account),
+                Some(s) => format!("{} [{}] {s}", icon(kind), self.account),
+                None => format!("{} [{}]", icon(kind), self.account),
             };
             telegram.send(chat, format!("{head}: {text}"));
         }

@@ -18,13 +18,15 @@ use gridbot_bybit::ws::stream::{
 use gridbot_bybit::{BybitClient, ClientConfig, Credentials, Environment};
 use gridbot_core::{Clock, Exchange, Symbol, SystemClock};
 
-use crate::account::{AccountError, AccountParts, AccountSummary, OpenOptions, SymbolRecovery, TradingAccount};
+use gridbot_strategy::{CoreTape, ReconcileReason, SymbolRecovery};
+
+use crate::account::{AccountError, AccountParts, AccountSummary, OpenOptions, TapeSlot, TradingAccount};
 use crate::alerts::{Alerts, Telegram};
 use crate::clock::MarketClock;
 use crate::config::{AccountConfig, BotConfig, EnvironmentName};
-use crate::executor::LatencyLog;
+use crate::latency::LatencyLog;
 use crate::log_context;
-use crate::queue::{Event, EventQueue};
+use crate::queue::{Event, EventQueue, StreamNews};
 
 /// Adjusts a client's settings (tests and benches lift rate limits, shorten timeouts).
 pub type ClientTweak = Arc<dyn Fn(&mut ClientConfig) + Send + Sync>;
@@ -43,11 +45,16 @@ pub struct BotOptions {
     pub client: Option<ClientTweak>,
     /// Stream settings hook.
     pub stream: Option<StreamTweak>,
+    /// Record every account core's inputs and sends ([`MultiAccountBot::tapes`]).
+    pub record_cores: bool,
 }
 
 impl std::fmt::Debug for BotOptions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BotOptions").field("market_clock", &self.market_clock).finish_non_exhaustive()
+        f.debug_struct("BotOptions")
+            .field("market_clock", &self.market_clock)
+            .field("record_cores", &self.record_cores)
+            .finish_non_exhaustive()
     }
 }
 
@@ -68,6 +75,7 @@ struct Running {
     worker: JoinHandle<AccountSummary>,
     summary: Arc<Mutex<AccountSummary>>,
     private: StreamHandle,
+    tape: Option<TapeSlot>,
 }
 
 /// The running bot.
@@ -109,12 +117,14 @@ impl PublicSink for FanOut {
             }
             PublicEvent::BookReset { symbol } => {
                 for q in self.routes.get(symbol).into_iter().flatten() {
-                    q.push(Event::StreamNews(format!("{symbol}: order book reset, resubscribing")), read_at);
+                    if let Ok(sym) = Symbol::new(symbol.clone()) {
+                        q.push(Event::StreamNews(StreamNews::BookReset(sym)), read_at);
+                    }
                 }
             }
             PublicEvent::Lifecycle(l) => {
                 for q in &self.all {
-                    q.push(Event::StreamNews(format!("public stream: {l:?}")), read_at);
+                    q.push(Event::StreamNews(StreamNews::Public(l.clone())), read_at);
                 }
             }
             PublicEvent::Trades(_) | PublicEvent::Ticker(_) | PublicEvent::Kline { .. } => {}
@@ -144,9 +154,9 @@ impl PrivateSink for AccountSink {
                 Some(w) => Event::Wallet(w),
                 None => return,
             },
-            PrivateEvent::Authenticated => Event::StreamNews("private stream authenticated".into()),
-            PrivateEvent::Lifecycle(Lifecycle::Reconnected) => Event::Reconcile("private stream reconnected".into()),
-            PrivateEvent::Lifecycle(l) => Event::StreamNews(format!("private stream: {l:?}")),
+            PrivateEvent::Authenticated => Event::StreamNews(StreamNews::PrivateAuthenticated),
+            PrivateEvent::Lifecycle(Lifecycle::Reconnected) => Event::Reconcile(ReconcileReason::StreamReconnected),
+            PrivateEvent::Lifecycle(l) => Event::StreamNews(StreamNews::Private(l)),
         };
         self.queue.push(event, read_at);
     }
@@ -217,6 +227,7 @@ impl MultiAccountBot {
             .map_err(|e| BotError::Start(format!("{}: private stream: {e}", account.account_id)))?;
             let chat = account.telegram_chat_id.clone().or_else(|| config.telegram.as_ref().map(|t| t.chat_id.clone()));
             let tg = bot.telegram.clone().filter(|_| account.telegram_enabled).zip(chat);
+            let tape: Option<TapeSlot> = options.record_cores.then(|| Arc::new(Mutex::new(None)));
             let parts = AccountParts {
                 config: account.clone(),
                 dir: config.account_dir(&account.account_id),
@@ -225,6 +236,7 @@ impl MultiAccountBot {
                 queue: Arc::clone(&queue),
                 alerts: Alerts::new(&account.account_id, tg),
                 latency: Arc::clone(&bot.latency),
+                tape: tape.clone(),
             };
             let opened =
                 log_context::with_account(&account.account_id, || TradingAccount::open(parts, OpenOptions::default()));
@@ -254,7 +266,7 @@ impl MultiAccountBot {
                     .push(Arc::clone(&queue));
             }
             all.entry(account.ws_public_url.clone()).or_default().push(Arc::clone(&queue));
-            bot.accounts.push(Running { id, queue, worker, summary, private });
+            bot.accounts.push(Running { id, queue, worker, summary, private, tape });
         }
         for (url, by_symbol) in routes {
             let topics: Vec<String> = by_symbol.keys().map(|s| format!("orderbook.1.{s}")).collect();
@@ -307,6 +319,7 @@ impl MultiAccountBot {
                 queue: Arc::new(EventQueue::new()),
                 alerts: Alerts::new(&account.account_id, None),
                 latency: Arc::new(LatencyLog::default()),
+                tape: None,
             };
             let (trading, reports) = log_context::with_account(&account.account_id, || {
                 TradingAccount::open(parts, OpenOptions { dry_run })
@@ -339,6 +352,15 @@ impl MultiAccountBot {
     #[must_use]
     pub fn latency(&self) -> &Arc<LatencyLog> {
         &self.latency
+    }
+
+    /// The recordings of every account's core so far (with `record_cores`).
+    #[must_use]
+    pub fn tapes(&self) -> Vec<(String, Option<CoreTape>)> {
+        self.accounts
+            .iter()
+            .map(|a| (a.id.clone(), a.tape.as_ref().and_then(|t| t.lock().ok().and_then(|t| t.clone()))))
+            .collect()
     }
 
     /// Events waiting in every queue.

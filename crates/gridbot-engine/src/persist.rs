@@ -12,26 +12,17 @@
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
 
-use gridbot_core::{Decimal, Execution, Order, Position, Wallet};
+use gridbot_core::Symbol;
 use gridbot_state::{AccountSnapshot, Journal, SnapshotStore};
+use gridbot_strategy::JournalRecord;
 
 /// One thing to make durable.
 #[derive(Debug, Clone)]
 pub enum Record {
     /// Replace the snapshot.
     Snapshot(Box<AccountSnapshot>),
-    /// An execution and the PnL it realised.
-    Execution(Box<Execution>, Option<Decimal>),
-    /// An order's latest state.
-    Order(Box<Order>),
-    /// A position row.
-    Position(Box<Position>, i64),
-    /// An equity row.
-    Equity(Box<Wallet>, i64),
-    /// A grid change: (time, symbol, kind, JSON details).
-    Grid(i64, String, String, String),
-    /// An event: (time, kind, symbol, message).
-    Event(i64, String, Option<String>, String),
+    /// A journal row.
+    Journal(JournalRecord),
 }
 
 /// The persister thread of one account.
@@ -41,19 +32,27 @@ pub struct Persister {
     thread: Option<JoinHandle<()>>,
 }
 
+fn journal_row(journal: &Journal, row: JournalRecord) -> Result<(), gridbot_state::JournalError> {
+    match row {
+        JournalRecord::Execution { execution, realised_pnl } => {
+            journal.record_execution(&execution, realised_pnl).map(drop)
+        }
+        JournalRecord::Order(o) => journal.record_order(&o),
+        JournalRecord::Position { position, at_ms } => journal.record_position(&position, at_ms),
+        JournalRecord::Equity { wallet, at_ms } => journal.record_equity(&wallet, at_ms),
+        JournalRecord::Grid { at_ms, symbol, change } => {
+            journal.record_grid(at_ms, symbol.as_str(), change.kind(), &change.details_json())
+        }
+        JournalRecord::Event { at_ms, kind, symbol, message } => {
+            journal.record_event(at_ms, kind.as_str(), symbol.as_ref().map(Symbol::as_str), &message)
+        }
+    }
+}
+
 fn write(store: &SnapshotStore, journal: &Journal, record: Record, warned: &mut [bool; 2]) {
     let result = match record {
         Record::Snapshot(s) => store.save(&s).map_err(|e| (0, e.to_string())),
-        Record::Execution(e, pnl) => journal.record_execution(&e, pnl).map(drop).map_err(|e| (1, e.to_string())),
-        Record::Order(o) => journal.record_order(&o).map_err(|e| (1, e.to_string())),
-        Record::Position(p, ts) => journal.record_position(&p, ts).map_err(|e| (1, e.to_string())),
-        Record::Equity(w, ts) => journal.record_equity(&w, ts).map_err(|e| (1, e.to_string())),
-        Record::Grid(ts, symbol, kind, details) => {
-            journal.record_grid(ts, &symbol, &kind, &details).map_err(|e| (1, e.to_string()))
-        }
-        Record::Event(ts, kind, symbol, message) => {
-            journal.record_event(ts, &kind, symbol.as_deref(), &message).map_err(|e| (1, e.to_string()))
-        }
+        Record::Journal(row) => journal_row(journal, row).map_err(|e| (1, e.to_string())),
     };
     if let Err((which, e)) = result {
         if warned[which] {
@@ -132,7 +131,12 @@ mod tests {
         let p = Persister::start(store.clone(), journal, "acc").unwrap();
         for i in 0..50 {
             p.send(Record::Snapshot(Box::new(AccountSnapshot::new("acc", i))));
-            p.send(Record::Event(i, "test".into(), None, format!("event {i}")));
+            p.send(Record::Journal(JournalRecord::Event {
+                at_ms: i,
+                kind: gridbot_strategy::EventKind::Operator,
+                symbol: None,
+                message: format!("event {i}"),
+            }));
         }
         p.stop();
         match store.load(0).unwrap() {

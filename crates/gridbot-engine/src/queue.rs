@@ -15,7 +15,33 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use gridbot_bybit::ws::stream::Lifecycle;
 use gridbot_core::{BookLevel, Execution, Order, Position, Symbol, Wallet};
+use gridbot_strategy::ReconcileReason;
+
+/// What the streams say about themselves: a log line, nothing to trade on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamNews {
+    /// The private stream authenticated.
+    PrivateAuthenticated,
+    /// The private stream's connection.
+    Private(Lifecycle),
+    /// The shared public stream's connection.
+    Public(Lifecycle),
+    /// A symbol's order book was reset (a gap in its updates) and is being resubscribed.
+    BookReset(Symbol),
+}
+
+impl std::fmt::Display for StreamNews {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::PrivateAuthenticated => f.write_str("private stream authenticated"),
+            Self::Private(l) => write!(f, "private stream: {l}"),
+            Self::Public(l) => write!(f, "public stream: {l}"),
+            Self::BookReset(symbol) => write!(f, "{symbol}: order book reset, resubscribing"),
+        }
+    }
+}
 
 /// What the worker reacts to.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,7 +51,7 @@ pub enum Event {
     /// Order updates (P1).
     Orders(Vec<Order>),
     /// A request to reconcile every symbol over REST: after a private reconnect (P1).
-    Reconcile(String),
+    Reconcile(ReconcileReason),
     /// Position updates (P2).
     Positions(Vec<Position>),
     /// Wallet updates (P2).
@@ -42,7 +68,7 @@ pub enum Event {
         ts_ms: i64,
     },
     /// Connection news worth a log line (P3).
-    StreamNews(String),
+    StreamNews(StreamNews),
 }
 
 impl Event {
@@ -60,7 +86,7 @@ impl Event {
 
 /// An event and when the frame that carried it was read (for the latency figures).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Envelope {
+pub struct QueuedEvent {
     /// The event.
     pub event: Event,
     /// When its frame was read from the socket.
@@ -71,7 +97,7 @@ pub struct Envelope {
 
 #[derive(Default)]
 struct Inner {
-    lanes: [VecDeque<Envelope>; 4],
+    lanes: [VecDeque<QueuedEvent>; 4],
     closed: bool,
     /// The worker is blocked in `pop` with nothing queued.
     waiting: bool,
@@ -81,7 +107,7 @@ struct Inner {
 #[derive(Debug, PartialEq)]
 pub enum Popped {
     /// The next event.
-    Event(Envelope),
+    Event(QueuedEvent),
     /// Nothing arrived before the deadline.
     TimedOut,
     /// The queue was closed.
@@ -130,7 +156,7 @@ impl EventQueue {
         {
             waiting.event = event;
         } else {
-            lane.push_back(Envelope { event, read_at, found_idle });
+            lane.push_back(QueuedEvent { event, read_at, found_idle });
         }
         drop(inner);
         self.ready.notify_one();
@@ -177,7 +203,7 @@ impl EventQueue {
     }
 
     /// Removes and returns everything still queued, most urgent first.
-    pub fn drain(&self) -> Vec<Envelope> {
+    pub fn drain(&self) -> Vec<QueuedEvent> {
         let mut inner = self.lock();
         inner.lanes.iter_mut().flat_map(std::mem::take).collect()
     }
@@ -205,21 +231,21 @@ mod tests {
         q.push(book("BTCUSDT", 1), now);
         q.push(Event::Positions(vec![]), now);
         q.push(Event::Orders(vec![]), now);
-        q.push(Event::StreamNews("a".into()), now);
+        q.push(Event::StreamNews(StreamNews::PrivateAuthenticated), now);
         q.push(Event::Executions(vec![]), now);
-        q.push(Event::Reconcile("r".into()), now);
-        q.push(Event::StreamNews("b".into()), now);
+        q.push(Event::Reconcile(ReconcileReason::StreamReconnected), now);
+        q.push(Event::StreamNews(StreamNews::Public(Lifecycle::Connected)), now);
         let order: Vec<Event> = (0..7).map(|_| pop(&q)).collect();
         assert_eq!(
             order,
             vec![
                 Event::Executions(vec![]),
                 Event::Orders(vec![]),
-                Event::Reconcile("r".into()),
+                Event::Reconcile(ReconcileReason::StreamReconnected),
                 Event::Positions(vec![]),
                 book("BTCUSDT", 1),
-                Event::StreamNews("a".into()),
-                Event::StreamNews("b".into()),
+                Event::StreamNews(StreamNews::PrivateAuthenticated),
+                Event::StreamNews(StreamNews::Public(Lifecycle::Connected)),
             ]
         );
         assert_eq!(q.pop(Duration::from_millis(1)), Popped::TimedOut);

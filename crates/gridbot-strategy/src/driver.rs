@@ -72,7 +72,14 @@ fn feed(core: &mut AccountCore, event: CoreEvent, now_ms: i64, record: bool, out
     core.on_event(event, now_ms)
 }
 
-fn carry(core: &mut AccountCore, venue: &mut Venue<'_>, effects: Effects, now_ms: i64, record: bool, out: &mut Carried) {
+fn carry(
+    core: &mut AccountCore,
+    venue: &mut Venue<'_>,
+    effects: Effects,
+    now_ms: i64,
+    record: bool,
+    out: &mut Carried,
+) {
     for effect in effects {
         match effect {
             Effect::Send { symbol, round, commands } => {
@@ -120,5 +127,47 @@ pub fn checked_snapshot(
             tracing::error!(account = %core.account_id(), %problem, "state still inconsistent: not saved");
             (None, carried)
         }
+    }
+}
+
+/// A recording of one core: the state it started from, every input it saw (with its time) and
+/// the batches that were sent. Replaying the inputs into a copy of the start must ask for
+/// exactly the commands that were sent — the proof that nothing but the core decides.
+#[derive(Debug, Clone)]
+pub struct CoreTape {
+    /// The core before its first input.
+    pub start: AccountCore,
+    /// Every input, in order.
+    pub inputs: Vec<(i64, CoreEvent)>,
+    /// Every batch sent, in order.
+    pub sent: Vec<SentBatch>,
+}
+
+impl CoreTape {
+    /// A tape starting from `start`.
+    #[must_use]
+    pub fn new(start: AccountCore) -> Self {
+        Self { start, inputs: Vec::new(), sent: Vec::new() }
+    }
+
+    /// Appends what one drive saw and sent.
+    pub fn append(&mut self, carried: &mut Carried) {
+        self.inputs.append(&mut carried.inputs);
+        self.sent.extend(carried.batches.iter().cloned());
+    }
+
+    /// Feeds the inputs to a copy of the start: the batches it asks to send, in order.
+    #[must_use]
+    pub fn replay(&self) -> Vec<(Symbol, Vec<Command>)> {
+        let mut core = self.start.clone();
+        let mut out = Vec::new();
+        for (now, event) in &self.inputs {
+            for effect in core.on_event(event.clone(), *now) {
+                if let Effect::Send { symbol, commands, .. } = effect {
+                    out.push((symbol, commands));
+                }
+            }
+        }
+        out
     }
 }

@@ -13,8 +13,8 @@
 
 use gridbot_core::time::DAY_MS;
 use gridbot_core::{
-    ErrorAction, Exchange, ExchangeError, Instrument, Interval, KlineQuery, OhlcSeries, PositionMode, Symbol, TimeWindow,
-    decimal_to_f64,
+    ErrorAction, Exchange, ExchangeError, Instrument, Interval, KlineQuery, OhlcSeries, PositionMode, Symbol,
+    TimeWindow, decimal_to_f64,
 };
 use gridbot_grid::GridPlan;
 use gridbot_recovery::{RecoveryInput, RecoveryReport, recover};
@@ -94,7 +94,8 @@ fn atr_pct(exchange: &dyn Exchange, symbol: &Symbol, span: usize, now: i64) -> R
             series.len()
         )));
     }
-    gridbot_grid::volatility::atr_pct_ema_last(&series, span).map_err(|e| OpenError::Setup(format!("{symbol}: ATR: {e}")))
+    gridbot_grid::volatility::atr_pct_ema_last(&series, span)
+        .map_err(|e| OpenError::Setup(format!("{symbol}: ATR: {e}")))
 }
 
 /// The locked plan if it still fits, else a new one; true when new.

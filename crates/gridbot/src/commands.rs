@@ -7,9 +7,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use gridbot_engine::account::{AccountError, SymbolRecovery};
+use gridbot_engine::account::AccountError;
 use gridbot_engine::config::{BotConfig, ConfigErrors, LogLevel, ProcessEnv, TerminalFormat, load_any};
-use gridbot_engine::demo::{DemoOptions, run_demo};
+use gridbot_strategy::SymbolRecovery;
+
+use crate::demo::{DemoOptions, run_demo};
 use gridbot_engine::{BotError, BotOptions, MultiAccountBot, operator};
 use gridbot_web::WebServer;
 
@@ -191,7 +193,7 @@ pub(crate) fn recover(path: &Path, account: Option<&str>, dry_run: bool) -> Resu
                         println!("  cancelled {}, placed {}", r.cancelled, r.placed);
                     }
                 }
-                SymbolRecovery::Classic(text) => println!("{account} {symbol}: {text}"),
+                SymbolRecovery::Classic(sync) => println!("{account} {symbol}: {sync}"),
             }
         }
     }

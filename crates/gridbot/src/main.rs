@@ -10,6 +10,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line program talks on stdout and stderr")]
 
 mod commands;
+mod demo;
 mod logging;
 mod signals;
 

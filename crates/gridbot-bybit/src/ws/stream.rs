@@ -80,6 +80,18 @@ pub enum Lifecycle {
     },
 }
 
+impl std::fmt::Display for Lifecycle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Connected => f.write_str("connected"),
+            Self::Reconnected => f.write_str("reconnected and resubscribed"),
+            Self::Disconnected(why) => write!(f, "disconnected ({why}); reconnecting"),
+            Self::Skipped(e) => write!(f, "skipped an undecodable frame: {e}"),
+            Self::Refused { op, reason } => write!(f, "the server refused {op}: {reason}"),
+        }
+    }
+}
+
 /// Stops a stream thread.
 #[derive(Debug)]
 pub struct StreamHandle {

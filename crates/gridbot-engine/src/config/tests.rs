@@ -49,7 +49,7 @@ fn the_example_files_validate() {
     let range = &bot.accounts[1];
     assert_eq!(range.tag, "range");
     let StrategyConfig::Classic(c) = &range.symbols[0].strategy else { panic!() };
-    assert!(matches!(c.settings.layout, crate::strategy::LayoutSpec::AroundMarket { levels_per_side: 6, .. }));
+    assert!(matches!(c.settings.layout, gridbot_strategy::LayoutSpec::AroundMarket { levels_per_side: 6, .. }));
     assert_eq!(c.settings.recentre.pump_dump.unwrap().window_ms, 300_000);
     let t = bot.telegram.unwrap();
     assert_eq!((t.chat_id.as_str(), t.max_per_minute), ("-1001", 20));

@@ -17,7 +17,7 @@ use super::{
     AccountConfig, BotConfig, ClassicConfig, ConfigError, ConfigErrors, LoggingConfig, ProgressiveConfig,
     StrategyConfig, SymbolConfig, TelegramConfig, WebConfig,
 };
-use crate::strategy::{ClassicSettings, LayoutSpec, ProgressiveSettings, PumpDump, RecentrePolicy};
+use gridbot_strategy::{ClassicSettings, LayoutSpec, ProgressiveSettings, PumpDump, RecentrePolicy};
 
 /// Bybit's lowest risk-limit tier for BTCUSDT, USDT; set `risk_limit:` per symbol for others.
 const DEFAULT_RISK_LIMIT: Decimal = Decimal::from_parts(2_000_000, 0, 0, false, 0);

@@ -3,9 +3,7 @@
 use gridbot_core::{ErrorAction, Execution, Leg, Order, Position, PositionIdx, Qty, Wallet};
 use gridbot_risk::{RiskLevel, evaluate};
 
-use super::{
-    ALERT_REPEAT_MS, AccountCore, CoreEvent, DRIFT_GRACE_MS, EQUITY_EVERY_MS, Effect, Effects, MAX_ROUNDS,
-};
+use super::{ALERT_REPEAT_MS, AccountCore, CoreEvent, DRIFT_GRACE_MS, EQUITY_EVERY_MS, Effect, Effects, MAX_ROUNDS};
 use crate::command::Outcome;
 use crate::grid::{Applied, DecisionContext, Grid, GridEvent, Note};
 use crate::market::MarketView;
@@ -289,7 +287,12 @@ impl AccountCore {
                 alert(out, kind, Some(&symbol), format!("{leg:?} leg cycle {cycle} closed by its {how}"));
             }
             Note::Recentred { generation, mid, reason } => {
-                alert(out, AlertKind::Info, Some(&symbol), format!("grid rebuilt: generation {generation} at {mid}: {reason}"));
+                alert(
+                    out,
+                    AlertKind::Info,
+                    Some(&symbol),
+                    format!("grid rebuilt: generation {generation} at {mid}: {reason}"),
+                );
                 out.push(Effect::Record(JournalRecord::Grid {
                     at_ms: now,
                     symbol,

@@ -23,14 +23,14 @@ use gridbot_core::time::DAY_MS;
 use gridbot_core::{Decimal, Exchange, SystemClock};
 use gridbot_state::Journal;
 
-use crate::account::files;
-use crate::config::load_bot;
-use crate::{BotOptions, MultiAccountBot};
+use gridbot_engine::account::files;
+use gridbot_engine::config::load_bot;
+use gridbot_engine::{AccountSummary, BotOptions, MultiAccountBot};
 
 /// Days of history replayed before the bot starts.
-pub const WARMUP_DAYS: u32 = 16;
+pub(crate) const WARMUP_DAYS: u32 = 16;
 /// The bundled candle files the demo replays.
-pub const DATA_FILES: [(&str, &str); 2] = [
+pub(crate) const DATA_FILES: [(&str, &str); 2] = [
     ("BTCUSDT", "binanceusdm_BTCUSDT_1m_2025-05_2025-06.csv.gz"),
     ("ETHUSDT", "binanceusdm_ETHUSDT_1m_2025-05_2025-06.csv.gz"),
 ];
@@ -38,60 +38,60 @@ const WALLET: u32 = 100_000;
 
 /// How to run the demo.
 #[derive(Debug, Clone)]
-pub struct DemoOptions {
+pub(crate) struct DemoOptions {
     /// Where the bundled candles are (`data/` of the repository).
-    pub data_dir: PathBuf,
+    pub(crate) data_dir: PathBuf,
     /// Where configuration, state, journals and logs go.
-    pub out_dir: PathBuf,
+    pub(crate) out_dir: PathBuf,
     /// Days to trade after the warm-up (`None`: all the data).
-    pub days: Option<f64>,
+    pub(crate) days: Option<f64>,
     /// Replay speed.
-    pub candles_per_second: f64,
+    pub(crate) candles_per_second: f64,
 }
 
 /// One account's results.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct DemoAccount {
+pub(crate) struct DemoAccount {
     /// Account id.
-    pub account: String,
+    pub(crate) account: String,
     /// Fills of its orders.
-    pub fills: u64,
+    pub(crate) fills: u64,
     /// Cycles closed by take-profits (progressive) and grid round trips (classic).
-    pub cycles: u64,
+    pub(crate) cycles: u64,
     /// Deepest level any progressive leg reached.
-    pub max_level: u32,
+    pub(crate) max_level: u32,
     /// Orders placed.
-    pub orders_placed: u64,
+    pub(crate) orders_placed: u64,
     /// Classic grid rebuilds.
-    pub recentres: u64,
+    pub(crate) recentres: u64,
     /// Risk alerts raised.
-    pub risk_events: u64,
+    pub(crate) risk_events: u64,
     /// Realised PnL net of fees and funding, USDT (journal).
-    pub realised_pnl: Decimal,
+    pub(crate) realised_pnl: Decimal,
     /// Trading fees paid, USDT.
-    pub fees: Decimal,
+    pub(crate) fees: Decimal,
     /// Funding paid (negative: received), USDT.
-    pub funding: Decimal,
+    pub(crate) funding: Decimal,
     /// Equity at the start and at the end, USDT (unrealised PnL included).
-    pub equity: (Decimal, Decimal),
+    pub(crate) equity: (Decimal, Decimal),
 }
 
 /// What the demo did.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct DemoReport {
+pub(crate) struct DemoReport {
     /// Per account.
-    pub accounts: Vec<DemoAccount>,
+    pub(crate) accounts: Vec<DemoAccount>,
     /// Market days traded.
-    pub days: f64,
+    pub(crate) days: f64,
     /// Wall time of the trading part.
-    pub wall: Duration,
+    pub(crate) wall: Duration,
     /// Where everything was written.
-    pub out_dir: PathBuf,
+    pub(crate) out_dir: PathBuf,
 }
 
 /// Why the demo could not run.
 #[derive(Debug, thiserror::Error)]
-pub enum DemoError {
+pub(crate) enum DemoError {
     /// The bundled data is missing.
     #[error("{0} not found: run from the repository root, or pass --data DIR")]
     MissingData(String),
@@ -159,7 +159,7 @@ fn settle(bot: &MultiAccountBot) {
 }
 
 /// Runs the demo; `progress` receives a status line about once a second.
-pub fn run_demo(options: &DemoOptions, progress: &mut dyn FnMut(&str)) -> Result<DemoReport, DemoError> {
+pub(crate) fn run_demo(options: &DemoOptions, progress: &mut dyn FnMut(&str)) -> Result<DemoReport, DemoError> {
     std::fs::create_dir_all(&options.out_dir).map_err(|e| fail("creating the output directory")(e.to_string()))?;
     let mut setup = gridbot_sim::load_sim_file(&sim_yaml(&options.out_dir, &options.data_dir)?)
         .map_err(|e| fail("simulator")(e.to_string()))?;
@@ -182,7 +182,7 @@ pub fn run_demo(options: &DemoOptions, progress: &mut dyn FnMut(&str)) -> Result
             c.rate_limits.orders_per_sec = 10_000;
             c.rate_limits.queries_per_sec = 10_000;
         })),
-        stream: None,
+        ..BotOptions::default()
     };
     let bot = MultiAccountBot::start(&config, &bot_options).map_err(|e| fail("starting the bot")(e.to_string()))?;
     let started = Instant::now();
@@ -201,7 +201,7 @@ pub fn run_demo(options: &DemoOptions, progress: &mut dyn FnMut(&str)) -> Result
             return Err(DemoError::Failed("an account stopped; see the logs".into()));
         }
         let s = bot.summaries();
-        let sum = |f: &dyn Fn(&crate::AccountSummary) -> u64| s.iter().map(f).sum::<u64>();
+        let sum = |f: &dyn Fn(&AccountSummary) -> u64| s.iter().map(f).sum::<u64>();
         #[allow(clippy::cast_precision_loss, reason = "a progress figure")]
         let day = (now - start) as f64 / DAY_MS as f64;
         progress(&format!(

@@ -1,6 +1,7 @@
 //! The engine against gridbot-sim's server on loopback (in-process): two accounts × two symbols
 //! over real perpetual candles, sharing one public WebSocket. Grids cycle; afterwards the
-//! exchange's positions equal the saved state and no leg holds two live orders of a kind.
+//! exchange's positions equal the saved state and no leg holds two live orders of a kind; and
+//! the commands each account sent are exactly those its recorded core asks for on replay.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ use gridbot_sim::server::ServerHandle;
 use gridbot_state::{Loaded, SnapshotStore};
 
 fn data(name: &str) -> String {
-    format!("{}/../../data/{name}", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/../data/{name}", env!("CARGO_MANIFEST_DIR"))
 }
 
 fn temp_dir(tag: &str) -> PathBuf {
@@ -104,6 +105,28 @@ fn settle(bot: &MultiAccountBot) {
     }
 }
 
+/// Every account's core was recorded while it traded live (real WebSockets and REST against
+/// the simulator): its start state, every input with its time, every batch sent. Fed the same
+/// inputs, a bare copy of the start asks for exactly the commands that went out, in order.
+fn same_decisions_live_and_core(bot: &MultiAccountBot) {
+    for (id, tape) in bot.tapes() {
+        let tape = tape.unwrap_or_else(|| panic!("{id}: nothing recorded"));
+        let sent: Vec<_> = tape.sent.iter().map(|b| (b.symbol.clone(), b.commands.clone())).collect();
+        assert!(sent.len() > 20, "{id}: only {} batches sent", sent.len());
+        let replayed = tape.replay();
+        assert_eq!(replayed.len(), sent.len(), "{id}: batches");
+        for (k, (live, core)) in sent.iter().zip(&replayed).enumerate() {
+            assert_eq!(live, core, "{id}: batch {k} differs");
+        }
+        eprintln!(
+            "{id}: {} inputs, {} batches, {} commands: identical",
+            tape.inputs.len(),
+            sent.len(),
+            sent.iter().map(|b| b.1.len()).sum::<usize>()
+        );
+    }
+}
+
 #[test]
 fn two_accounts_two_symbols_cycle_over_real_candles() {
     let _ = tracing_subscriber::fmt().with_test_writer().with_max_level(tracing::Level::INFO).try_init();
@@ -120,7 +143,8 @@ fn two_accounts_two_symbols_cycle_over_real_candles() {
             c.rate_limits.orders_per_sec = 1_000;
             c.rate_limits.queries_per_sec = 1_000;
         })),
-        stream: None,
+        record_cores: true,
+        ..BotOptions::default()
     };
     let bot = MultiAccountBot::start(&config, &options).unwrap();
     std::thread::sleep(Duration::from_millis(300));
@@ -133,6 +157,7 @@ fn two_accounts_two_symbols_cycle_over_real_candles() {
     }
     handle.stop_driving();
     settle(&bot);
+    same_decisions_live_and_core(&bot);
     let summaries = bot.stop();
     eprintln!("{summaries:#?}");
     let total_cycles: u64 = summaries.iter().map(|s| s.strategy.cycles).sum();

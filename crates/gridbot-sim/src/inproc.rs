@@ -150,10 +150,18 @@ impl Exchange for SimAccount {
         })
     }
 
-    fn klines(&self, _query: &KlineQuery) -> Result<Vec<Candle>, ExchangeError> {
-        // The in-process exchange serves the replay's market, not its history: backtests read
-        // candles from the source files directly.
-        Ok(Vec::new())
+    fn klines(&self, query: &KlineQuery) -> Result<Vec<Candle>, ExchangeError> {
+        // The history replayed so far, resampled, as the REST server serves it: a backtest
+        // locks its plan from the same daily candles live trading would read.
+        let s = self.sim.lock();
+        let endpoint = "/v5/market/kline";
+        s.engine.instrument(&query.symbol).map_err(|e| e.into_exchange_error(endpoint))?;
+        let candles = gridbot_data::resample(s.replay.replayed(&query.symbol), query.interval)
+            .map_err(|e| SimError::new(10_016, e.to_string()).into_exchange_error(endpoint))?;
+        Ok(candles
+            .into_iter()
+            .filter(|c| c.open_time_ms >= query.window.start_ms && c.open_time_ms <= query.window.end_ms)
+            .collect())
     }
 
     fn orderbook_top(&self, symbol: &Symbol) -> Result<OrderBookTop, ExchangeError> {

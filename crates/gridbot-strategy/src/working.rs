@@ -130,10 +130,57 @@ impl WorkingOrder {
     }
 }
 
+/// The book a PostOnly order was refused against (`EC_PostOnlyWillTakeLiquidity`): the top of
+/// the book the grid decided on was already stale. Nothing PostOnly goes out on that side again
+/// until a newer top arrives — otherwise a stale book re-places the same doomed order at every
+/// event. (Against the newer top, the risk engine's maker check keeps crossing orders back.)
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct StaleBook {
+    /// The book time the last commands were decided on.
+    decided_on: i64,
+    /// Per side (buy, sell): the book time a PostOnly order was refused against.
+    refused_at: [Option<i64>; 2],
+}
+
+const fn side_index(side: Side) -> usize {
+    match side {
+        Side::Buy => 0,
+        Side::Sell => 1,
+    }
+}
+
+impl StaleBook {
+    /// Commands are being decided on the book of `market_ts`.
+    pub(crate) fn deciding(&mut self, market_ts: i64) {
+        self.decided_on = market_ts;
+    }
+
+    /// A PostOnly `side` order was refused as crossing.
+    pub(crate) fn refused(&mut self, side: Side) {
+        self.refused_at[side_index(side)] = Some(self.decided_on);
+    }
+
+    /// True while no book newer than the one a `side` PostOnly order was refused against has
+    /// arrived.
+    pub(crate) fn holds(&mut self, side: Side, market_ts: i64) -> bool {
+        let slot = &mut self.refused_at[side_index(side)];
+        match *slot {
+            Some(ts) if market_ts <= ts => true,
+            Some(_) => {
+                *slot = None;
+                false
+            }
+            None => false,
+        }
+    }
+}
+
 /// The working orders of one strategy, finished ids, seen executions.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct WorkingOrders {
     pub(crate) list: Vec<WorkingOrder>,
+    /// PostOnly refusals against a stale book.
+    pub(crate) stale_book: StaleBook,
     /// Recently finished orders (late fills still count): (link id, leg, role).
     finished: VecDeque<(String, Leg, OrderRole)>,
     seen_execs: HashSet<String>,

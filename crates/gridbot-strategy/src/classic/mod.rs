@@ -26,8 +26,8 @@ mod policy;
 use std::collections::VecDeque;
 
 use gridbot_core::{
-    Decimal, ExecType, Execution, Instrument, Leg, Order, OrderRequest, OrderRole, OrderStatus, Price, Qty, Side,
-    TimeInForce, decimal_to_f64,
+    Decimal, ExecType, Execution, Instrument, Leg, Order, OrderRequest, OrderRole, OrderStatus, Price, Qty,
+    RejectReason, Side, TimeInForce, decimal_to_f64,
 };
 use gridbot_grid::{Bias, ClassicPlan};
 use gridbot_recovery::{LinkTag, NonceSource};
@@ -308,6 +308,9 @@ impl ClassicGrid {
 
     fn on_order(&mut self, o: &Order, now_ms: i64) -> Applied {
         let Some(i) = self.orders.index(&o.order_link_id) else { return Applied::default() };
+        if o.reject_reason == RejectReason::PostOnlyWillTakeLiquidity {
+            self.orders.stale_book.refused(o.side);
+        }
         if !o.order_id.is_empty() {
             self.orders.list[i].order_id = Some(o.order_id.clone());
         }
@@ -451,6 +454,7 @@ impl ClassicGrid {
             return;
         }
         self.halted_cancel_sent = false;
+        self.orders.stale_book.deciding(ctx.market.ts_ms);
         self.track_mid(ctx.market, ctx.now_ms);
         if self.orders.list.iter().any(|w| w.state.cancel_sent() || w.tag.role == OrderRole::Close) {
             return; // wait for answers
@@ -554,6 +558,9 @@ impl ClassicGrid {
             let reduce = slot.side == slot.leg.exit_side();
             if reduce && self.inventory[li(slot.leg)].size.is_zero() {
                 continue; // nothing to close on that leg yet
+            }
+            if self.orders.stale_book.holds(slot.side, ctx.market.ts_ms) {
+                continue; // refused as crossing against this book: wait for a newer one
             }
             if d.permits_post_only(
                 slot.leg,

@@ -25,7 +25,7 @@ mod leg;
 
 use gridbot_core::{
     Decimal, ExecType, Execution, Instrument, Leg, Order, OrderLinkId, OrderRequest, OrderRole, OrderStatus, Price,
-    Qty, TimeInForce,
+    Qty, RejectReason, TimeInForce,
 };
 use gridbot_grid::{GridPlan, desired_orders};
 use gridbot_recovery::{LinkTag, NonceSource};
@@ -290,6 +290,9 @@ impl ProgressiveGrid {
     fn on_order(&mut self, o: &Order, now_ms: i64) -> Applied {
         let mut applied = Applied::default();
         let Some(i) = self.orders.index(&o.order_link_id) else { return applied };
+        if o.reject_reason == RejectReason::PostOnlyWillTakeLiquidity {
+            self.orders.stale_book.refused(o.side);
+        }
         if !o.order_id.is_empty() {
             self.orders.list[i].order_id = Some(o.order_id.clone());
         }
@@ -536,6 +539,7 @@ impl ProgressiveGrid {
         }
         for want in wants {
             let permitted = match want.request.time_in_force {
+                TimeInForce::PostOnly if self.orders.stale_book.holds(want.request.side, ctx.market.ts_ms) => false,
                 TimeInForce::PostOnly => d
                     .permits_post_only(
                         leg,
@@ -568,6 +572,7 @@ impl ProgressiveGrid {
             return out;
         }
         self.halted_cancel_sent = false;
+        self.orders.stale_book.deciding(ctx.market.ts_ms);
         for leg in Leg::BOTH {
             self.leg_commands(leg, ctx, &mut out);
         }

@@ -17,7 +17,7 @@ use gridbot_core::{
 };
 use gridbot_grid::{GridPlan, ProgressiveParams};
 use gridbot_recovery::{LinkTag, RecoveryInput, recover};
-use gridbot_sim::{CandleReplay, Engine, SimAccount, SimConfig, SimExchange};
+use gridbot_sim::{CandleReplay, MatchingEngine, SimAccount, SimConfig, SimExchange};
 
 /// Counts every exchange call, delegating to the simulator.
 struct Counting<'a> {
@@ -74,7 +74,7 @@ fn setup() -> (std::sync::Arc<SimExchange>, SimAccount, Vec<Instrument>) {
         .map(|s| Instrument::try_from(InstrumentSpec { symbol: s, ..bybit_btcusdt().spec().clone() }).unwrap())
         .collect();
     let sim = SimExchange::new(
-        Engine::new(SimConfig::default(), instruments.clone()),
+        MatchingEngine::new(SimConfig::default(), instruments.clone()),
         CandleReplay::new(60_000, BTreeMap::new()),
     );
     let id = sim.add_account(Decimal::from(10_000_000));

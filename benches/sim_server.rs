@@ -25,7 +25,7 @@ use gridbot_core::{
 };
 use gridbot_data::load_candles;
 use gridbot_sim::server::{ServerAccount, ServerConfig, start};
-use gridbot_sim::{CandleReplay, Engine, SimConfig};
+use gridbot_sim::{CandleReplay, MatchingEngine, SimConfig};
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -41,7 +41,8 @@ fn main() {
     let path = format!("{}/../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz", env!("CARGO_MANIFEST_DIR"));
     let candles = load_candles(path).unwrap()[..1440].to_vec();
     let replay = CandleReplay::new(60_000, BTreeMap::from([(btc.clone(), candles)]));
-    let engine = Engine::new(SimConfig { max_active_orders: 100_000, ..SimConfig::default() }, vec![bybit_btcusdt()]);
+    let engine =
+        MatchingEngine::new(SimConfig { max_active_orders: 100_000, ..SimConfig::default() }, vec![bybit_btcusdt()]);
     let accounts = vec![ServerAccount {
         api_key: "benchKey".into(),
         api_secret: "benchSecret".into(),

@@ -12,7 +12,7 @@ use gridbot_core::{
     PositionIdx, PositionMode, Price, Side, Symbol, SystemClock, TimeInForce, TimeWindow,
 };
 use gridbot_sim::server::{ServerAccount, ServerConfig, ServerHandle, start};
-use gridbot_sim::{CandleReplay, Engine, SimConfig};
+use gridbot_sim::{CandleReplay, MatchingEngine, SimConfig};
 
 const KEY: &str = "simKey1";
 const SECRET: &str = "simSecret1";
@@ -25,7 +25,7 @@ fn server() -> ServerHandle {
     let path = format!("{}/../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz", env!("CARGO_MANIFEST_DIR"));
     let candles = gridbot_data::load_candles(path).unwrap()[..3 * 1440].to_vec();
     let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
-    let engine = Engine::new(SimConfig::default(), vec![bybit_btcusdt()]);
+    let engine = MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]);
     let accounts =
         vec![ServerAccount { api_key: KEY.into(), api_secret: SECRET.into(), wallet: Decimal::from(100_000) }];
     let s = start(ServerConfig::loopback(accounts), engine, replay, Arc::new(SystemClock)).unwrap();
@@ -277,7 +277,7 @@ fn the_client_rides_out_injected_faults() {
     let path = format!("{}/../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz", env!("CARGO_MANIFEST_DIR"));
     let candles = gridbot_data::load_candles(path).unwrap()[..1440].to_vec();
     let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
-    let engine = Engine::new(SimConfig::default(), vec![bybit_btcusdt()]);
+    let engine = MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]);
     let accounts =
         vec![ServerAccount { api_key: KEY.into(), api_secret: SECRET.into(), wallet: Decimal::from(100_000) }];
     let faults = FaultConfig {

@@ -18,7 +18,7 @@ use gridbot_core::reference::bybit_btcusdt;
 use gridbot_core::{Decimal, Symbol, SystemClock};
 use gridbot_data::load_candles;
 use gridbot_sim::server::{ServerAccount, ServerConfig, start};
-use gridbot_sim::{CandleReplay, Engine, SimConfig};
+use gridbot_sim::{CandleReplay, MatchingEngine, SimConfig};
 
 const PYBIT_VERSION: &str = "5.17.0";
 const CHECKS: [&str; 18] = [
@@ -72,7 +72,7 @@ fn pybit_trades_against_the_simulator() {
     let path = format!("{}/../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz", env!("CARGO_MANIFEST_DIR"));
     let candles = load_candles(path).unwrap()[..2 * 1440].to_vec();
     let replay = CandleReplay::new(60_000, BTreeMap::from([(btc, candles)]));
-    let engine = Engine::new(SimConfig::default(), vec![bybit_btcusdt()]);
+    let engine = MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]);
     let accounts = vec![ServerAccount {
         api_key: "pybitKey".into(),
         api_secret: "pybitSecret".into(),

@@ -15,7 +15,7 @@ use gridbot_core::{
 use gridbot_grid::{GridPlan, ProgressiveParams};
 use gridbot_recovery::codec::encode_v1;
 use gridbot_recovery::{Classification, LinkTag, RecoveryInput, recover};
-use gridbot_sim::{CandleReplay, Engine, SimAccount, SimConfig, SimExchange};
+use gridbot_sim::{CandleReplay, MatchingEngine, SimAccount, SimConfig, SimExchange};
 use gridbot_state::{Loaded, SnapshotStore};
 
 const MAX_LEVEL: u32 = 4;
@@ -33,7 +33,7 @@ fn plan() -> GridPlan {
 
 fn sim() -> (Arc<SimExchange>, SimAccount) {
     let sim = SimExchange::new(
-        Engine::new(SimConfig::default(), vec![bybit_btcusdt()]),
+        MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]),
         CandleReplay::new(60_000, BTreeMap::new()),
     );
     let id = sim.add_account(Decimal::from(1_000_000));

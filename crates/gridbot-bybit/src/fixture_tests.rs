@@ -4,7 +4,7 @@
 use gridbot_core::{ExecType, OrderStatus, OrderType, PositionIdx, Side};
 
 use crate::convert::Fields;
-use crate::wire::{self, Envelope, Page, decode_envelope};
+use crate::wire::{self, Page, RestReply, decode_reply};
 
 macro_rules! fixture {
     ($name:literal) => {
@@ -13,7 +13,7 @@ macro_rules! fixture {
 }
 
 fn ok<T: serde::de::DeserializeOwned>(endpoint: &str, body: &str) -> T {
-    let env: Envelope<T> = decode_envelope(endpoint, body).unwrap();
+    let env: RestReply<T> = decode_reply(endpoint, body).unwrap();
     assert_eq!(env.ret_code, 0);
     env.result.unwrap()
 }
@@ -166,7 +166,7 @@ fn error_envelopes_carry_code_and_message_only() {
         (fixture!("error_110072_duplicate_link_id.json"), 110_072),
     ];
     for (body, code) in cases {
-        let env: Envelope<wire::trade::OrderIds> = decode_envelope("/v5/order/create", body).unwrap();
+        let env: RestReply<wire::trade::OrderIds> = decode_reply("/v5/order/create", body).unwrap();
         assert_eq!(env.ret_code, code);
         assert!(env.result.is_none());
         assert!(!env.ret_msg.is_empty());
@@ -183,7 +183,7 @@ fn bodies_that_are_not_envelopes_are_decode_errors() {
         r#"{"retCode":0,"retMsg":"OK"}"#,
         r#"{"retCode":0,"result":{"list":"x"}}"#,
     ] {
-        let err = decode_envelope::<Page<wire::trade::Order>>("/v5/order/realtime", body).unwrap_err();
+        let err = decode_reply::<Page<wire::trade::Order>>("/v5/order/realtime", body).unwrap_err();
         assert_eq!(err.endpoint, "/v5/order/realtime", "{body}");
     }
 }
@@ -192,43 +192,43 @@ mod never_panics {
     use proptest::prelude::*;
 
     use crate::convert::Fields;
-    use crate::wire::{self, Page, decode_envelope};
+    use crate::wire::{self, Page, decode_reply};
 
     fn decode_all(body: &str) {
         let f = Fields::new("/fuzz");
-        if let Ok(e) = decode_envelope::<Page<wire::trade::Order>>("/fuzz", body)
+        if let Ok(e) = decode_reply::<Page<wire::trade::Order>>("/fuzz", body)
             && let Some(p) = e.result
         {
             p.list.iter().for_each(|o| drop(f.order(o)));
         }
-        if let Ok(e) = decode_envelope::<Page<wire::trade::Execution>>("/fuzz", body)
+        if let Ok(e) = decode_reply::<Page<wire::trade::Execution>>("/fuzz", body)
             && let Some(p) = e.result
         {
             p.list.iter().for_each(|x| drop(f.execution(x)));
         }
-        if let Ok(e) = decode_envelope::<Page<wire::account::Position>>("/fuzz", body)
+        if let Ok(e) = decode_reply::<Page<wire::account::Position>>("/fuzz", body)
             && let Some(p) = e.result
         {
             p.list.iter().for_each(|x| drop(f.position(x)));
         }
-        if let Ok(e) = decode_envelope::<Page<wire::account::WalletAccount>>("/fuzz", body)
+        if let Ok(e) = decode_reply::<Page<wire::account::WalletAccount>>("/fuzz", body)
             && let Some(p) = e.result
         {
             p.list.iter().for_each(|x| drop(f.wallet(x)));
         }
-        if let Ok(e) = decode_envelope::<Page<wire::market::Instrument>>("/fuzz", body)
+        if let Ok(e) = decode_reply::<Page<wire::market::Instrument>>("/fuzz", body)
             && let Some(p) = e.result
         {
             p.list.iter().for_each(|x| drop(f.instrument(x)));
         }
-        if let Ok(e) = decode_envelope::<wire::market::Klines>("/fuzz", body)
+        if let Ok(e) = decode_reply::<wire::market::Klines>("/fuzz", body)
             && let Some(k) = e.result
         {
             k.list.iter().for_each(|r| drop(f.kline(r)));
         }
-        let _ = decode_envelope::<wire::market::Orderbook>("/fuzz", body).map(|e| e.result.map(|b| f.book_top(&b)));
-        let _ = decode_envelope::<Page<wire::market::Ticker>>("/fuzz", body);
-        let _ = decode_envelope::<wire::market::ServerTime>("/fuzz", body);
+        let _ = decode_reply::<wire::market::Orderbook>("/fuzz", body).map(|e| e.result.map(|b| f.book_top(&b)));
+        let _ = decode_reply::<Page<wire::market::Ticker>>("/fuzz", body);
+        let _ = decode_reply::<wire::market::ServerTime>("/fuzz", body);
     }
 
     /// Mutates a real fixture: keeps the JSON shape mostly intact so decoding goes deep.

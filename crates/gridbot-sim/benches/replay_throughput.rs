@@ -7,12 +7,12 @@ use std::collections::BTreeMap;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use gridbot_core::reference::bybit_btcusdt;
 use gridbot_core::{Decimal, OrderLinkId, OrderRequest, PositionIdx, PositionMode, Price, Side, Symbol, TimeInForce};
-use gridbot_sim::{CandleReplay, Engine, SimConfig};
+use gridbot_sim::{CandleReplay, MatchingEngine, SimConfig};
 
-fn setup(candles: &[gridbot_core::Candle], spacing: Decimal) -> (Engine, CandleReplay) {
+fn setup(candles: &[gridbot_core::Candle], spacing: Decimal) -> (MatchingEngine, CandleReplay) {
     let btc = Symbol::new("BTCUSDT").unwrap();
     let instrument = bybit_btcusdt();
-    let mut engine = Engine::new(SimConfig::default(), vec![instrument.clone()]);
+    let mut engine = MatchingEngine::new(SimConfig::default(), vec![instrument.clone()]);
     let id = engine.add_account(Decimal::from(1_000_000));
     engine.switch_mode(id, &btc, PositionMode::Hedge).unwrap();
     let mut replay = CandleReplay::new(60_000, BTreeMap::from([(btc.clone(), candles.to_vec())]));

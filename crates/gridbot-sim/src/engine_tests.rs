@@ -6,7 +6,7 @@ use gridbot_core::{
     Qty, RejectReason, Side, Symbol, TimeInForce,
 };
 
-use crate::{Engine, SimConfig};
+use crate::{MatchingEngine, SimConfig};
 
 fn d(s: &str) -> Decimal {
     s.parse().unwrap()
@@ -21,8 +21,8 @@ fn btc() -> Symbol {
     Symbol::new("BTCUSDT").unwrap()
 }
 
-fn engine() -> (Engine, usize) {
-    let mut e = Engine::new(SimConfig::default(), vec![bybit_btcusdt()]);
+fn engine() -> (MatchingEngine, usize) {
+    let mut e = MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]);
     let a = e.add_account(d("10000"));
     e.move_price(&btc(), p("30000"));
     (e, a)
@@ -32,7 +32,7 @@ fn limit(side: Side, qty: &str, price: &str, tif: TimeInForce, idx: PositionIdx,
     OrderRequest::limit(btc(), side, q(qty), p(price), tif, idx, OrderLinkId::new(link).unwrap())
 }
 
-fn status(e: &Engine, a: usize, link: &str) -> (OrderStatus, Qty, RejectReason) {
+fn status(e: &MatchingEngine, a: usize, link: &str) -> (OrderStatus, Qty, RejectReason) {
     let o = e.order_history(a, &btc(), 0, i64::MAX).into_iter().find(|o| o.order_link_id == link).unwrap();
     (o.status, o.cum_exec_qty, o.reject_reason)
 }
@@ -77,7 +77,7 @@ fn resting_orders_fill_only_when_the_path_reaches_them() {
 #[test]
 fn market_orders_walk_the_synthetic_book_and_ioc_fok_do_not_rest() {
     let config = SimConfig { level_qty: q("0.01"), book_levels: 3, ..SimConfig::default() };
-    let mut e = Engine::new(config, vec![bybit_btcusdt()]);
+    let mut e = MatchingEngine::new(config, vec![bybit_btcusdt()]);
     let a = e.add_account(d("100000"));
     e.move_price(&btc(), p("30000"));
     e.place(
@@ -154,7 +154,7 @@ fn switch_mode_is_refused_with_open_orders() {
 
 #[test]
 fn duplicate_link_ids_unknown_cancels_and_limits() {
-    let mut e = Engine::new(SimConfig { max_active_orders: 2, ..SimConfig::default() }, vec![bybit_btcusdt()]);
+    let mut e = MatchingEngine::new(SimConfig { max_active_orders: 2, ..SimConfig::default() }, vec![bybit_btcusdt()]);
     let a = e.add_account(d("10000"));
     e.move_price(&btc(), p("30000"));
     e.place(a, &limit(Side::Buy, "0.001", "29000", TimeInForce::Gtc, PositionIdx::OneWay, "dup")).unwrap();
@@ -229,7 +229,7 @@ fn funding_charges_longs_and_pays_shorts() {
 
 #[test]
 fn liquidation_happens_at_the_liquidation_price() {
-    let mut e = Engine::new(SimConfig::default(), vec![bybit_btcusdt()]);
+    let mut e = MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]);
     let a = e.add_account(d("400"));
     e.move_price(&btc(), p("30000"));
     e.set_leverage(a, &btc(), d("50"), d("50")).unwrap();

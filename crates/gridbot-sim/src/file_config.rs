@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 use gridbot_core::{Decimal, Instrument, InstrumentSpec, Interval, Symbol};
 
 use crate::config::SimConfig;
-use crate::engine::Engine;
+use crate::engine::MatchingEngine;
 use crate::replay::CandleReplay;
 use crate::server::{FaultConfig, ServerAccount, ServerConfig};
 
@@ -73,7 +73,7 @@ pub struct SimSetup {
     /// Server settings.
     pub server: ServerConfig,
     /// A fresh engine with the instruments listed.
-    pub engine: Engine,
+    pub engine: MatchingEngine,
     /// The replay of the data files.
     pub replay: CandleReplay,
     /// Replay speed (0: manual stepping).
@@ -192,11 +192,13 @@ pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
         }
         accounts.push(ServerAccount { api_key: a.api_key, api_secret: a.api_secret, wallet: a.wallet });
     }
-    raw.faults.validate().map_err(|e| err("faults", e))?;
+    raw.faults.validate().map_err(|e| {
+        err(&format!("faults.{}", e.field), format!("expected a share between 0 and 1, got {}", e.value))
+    })?;
     let server = ServerConfig { bind, faults: raw.faults, ..ServerConfig::loopback(accounts) };
     Ok(SimSetup {
         server,
-        engine: Engine::new(raw.engine, instruments),
+        engine: MatchingEngine::new(raw.engine, instruments),
         replay: CandleReplay::new(interval_ms, series),
         candles_per_second,
         warmup_ms,

@@ -12,12 +12,12 @@ use gridbot_core::{
     OrderBookTop, OrderRef, OrderRequest, Position, PositionMode, Qty, Symbol, Ticker, TimeWindow, Wallet,
 };
 
-use crate::engine::{AccountId, Engine, SimEvent};
+use crate::engine::{AccountId, MatchingEngine, SimEvent};
 use crate::error::SimError;
 use crate::replay::CandleReplay;
 
 struct State {
-    engine: Engine,
+    engine: MatchingEngine,
     replay: CandleReplay,
 }
 
@@ -35,7 +35,7 @@ impl std::fmt::Debug for SimExchange {
 impl SimExchange {
     /// An exchange replaying `replay` into `engine`.
     #[must_use]
-    pub fn new(engine: Engine, replay: CandleReplay) -> Arc<Self> {
+    pub fn new(engine: MatchingEngine, replay: CandleReplay) -> Arc<Self> {
         Arc::new(Self { state: Mutex::new(State { engine, replay }) })
     }
 
@@ -82,7 +82,7 @@ impl SimExchange {
     }
 
     /// Runs `f` with the engine (for inspection in tests and reports).
-    pub fn with_engine<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> R {
+    pub fn with_engine<R>(&self, f: impl FnOnce(&mut MatchingEngine) -> R) -> R {
         f(&mut self.lock().engine)
     }
 }
@@ -104,7 +104,7 @@ impl SimAccount {
     fn call<R>(
         &self,
         endpoint: &str,
-        f: impl FnOnce(&mut Engine, AccountId) -> Result<R, SimError>,
+        f: impl FnOnce(&mut MatchingEngine, AccountId) -> Result<R, SimError>,
     ) -> Result<R, ExchangeError> {
         f(&mut self.sim.lock().engine, self.id).map_err(|e| e.into_exchange_error(endpoint))
     }

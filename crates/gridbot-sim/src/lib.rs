@@ -27,7 +27,7 @@ pub mod state;
 
 pub use account::{Account, Margin, SimPosition, SymbolAccount};
 pub use config::{FundingPoint, SimConfig};
-pub use engine::{AccountId, Engine, Levels, MONEY_DP, SimEvent};
+pub use engine::{AccountId, Levels, MONEY_DP, MatchingEngine, SimEvent};
 pub use error::SimError;
 pub use file_config::{SimFileError, SimSetup, load_sim_file};
 pub use inproc::{SimAccount, SimExchange};

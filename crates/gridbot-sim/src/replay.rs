@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use gridbot_core::{Candle, Symbol};
 
-use crate::engine::Engine;
+use crate::engine::MatchingEngine;
 use crate::path::candle_path;
 
 /// Writes every price of a series with the same number of decimals (the largest found), which
@@ -117,7 +117,7 @@ impl CandleReplay {
     }
 
     /// Replays every candle opening at the next open time; returns that time.
-    pub fn step(&mut self, engine: &mut Engine) -> Option<i64> {
+    pub fn step(&mut self, engine: &mut MatchingEngine) -> Option<i64> {
         let t = self.next_time()?;
         self.settle_funding_until(engine, t);
         for (symbol, candles) in &self.series {
@@ -139,7 +139,7 @@ impl CandleReplay {
     }
 
     /// Replays every candle opening at or before `t_ms`; returns how many time steps ran.
-    pub fn advance_to(&mut self, engine: &mut Engine, t_ms: i64) -> usize {
+    pub fn advance_to(&mut self, engine: &mut MatchingEngine, t_ms: i64) -> usize {
         let mut steps = 0;
         while self.next_time().is_some_and(|n| n <= t_ms) {
             self.step(engine);
@@ -149,7 +149,7 @@ impl CandleReplay {
         steps
     }
 
-    fn settle_funding_until(&mut self, engine: &mut Engine, t: i64) {
+    fn settle_funding_until(&mut self, engine: &mut MatchingEngine, t: i64) {
         let interval = engine.config().funding_interval_ms.max(1);
         let next = *self.next_funding_ms.get_or_insert_with(|| (t.div_euclid(interval) + 1) * interval);
         let mut at = next;

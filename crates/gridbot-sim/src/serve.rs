@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use gridbot_core::SystemClock;
 
-use crate::{load_sim_file, server, state};
+use crate::{SimFileError, load_sim_file, server, state};
 
 /// What to serve.
 #[derive(Debug, Clone)]
@@ -31,36 +31,52 @@ pub struct ServeOptions {
 /// Why serving stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
-    /// The file or the options are wrong (exit code 2).
-    #[error("{0}")]
-    Config(String),
-    /// Something failed while running (exit code 1).
-    #[error("{0}")]
-    Runtime(String),
+    /// The simulator file is wrong.
+    #[error(transparent)]
+    File(#[from] SimFileError),
+    /// The replay speed is not a number ≥ 0.
+    #[error("--candles-per-second: expected a number ≥ 0, got {0}")]
+    Speed(f64),
+    /// The saved state could not be restored.
+    #[error("{0} (use --fresh to start over)")]
+    Restore(#[source] state::StateError),
+    /// The server could not start (address in use, duplicate keys, ...).
+    #[error(transparent)]
+    Start(#[from] server::ServerError),
+    /// The replay or the signal handling failed while running.
+    #[error("simulator: {0}")]
+    Runtime(#[source] std::io::Error),
+}
+
+impl ServeError {
+    /// True for mistakes in the file or the options (exit code 2); false for failures while
+    /// running (exit code 1).
+    #[must_use]
+    pub fn is_config(&self) -> bool {
+        matches!(self, Self::File(_) | Self::Speed(_) | Self::Restore(_))
+    }
 }
 
 /// Serves until SIGINT/SIGTERM; `say` receives the status lines.
 pub fn serve(options: &ServeOptions, say: &dyn Fn(&str)) -> Result<(), ServeError> {
-    let mut setup = load_sim_file(&options.config).map_err(|e| ServeError::Config(e.to_string()))?;
+    let mut setup = load_sim_file(&options.config)?;
     if let Some(bind) = options.bind {
         setup.server.bind = bind;
     }
     let cps = options.candles_per_second.unwrap_or(setup.candles_per_second);
     if !(cps.is_finite() && cps >= 0.0) {
-        return Err(ServeError::Config(format!("--candles-per-second: expected a number ≥ 0, got {cps}")));
+        return Err(ServeError::Speed(cps));
     }
     let restore = setup.state_file.clone().filter(|p| p.exists() && !options.fresh);
     let mut warmed = None;
     if let Some(path) = &restore {
-        setup.engine = state::load(path, &mut setup.replay)
-            .map_err(|e| ServeError::Config(format!("{e} (use --fresh to start over)")))?;
+        setup.engine = state::load(path, &mut setup.replay).map_err(ServeError::Restore)?;
         say(&format!("restored {}", path.display()));
     } else {
         warmed = setup.warm_up();
     }
     let state_file = setup.state_file.clone();
-    let mut handle = server::start(setup.server, setup.engine, setup.replay, Arc::new(SystemClock))
-        .map_err(|e| ServeError::Runtime(e.to_string()))?;
+    let mut handle = server::start(setup.server, setup.engine, setup.replay, Arc::new(SystemClock))?;
     say(&format!(
         "gridbot-sim listening on {} (WebSocket: ws://{}/v5/public/linear and /v5/private)",
         handle.base_url(),
@@ -70,12 +86,9 @@ pub fn serve(options: &ServeOptions, say: &dyn Fn(&str)) -> Result<(), ServeErro
         say(&format!("market time {t} (UTC ms): history before it is replayed"));
     }
     if cps > 0.0 {
-        handle.drive(Duration::from_secs_f64(1.0 / cps)).map_err(|e| ServeError::Runtime(e.to_string()))?;
+        handle.drive(Duration::from_secs_f64(1.0 / cps)).map_err(ServeError::Runtime)?;
     }
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| ServeError::Runtime(e.to_string()))?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ServeError::Runtime)?;
     let save = |h: &server::ServerHandle| {
         if let Some(path) = &state_file
             && let Err(e) = h.save(path)

@@ -5,14 +5,14 @@
 use std::fs;
 use std::path::Path;
 
-use crate::engine::Engine;
+use crate::engine::MatchingEngine;
 use crate::replay::{CandleReplay, ReplayPosition};
 
 /// The saved form.
 #[derive(serde::Serialize, serde::Deserialize)]
 struct Saved {
     version: u32,
-    engine: Engine,
+    engine: MatchingEngine,
     replay: ReplayPosition,
 }
 
@@ -40,7 +40,7 @@ pub enum StateError {
 }
 
 /// Writes `engine` and the replay position to `path` atomically.
-pub fn save(path: &Path, engine: &Engine, replay: &CandleReplay) -> Result<(), StateError> {
+pub fn save(path: &Path, engine: &MatchingEngine, replay: &CandleReplay) -> Result<(), StateError> {
     let io = |source| StateError::Io { path: path.display().to_string(), source };
     let saved = Saved { version: VERSION, engine: engine.clone(), replay: replay.position() };
     let text = serde_json::to_string(&saved)
@@ -50,7 +50,7 @@ pub fn save(path: &Path, engine: &Engine, replay: &CandleReplay) -> Result<(), S
 }
 
 /// Reads a saved simulator: the engine, and the replay moved to its saved position.
-pub fn load(path: &Path, replay: &mut CandleReplay) -> Result<Engine, StateError> {
+pub fn load(path: &Path, replay: &mut CandleReplay) -> Result<MatchingEngine, StateError> {
     let text =
         fs::read_to_string(path).map_err(|source| StateError::Io { path: path.display().to_string(), source })?;
     let saved: Saved = serde_json::from_str(&text)

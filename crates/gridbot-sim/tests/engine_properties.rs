@@ -10,7 +10,7 @@ use gridbot_core::{
     Decimal, ExecType, OrderLinkId, OrderRequest, OrderType, PositionIdx, PositionMode, Price, Qty, Side, Symbol,
     TimeInForce,
 };
-use gridbot_sim::{Engine, SimConfig};
+use gridbot_sim::{MatchingEngine, SimConfig};
 use proptest::prelude::*;
 
 fn btc() -> Symbol {
@@ -49,7 +49,7 @@ proptest! {
 
     #[test]
     fn invariants_hold_over_random_flows(hedge in any::<bool>(), steps in prop::collection::vec(step(), 1..80)) {
-        let mut e = Engine::new(SimConfig::default(), vec![bybit_btcusdt()]);
+        let mut e = MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]);
         let a = e.add_account(Decimal::from(1_000_000));
         if hedge {
             e.switch_mode(a, &btc(), PositionMode::Hedge).unwrap();

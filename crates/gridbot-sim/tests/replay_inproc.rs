@@ -9,7 +9,7 @@ use gridbot_core::{
     Decimal, Exchange, ExecType, OrderLinkId, OrderRequest, PositionIdx, PositionMode, Price, Side, Symbol,
     TimeInForce, TimeWindow,
 };
-use gridbot_sim::{CandleReplay, Engine, SimConfig, SimEvent, SimExchange};
+use gridbot_sim::{CandleReplay, MatchingEngine, SimConfig, SimEvent, SimExchange};
 
 fn btc() -> Symbol {
     Symbol::new("BTCUSDT").unwrap()
@@ -20,7 +20,7 @@ fn sim(days: usize) -> std::sync::Arc<SimExchange> {
     let candles = gridbot_data::load_candles(path).unwrap();
     let candles = candles[..days * 1440].to_vec();
     let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
-    SimExchange::new(Engine::new(SimConfig::default(), vec![bybit_btcusdt()]), replay)
+    SimExchange::new(MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]), replay)
 }
 
 #[test]

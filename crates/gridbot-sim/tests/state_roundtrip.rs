@@ -7,20 +7,20 @@ use std::collections::BTreeMap;
 use gridbot_core::reference::bybit_btcusdt;
 use gridbot_core::{Decimal, OrderLinkId, OrderRequest, PositionIdx, PositionMode, Price, Side, Symbol, TimeInForce};
 use gridbot_sim::state::{StateError, load, save};
-use gridbot_sim::{CandleReplay, Engine, SimConfig};
+use gridbot_sim::{CandleReplay, MatchingEngine, SimConfig};
 
 fn btc() -> Symbol {
     Symbol::new("BTCUSDT").unwrap()
 }
 
-fn fresh() -> (Engine, CandleReplay) {
+fn fresh() -> (MatchingEngine, CandleReplay) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz");
     let candles = gridbot_data::load_candles(path).unwrap()[..2 * 1440].to_vec();
     let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
-    (Engine::new(SimConfig::default(), vec![bybit_btcusdt()]), replay)
+    (MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]), replay)
 }
 
-fn setup(engine: &mut Engine, replay: &mut CandleReplay) {
+fn setup(engine: &mut MatchingEngine, replay: &mut CandleReplay) {
     let a = engine.add_account(Decimal::from(50_000));
     engine.switch_mode(a, &btc(), PositionMode::Hedge).unwrap();
     replay.step(engine);
@@ -63,7 +63,7 @@ fn setup(engine: &mut Engine, replay: &mut CandleReplay) {
 
 /// The run's outcome, compared by value (a restored decimal may print with fewer zeros).
 fn finish(
-    engine: &mut Engine,
+    engine: &mut MatchingEngine,
     replay: &mut CandleReplay,
 ) -> (gridbot_core::Wallet, Vec<gridbot_core::Execution>, Vec<gridbot_core::Order>) {
     while replay.step(engine).is_some() {}

@@ -17,8 +17,8 @@ mod snapshot;
 
 pub use journal::{Journal, JournalError, JournalEvent, JournalTrade};
 pub use snapshot::{
-    AccountSnapshot, ClassicSlot, ClassicState, LegState, Loaded, SCHEMA_VERSION, SnapshotError, SnapshotStore,
-    SymbolState, TrackedOrder,
+    AccountSnapshot, ClassicSlot, ClassicState, InvalidSnapshot, LegProblem, LegState, Loaded, SCHEMA_VERSION,
+    SnapshotError, SnapshotStore, SymbolState, TrackedOrder,
 };
 
 #[cfg(test)]

@@ -150,28 +150,63 @@ impl AccountSnapshot {
         }
     }
 
-    /// Checks the invariants serde cannot: an open leg has an anchor, cycles start at 1.
-    pub fn validate(&self) -> Result<(), String> {
+    /// Checks the invariants serde cannot: an open leg has an anchor, cycles start at 1, no
+    /// level beyond the plan's deepest.
+    pub fn validate(&self) -> Result<(), InvalidSnapshot> {
         for (symbol, s) in &self.symbols {
-            for (name, leg) in [("long", &s.long), ("short", &s.short)] {
-                if leg.level.is_some() && leg.anchor.is_none() {
-                    return Err(format!("{symbol}.{name}: level {:?} without an anchor", leg.level));
-                }
-                if leg.cycle == 0 {
-                    return Err(format!("{symbol}.{name}: cycle numbers start at 1"));
-                }
-                if let (Some(level), Some(plan)) = (leg.level, &s.plan)
+            for (leg, state) in [(Leg::Long, &s.long), (Leg::Short, &s.short)] {
+                let problem = if let (Some(level), None) = (state.level, state.anchor) {
+                    Some(LegProblem::NoAnchor { level })
+                } else if state.cycle == 0 {
+                    Some(LegProblem::CycleZero)
+                } else if let (Some(level), Some(plan)) = (state.level, &s.plan)
                     && level > plan.max_level()
                 {
-                    return Err(format!(
-                        "{symbol}.{name}: level {level} beyond the plan's max level {}",
-                        plan.max_level()
-                    ));
+                    Some(LegProblem::BeyondPlan { level, max_level: plan.max_level() })
+                } else {
+                    None
+                };
+                if let Some(problem) = problem {
+                    return Err(InvalidSnapshot { symbol: symbol.clone(), leg, problem });
                 }
             }
         }
         Ok(())
     }
+}
+
+/// A snapshot that breaks an invariant: a restart would refuse it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{symbol}.{}: {problem}", if *leg == Leg::Long { "long" } else { "short" })]
+pub struct InvalidSnapshot {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// The leg.
+    pub leg: Leg,
+    /// What is wrong.
+    pub problem: LegProblem,
+}
+
+/// What is wrong with a leg of a snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LegProblem {
+    /// A level without the cycle's anchor.
+    #[error("level Some({level}) without an anchor")]
+    NoAnchor {
+        /// The level.
+        level: u32,
+    },
+    /// Cycle 0.
+    #[error("cycle numbers start at 1")]
+    CycleZero,
+    /// A level deeper than the plan has.
+    #[error("level {level} beyond the plan's max level {max_level}")]
+    BeyondPlan {
+        /// The level.
+        level: u32,
+        /// The plan's deepest.
+        max_level: u32,
+    },
 }
 
 /// Upgrades an older snapshot, one version at a time, to `SCHEMA_VERSION`.
@@ -289,7 +324,7 @@ impl SnapshotStore {
             .and_then(|(v, from)| {
                 serde_json::from_value::<AccountSnapshot>(v).map(|s| (s, from)).map_err(|e| e.to_string())
             })
-            .and_then(|(s, from)| s.validate().map(|()| (s, from)));
+            .and_then(|(s, from)| s.validate().map(|()| (s, from)).map_err(|e| e.to_string()));
         Ok(match parsed {
             Ok((snapshot, migrated_from)) => Loaded::Snapshot { snapshot, migrated_from },
             Err(reason) => Loaded::Corrupt { moved_to: self.path.clone(), reason },

@@ -1,5 +1,5 @@
 //! The loop every mode runs around [`AccountCore`]: an event goes in, its effects are carried
-//! out over the `Exchange` trait — batches through the [`execute`](crate::executor::execute)
+//! out over the `Exchange` trait — batches through the [`execute`]
 //! executor, reconciliation jobs through [`ReconcileJob::run`](crate::reconcile::ReconcileJob::run)
 //! — and what came of them is fed back, depth first, until only what the shell keeps is left:
 //! alerts, journal records, and whether to save.

@@ -89,13 +89,13 @@ mod tests {
     use gridbot_core::reference::bybit_btcusdt;
     use gridbot_core::{Decimal, OrderRole, PositionIdx, Side, TimeInForce};
     use gridbot_recovery::LinkTag;
-    use gridbot_sim::{CandleReplay, Engine, SimAccount, SimConfig, SimExchange};
+    use gridbot_sim::{CandleReplay, MatchingEngine, SimAccount, SimConfig, SimExchange};
 
     use super::*;
 
     fn setup() -> (SimAccount, std::sync::Arc<SimExchange>) {
         let sim = SimExchange::new(
-            Engine::new(SimConfig::default(), vec![bybit_btcusdt()]),
+            MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]),
             CandleReplay::new(60_000, BTreeMap::new()),
         );
         sim.with_engine(|e| e.move_price(bybit_btcusdt().symbol(), "30000".parse().unwrap()));

@@ -1,4 +1,4 @@
-//! The orders a strategy placed and has not seen end ([`WorkingOrders`]), each with its
+//! The orders a strategy placed and has not seen end (`WorkingOrders`), each with its
 //! lifecycle state ([`OrderState`]), and what it remembers of finished ones.
 //!
 //! Decisions:

@@ -11,7 +11,7 @@ use gridbot_core::time::DAY_MS;
 use gridbot_core::{Decimal, Exchange, Leg, Qty, Symbol};
 use gridbot_grid::{ProgressiveParams, TakeProfitRule};
 use gridbot_risk::RiskParams;
-use gridbot_sim::{CandleReplay, Engine, SimAccount, SimConfig, SimEvent, SimExchange};
+use gridbot_sim::{CandleReplay, MatchingEngine, SimAccount, SimConfig, SimEvent, SimExchange};
 use gridbot_strategy::config::{ProgressiveConfig, StrategyConfig, SymbolConfig};
 use gridbot_strategy::{AccountCore, CoreEvent, CoreStart, Grid, ProgressiveSettings, Venue, drive, open_symbol};
 
@@ -55,7 +55,7 @@ fn the_core_trades_days_of_real_minutes_against_the_in_process_simulator() {
     let candles = gridbot_data::load_candles(DATA).unwrap();
     let start = candles[0].open_time_ms;
     let sim = SimExchange::new(
-        Engine::new(SimConfig::default(), vec![bybit_btcusdt()]),
+        MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]),
         CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)])),
     );
     let ex = sim.account(sim.add_account(Decimal::from(100_000)));

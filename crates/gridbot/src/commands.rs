@@ -76,10 +76,8 @@ pub(crate) fn sim(config: PathBuf, bind: Option<SocketAddr>, cps: Option<f64>, f
     let say = |line: &str| {
         let _ = writeln!(std::io::stdout(), "{line}");
     };
-    gridbot_sim::serve::serve(&options, &say).map_err(|e| match e {
-        gridbot_sim::serve::ServeError::Config(m) => Failure::new(2, m),
-        gridbot_sim::serve::ServeError::Runtime(m) => Failure::new(1, m),
-    })
+    gridbot_sim::serve::serve(&options, &say)
+        .map_err(|e| Failure::new(if e.is_config() { 2 } else { 1 }, e.to_string()))
 }
 
 /// `gridbot demo`.

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::limits::EndpointClass;
 use super::{BybitClient, BybitError, Call};
 use crate::convert::Fields;
-use crate::wire::{self, Page, decode_envelope};
+use crate::wire::{self, Page, decode_reply};
 
 /// The longest window `/v5/order/history` and `/v5/execution/list` accept.
 pub const HISTORY_WINDOW_MS: i64 = 7 * 24 * 60 * 60 * 1000;
@@ -34,7 +34,7 @@ fn query(pairs: &[(&str, &str)]) -> String {
 }
 
 fn result<T: DeserializeOwned>(endpoint: &str, body: &str) -> Result<T, BybitError> {
-    decode_envelope::<T>(endpoint, body)?
+    decode_reply::<T>(endpoint, body)?
         .result
         .ok_or_else(|| wire::DecodeError::new(endpoint, "retCode 0 without a result").into())
 }

@@ -345,8 +345,8 @@ impl BybitClient {
         if status != 200 {
             return Err(classify_http_status(call.path, status, &body, reset_ms, now).into());
         }
-        let envelope: wire::Envelope<serde::de::IgnoredAny> = wire::decode_envelope(call.path, &body)?;
-        classify_ret_code(call.path, envelope.ret_code, &envelope.ret_msg, reset_ms, now)?;
+        let reply: wire::RestReply<serde::de::IgnoredAny> = wire::decode_reply(call.path, &body)?;
+        classify_ret_code(call.path, reply.ret_code, &reply.ret_msg, reset_ms, now)?;
         Ok(body)
     }
 

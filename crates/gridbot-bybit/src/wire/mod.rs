@@ -44,9 +44,9 @@ struct WithResult<T> {
     result: T,
 }
 
-/// A decoded envelope: `retCode`, `retMsg`, and the result when `retCode == 0`.
+/// A decoded REST reply: `retCode`, `retMsg`, and the result when `retCode == 0`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Envelope<T> {
+pub struct RestReply<T> {
     /// Bybit's code (0 = OK).
     pub ret_code: i64,
     /// Bybit's message.
@@ -56,7 +56,7 @@ pub struct Envelope<T> {
 }
 
 /// Decodes a REST reply body.
-pub fn decode_envelope<T: DeserializeOwned>(endpoint: &str, body: &str) -> Result<Envelope<T>, DecodeError> {
+pub fn decode_reply<T: DeserializeOwned>(endpoint: &str, body: &str) -> Result<RestReply<T>, DecodeError> {
     let header: Header = serde_json::from_str(body).map_err(|e| DecodeError::new(endpoint, e.to_string()))?;
     let result = if header.ret_code == 0 {
         let with: WithResult<T> = serde_json::from_str(body).map_err(|e| DecodeError::new(endpoint, e.to_string()))?;
@@ -64,7 +64,7 @@ pub fn decode_envelope<T: DeserializeOwned>(endpoint: &str, body: &str) -> Resul
     } else {
         None
     };
-    Ok(Envelope { ret_code: header.ret_code, ret_msg: header.ret_msg, result })
+    Ok(RestReply { ret_code: header.ret_code, ret_msg: header.ret_msg, result })
 }
 
 /// `result: {}` (set-leverage, switch-mode, trading-stop).

@@ -156,7 +156,7 @@ pub enum Frame {
 }
 
 #[derive(Deserialize)]
-struct Envelope {
+struct RawFrame {
     #[serde(default)]
     topic: Option<String>,
     #[serde(default)]
@@ -243,7 +243,7 @@ pub fn parse_frame(text: &str) -> Result<Frame, DecodeError> {
 
 /// Parses one text frame, keeping its topic for routing.
 pub fn parse_message(text: &str) -> Result<Message, DecodeError> {
-    let env: Envelope = serde_json::from_str(text).map_err(|e| DecodeError::new("websocket", e.to_string()))?;
+    let env: RawFrame = serde_json::from_str(text).map_err(|e| DecodeError::new("websocket", e.to_string()))?;
     if let Some(op) = env.op.as_deref()
         && env.topic.is_none()
     {

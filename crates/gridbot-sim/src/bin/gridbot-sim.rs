@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use gridbot_sim::serve::{ServeError, ServeOptions, serve};
+use gridbot_sim::serve::{ServeOptions, serve};
 
 /// A Bybit-v5-compatible local exchange replaying real candles (REST + WebSocket on loopback).
 #[derive(Parser)]
@@ -47,10 +47,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("gridbot-sim: {e}");
-            ExitCode::from(match e {
-                ServeError::Config(_) => 2,
-                ServeError::Runtime(_) => 1,
-            })
+            ExitCode::from(if e.is_config() { 2 } else { 1 })
         }
     }
 }

@@ -6,9 +6,9 @@ use gridbot_core::{
     TimeInForce,
 };
 
-use super::{AccountId, Engine, LiqThreshold, SimOrder};
+use super::{AccountId, LiqThreshold, MatchingEngine, SimOrder};
 
-impl Engine {
+impl MatchingEngine {
     // ---- the market moves -------------------------------------------------------------------
 
     /// Moves the last price of `symbol` to `to`, filling every resting order the move trades

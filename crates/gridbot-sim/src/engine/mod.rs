@@ -101,7 +101,7 @@ const RECENT_TRADES: usize = 1_000;
 /// The exchange state. Single-threaded; wrap it in a lock to share. Serialisable, so a
 /// simulator can be saved to a file and restored (a crash test restarts the exchange too).
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct Engine {
+pub struct MatchingEngine {
     config: SimConfig,
     instruments: BTreeMap<Symbol, Instrument>,
     markets: BTreeMap<Symbol, Market>,
@@ -145,7 +145,7 @@ fn rejection_to_error(e: &OrderRejection) -> SimError {
     }
 }
 
-impl Engine {
+impl MatchingEngine {
     /// An exchange listing `instruments`, with no accounts and no prices yet.
     #[must_use]
     pub fn new(config: SimConfig, instruments: Vec<Instrument>) -> Self {

@@ -2,10 +2,10 @@
 
 use gridbot_core::{Decimal, ExecType, Execution, OrderType, PositionIdx, PositionMode, Price, Qty, Side, Symbol};
 
-use super::{AccountId, Engine, SimEvent};
+use super::{AccountId, MatchingEngine, SimEvent};
 use crate::error::SimError;
 
-impl Engine {
+impl MatchingEngine {
     // ---- positions and settings ---------------------------------------------------------------
 
     /// Sets leverage (Bybit `/v5/position/set-leverage`).

@@ -35,18 +35,28 @@ impl FaultConfig {
     }
 
     /// Checks the rates are shares.
-    pub fn validate(&self) -> Result<(), String> {
-        for (name, v) in [
+    pub fn validate(&self) -> Result<(), InvalidFault> {
+        for (field, value) in [
             ("error_rate", self.error_rate),
             ("duplicate_rate", self.duplicate_rate),
             ("reorder_rate", self.reorder_rate),
         ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(format!("faults.{name}: expected a share between 0 and 1, got {v}"));
+            if !(0.0..=1.0).contains(&value) {
+                return Err(InvalidFault { field, value });
             }
         }
         Ok(())
     }
+}
+
+/// A fault rate that is not a share.
+#[derive(Debug, Clone, Copy, PartialEq, thiserror::Error)]
+#[error("faults.{field}: expected a share between 0 and 1, got {value}")]
+pub struct InvalidFault {
+    /// The field.
+    pub field: &'static str,
+    /// What it said.
+    pub value: f64,
 }
 
 /// A REST fault to answer with.

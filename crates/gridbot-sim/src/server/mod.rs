@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use gridbot_core::{Clock, Decimal, Symbol};
 use serde_json::{Value, json};
 
-use crate::engine::{AccountId, Engine, SimEvent};
+use crate::engine::{AccountId, MatchingEngine, SimEvent};
 use crate::replay::CandleReplay;
 
 pub use auth::hmac_hex;
@@ -107,7 +107,7 @@ pub(crate) struct Shared {
 }
 
 pub(crate) struct Market {
-    pub(crate) engine: Engine,
+    pub(crate) engine: MatchingEngine,
     pub(crate) replay: CandleReplay,
 }
 
@@ -281,7 +281,7 @@ impl ServerHandle {
     }
 
     /// Runs `f` with the engine (inspection in tests).
-    pub fn with_engine<R>(&self, f: impl FnOnce(&mut Engine) -> R) -> R {
+    pub fn with_engine<R>(&self, f: impl FnOnce(&mut MatchingEngine) -> R) -> R {
         f(&mut self.shared.market().engine)
     }
 
@@ -319,17 +319,20 @@ pub enum ServerError {
     /// Two accounts share an API key.
     #[error("simulator server: API key {0} is configured twice")]
     DuplicateKey(String),
+    /// A fault rate is not a share.
+    #[error("simulator server: {0}")]
+    Faults(#[from] faults::InvalidFault),
 }
 
 /// Starts the server on its own thread with a tokio runtime; returns once it listens.
 pub fn start(
     config: ServerConfig,
-    mut engine: Engine,
+    mut engine: MatchingEngine,
     replay: CandleReplay,
     clock: Arc<dyn Clock>,
 ) -> Result<ServerHandle, ServerError> {
     let mut keys = HashMap::new();
-    config.faults.validate().map_err(|e| ServerError::Io(std::io::Error::new(std::io::ErrorKind::InvalidInput, e)))?;
+    config.faults.validate()?;
     // A restored engine already holds the accounts, in configuration order.
     for (i, a) in config.accounts.iter().enumerate() {
         if keys.contains_key(&a.api_key) {

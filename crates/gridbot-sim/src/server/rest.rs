@@ -22,7 +22,7 @@ use super::{Shared, auth, page};
 use crate::engine::AccountId;
 use crate::error::SimError;
 
-type Ctx = Arc<Shared>;
+type SharedServer = Arc<Shared>;
 
 struct Reply {
     result: Result<Value, SimError>,
@@ -38,7 +38,7 @@ impl Reply {
     }
 
     /// An injected fault, if the fault generator draws one for this request.
-    fn fault(ctx: &Ctx, signed: bool, now: i64) -> Option<Self> {
+    fn fault(ctx: &SharedServer, signed: bool, now: i64) -> Option<Self> {
         match ctx.faults.rest(signed)? {
             RestFault::Unavailable => Some(Self { result: Ok(Value::Null), limit: None, now, unavailable: true }),
             RestFault::ServerError => {
@@ -77,7 +77,7 @@ impl IntoResponse for Reply {
 }
 
 /// A public GET: parameters from the query.
-fn public(ctx: &Ctx, uri: &Uri, f: impl FnOnce(&Ctx, &Params) -> Result<Value, SimError>) -> Reply {
+fn public(ctx: &SharedServer, uri: &Uri, f: impl FnOnce(&SharedServer, &Params) -> Result<Value, SimError>) -> Reply {
     let now = ctx.clock.now_ms();
     if let Some(fault) = Reply::fault(ctx, false, now) {
         return fault;
@@ -96,11 +96,11 @@ struct Raw<'a> {
 }
 
 fn signed(
-    ctx: &Ctx,
+    ctx: &SharedServer,
     raw: &Raw<'_>,
     endpoint: &'static str,
     orders: bool,
-    f: impl FnOnce(&Ctx, AccountId, &Params) -> Result<Value, SimError>,
+    f: impl FnOnce(&SharedServer, AccountId, &Params) -> Result<Value, SimError>,
 ) -> Reply {
     let Raw { method, uri, headers, body } = *raw;
     let now = ctx.clock.now_ms();
@@ -151,7 +151,13 @@ fn list(items: Vec<Value>, cursor: &str) -> Value {
 
 macro_rules! signed_route {
     ($name:ident, $endpoint:literal, $orders:expr, $f:expr) => {
-        async fn $name(State(ctx): State<Ctx>, method: Method, uri: Uri, headers: HeaderMap, body: Bytes) -> Reply {
+        async fn $name(
+            State(ctx): State<SharedServer>,
+            method: Method,
+            uri: Uri,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> Reply {
             if let Some(d) = ctx.faults.latency() {
                 tokio::time::sleep(d).await;
             }
@@ -162,7 +168,7 @@ macro_rules! signed_route {
 
 macro_rules! public_route {
     ($name:ident, $f:expr) => {
-        async fn $name(State(ctx): State<Ctx>, uri: Uri) -> Reply {
+        async fn $name(State(ctx): State<SharedServer>, uri: Uri) -> Reply {
             if let Some(d) = ctx.faults.latency() {
                 tokio::time::sleep(d).await;
             }
@@ -173,7 +179,7 @@ macro_rules! public_route {
 
 // ---- market -------------------------------------------------------------------------------------
 
-async fn time(State(ctx): State<Ctx>) -> Reply {
+async fn time(State(ctx): State<SharedServer>) -> Reply {
     let now = ctx.clock.now_ms();
     let nanos = i128::from(now) * 1_000_000;
     Reply::new(Ok(json!({"timeSecond": (now / 1000).to_string(), "timeNano": nanos.to_string()})), None, now)
@@ -397,7 +403,7 @@ signed_route!(cancel_all, "/v5/order/cancel-all", true, |ctx, id, p| {
     Ok(json!({"list": items, "success": "1"}))
 });
 
-fn order_list(ctx: &Ctx, id: AccountId, p: &Params, history: bool) -> Result<Value, SimError> {
+fn order_list(ctx: &SharedServer, id: AccountId, p: &Params, history: bool) -> Result<Value, SimError> {
     linear(p)?;
     let m = ctx.market();
     let symbols: Vec<Symbol> = match p.text("symbol") {
@@ -538,7 +544,7 @@ async fn not_found(uri: Uri) -> Response {
 }
 
 /// The REST router.
-pub(super) fn router(ctx: Ctx) -> Router {
+pub(super) fn router(ctx: SharedServer) -> Router {
     Router::new()
         .route("/v5/market/time", get(time))
         .route("/v5/market/instruments-info", get(instruments_info))

@@ -25,7 +25,7 @@ use super::auth::hmac_hex;
 use super::{Shared, Update};
 use crate::engine::AccountId;
 
-type Ctx = Arc<Shared>;
+type SharedServer = Arc<Shared>;
 
 const SUBSCRIBE_REPLY_DELAY: Duration = Duration::from_millis(5);
 
@@ -71,7 +71,7 @@ fn levels_json(levels: &[(Price, Qty)]) -> Vec<Value> {
 
 /// The frames a topic needs now (none if nothing changed).
 /// Market-data frames carry the market's (replay) time, like every REST reply and execution.
-fn topic_frames(ctx: &Ctx, topic: &str, state: &mut TopicState) -> Vec<String> {
+fn topic_frames(ctx: &SharedServer, topic: &str, state: &mut TopicState) -> Vec<String> {
     let m = ctx.market();
     let now = m.engine.now_ms();
     match state {
@@ -161,7 +161,12 @@ fn req_id(v: &Value) -> Value {
 }
 
 /// Answers one client frame on the public stream.
-async fn public_frame(ctx: &Ctx, id: &str, topics: &mut BTreeMap<String, TopicState>, text: &str) -> Vec<String> {
+async fn public_frame(
+    ctx: &SharedServer,
+    id: &str,
+    topics: &mut BTreeMap<String, TopicState>,
+    text: &str,
+) -> Vec<String> {
     let Ok(frame) = serde_json::from_str::<Value>(text) else {
         return vec![
             json!({"success": false, "ret_msg": "invalid request: not JSON", "conn_id": id, "op": ""}).to_string(),
@@ -200,7 +205,7 @@ async fn public_frame(ctx: &Ctx, id: &str, topics: &mut BTreeMap<String, TopicSt
 }
 
 /// `/v5/public/linear`.
-pub(super) async fn public(State(ctx): State<Ctx>, upgrade: WebSocketUpgrade) -> Response {
+pub(super) async fn public(State(ctx): State<SharedServer>, upgrade: WebSocketUpgrade) -> Response {
     upgrade.on_upgrade(move |socket| run_public(ctx, socket))
 }
 
@@ -212,7 +217,7 @@ async fn drop_due(lifetime: Option<Duration>) {
     }
 }
 
-async fn run_public(ctx: Ctx, mut socket: WebSocket) {
+async fn run_public(ctx: SharedServer, mut socket: WebSocket) {
     let id = conn_id();
     let mut rx = ctx.updates.subscribe();
     let mut topics: BTreeMap<String, TopicState> = BTreeMap::new();
@@ -272,11 +277,11 @@ fn topic_symbol(state: &TopicState) -> &Symbol {
 }
 
 /// `/v5/private`.
-pub(super) async fn private(State(ctx): State<Ctx>, upgrade: WebSocketUpgrade) -> Response {
+pub(super) async fn private(State(ctx): State<SharedServer>, upgrade: WebSocketUpgrade) -> Response {
     upgrade.on_upgrade(move |socket| run_private(ctx, socket))
 }
 
-fn check_auth(ctx: &Ctx, args: &[Value]) -> Result<AccountId, String> {
+fn check_auth(ctx: &SharedServer, args: &[Value]) -> Result<AccountId, String> {
     let key = args.first().and_then(Value::as_str).ok_or("error:USVC1111")?;
     let expires_text = match args.get(1) {
         Some(Value::Number(n)) => n.to_string(),
@@ -295,7 +300,7 @@ fn check_auth(ctx: &Ctx, args: &[Value]) -> Result<AccountId, String> {
     ctx.account_of(key).ok_or_else(|| "error:USVC1111".into())
 }
 
-async fn run_private(ctx: Ctx, mut socket: WebSocket) {
+async fn run_private(ctx: SharedServer, mut socket: WebSocket) {
     let id = conn_id();
     let mut rx = ctx.updates.subscribe();
     let mut account: Option<AccountId> = None;

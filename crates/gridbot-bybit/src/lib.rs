@@ -17,7 +17,6 @@
 mod classify;
 mod convert;
 mod credentials;
-mod env;
 pub mod rest;
 pub mod sign;
 pub mod wire;
@@ -29,6 +28,7 @@ mod fixture_tests;
 pub use classify::{Acceptance, IP_BAN_MS, classify_http_status, classify_ret_code};
 pub use convert::Fields;
 pub use credentials::{Credentials, EmptyCredential};
-pub use env::Environment;
+/// Which Bybit (or Bybit-compatible server): re-exported from gridbot-core.
+pub use gridbot_core::Environment;
 pub use rest::{BybitClient, BybitError, ClientConfig, Pause, ThreadSleep};
 pub use wire::DecodeError;

@@ -20,6 +20,7 @@
 mod account;
 mod candle;
 mod enums;
+mod environment;
 mod exchange;
 pub mod fs;
 mod ids;
@@ -36,6 +37,7 @@ pub use enums::{
     CancelType, ExecType, Leg, OrderRole, OrderStatus, OrderType, PositionIdx, PositionMode, PositionStatus,
     RejectReason, Side, TimeInForce, UnknownEnumValue,
 };
+pub use environment::Environment;
 pub use exchange::{ErrorAction, ErrorDetail, Exchange, ExchangeError, KlineQuery, TimeWindow};
 pub use ids::{InvalidId, OrderLinkId, Symbol};
 pub use instrument::{Instrument, InstrumentSpec, InvalidInstrument, OrderRejection};

@@ -23,12 +23,14 @@ pub mod account;
 pub mod alerts;
 pub mod bot;
 pub mod clock;
-pub mod config;
 pub mod latency;
 pub mod log_context;
 pub mod operator;
 pub mod persist;
 pub mod queue;
+
+/// The configuration files (gridbot-config), re-exported: the live shell's paths stay.
+pub use gridbot_config as config;
 
 pub use account::{AccountSummary, TradingAccount};
 pub use bot::{BotError, BotOptions, MultiAccountBot};

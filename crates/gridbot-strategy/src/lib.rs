@@ -16,6 +16,36 @@
 //!
 //! Nothing here reads a clock or a file: time is always passed in, so a replay at any speed
 //! decides exactly as real time would.
+//!
+//! A progressive grid with both legs flat asks for one PostOnly balance order per leg, at the
+//! touch:
+//!
+//! ```
+//! use gridbot_core::reference::bybit_btcusdt;
+//! use gridbot_core::{Side, TimeInForce};
+//! use gridbot_grid::{GridPlan, ProgressiveParams};
+//! use gridbot_risk::RiskDecision;
+//! use gridbot_strategy::{Command, DecisionContext, MarketView, ProgressiveGrid, ProgressiveSettings};
+//!
+//! let params = ProgressiveParams::with_base_qty("0.001".parse()?);
+//! let plan = GridPlan::from_atr_pct_ema(&params, 0.02, &bybit_btcusdt(), 0)?;
+//! let mut grid = ProgressiveGrid::new("acc1", bybit_btcusdt(), plan, ProgressiveSettings::default(), 0);
+//! let market = MarketView { bid: Some("30000".parse()?), ask: Some("30000.1".parse()?), ts_ms: 0 };
+//! let decision = RiskDecision::default();
+//! let commands = grid.commands(&DecisionContext { now_ms: 0, market: &market, decision: &decision });
+//! let sides: Vec<Side> = commands
+//!     .iter()
+//!     .map(|c| match c {
+//!         Command::Place { request, .. } => {
+//!             assert_eq!(request.time_in_force, TimeInForce::PostOnly);
+//!             request.side
+//!         }
+//!         other => panic!("{other:?}"),
+//!     })
+//!     .collect();
+//! assert_eq!(sides, [Side::Buy, Side::Sell]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

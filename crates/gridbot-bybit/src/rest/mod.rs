@@ -21,9 +21,9 @@ use std::time::Duration;
 use gridbot_core::{Clock, ErrorAction, ErrorDetail, ExchangeError, SystemClock};
 
 use crate::credentials::Credentials;
-use crate::env::Environment;
 use crate::wire::{self, DecodeError};
 use crate::{classify_http_status, classify_ret_code};
+use gridbot_core::Environment;
 use limits::{EndpointClass, RateLimiter, RateLimits, RetryPolicy, XorShift64};
 
 /// Everything that can go wrong in a client call.

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use gridbot_bybit::Environment;
+use gridbot_core::Environment;
 use gridbot_core::{Decimal, Price, Qty, Symbol};
 use gridbot_grid::{Bias, Progression, ProgressiveParams, TakeProfitRule};
 

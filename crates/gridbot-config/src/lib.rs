@@ -1,3 +1,5 @@
+//! # gridbot-config
+//!
 //! Configuration: one bot YAML (data directory, account files, logging, notifications, web) and one
 //! YAML per account (credentials from `${VAR}`, environment, symbols with their strategy, risk).
 //!
@@ -8,6 +10,9 @@
 //! any request is sent.
 //!
 //! Commented examples: `config/` at the repository root.
+
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
 
 mod env;
 mod locate;

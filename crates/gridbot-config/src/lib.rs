@@ -143,6 +143,56 @@ pub struct AccountConfig {
     pub telegram_chat_id: Option<String>,
     /// Alerts to Telegram on or off.
     pub telegram_enabled: bool,
+    /// The `backtest:` section.
+    pub backtest: BacktestConfig,
+}
+
+/// Where a backtest's funding rates come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FundingConfig {
+    /// One rate per 8-hour settlement (positive: longs pay).
+    Rate(gridbot_core::Decimal),
+    /// Funding-history files per symbol (`funding_time_ms,funding_rate`, gzip or plain).
+    Files(std::collections::BTreeMap<gridbot_core::Symbol, PathBuf>),
+}
+
+/// When a backtest's resting limit orders fill.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FillConfig {
+    /// When the price trades through by at least `ticks` ticks.
+    Through {
+        /// Ticks, ≥ 1.
+        ticks: u32,
+    },
+    /// When the price touches.
+    Touch,
+}
+
+/// The account file's optional `backtest:` section (live trading ignores it). `None` fields
+/// take the backtester's defaults.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BacktestConfig {
+    /// Starting balance, USDT.
+    pub balance: Option<gridbot_core::Decimal>,
+    /// Maker fee rate.
+    pub maker_fee: Option<gridbot_core::Decimal>,
+    /// Taker fee rate.
+    pub taker_fee: Option<gridbot_core::Decimal>,
+    /// Funding.
+    pub funding: Option<FundingConfig>,
+    /// Fill model.
+    pub fill: Option<FillConfig>,
+    /// Market-order slippage, fraction.
+    pub slippage: Option<gridbot_core::Decimal>,
+}
+
+/// What an account file is loaded for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Trading (live or paper): credentials and every `${VAR}` are required.
+    Trade,
+    /// A backtest: credentials, `base_url` and notifications are neither required nor read.
+    Backtest,
 }
 
 /// The whole bot.
@@ -200,7 +250,15 @@ pub fn file_kind(path: &Path) -> Result<FileKind, ConfigErrors> {
 /// Loads and validates an account file.
 pub fn load_account(path: &Path, env: &dyn Env) -> Result<AccountConfig, ConfigErrors> {
     let text = read(path)?;
-    validate::account(path, &text, env)
+    validate::account(path, &text, env, Purpose::Trade)
+}
+
+/// Loads and validates an account file for a backtest: the same file as live, but its secrets
+/// (credentials, `base_url`, notifications) are neither required nor read — the credentials
+/// come back empty.
+pub fn load_account_for_backtest(path: &Path) -> Result<AccountConfig, ConfigErrors> {
+    let text = read(path)?;
+    validate::account(path, &text, &std::collections::HashMap::<String, String>::new(), Purpose::Backtest)
 }
 
 /// Loads and validates a bot file and every account file it lists.

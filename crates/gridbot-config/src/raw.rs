@@ -127,6 +127,41 @@ pub(crate) struct RawAccount {
     pub risk: RiskParams,
     #[serde(default)]
     pub notifications: RawAccountNotifications,
+    #[serde(default)]
+    pub backtest: Option<RawBacktest>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBacktest {
+    #[serde(default)]
+    pub balance: Option<Decimal>,
+    #[serde(default)]
+    pub maker_fee: Option<Decimal>,
+    #[serde(default)]
+    pub taker_fee: Option<Decimal>,
+    #[serde(default)]
+    pub funding: Option<RawFunding>,
+    #[serde(default)]
+    pub fill: Option<RawFill>,
+    #[serde(default)]
+    pub slippage: Option<Decimal>,
+}
+
+/// `funding: 0.0001` (a rate per 8 h) or `funding: {BTCUSDT: file, ...}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawFunding {
+    Rate(Decimal),
+    Files(std::collections::BTreeMap<String, PathBuf>),
+}
+
+/// `fill: touch`, `fill: through` or `fill: {through: 2}`.
+#[derive(Debug, serde::Deserialize)]
+#[serde(untagged)]
+pub(crate) enum RawFill {
+    Word(String),
+    Through { through: u32 },
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

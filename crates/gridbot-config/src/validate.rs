@@ -11,11 +11,12 @@ use gridbot_grid::{Bias, Progression, ProgressiveParams, TakeProfitRule};
 use super::env::{Env, Secret, interpolate, scrub};
 use super::locate::LineIndex;
 use super::raw::{
-    ChatId, EnvironmentName, RawAccount, RawBot, RawClassic, RawProgressive, RawSymbol, RawWeb, StrategyKind,
+    ChatId, EnvironmentName, RawAccount, RawBacktest, RawBot, RawClassic, RawFill, RawFunding, RawProgressive,
+    RawSymbol, RawWeb, StrategyKind,
 };
 use super::{
-    AccountConfig, BotConfig, ClassicConfig, ConfigError, ConfigErrors, LoggingConfig, ProgressiveConfig,
-    StrategyConfig, SymbolConfig, TelegramConfig, WebConfig,
+    AccountConfig, BacktestConfig, BotConfig, ClassicConfig, ConfigError, ConfigErrors, FillConfig, FundingConfig,
+    LoggingConfig, ProgressiveConfig, Purpose, StrategyConfig, SymbolConfig, TelegramConfig, WebConfig,
 };
 use gridbot_strategy::{ClassicSettings, LayoutSpec, ProgressiveSettings, PumpDump, RecentrePolicy};
 
@@ -411,7 +412,7 @@ fn web(p: &mut Problems<'_>, w: &RawWeb, env: &dyn Env) -> Option<WebConfig> {
 }
 
 /// Validates an account file.
-pub(super) fn account(path: &Path, text: &str, env: &dyn Env) -> Result<AccountConfig, ConfigErrors> {
+pub(super) fn account(path: &Path, text: &str, env: &dyn Env, purpose: Purpose) -> Result<AccountConfig, ConfigErrors> {
     let raw: RawAccount = serde_yaml::from_str(text).map_err(|e| parse_error(path, &e))?;
     let mut p = Problems::new(path, text);
     if !valid_account_id(&raw.account_id) {
@@ -430,17 +431,22 @@ pub(super) fn account(path: &Path, text: &str, env: &dyn Env) -> Result<AccountC
         }
     };
     let sim = raw.environment == EnvironmentName::Sim;
+    let trading = purpose == Purpose::Trade;
     let base_url = match &raw.base_url {
-        Some(b) => p
+        Some(b) if trading => p
             .expand("base_url", b, env)
             .map(|(v, _)| v)
             .filter(|v| v.starts_with("http://") || v.starts_with("https://")),
-        None => None,
+        _ => None,
     };
-    if raw.base_url.is_some() && base_url.is_none() && p.list.iter().all(|e| e.field.as_deref() != Some("base_url")) {
+    if trading
+        && raw.base_url.is_some()
+        && base_url.is_none()
+        && p.list.iter().all(|e| e.field.as_deref() != Some("base_url"))
+    {
         p.at("base_url", "expected an http:// or https:// URL");
     }
-    if sim && raw.base_url.is_none() {
+    if trading && sim && raw.base_url.is_none() {
         p.at("environment", "environment sim needs `base_url:` (the simulator's address, e.g. http://127.0.0.1:8080)");
     }
     let environment = match (&base_url, raw.environment) {
@@ -450,8 +456,14 @@ pub(super) fn account(path: &Path, text: &str, env: &dyn Env) -> Result<AccountC
         (None, EnvironmentName::Demo) => Environment::Demo,
         (None, EnvironmentName::Sim) => Environment::custom("http://127.0.0.1:8080"),
     };
-    let api_key = credential(&mut p, "api_key", &raw.api_key, env, sim);
-    let api_secret = credential(&mut p, "api_secret", &raw.api_secret, env, sim);
+    let (api_key, api_secret) = if trading {
+        (
+            credential(&mut p, "api_key", &raw.api_key, env, sim),
+            credential(&mut p, "api_secret", &raw.api_secret, env, sim),
+        )
+    } else {
+        (Some(Secret::new(String::new())), Some(Secret::new(String::new())))
+    };
     let recv_window_ms = raw.recv_window_ms.unwrap_or(5_000);
     if !(1_000..=60_000).contains(&recv_window_ms) {
         p.at("recv_window_ms", format!("expected 1000 to 60000 ms, got {recv_window_ms}"));
@@ -465,11 +477,13 @@ pub(super) fn account(path: &Path, text: &str, env: &dyn Env) -> Result<AccountC
     if let Err(e) = raw.risk.validate() {
         p.at(&format!("risk.{}", e.field), e.expected);
     }
+    let backtest = raw.backtest.as_ref().map(|b| backtest(&mut p, b, path)).unwrap_or_default();
     let (telegram_chat_id, telegram_enabled) = match &raw.notifications.telegram {
-        Some(t) => {
+        Some(t) if trading => {
             let chat = t.chat_id.as_ref().and_then(|c| p.expand("notifications.telegram.chat_id", &chat_text(c), env));
             (chat.map(|(c, _)| c), t.enabled)
         }
+        Some(t) => (None, t.enabled),
         None => (None, true),
     };
     let config = (|| {
@@ -488,9 +502,65 @@ pub(super) fn account(path: &Path, text: &str, env: &dyn Env) -> Result<AccountC
             risk: raw.risk.clone(),
             telegram_chat_id,
             telegram_enabled,
+            backtest,
         })
     })();
     p.finish(config)
+}
+
+/// The `backtest:` section; paths are relative to the account file.
+fn backtest(p: &mut Problems<'_>, b: &RawBacktest, path: &Path) -> BacktestConfig {
+    let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    if let Some(balance) = b.balance.filter(|v| *v <= Decimal::ZERO) {
+        p.at("backtest.balance", format!("expected a balance > 0 USDT, got {balance}"));
+    }
+    for (field, fee) in [("backtest.maker_fee", b.maker_fee), ("backtest.taker_fee", b.taker_fee)] {
+        if let Some(fee) = fee.filter(|f| *f < Decimal::new(-1, 2) || *f > Decimal::new(1, 2)) {
+            p.at(field, format!("expected a fee rate between -0.01 and 0.01 (0.0002 is 0.02%), got {fee}"));
+        }
+    }
+    if let Some(s) = b.slippage.filter(|s| *s < Decimal::ZERO || *s > Decimal::new(5, 2)) {
+        p.at("backtest.slippage", format!("expected a fraction between 0 and 0.05, got {s}"));
+    }
+    let funding = match &b.funding {
+        None => None,
+        Some(RawFunding::Rate(r)) => {
+            if r.abs() > Decimal::new(1, 2) {
+                p.at("backtest.funding", format!("expected a rate per 8 h between -0.01 and 0.01, got {r}"));
+            }
+            Some(FundingConfig::Rate(*r))
+        }
+        Some(RawFunding::Files(files)) => {
+            let mut out = std::collections::BTreeMap::new();
+            for (symbol, file) in files {
+                match Symbol::new(symbol.clone()) {
+                    Ok(s) => {
+                        out.insert(s, if file.is_absolute() { file.clone() } else { dir.join(file) });
+                    }
+                    Err(_) => p.at(&format!("backtest.funding.{symbol}"), "expected a symbol like BTCUSDT"),
+                }
+            }
+            Some(FundingConfig::Files(out))
+        }
+    };
+    let fill = match &b.fill {
+        None => None,
+        Some(RawFill::Word(w)) if w == "touch" => Some(FillConfig::Touch),
+        Some(RawFill::Word(w)) if w == "through" => Some(FillConfig::Through { ticks: 1 }),
+        Some(RawFill::Through { through }) if *through >= 1 => Some(FillConfig::Through { ticks: *through }),
+        Some(other) => {
+            p.at("backtest.fill", format!("expected touch, through or {{through: TICKS ≥ 1}}, got {other:?}"));
+            None
+        }
+    };
+    BacktestConfig {
+        balance: b.balance,
+        maker_fee: b.maker_fee,
+        taker_fee: b.taker_fee,
+        funding,
+        fill,
+        slippage: b.slippage,
+    }
 }
 
 /// Validates a bot file and its account files.

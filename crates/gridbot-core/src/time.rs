@@ -131,8 +131,65 @@ pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, u32::try_from(month).unwrap_or(1), u32::try_from(day).unwrap_or(1))
 }
 
+/// `t_ms` as ISO-8601 UTC: `2025-05-17T06:30:00Z` (milliseconds shown when not zero).
+#[must_use]
+pub fn format_iso8601(t_ms: i64) -> String {
+    let (y, mo, d) = civil_from_days(t_ms.div_euclid(DAY_MS));
+    let ms_of_day = t_ms.rem_euclid(DAY_MS);
+    let (h, mi, s, ms) =
+        (ms_of_day / HOUR_MS, ms_of_day % HOUR_MS / MINUTE_MS, ms_of_day % MINUTE_MS / 1_000, ms_of_day % 1_000);
+    if ms == 0 {
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+    } else {
+        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{ms:03}Z")
+    }
+}
+
+/// A UTC date or date-time as written on a command line: `2025-01-31`, `2025-01-31T12:00`,
+/// `2025-01-31T12:00:30` (a trailing `Z` is allowed); `None` when it is not one.
+#[must_use]
+pub fn parse_utc(text: &str) -> Option<i64> {
+    let text = text.trim().trim_end_matches('Z');
+    let (date, time) = text.split_once(['T', ' ']).unwrap_or((text, ""));
+    let mut parts = date.split('-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    if civil_from_days(days) != (year, month, day) {
+        return None; // 2025-02-30
+    }
+    let mut ms = days * DAY_MS;
+    if !time.is_empty() {
+        let mut t = time.split(':');
+        let h: i64 = t.next()?.parse().ok()?;
+        let m: i64 = t.next()?.parse().ok()?;
+        let s: i64 = t.next().map_or(Some(0), |s| s.parse().ok())?;
+        if t.next().is_some() || !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..60).contains(&s) {
+            return None;
+        }
+        ms += h * HOUR_MS + m * MINUTE_MS + s * 1_000;
+    }
+    Some(ms)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn iso_8601_round_trips_dates_and_refuses_nonsense() {
+        let t = parse_utc("2025-05-17T06:30").unwrap();
+        assert_eq!(format_iso8601(t), "2025-05-17T06:30:00Z");
+        assert_eq!(format_iso8601(t + 5), "2025-05-17T06:30:00.005Z");
+        assert_eq!(parse_utc("2025-05-17"), Some(t - 6 * HOUR_MS - 30 * MINUTE_MS));
+        assert_eq!(parse_utc("2025-05-17T06:30:00Z"), Some(t));
+        for bad in ["2025-02-30", "2025-13-01", "yesterday", "2025-05-17T25:00", "2025-05"] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
+    }
+
     use super::*;
     use proptest::prelude::*;
 

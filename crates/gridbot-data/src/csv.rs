@@ -69,20 +69,26 @@ pub enum CandleError {
     },
 }
 
+/// Opens a plain or gzip file (gzip told by its magic bytes) for buffered reading.
+pub(crate) fn open_text(path: &Path) -> std::io::Result<Box<dyn BufRead>> {
+    let mut file = File::open(path)?;
+    let mut magic = [0u8; 2];
+    let n = read_up_to(&mut file, &mut magic)?;
+    let file = File::open(path)?;
+    Ok(if n == 2 && magic == [0x1f, 0x8b] {
+        Box::new(BufReader::new(flate2::read::MultiGzDecoder::new(file)))
+    } else {
+        Box::new(BufReader::new(file))
+    })
+}
+
 /// Loads a plain or gzip candle CSV file.
 pub fn load_candles(path: impl AsRef<Path>) -> Result<Vec<Candle>, CandleError> {
     let path = path.as_ref();
     let io_err = |source| CandleError::Io { path: path.to_path_buf(), source };
-    let mut file = File::open(path).map_err(io_err)?;
-    let mut magic = [0u8; 2];
-    let n = read_up_to(&mut file, &mut magic).map_err(io_err)?;
-    let file = File::open(path).map_err(io_err)?;
+    let reader = open_text(path).map_err(io_err)?;
     let name = path.display().to_string();
-    let result = if n == 2 && magic == [0x1f, 0x8b] {
-        read_candles(BufReader::new(flate2::read::MultiGzDecoder::new(file)), &name)
-    } else {
-        read_candles(BufReader::new(file), &name)
-    };
+    let result = read_candles(reader, &name);
     // Read errors inside the reader carry no path; attach it here.
     result.map_err(|e| match e {
         CandleError::Io { source, .. } => io_err(source),

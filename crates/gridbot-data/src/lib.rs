@@ -6,6 +6,8 @@
 //! - [`load_candles`] / [`read_candles`]: gzip (detected by its magic bytes) or plain CSV with
 //!   the header [`CANDLE_CSV_HEADER`] (`open_time_ms,open,high,low,close,volume`), rows
 //!   validated and strictly ascending; every problem names the file and its 1-based line.
+//! - [`load_funding`]: funding-history files (`funding_time_ms,funding_rate`).
+//! - [`write_gzip`] / [`candles_csv`]: writing files of the same format.
 //! - [`resample`]: UTC-aligned aggregation to a longer [`Interval`](gridbot_core::Interval)
 //!   (first open, max high, min low, last close, summed volume); gaps stay gaps.
 //!
@@ -26,7 +28,11 @@
 #![forbid(unsafe_code)]
 
 mod csv;
+mod funding;
 mod resample;
+mod write;
 
 pub use csv::{CANDLE_CSV_HEADER, CandleError, load_candles, read_candles};
+pub use funding::{FUNDING_CSV_HEADER, FundingError, FundingSettlement, funding_csv, load_funding};
 pub use resample::{ResampleError, resample};
+pub use write::{candles_csv, write_gzip};

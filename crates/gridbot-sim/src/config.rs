@@ -18,9 +18,14 @@ pub struct SimConfig {
     pub book_levels: u32,
     /// Synthetic book: size at each level.
     pub level_qty: Qty,
-    /// Share of a resting order that fills when the path only touches its price (through
-    /// fills it completely). Gives deterministic partial fills.
+    /// Share of a resting order that fills when the path reaches its price without trading
+    /// through it (through fills it completely). Gives deterministic partial fills.
     pub touch_fill_fraction: Decimal,
+    /// How far beyond a resting order's price the path must go to trade *through* it, in ticks;
+    /// 0: any distance beyond (the default).
+    pub fill_through_ticks: u32,
+    /// Market orders fill this fraction worse than the book (0: at the book).
+    pub market_slippage: Decimal,
     /// Maintenance margin rate.
     pub maintenance_margin_rate: Decimal,
     /// Leverage of a symbol before `set-leverage`.
@@ -67,6 +72,8 @@ impl Default for SimConfig {
             book_levels: 5,
             level_qty: Qty::new(Decimal::from(5)).unwrap_or(Qty::ZERO),
             touch_fill_fraction: Decimal::new(5, 1),
+            fill_through_ticks: 0,
+            market_slippage: Decimal::ZERO,
             maintenance_margin_rate: Decimal::new(5, 3),
             default_leverage: Decimal::from(10),
             risk_limit: Decimal::from(2_000_000),

@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use gridbot_core::{
     Candle, Decimal, Exchange, ExchangeError, Execution, FundingRate, Instrument, KlineQuery, Order, OrderAck,
-    OrderBookTop, OrderRef, OrderRequest, Position, PositionMode, Qty, Symbol, Ticker, TimeWindow, Wallet,
+    OrderBookTop, OrderRef, OrderRequest, Position, PositionMode, Price, Qty, Symbol, Ticker, TimeWindow, Wallet,
 };
 
 use crate::engine::{AccountId, MatchingEngine, SimEvent};
@@ -60,6 +60,31 @@ impl SimExchange {
         let State { engine, replay } = &mut *s;
         let t = replay.step(engine)?;
         Some((t, engine.drain_events()))
+    }
+
+    /// Moves the market one path point (see `CandleReplay::step_point`); returns the point's
+    /// time, whether it closed the candle step, and the events it caused.
+    pub fn step_point(&self) -> Option<(i64, bool, Vec<SimEvent>)> {
+        let mut s = self.lock();
+        let State { engine, replay } = &mut *s;
+        let (t, closed) = replay.step_point(engine)?;
+        Some((t, closed, engine.drain_events()))
+    }
+
+    /// Jumps the replay to `t_ms` without walking the history before it (see
+    /// `CandleReplay::seek`).
+    pub fn seek(&self, t_ms: i64) {
+        let mut s = self.lock();
+        let State { engine, replay } = &mut *s;
+        replay.seek(engine, t_ms);
+        engine.drain_events();
+    }
+
+    /// The engine's best bid and ask of `symbol`, and its time.
+    #[must_use]
+    pub fn book_top(&self, symbol: &Symbol) -> (Option<(Price, Price)>, i64) {
+        let s = self.lock();
+        (s.engine.best_bid_ask(symbol), s.engine.now_ms())
     }
 
     /// Replays up to `t_ms`; returns the events.

@@ -1,11 +1,20 @@
 //! Candle replay: the market source of backtests and paper trading.
 //!
-//! Several symbols replay in lockstep by open time (ties in symbol order). Each candle moves
-//! the engine's price along its path; the points are stamped `open_time`, `+⅓`, `+⅔` of the
-//! interval and `open_time + interval − 1` (the close). Funding is settled at every multiple of
-//! the funding interval the replay crosses, before the first candle at or after it.
+//! Several symbols replay in lockstep by open time and by path point: each candle moves the
+//! engine's price along its path (open → nearer extreme → other extreme → close), and every
+//! symbol walks to point k of its candle before any walks to point k+1 (ties in symbol order),
+//! so time never runs backwards. The points are stamped `open_time`, `+⅓`, `+⅔` of the interval
+//! and `open_time + interval − 1` (the close). [`CandleReplay::step_point`] stops after each
+//! point — a backtest lets the bot react there, so a fill at the low can be followed by a
+//! take-profit at the high of the same candle when the path allows it. Funding is settled at
+//! every multiple of the funding interval the replay crosses, before the first candle at or
+//! after it.
+//!
+//! The candles are shared (`Arc<[Candle]>`): many replays of one file (a parameter search)
+//! copy nothing.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use gridbot_core::{Candle, Symbol};
 
@@ -13,8 +22,9 @@ use crate::engine::MatchingEngine;
 use crate::path::candle_path;
 
 /// Writes every price of a series with the same number of decimals (the largest found), which
-/// changes no value but lets the matcher compare prices without rescaling.
-fn align_scales(candles: &mut [Candle]) {
+/// changes no value but lets the matcher compare prices without rescaling. Callers that share
+/// one series between many replays do this once ([`CandleReplay::shared`] expects it done).
+pub fn align_price_scales(candles: &mut [Candle]) {
     let scale = candles
         .iter()
         .flat_map(|c| [c.open, c.high, c.low, c.close])
@@ -47,66 +57,105 @@ pub struct ReplayPosition {
     pub next_funding_ms: Option<i64>,
 }
 
+#[derive(Debug, Clone)]
+struct Series {
+    symbol: Symbol,
+    candles: Arc<[Candle]>,
+    /// Candles started (the one in progress included).
+    cursor: usize,
+}
+
+/// The candle step in progress: its open time, the series it moves with their paths, and the
+/// next path point (0: no step in progress). The buffers are reused from step to step.
+#[derive(Debug, Clone, Default)]
+struct StepInProgress {
+    open_ms: i64,
+    series: Vec<usize>,
+    paths: Vec<[gridbot_core::Price; 4]>,
+    next_point: usize,
+}
+
 /// Candles of one or more symbols, replayed into an engine.
 #[derive(Debug, Clone)]
 pub struct CandleReplay {
     interval_ms: i64,
-    series: BTreeMap<Symbol, Vec<Candle>>,
-    cursor: BTreeMap<Symbol, usize>,
+    series: Vec<Series>,
     next_funding_ms: Option<i64>,
+    step: StepInProgress,
 }
 
 impl CandleReplay {
     /// A replay of `series` (each ascending) with candles `interval_ms` long.
     #[must_use]
-    pub fn new(interval_ms: i64, mut series: BTreeMap<Symbol, Vec<Candle>>) -> Self {
-        for candles in series.values_mut() {
-            align_scales(candles);
-        }
-        let cursor = series.keys().map(|s| (s.clone(), 0)).collect();
-        Self { interval_ms: interval_ms.max(1), series, cursor, next_funding_ms: None }
+    pub fn new(interval_ms: i64, series: BTreeMap<Symbol, Vec<Candle>>) -> Self {
+        let shared = series
+            .into_iter()
+            .map(|(symbol, mut candles)| {
+                align_price_scales(&mut candles);
+                (symbol, Arc::from(candles))
+            })
+            .collect();
+        Self::shared(interval_ms, shared)
     }
 
-    /// Open time of the next candle, if any is left.
+    /// A replay of series shared with other replays (their prices already at one scale, see
+    /// [`align_price_scales`]); nothing is copied.
+    #[must_use]
+    pub fn shared(interval_ms: i64, mut series: Vec<(Symbol, Arc<[Candle]>)>) -> Self {
+        series.sort_by(|a, b| a.0.cmp(&b.0));
+        series.dedup_by(|a, b| a.0 == b.0);
+        Self {
+            interval_ms: interval_ms.max(1),
+            series: series.into_iter().map(|(symbol, candles)| Series { symbol, candles, cursor: 0 }).collect(),
+            next_funding_ms: None,
+            step: StepInProgress::default(),
+        }
+    }
+
+    /// Open time of the next candle to start, if any is left.
     #[must_use]
     pub fn next_time(&self) -> Option<i64> {
-        self.series.iter().filter_map(|(s, c)| c.get(*self.cursor.get(s)?).map(|c| c.open_time_ms)).min()
+        self.series.iter().filter_map(|s| s.candles.get(s.cursor).map(|c| c.open_time_ms)).min()
     }
 
     /// True when every candle has been replayed.
     #[must_use]
     pub fn is_done(&self) -> bool {
-        self.next_time().is_none()
+        self.step.next_point == 0 && self.next_time().is_none()
     }
 
     /// Candles left in total.
     #[must_use]
     pub fn remaining(&self) -> usize {
-        self.series.iter().map(|(s, c)| c.len().saturating_sub(self.cursor.get(s).copied().unwrap_or(0))).sum()
+        self.series.iter().map(|s| s.candles.len().saturating_sub(s.cursor)).sum()
     }
 
-    /// Where the replay stands (for saving).
+    /// Where the replay stands (for saving; between candle steps).
     #[must_use]
     pub fn position(&self) -> ReplayPosition {
-        ReplayPosition { cursor: self.cursor.clone(), next_funding_ms: self.next_funding_ms }
+        ReplayPosition {
+            cursor: self.series.iter().map(|s| (s.symbol.clone(), s.cursor)).collect(),
+            next_funding_ms: self.next_funding_ms,
+        }
     }
 
     /// Continues from a saved position (the series must be the same files).
     pub fn restore(&mut self, position: ReplayPosition) {
-        for (symbol, i) in position.cursor {
-            if let Some(c) = self.cursor.get_mut(&symbol) {
-                *c = i.min(self.series.get(&symbol).map_or(0, Vec::len));
+        for s in &mut self.series {
+            if let Some(&i) = position.cursor.get(&s.symbol) {
+                s.cursor = i.min(s.candles.len());
             }
         }
         self.next_funding_ms = position.next_funding_ms;
+        self.step.next_point = 0;
     }
 
-    /// The candles of `symbol` replayed so far, oldest first.
+    /// The candles of `symbol` replayed so far (the one in progress included), oldest first.
     #[must_use]
     pub fn replayed(&self, symbol: &Symbol) -> &[Candle] {
-        match (self.series.get(symbol), self.cursor.get(symbol)) {
-            (Some(c), Some(&i)) => &c[..i.min(c.len())],
-            _ => &[],
+        match self.series.iter().find(|s| &s.symbol == symbol) {
+            Some(s) => &s.candles[..s.cursor.min(s.candles.len())],
+            None => &[],
         }
     }
 
@@ -116,37 +165,77 @@ impl CandleReplay {
         self.interval_ms
     }
 
-    /// Replays every candle opening at the next open time; returns that time.
-    pub fn step(&mut self, engine: &mut MatchingEngine) -> Option<i64> {
-        let t = self.next_time()?;
-        self.settle_funding_until(engine, t);
-        for (symbol, candles) in &self.series {
-            let Some(i) = self.cursor.get_mut(symbol) else { continue };
-            let Some(candle) = candles.get(*i).filter(|c| c.open_time_ms == t) else { continue };
-            *i += 1;
-            let [a, b, c, d] = candle_path(candle);
-            let third = self.interval_ms / 3;
-            engine.set_time(t);
-            engine.move_price(symbol, a);
-            engine.set_time(t + third);
-            engine.move_price(symbol, b);
-            engine.set_time(t + 2 * third);
-            engine.move_price(symbol, c);
-            engine.set_time(t + self.interval_ms - 1);
-            engine.move_price(symbol, d);
+    /// Moves the market one point of the candle step in progress (starting the next step when
+    /// none is): every symbol with a candle at that open time walks to the same point of its
+    /// path together, so time never runs backwards across symbols. Returns the point's time and
+    /// whether it closed the step (the fourth point, the close).
+    pub fn step_point(&mut self, engine: &mut MatchingEngine) -> Option<(i64, bool)> {
+        if self.step.next_point == 0 {
+            let t = self.next_time()?;
+            self.settle_funding_until(engine, t);
+            self.step.open_ms = t;
+            self.step.series.clear();
+            self.step.paths.clear();
+            for (k, s) in self.series.iter_mut().enumerate() {
+                if let Some(candle) = s.candles.get(s.cursor).filter(|c| c.open_time_ms == t) {
+                    self.step.paths.push(candle_path(candle));
+                    self.step.series.push(k);
+                    s.cursor += 1;
+                }
+            }
         }
-        Some(t)
+        let k = self.step.next_point;
+        let t = match k {
+            3 => self.step.open_ms + self.interval_ms - 1,
+            _ => self.step.open_ms + i64::try_from(k).unwrap_or(0) * (self.interval_ms / 3),
+        };
+        engine.set_time(t);
+        for (j, &i) in self.step.series.iter().enumerate() {
+            engine.move_price(&self.series[i].symbol, self.step.paths[j][k]);
+        }
+        self.step.next_point = (k + 1) % 4;
+        Some((t, self.step.next_point == 0))
+    }
+
+    /// Replays every candle opening at the next open time (all four points); returns that time.
+    pub fn step(&mut self, engine: &mut MatchingEngine) -> Option<i64> {
+        let open = if self.step.next_point == 0 { self.next_time()? } else { self.step.open_ms };
+        while let Some((_, closed)) = self.step_point(engine) {
+            if closed {
+                break;
+            }
+        }
+        Some(open)
     }
 
     /// Replays every candle opening at or before `t_ms`; returns how many time steps ran.
     pub fn advance_to(&mut self, engine: &mut MatchingEngine, t_ms: i64) -> usize {
         let mut steps = 0;
-        while self.next_time().is_some_and(|n| n <= t_ms) {
+        while self.step.next_point != 0 || self.next_time().is_some_and(|n| n <= t_ms) {
             self.step(engine);
             steps += 1;
         }
         engine.set_time(t_ms);
         steps
+    }
+
+    /// Jumps to `t_ms` without walking the candles before it: they count as replayed (daily
+    /// candles for a plan's ATR come from them), each symbol's price is its last close, no
+    /// order fills and no funding settles on the way. For history nobody traded (a
+    /// backtest's warm-up); it is far faster than replaying it.
+    pub fn seek(&mut self, engine: &mut MatchingEngine, t_ms: i64) {
+        self.step.next_point = 0;
+        for s in &mut self.series {
+            let i = s.candles.partition_point(|c| c.open_time_ms < t_ms).max(s.cursor);
+            s.cursor = i;
+            if let Some(last) = i.checked_sub(1).and_then(|j| s.candles.get(j)) {
+                engine.set_time(last.open_time_ms + self.interval_ms - 1);
+                engine.move_price(&s.symbol, last.close);
+            }
+        }
+        engine.set_time(t_ms);
+        let interval = engine.config().funding_interval_ms.max(1);
+        self.next_funding_ms = Some((t_ms.div_euclid(interval) + 1) * interval);
     }
 
     fn settle_funding_until(&mut self, engine: &mut MatchingEngine, t: i64) {
@@ -155,10 +244,11 @@ impl CandleReplay {
         let mut at = next;
         while at <= t {
             engine.set_time(at);
-            let symbols: Vec<Symbol> = self.series.keys().cloned().collect();
-            for s in &symbols {
+            for k in 0..self.series.len() {
+                let s = &self.series[k].symbol;
                 let rate = engine.config().funding_rate_at(s, at);
-                engine.settle_funding(s, rate);
+                let symbol = s.clone();
+                engine.settle_funding(&symbol, rate);
             }
             at += interval;
         }

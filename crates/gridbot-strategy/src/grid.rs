@@ -232,6 +232,15 @@ impl Grid {
         }
     }
 
+    /// Each leg's level while it is open (progressive grids; a classic grid has no levels).
+    #[must_use]
+    pub fn leg_levels(&self) -> LegPair<Option<u32>> {
+        match self {
+            Self::Progressive(g) => g.leg_levels(),
+            Self::Classic(_) => LegPair::default(),
+        }
+    }
+
     /// True while a leg waits on a partial fill or a cancel (sizes may lag the exchange).
     #[must_use]
     pub fn settling(&self) -> bool {

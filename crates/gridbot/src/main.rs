@@ -9,6 +9,7 @@
 //! - 4: another gridbot is running the account (its lock is held)
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line program talks on stdout and stderr")]
 
+mod backtest;
 mod commands;
 mod demo;
 mod logging;
@@ -73,6 +74,37 @@ enum Command {
         /// Log to the terminal too.
         #[arg(short, long)]
         verbose: bool,
+    },
+    /// Backtest an account file over candle files: the live strategy, risk and executor code
+    /// against the in-process simulator; writes result.json, trades.csv and report.html.
+    Backtest {
+        /// The account YAML (the same file as live; its secrets are not needed).
+        #[arg(short, long)]
+        config: Option<PathBuf>,
+        /// A candle file per symbol (gzip or plain CSV), SYMBOL=FILE when its name does not say.
+        #[arg(long)]
+        data: Vec<String>,
+        /// Start trading at this UTC date or time (default: once the plan has its history).
+        #[arg(long)]
+        from: Option<String>,
+        /// Stop at this UTC date or time (default: the end of the data).
+        #[arg(long)]
+        to: Option<String>,
+        /// Starting balance, USDT (default: the file's backtest.balance, else 10000).
+        #[arg(long)]
+        balance: Option<String>,
+        /// Output directory.
+        #[arg(long, default_value = "backtest-out")]
+        out: PathBuf,
+        /// No progress bar and no summary (for scripts).
+        #[arg(short, long)]
+        quiet: bool,
+        /// Run the bundled example (config/backtest-example.yaml on the bundled data).
+        #[arg(long)]
+        example: bool,
+        /// Where the bundled candles are (for --example).
+        #[arg(long, default_value = "data")]
+        data_dir: PathBuf,
     },
     /// Recover accounts from the exchange without trading (DESIGN §7), printing what was done.
     Recover {
@@ -152,6 +184,19 @@ fn main() -> ExitCode {
             commands::sim(config, bind, candles_per_second, fresh)
         }
         Command::Demo { data, out, days, speed, verbose } => commands::demo(data, out, days, speed, verbose),
+        Command::Backtest { config, data, from, to, balance, out, quiet, example, data_dir } => {
+            backtest::backtest(backtest::BacktestArgs {
+                config,
+                data,
+                from,
+                to,
+                balance,
+                out: Some(out),
+                quiet,
+                example,
+                data_dir,
+            })
+        }
         Command::Recover { config, account, dry_run } => commands::recover(&config, account.as_deref(), dry_run),
         Command::Status { config, json } => commands::status(&config, json),
         Command::Stop { config, account, reason } => commands::stop(&config, &account, &reason),

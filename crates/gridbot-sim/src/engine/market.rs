@@ -2,8 +2,8 @@
 //! exact price where an account's margin balance meets its maintenance margin.
 
 use gridbot_core::{
-    CancelType, Decimal, ExecType, Order, OrderStatus, OrderType, PositionIdx, Price, Qty, RejectReason, Side, Symbol,
-    TimeInForce,
+    CancelType, Decimal, ExecType, Instrument, Order, OrderStatus, OrderType, PositionIdx, Price, Qty, RejectReason,
+    Side, Symbol, TimeInForce,
 };
 
 use super::{AccountId, LiqThreshold, MatchingEngine, SimOrder};
@@ -40,6 +40,8 @@ impl MatchingEngine {
             candidates.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
         }
         let fraction = self.config.touch_fill_fraction;
+        let through_ticks = Decimal::from(self.config.fill_through_ticks);
+        let tick = self.instruments.get(symbol).map_or(Decimal::ZERO, Instrument::tick_size);
         let mut current = from;
         for (price, seq) in candidates {
             self.liquidate_between(symbol, current, price);
@@ -48,7 +50,8 @@ impl MatchingEngine {
             let Some(leaves) = self.orders.get(&seq).filter(|o| o.order.is_open()).map(|o| o.order.leaves_qty) else {
                 continue;
             };
-            let through = if falling { price > to } else { price < to };
+            let beyond = if falling { price > to } else { price < to };
+            let through = beyond && (through_ticks.is_zero() || price.diff(to).abs() >= through_ticks * tick);
             let qty = if through {
                 leaves
             } else {

@@ -491,6 +491,22 @@ impl MatchingEngine {
         Ok(ack)
     }
 
+    /// A market order's fill price, `market_slippage` worse than the book's, on the tick.
+    fn slipped(&self, side: Side, price: Price, instrument: &Instrument) -> Price {
+        let slip = self.config.market_slippage;
+        if slip.is_zero() {
+            return price;
+        }
+        match side {
+            Side::Buy => {
+                Price::new(price.as_decimal() * (Decimal::ONE + slip)).map_or(price, |p| instrument.round_sell_price(p))
+            }
+            Side::Sell => {
+                Price::new(price.as_decimal() * (Decimal::ONE - slip)).map_or(price, |p| instrument.round_buy_price(p))
+            }
+        }
+    }
+
     /// What happens the instant an order arrives: PostOnly check, taker fills, resting.
     fn on_arrival(&mut self, seq: u64, instrument: &Instrument) {
         let Some(o) = self.orders.get(&seq).map(|o| o.order.clone()) else { return };
@@ -530,6 +546,8 @@ impl MatchingEngine {
                 if qty.is_zero() {
                     break;
                 }
+                let price =
+                    if o.order_type == OrderType::Market { self.slipped(o.side, price, instrument) } else { price };
                 self.fill(seq, qty, price, false, ExecType::Trade);
             }
         }

@@ -337,6 +337,7 @@ impl AccountCore {
             }
             self.alerted.insert(key, now);
             self.risk_events += 1;
+            *self.risk_by_level.entry(a.level).or_default() += 1;
             let symbol = self.symbols[i].symbol().clone();
             let kind = if a.level == RiskLevel::EmergencyStop { AlertKind::EmergencyStop } else { AlertKind::Risk };
             let text = format!("{}: {}", a.level, a.message);

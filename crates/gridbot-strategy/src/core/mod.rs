@@ -25,7 +25,7 @@
 mod events;
 mod risk_view;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use gridbot_core::{Execution, Leg, Order, Position, Price, Symbol, Wallet};
 use gridbot_risk::{AccountMemory, LegMemory, LegPair, RiskLevel, RiskParams};
@@ -123,12 +123,14 @@ pub enum Effect {
 pub type Effects = Vec<Effect>;
 
 /// Counters of the core, for summaries and metrics.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CoreStats {
     /// The grids' counters, summed.
     pub strategy: StrategyStats,
     /// Risk alerts raised.
     pub risk_events: u64,
+    /// Risk alerts raised, by level.
+    pub risk_by_level: BTreeMap<RiskLevel, u64>,
     /// Reconciliations asked for.
     pub reconciliations: u64,
 }
@@ -206,6 +208,7 @@ pub struct AccountCore {
     last_execution: Option<(String, i64)>,
     last_equity_ms: i64,
     risk_events: u64,
+    risk_by_level: BTreeMap<RiskLevel, u64>,
     reconciliations: u64,
 }
 
@@ -224,6 +227,7 @@ impl AccountCore {
             last_execution: start.last_execution,
             last_equity_ms: 0,
             risk_events: 0,
+            risk_by_level: BTreeMap::new(),
             reconciliations: 0,
         }
     }
@@ -258,6 +262,7 @@ impl AccountCore {
         CoreStats {
             strategy: self.symbols.iter().fold(StrategyStats::default(), |acc, s| acc.plus(s.grid.stats())),
             risk_events: self.risk_events,
+            risk_by_level: self.risk_by_level.clone(),
             reconciliations: self.reconciliations,
         }
     }

@@ -622,6 +622,13 @@ impl ProgressiveGrid {
         LegPair { long: self.legs[0].size, short: self.legs[1].size }
     }
 
+    /// Each leg's level while it is open.
+    #[must_use]
+    pub fn leg_levels(&self) -> LegPair<Option<u32>> {
+        let level = |l: &LegCycle| l.level.filter(|_| l.is_open());
+        LegPair { long: level(&self.legs[0]), short: level(&self.legs[1]) }
+    }
+
     /// True while a leg waits on a partial fill, a close, a cancel or an unconfirmed place.
     #[must_use]
     pub fn settling(&self) -> bool {

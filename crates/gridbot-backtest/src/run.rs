@@ -1,0 +1,315 @@
+//! One backtest run: the in-process simulator stepped one path point at a time, the account's
+//! `AccountCore` driven by gridbot-strategy's `drive` after every point — the same core,
+//! risk and executor as live trading, only fed by the simulator's steps instead of sockets.
+//!
+//! Order of work at each point, as the live queue orders them: the simulator's executions,
+//! order updates, positions and wallet; then the top of the book of every symbol that moved;
+//! then a tick (timeouts in simulated time). Whatever the core's own requests cause (acks,
+//! immediate fills) is fed back at once, until the simulator has nothing more to say.
+
+use std::collections::BTreeMap;
+
+use gridbot_core::time::DAY_MS;
+use gridbot_core::{Decimal, Exchange, ExecType, Instrument, Leg, Symbol};
+use gridbot_risk::{LegPair, RiskParams};
+use gridbot_sim::{CandleReplay, MatchingEngine, SimAccount, SimEvent, SimExchange};
+use gridbot_strategy::config::{StrategyConfig, SymbolConfig};
+use gridbot_strategy::{
+    AccountCore, Carried, CoreEvent, CoreStart, GridChange, JournalRecord, Venue, drive, open_symbol,
+};
+
+use crate::data::MarketData;
+use crate::record::{Recorder, Trade};
+use crate::settings::BacktestSettings;
+
+/// What a backtest trades: one account's symbols and risk, as the account file says.
+#[derive(Debug, Clone)]
+pub struct AccountSpec {
+    /// Account id (names the run).
+    pub account_id: String,
+    /// orderLinkId tag.
+    pub tag: String,
+    /// Symbols and their grids.
+    pub symbols: Vec<SymbolConfig>,
+    /// Risk parameters.
+    pub risk: RiskParams,
+}
+
+/// Which part of the data to trade; the history before `from` warms the plan up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    /// Start trading here (default: as soon as the plan has its warm-up history).
+    pub from_ms: Option<i64>,
+    /// Stop here (default: the end of the data).
+    pub to_ms: Option<i64>,
+}
+
+/// Why a backtest could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    /// No built-in filters for a symbol.
+    #[error("{0}: no built-in instrument filters (built in: {list})", list = gridbot_core::reference::REFERENCE_SYMBOLS.join(", "))]
+    UnknownInstrument(Symbol),
+    /// A symbol has no data.
+    #[error("{0}: no data file")]
+    NoData(Symbol),
+    /// Not enough history before the start for the plan's daily ATR.
+    #[error("{symbol}: the plan needs {days} days of history before the start ({from}); the data starts {data_start}")]
+    NotEnoughHistory {
+        /// The symbol.
+        symbol: Symbol,
+        /// Days needed.
+        days: i64,
+        /// The start.
+        from: String,
+        /// The data's first candle.
+        data_start: String,
+    },
+    /// Nothing to trade in the window.
+    #[error("nothing to trade between {from} and {to}")]
+    EmptyWindow {
+        /// Start.
+        from: String,
+        /// End.
+        to: String,
+    },
+    /// A symbol could not be opened (leverage, plan, ...).
+    #[error(transparent)]
+    Open(#[from] gridbot_strategy::OpenError),
+    /// The simulator refused something at start.
+    #[error("simulator: {0}")]
+    Exchange(#[from] gridbot_core::ExchangeError),
+}
+
+/// Progress of a run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Candle steps done.
+    pub done: u64,
+    /// Candle steps in the window.
+    pub total: u64,
+}
+
+/// Days of daily candles a symbol's grid needs before it can lock its plan.
+#[must_use]
+pub fn warm_up_days(sc: &SymbolConfig) -> i64 {
+    match &sc.strategy {
+        StrategyConfig::Progressive(p) if p.atr_pct.is_none() => i64::try_from(p.params.ema_span).unwrap_or(365) + 1,
+        StrategyConfig::Classic(c) if c.atr_spacing.is_some() => 15,
+        _ => 0,
+    }
+}
+
+/// A UTC time as ISO-8601.
+#[must_use]
+pub fn iso(t_ms: i64) -> String {
+    gridbot_core::time::format_iso8601(t_ms)
+}
+
+/// The simulator's events for our account as the core's events, in the live queue's priority
+/// order.
+fn core_events(ex: &SimAccount, events: Vec<SimEvent>, symbols: &[Symbol], out: &mut Vec<CoreEvent>) {
+    let (mut executions, mut orders) = (Vec::new(), Vec::new());
+    let (mut positions, mut wallet) = (Vec::<&Symbol>::new(), false);
+    for e in events {
+        match e {
+            SimEvent::Execution(a, x) if a == ex.id() => executions.push(x),
+            SimEvent::Order(a, o) if a == ex.id() => orders.push(o),
+            SimEvent::Position(a, s, _) if a == ex.id() => {
+                if let Some(s) = symbols.iter().find(|x| **x == s)
+                    && !positions.contains(&s)
+                {
+                    positions.push(s);
+                }
+            }
+            SimEvent::Wallet(a) if a == ex.id() => wallet = true,
+            _ => {}
+        }
+    }
+    if !executions.is_empty() {
+        out.push(CoreEvent::Executions(executions));
+    }
+    if !orders.is_empty() {
+        out.push(CoreEvent::Orders(orders));
+    }
+    for s in positions {
+        if let Ok(list) = ex.positions(s) {
+            out.push(CoreEvent::Positions(list));
+        }
+    }
+    if wallet && let Ok(w) = ex.wallet() {
+        out.push(CoreEvent::Wallet(w));
+    }
+}
+
+/// The account's exchange in the run, and how the driver talks to it.
+struct Bench<'a> {
+    sim: &'a SimExchange,
+    ex: SimAccount,
+    symbols: Vec<Symbol>,
+    recorder: Recorder,
+}
+
+impl Bench<'_> {
+    /// Feeds `event` and everything it causes.
+    fn feed(&mut self, core: &mut AccountCore, event: CoreEvent, now: i64) {
+        let mut pending = vec![event];
+        let mut gate = || true;
+        while !pending.is_empty() {
+            for event in std::mem::take(&mut pending) {
+                let mut venue = Venue { exchange: &self.ex, may_send: &mut gate };
+                let carried = drive(core, &mut venue, event, now, false);
+                self.take(core, carried, now);
+            }
+            core_events(&self.ex, self.sim.drain_events(), &self.symbols, &mut pending);
+        }
+    }
+
+    fn take(&mut self, core: &AccountCore, carried: Carried, now: i64) {
+        let mut filled = false;
+        for record in carried.records {
+            if let JournalRecord::Execution { execution, realised_pnl } = record {
+                if execution.exec_type == ExecType::BustTrade {
+                    self.recorder.liquidated(&execution);
+                }
+                if execution.exec_type == ExecType::Funding {
+                    self.recorder.funding(&execution);
+                } else {
+                    filled = true;
+                    self.recorder.trade(Trade::from_execution(&execution, realised_pnl));
+                }
+            } else if let JournalRecord::Grid { at_ms, symbol, change: GridChange::Recentre { .. } } = record {
+                self.recorder.recentre(at_ms, &symbol);
+            }
+        }
+        if filled {
+            self.recorder.levels(core, now);
+        }
+    }
+}
+
+/// Runs the account over the data; `progress` hears about it every few thousand steps.
+pub fn run(
+    spec: &AccountSpec,
+    data: &MarketData,
+    settings: &BacktestSettings,
+    window: Window,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<crate::record::BacktestRun, BacktestError> {
+    // Instruments and series, in the account's symbol order.
+    let mut instruments: Vec<Instrument> = Vec::new();
+    let mut shared = Vec::new();
+    for sc in &spec.symbols {
+        let instrument = gridbot_core::reference::bybit_linear(sc.symbol.as_str())
+            .ok_or_else(|| BacktestError::UnknownInstrument(sc.symbol.clone()))?;
+        let series = data.get(&sc.symbol).ok_or_else(|| BacktestError::NoData(sc.symbol.clone()))?;
+        instruments.push(instrument);
+        shared.push((sc.symbol.clone(), series.candles.clone()));
+    }
+    let first = |s: &Symbol| data.get(s).and_then(|x| x.candles.first()).map_or(0, |c| c.open_time_ms);
+    let last = |s: &Symbol| data.get(s).and_then(|x| x.candles.last()).map_or(0, |c| c.open_time_ms);
+    // The start: the requested one, or once every symbol has its warm-up history.
+    let needed = |sc: &SymbolConfig| first(&sc.symbol) + warm_up_days(sc) * DAY_MS;
+    let earliest = spec.symbols.iter().map(needed).max().unwrap_or(0);
+    let from = match window.from_ms {
+        Some(f) => {
+            for sc in &spec.symbols {
+                if needed(sc) > f {
+                    return Err(BacktestError::NotEnoughHistory {
+                        symbol: sc.symbol.clone(),
+                        days: warm_up_days(sc),
+                        from: iso(f),
+                        data_start: iso(first(&sc.symbol)),
+                    });
+                }
+            }
+            f
+        }
+        // A whole UTC day after the warm-up, so the daily candles before it are complete.
+        None => earliest.div_euclid(DAY_MS) * DAY_MS + if earliest.rem_euclid(DAY_MS) == 0 { 0 } else { DAY_MS },
+    };
+    let to = window.to_ms.unwrap_or_else(|| spec.symbols.iter().map(|s| last(&s.symbol)).max().unwrap_or(0));
+    let total = u64::try_from(data.candles_between(from, to)).unwrap_or(0);
+    if total == 0 || to < from {
+        return Err(BacktestError::EmptyWindow { from: iso(from), to: iso(to) });
+    }
+    let engine = MatchingEngine::new(settings.sim_config(), instruments.clone());
+    let sim = SimExchange::new(engine, CandleReplay::shared(data.interval_ms, shared));
+    let ex = sim.account(sim.add_account(settings.balance));
+    sim.seek(from);
+    let symbols: Vec<Symbol> = spec.symbols.iter().map(|s| s.symbol.clone()).collect();
+    // Open every symbol exactly as live does (plan from the replayed daily candles).
+    let mut cores = Vec::new();
+    let mut plans = BTreeMap::new();
+    for sc in &spec.symbols {
+        let opened = open_symbol(&ex, &spec.tag, sc, None, from, false)?;
+        if let Some(plan) = opened.new_plan {
+            plans.insert(sc.symbol.clone(), plan);
+        }
+        cores.push(opened.core);
+    }
+    sim.drain_events();
+    let wallet = ex.wallet()?;
+    let start = CoreStart { wallet: Some(wallet.clone()), ..CoreStart::default() };
+    let mut core = AccountCore::new(&spec.account_id, spec.risk.clone(), cores, start);
+    let mut bench = Bench {
+        sim: &sim,
+        ex,
+        symbols,
+        recorder: Recorder::new(from, to, wallet.total_equity, data.interval_ms, plans),
+    };
+    bench.feed(&mut core, CoreEvent::Start, from);
+    let mut done = 0u64;
+    while let Some((t, closed, events)) = sim.step_point() {
+        if t > to {
+            break;
+        }
+        let mut pending = Vec::new();
+        core_events(&bench.ex, events, &bench.symbols, &mut pending);
+        for event in pending {
+            bench.feed(&mut core, event, t);
+        }
+        if bench.recorder.liquidation().is_some() {
+            break; // Bybit closed the position: the account stops
+        }
+        for symbol in bench.symbols.clone() {
+            let (top, ts_ms) = sim.book_top(&symbol);
+            let book = CoreEvent::Book { symbol, bid: top.map(|(b, _)| b), ask: top.map(|(_, a)| a), ts_ms };
+            bench.feed(&mut core, book, t);
+        }
+        bench.feed(&mut core, CoreEvent::Tick, t);
+        if closed {
+            done += 1;
+            if bench.recorder.sample_due(t) {
+                let wallet = bench.ex.wallet()?;
+                let prices: Vec<(Symbol, Decimal)> = bench
+                    .symbols
+                    .iter()
+                    .filter_map(|s| {
+                        sim.book_top(s).0.map(|(b, a)| (s.clone(), (b.as_decimal() + a.as_decimal()) / Decimal::TWO))
+                    })
+                    .collect();
+                bench.recorder.sample(t, &wallet, &prices, &core);
+            }
+            if done.is_multiple_of(4_096) {
+                progress(Progress { done, total });
+            }
+        }
+    }
+    progress(Progress { done, total });
+    let end_ms = sim.book_top(&bench.symbols[0]).1.min(to.max(from));
+    let wallet = bench.ex.wallet()?;
+    let positions: Vec<(Symbol, LegPair<Decimal>)> = bench
+        .symbols
+        .iter()
+        .map(|s| {
+            let mut pair = LegPair::<Decimal>::default();
+            for p in bench.ex.positions(s).unwrap_or_default() {
+                let leg = if p.position_idx == gridbot_core::PositionIdx::Short { Leg::Short } else { Leg::Long };
+                *pair.get_mut(leg) = p.size.as_decimal();
+            }
+            (s.clone(), pair)
+        })
+        .collect();
+    Ok(bench.recorder.finish(end_ms, &wallet, &core, positions, done))
+}

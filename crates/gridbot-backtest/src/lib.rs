@@ -48,5 +48,5 @@ pub mod settings;
 pub use data::{DataError, Gap, MarketData, Series, symbol_of};
 pub use metrics::Metrics;
 pub use record::{BacktestRun, EquityPoint, Trade};
-pub use run::{AccountSpec, BacktestError, Progress, Window, iso, run, warm_up_days};
+pub use run::{AccountSpec, BacktestError, Progress, RunOptions, Window, iso, run, run_with, warm_up_days};
 pub use settings::{BacktestSettings, FillModel, Funding};

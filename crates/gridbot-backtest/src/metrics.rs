@@ -15,7 +15,8 @@
 //! - **Profit factor**: Σ gains / |Σ losses| of the PnL exits realised (before fees).
 //! - **Cycles** (progressive legs): a cycle is closed once its leg has been flat again; it is won
 //!   when its realised PnL minus every fee of its fills is above zero.
-//! - **Time at level**: how long progressive legs stayed open at each level (summed over legs).
+//! - **Time at level**: the share of the progressive legs' time (legs × span) spent open at
+//!   each level; what is left to 100% the legs were flat.
 //!
 //! `f64` throughout: these are statistics, not money on an order.
 
@@ -89,7 +90,7 @@ pub struct Metrics {
     pub cycles: Cycles,
     /// Deepest level reached.
     pub max_level: u32,
-    /// Share of the run's time the legs spent at each level.
+    /// Share of the progressive legs' time spent open at each level (the rest: flat).
     pub time_at_level: BTreeMap<u32, f64>,
     /// Largest value of the open positions, USDT.
     pub peak_position_value: f64,
@@ -114,6 +115,8 @@ pub(crate) struct Inputs<'a> {
     pub(crate) level_time_ms: &'a BTreeMap<u32, i64>,
     pub(crate) stats: &'a CoreStats,
     pub(crate) liquidated: bool,
+    /// Progressive legs traded (two per progressive symbol).
+    pub(crate) legs: usize,
 }
 
 fn mean(xs: &[f64]) -> Option<f64> {
@@ -246,20 +249,21 @@ pub(crate) fn compute(i: &Inputs<'_>) -> Metrics {
         Some(c) if max_drawdown.depth > 0.0 => Some(c / max_drawdown.depth),
         _ => None,
     };
-    let (gains, losses) =
-        i.trades
-            .iter()
-            .filter_map(|t| t.realised_pnl)
-            .map(decimal_to_f64)
-            .fold((0.0, 0.0), |(g, l), x| if x > 0.0 { (g + x, l) } else { (g, l - x) });
+    let (gains, losses) = i
+        .trades
+        .iter()
+        .filter_map(|t| t.realised_pnl)
+        .map(decimal_to_f64)
+        .fold((0.0, 0.0), |(g, l), x| if x > 0.0 { (g + x, l) } else { (g, l - x) });
     let profit_factor = (losses > 0.0).then(|| gains / losses);
     let mut daily_pnl: BTreeMap<String, f64> = BTreeMap::new();
     for t in i.trades {
         *daily_pnl.entry(utc_date(t.time_ms)).or_default() +=
             decimal_to_f64(t.realised_pnl.unwrap_or(Decimal::ZERO)) - decimal_to_f64(t.fee);
     }
+    let leg_time = span_ms as f64 * i.legs.max(1) as f64;
     let time_at_level =
-        i.level_time_ms.iter().map(|(level, ms)| (*level, *ms as f64 / span_ms as f64)).collect::<BTreeMap<_, _>>();
+        i.level_time_ms.iter().map(|(level, ms)| (*level, *ms as f64 / leg_time)).collect::<BTreeMap<_, _>>();
     let risk_triggers =
         i.stats.risk_by_level.iter().map(|(level, n): (&RiskLevel, &u64)| (level.to_string(), *n)).collect();
     Metrics {

@@ -352,6 +352,7 @@ impl Recorder {
             level_time_ms: &self.level_time_ms,
             stats: &stats,
             liquidated: self.liquidation.is_some(),
+            legs: 2 * core.symbols().iter().filter(|s| matches!(s.grid(), Grid::Progressive(_))).count(),
         });
         BacktestRun {
             from_ms: self.from_ms,

@@ -153,8 +153,12 @@ struct Bench<'a> {
 impl Bench<'_> {
     /// Feeds `event` and everything it causes.
     fn feed(&mut self, core: &mut AccountCore, event: CoreEvent, now: i64) {
-        let mut pending = vec![event];
         let mut gate = || true;
+        let mut venue = Venue { exchange: &self.ex, may_send: &mut gate };
+        let carried = drive(core, &mut venue, event, now, false);
+        self.take(core, carried, now);
+        let mut pending = Vec::new();
+        core_events(&self.ex, self.sim.drain_events(), &self.symbols, &mut pending);
         while !pending.is_empty() {
             for event in std::mem::take(&mut pending) {
                 let mut venue = Venue { exchange: &self.ex, may_send: &mut gate };
@@ -188,12 +192,32 @@ impl Bench<'_> {
     }
 }
 
+/// How a run is carried out (not what it assumes about the market).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RunOptions {
+    /// Let the core decide again on every path point, even where it knows nothing can change
+    /// (slower; the same result — tests compare).
+    pub decide_on_every_point: bool,
+}
+
 /// Runs the account over the data; `progress` hears about it every few thousand steps.
 pub fn run(
     spec: &AccountSpec,
     data: &MarketData,
     settings: &BacktestSettings,
     window: Window,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<crate::record::BacktestRun, BacktestError> {
+    run_with(spec, data, settings, window, RunOptions::default(), progress)
+}
+
+/// [`run`] with options.
+pub fn run_with(
+    spec: &AccountSpec,
+    data: &MarketData,
+    settings: &BacktestSettings,
+    window: Window,
+    options: RunOptions,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<crate::record::BacktestRun, BacktestError> {
     // Instruments and series, in the account's symbol order.
@@ -252,6 +276,7 @@ pub fn run(
     let wallet = ex.wallet()?;
     let start = CoreStart { wallet: Some(wallet.clone()), ..CoreStart::default() };
     let mut core = AccountCore::new(&spec.account_id, spec.risk.clone(), cores, start);
+    core.set_skip_when_calm(!options.decide_on_every_point);
     let mut bench = Bench {
         sim: &sim,
         ex,
@@ -272,7 +297,8 @@ pub fn run(
         if bench.recorder.liquidation().is_some() {
             break; // Bybit closed the position: the account stops
         }
-        for symbol in bench.symbols.clone() {
+        for k in 0..bench.symbols.len() {
+            let symbol = bench.symbols[k].clone();
             let (top, ts_ms) = sim.book_top(&symbol);
             let book = CoreEvent::Book { symbol, bid: top.map(|(b, _)| b), ask: top.map(|(_, a)| a), ts_ms };
             bench.feed(&mut core, book, t);
@@ -297,6 +323,14 @@ pub fn run(
         }
     }
     progress(Progress { done, total });
+    let work = core.work();
+    tracing::debug!(decisions = work.decisions, skipped = work.skipped, "backtest: decisions made and skipped as calm");
+    if std::env::var_os("GRIDBOT_BACKTEST_WORK").is_some() {
+        #[allow(clippy::print_stderr, reason = "a diagnostic asked for by environment variable")]
+        {
+            eprintln!("decisions {} skipped {}", work.decisions, work.skipped);
+        }
+    }
     let end_ms = sim.book_top(&bench.symbols[0]).1.min(to.max(from));
     let wallet = bench.ex.wallet()?;
     let positions: Vec<(Symbol, LegPair<Decimal>)> = bench

@@ -60,3 +60,51 @@ fn the_live_core_trades_weeks_of_real_minutes_and_the_result_is_reproducible() {
     let json = |r| result_json(&spec(), &Inputs::new(Path::new("bt.yaml"), &data, &settings, r), &data, r);
     assert_eq!(json(&first), json(&second));
 }
+
+/// Skipping quiet book updates is an optimisation, never a decision: with and without it, the
+/// same trades, the same equity, the same bytes — for a progressive grid, and for a classic
+/// grid with a recentre band and a take-profit/stop-loss band beside it.
+#[test]
+fn skipping_quiet_points_changes_nothing() {
+    use gridbot_backtest::{RunOptions, run_with};
+    use gridbot_strategy::{ClassicSettings, LayoutSpec, RecentrePolicy};
+    const ETH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binanceusdm_ETHUSDT_1m_2025-05_2025-06.csv.gz");
+    let mut spec = spec();
+    spec.symbols.push(SymbolConfig {
+        symbol: Symbol::new("ETHUSDT").unwrap(),
+        leverage: Decimal::from(5),
+        risk_limit: Decimal::from(2_000_000),
+        strategy: StrategyConfig::Classic(gridbot_strategy::config::ClassicConfig {
+            settings: ClassicSettings {
+                layout: LayoutSpec::AroundMarket { spacing: 0.003, levels_per_side: 5 },
+                progression: gridbot_grid::Progression::Arithmetic,
+                bias: gridbot_grid::Bias::Neutral,
+                qty_per_level: "0.05".parse().unwrap(),
+                take_profit: Some(0.004),
+                stop_loss: Some(0.02),
+                recentre: RecentrePolicy {
+                    max_deviation: Some(0.01),
+                    max_age_ms: Some(86_400_000),
+                    ..RecentrePolicy::default()
+                },
+                partial_fill_timeout_ms: 60_000,
+            },
+            atr_spacing: None,
+        }),
+    });
+    let data = MarketData::load(&[
+        (Symbol::new("BTCUSDT").unwrap(), BTC.into()),
+        (Symbol::new("ETHUSDT").unwrap(), ETH.into()),
+    ])
+    .unwrap();
+    let settings = BacktestSettings::default();
+    let window = Window { from_ms: None, to_ms: gridbot_core::time::parse_utc("2025-06-02") };
+    let run = |every| {
+        run_with(&spec, &data, &settings, window, RunOptions { decide_on_every_point: every }, &mut |_| {}).unwrap()
+    };
+    let (skipping, every) = (run(false), run(true));
+    let json = |r| result_json(&spec, &Inputs::new(Path::new("bt.yaml"), &data, &settings, r), &data, r);
+    assert!(every.metrics.fills > 100, "{:?}", every.metrics);
+    assert_eq!(skipping.trades, every.trades);
+    assert_eq!(json(&skipping), json(&every));
+}

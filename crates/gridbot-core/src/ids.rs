@@ -23,8 +23,9 @@ pub struct InvalidId {
 macro_rules! ascii_id {
     ($(#[$meta:meta])* $name:ident, $kind:literal, $max:literal, $expected:literal, $allowed:expr) => {
         $(#[$meta])*
+        // `Arc<str>`: ids are cloned into every order, event and record; a clone is a count.
         #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// Longest accepted length in bytes.
@@ -41,7 +42,7 @@ macro_rules! ascii_id {
                         expected: $expected,
                     });
                 }
-                Ok(Self(text))
+                Ok(Self(std::sync::Arc::from(text)))
             }
 
             /// The text.

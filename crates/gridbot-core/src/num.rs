@@ -51,6 +51,8 @@ macro_rules! non_negative_decimal {
         impl $name {
             /// Zero.
             pub const ZERO: Self = Self(Decimal::ZERO);
+            /// The largest value (an open upper bound).
+            pub const MAX: Self = Self(Decimal::MAX);
 
             /// Checked constructor: rejects negative values.
             pub fn new(value: Decimal) -> Result<Self, ValueError> {

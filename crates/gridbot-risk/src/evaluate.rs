@@ -219,6 +219,31 @@ pub fn evaluate(params: &RiskParams, snapshot: &RiskSnapshot) -> RiskDecision {
     decision
 }
 
+/// How long `decision` (made on `snapshot`) stays what `evaluate` would decide if nothing but
+/// time and the top of the book moved: the earliest time a time-based rule could change it (a
+/// new UTC day for the kill switch's peak, a level-up leaving the 48 h window, a leg's time at
+/// the max level running out). `None` when the book itself matters (L1 re-prices balance
+/// orders relative to it). Callers that skip `evaluate` on quiet market data rely on this.
+#[must_use]
+pub fn calm_until(params: &RiskParams, snapshot: &RiskSnapshot, decision: &RiskDecision) -> Option<i64> {
+    if snapshot.account.im_rate >= params.im_rate_block || !decision.reprices.is_empty() {
+        return None;
+    }
+    let mut until = utc_day_start(snapshot.now_ms) + gridbot_core::time::DAY_MS;
+    for leg in Leg::BOTH {
+        let memory = decision.memory.legs.get(leg);
+        if let Some(&oldest) = memory.level_ups_ms.first() {
+            until = until.min(oldest.saturating_add(params.level_up_window_ms));
+        }
+        if snapshot.legs.get(leg).is_open()
+            && let Some(since) = memory.at_max_level_since_ms
+        {
+            until = until.min(since.saturating_add(params.max_level_timeout_ms));
+        }
+    }
+    Some(until)
+}
+
 fn block_all(d: &mut LegDecision, level: RiskLevel) {
     for action in [Action::Balance, Action::Protective, Action::TakeProfit] {
         d.blocked.block(action, level);

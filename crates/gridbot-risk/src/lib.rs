@@ -61,7 +61,7 @@ mod params;
 mod snapshot;
 
 pub use decision::{Action, Alert, Blocks, LegDecision, Reprice, RiskDecision, RiskLevel};
-pub use evaluate::evaluate;
+pub use evaluate::{calm_until, evaluate};
 pub use maker::{MakerViolation, maker_check};
 pub use params::{InvalidRiskParam, RiskParams};
 pub use snapshot::{

@@ -21,7 +21,7 @@
 //!   the two differ (reconciliation, an operator's resume) instead of asking and downcasting.
 //! - **Pure**: no I/O, no clock but the `now_ms` passed in.
 
-use gridbot_core::{Execution, Instrument, Leg, Order, Qty, Symbol};
+use gridbot_core::{Execution, Instrument, Leg, Order, Price, Qty, Symbol};
 use gridbot_risk::{LegPair, OrderView, RiskDecision};
 use gridbot_state::SymbolState;
 
@@ -75,7 +75,7 @@ pub enum Note {
         /// The new generation.
         generation: u32,
         /// Around this mid.
-        mid: gridbot_core::Price,
+        mid: Price,
         /// Why.
         reason: RecentreReason,
     },
@@ -103,6 +103,128 @@ pub struct DecisionContext<'a> {
     pub market: &'a MarketView,
     /// The risk decision for this symbol, computed from the state after the last `apply`.
     pub decision: &'a RiskDecision,
+}
+
+/// How far the book and the clock may move before a grid's decision could change — the
+/// answer that lets the core skip deciding again on quiet market data (most candles of a
+/// backtest change nothing). Conservative by construction: inside the bands and before
+/// `until_ms`, deciding again would ask for no command and change no state; a property test
+/// and a backtest run with and without skipping hold it to that.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calm {
+    /// Best bids that change nothing (`None`: any).
+    pub bid: Option<(Price, Price)>,
+    /// Best asks that change nothing (`None`: any).
+    pub ask: Option<(Price, Price)>,
+    /// Mids that change nothing (`None`: any).
+    pub mid: Option<(f64, f64)>,
+    /// Before this time nothing times out, UTC ms.
+    pub until_ms: i64,
+    /// Any change of the book may matter (orders wait to be placed against it).
+    pub book_matters: bool,
+}
+
+impl Calm {
+    /// Nothing constrains it yet.
+    #[must_use]
+    pub const fn unbounded() -> Self {
+        Self { bid: None, ask: None, mid: None, until_ms: i64::MAX, book_matters: false }
+    }
+
+    /// Not calm at all: decide again on anything.
+    #[must_use]
+    pub const fn none() -> Self {
+        Self { bid: None, ask: None, mid: None, until_ms: i64::MIN, book_matters: true }
+    }
+
+    /// Any book change may matter.
+    pub fn book_matters(&mut self) {
+        self.book_matters = true;
+    }
+
+    /// Something times out at `t_ms`.
+    pub fn until(&mut self, t_ms: i64) {
+        self.until_ms = self.until_ms.min(t_ms);
+    }
+
+    /// The touch of `leg` (bid for long, ask for short) must stay in `band`.
+    pub fn narrow_touch(&mut self, leg: Leg, band: (Price, Price)) {
+        match leg {
+            Leg::Long => self.narrow_bid(band),
+            Leg::Short => self.narrow_ask(band),
+        }
+    }
+
+    /// The best bid must stay in `band`.
+    pub fn narrow_bid(&mut self, band: (Price, Price)) {
+        self.bid = Some(match self.bid {
+            Some((lo, hi)) => (lo.max(band.0), hi.min(band.1)),
+            None => band,
+        });
+    }
+
+    /// The best ask must stay in `band`.
+    pub fn narrow_ask(&mut self, band: (Price, Price)) {
+        self.ask = Some(match self.ask {
+            Some((lo, hi)) => (lo.max(band.0), hi.min(band.1)),
+            None => band,
+        });
+    }
+
+    /// A PostOnly `side` order at `price` is held back by the maker check: nothing changes
+    /// while it would still cross (a buy at or above the ask, a sell at or below the bid).
+    pub fn while_crossing(&mut self, side: gridbot_core::Side, price: Price) {
+        match side {
+            gridbot_core::Side::Buy => self.narrow_ask((Price::ZERO, price)),
+            gridbot_core::Side::Sell => self.narrow_bid((price, Price::MAX)),
+        }
+    }
+
+    /// The mid must stay in `band`.
+    pub fn narrow_mid(&mut self, band: (f64, f64)) {
+        self.mid = Some(match self.mid {
+            Some((lo, hi)) => (lo.max(band.0), hi.min(band.1)),
+            None => band,
+        });
+    }
+
+    /// Both constraints at once.
+    #[must_use]
+    pub fn meet(mut self, other: &Self) -> Self {
+        if let Some(b) = other.bid {
+            self.narrow_touch(Leg::Long, b);
+        }
+        if let Some(a) = other.ask {
+            self.narrow_touch(Leg::Short, a);
+        }
+        if let Some(m) = other.mid {
+            self.narrow_mid(m);
+        }
+        self.until(other.until_ms);
+        self.book_matters |= other.book_matters;
+        self
+    }
+
+    /// Nothing changes for this book.
+    #[must_use]
+    pub fn holds_for(&self, market: &MarketView) -> bool {
+        if self.book_matters {
+            return false;
+        }
+        let within = |band: Option<(Price, Price)>, p: Option<Price>| match (band, p) {
+            (None, _) => true,
+            (Some((lo, hi)), Some(p)) => lo <= p && p <= hi,
+            (Some(_), None) => false,
+        };
+        let mid_ok = match self.mid {
+            None => true,
+            Some((lo, hi)) => market.mid().is_some_and(|m| {
+                let m = m.to_f64();
+                lo <= m && m <= hi
+            }),
+        };
+        within(self.bid, market.bid) && within(self.ask, market.ask) && mid_ok
+    }
 }
 
 /// Counters for summaries and metrics.
@@ -173,9 +295,22 @@ impl Grid {
     /// The commands that bring the orders to what the legs need, and the happenings of
     /// deciding them (a classic grid's recentre).
     pub fn commands(&mut self, ctx: &DecisionContext<'_>) -> (Vec<Command>, Vec<Note>) {
+        let (commands, notes, _) = self.commands_calm(ctx);
+        (commands, notes)
+    }
+
+    /// The same, and how far the book and the clock may move before the decision could change.
+    pub fn commands_calm(&mut self, ctx: &DecisionContext<'_>) -> (Vec<Command>, Vec<Note>, Calm) {
         match self {
-            Self::Progressive(g) => (g.commands(ctx), Vec::new()),
-            Self::Classic(g) => g.commands(ctx),
+            Self::Progressive(g) => {
+                let (commands, calm) = g.commands_calm(ctx);
+                (commands, Vec::new(), calm)
+            }
+            Self::Classic(g) => {
+                let (commands, notes) = g.commands(ctx);
+                let calm = g.calm(ctx);
+                (commands, notes, calm)
+            }
         }
     }
 

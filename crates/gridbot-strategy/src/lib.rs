@@ -66,7 +66,7 @@ pub mod reconcile;
 pub mod records;
 pub mod working;
 
-pub use crate::core::{AccountCore, CoreEvent, CoreStart, CoreStats, Effect, Effects, SymbolCore};
+pub use crate::core::{AccountCore, CoreEvent, CoreStart, CoreStats, Effect, Effects, SymbolCore, Work};
 pub use classic::{ClassicGrid, ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy};
 pub use command::{Command, Outcome};
 pub use driver::{Carried, CoreTape, SentBatch, Venue, checked_snapshot, drive};

@@ -246,6 +246,11 @@ impl WorkingOrders {
         self.list.clear();
     }
 
+    /// True while a `side` PostOnly refusal against a stale book holds (without consuming it).
+    pub(crate) fn stale_book_holds(&self, side: Side, market_ts: i64) -> bool {
+        self.stale_book.refused_at[side_index(side)].is_some_and(|ts| market_ts <= ts)
+    }
+
     /// An order unexplained for longer than [`UNEXPLAINED_MS`] at `now_ms`, if any.
     pub(crate) fn unexplained(&self, now_ms: i64) -> Option<&WorkingOrder> {
         self.list.iter().find(|w| w.state.unexplained_since().is_some_and(|t| now_ms - t >= UNEXPLAINED_MS))

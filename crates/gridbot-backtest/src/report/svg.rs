@@ -42,7 +42,11 @@ fn ticks(lo: f64, hi: f64, count: usize) -> Vec<f64> {
 
 fn fmt_value(v: f64) -> String {
     let a = v.abs();
-    if a >= 1e6 {
+    if a < 1e-12 {
+        "0".to_owned()
+    } else if v.fract() == 0.0 && a < 1e4 {
+        format!("{v:.0}")
+    } else if a >= 1e6 {
         format!("{:.2}M", v / 1e6)
     } else if a >= 1e4 {
         format!("{:.1}k", v / 1e3)

@@ -36,8 +36,8 @@ use gridbot_state::{ClassicSlot, ClassicState, LegState, SymbolState};
 
 pub use self::policy::{ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy, recentre_reason};
 use crate::command::{Command, Outcome};
-use crate::grid::{Applied, DecisionContext, GridEvent, Note, StrategyStats};
-use crate::lifecycle::OrderEvent;
+use crate::grid::{Applied, Calm, DecisionContext, GridEvent, Note, StrategyStats};
+use crate::lifecycle::{OrderEvent, OrderState};
 use crate::market::MarketView;
 use crate::reasons::{RecentreReason, ReconcileReason};
 use crate::reconcile::ClassicSync;
@@ -225,6 +225,98 @@ impl ClassicGrid {
             return None;
         }
         Some(decimal_to_f64(s.realised_pnl - s.fees + unrealised) / decimal_to_f64(notional))
+    }
+
+    /// The mids at which the whole-grid take-profit and stop-loss stay quiet: the grid's PnL
+    /// is linear in the mid (`(C + S·mid) / notional`), so each threshold is one mid; a margin
+    /// of a millionth keeps float rounding on the quiet side.
+    fn pnl_band(&self) -> Option<(f64, f64)> {
+        let s = self.state.as_ref()?;
+        if s.plan.take_profit().is_none() && s.plan.stop_loss().is_none() {
+            return None;
+        }
+        let notional: f64 =
+            decimal_to_f64(s.plan.levels().iter().map(|l| l.price.as_decimal() * l.qty.as_decimal()).sum());
+        let [long, short] = self.inventory.map(|i| (i.size.to_f64(), i.avg.map_or(0.0, decimal_to_f64)));
+        let c = decimal_to_f64(s.realised_pnl - s.fees) - long.0 * long.1 + short.0 * short.1;
+        let slope = long.0 - short.0;
+        if notional <= 0.0 || slope == 0.0 {
+            return None; // the PnL does not move with the mid
+        }
+        let at = |pnl: f64| (pnl * notional - c) / slope;
+        let mut lo = f64::NEG_INFINITY;
+        let mut hi = f64::INFINITY;
+        for target in [s.plan.take_profit(), s.plan.stop_loss().map(|sl| -sl)].into_iter().flatten() {
+            let m = at(target);
+            let margin = m.abs() * 1e-6;
+            // Where the PnL reaches the target, on the side the mid would have to go.
+            if (slope > 0.0) == (target > 0.0) { hi = hi.min(m - margin) } else { lo = lo.max(m + margin) }
+        }
+        Some((lo, hi))
+    }
+
+    /// How far the book and the clock may move before the grid's decision could change, after
+    /// a decision that asked for nothing.
+    #[must_use]
+    pub fn calm(&self, ctx: &DecisionContext<'_>) -> Calm {
+        if ctx.decision.halt.is_some() || self.state.as_ref().is_some_and(|s| s.stopped.is_some()) {
+            return Calm::unbounded();
+        }
+        let Some(state) = self.state.as_ref() else { return Calm::none() };
+        if self.rebuild.is_some()
+            || self.settings.recentre.pump_dump.is_some()
+            || self.orders.list.iter().any(|w| w.state != OrderState::Working)
+            || state.plan.initial_position().is_some() && self.backed_generation != Some(state.generation)
+        {
+            return Calm::none();
+        }
+        let mut calm = Calm::unbounded();
+        let levels = state.plan.levels();
+        // A slot without its order waits for the book (the maker check, a crossed level).
+        let placed = |slot: &ClassicSlot| {
+            self.orders.list.iter().any(|w| {
+                w.tag.role == OrderRole::ClassicLevel
+                    && w.tag.cycle == state.generation
+                    && w.tag.level == slot.index
+                    && w.side == slot.side
+            })
+        };
+        for slot in state.slots.iter().filter(|slot| !placed(slot)) {
+            if slot.side == slot.leg.exit_side() && self.inventory[li(slot.leg)].size.is_zero() {
+                continue; // nothing to close yet: waits for a fill, not for the book
+            }
+            match levels.get(slot.index as usize) {
+                // Held back because it would cross: nothing changes while it still would.
+                Some(level)
+                    if !self.orders.stale_book_holds(slot.side, ctx.market.ts_ms)
+                        && ctx
+                            .decision
+                            .permits_post_only(
+                                slot.leg,
+                                OrderRole::ClassicLevel,
+                                slot.side,
+                                level.price,
+                                ctx.market.bid,
+                                ctx.market.ask,
+                            )
+                            .is_err() =>
+                {
+                    calm.while_crossing(slot.side, level.price);
+                }
+                _ => calm.book_matters(),
+            }
+        }
+        if let (Some(d), Some(low), Some(high)) = (self.settings.recentre.max_deviation, levels.first(), levels.last())
+        {
+            calm.narrow_mid((low.price.to_f64() * (1.0 - d), high.price.to_f64() * (1.0 + d)));
+        }
+        if let Some(age) = self.settings.recentre.max_age_ms {
+            calm.until(state.built_at_ms + age);
+        }
+        if let Some(band) = self.pnl_band() {
+            calm.narrow_mid(band);
+        }
+        calm
     }
 
     fn on_execution(&mut self, e: &Execution, now_ms: i64) -> Applied {

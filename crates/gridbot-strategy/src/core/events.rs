@@ -1,11 +1,11 @@
 //! How the core reacts to each event.
 
 use gridbot_core::{ErrorAction, Execution, Leg, Order, Position, PositionIdx, Qty, Wallet};
-use gridbot_risk::{RiskLevel, evaluate};
+use gridbot_risk::{RiskLevel, calm_until, evaluate};
 
 use super::{ALERT_REPEAT_MS, AccountCore, CoreEvent, DRIFT_GRACE_MS, EQUITY_EVERY_MS, Effect, Effects, MAX_ROUNDS};
 use crate::command::Outcome;
-use crate::grid::{Applied, DecisionContext, Grid, GridEvent, Note};
+use crate::grid::{Applied, Calm, DecisionContext, Grid, GridEvent, Note};
 use crate::market::MarketView;
 use crate::reasons::ReconcileReason;
 use crate::reconcile::{JobWork, ReconcileJob, ReconcileOutcome, Reconciled, positions_by_leg};
@@ -19,6 +19,13 @@ impl AccountCore {
     /// Folds one event in and returns what is due, in order.
     pub fn on_event(&mut self, event: CoreEvent, now_ms: i64) -> Effects {
         let mut out = Effects::new();
+        // Anything but market data and time may change a decision: decide again.
+        match &event {
+            CoreEvent::Book { .. } | CoreEvent::Tick => {}
+            CoreEvent::Outcomes { symbol, .. } => self.unsettle(Some(symbol)),
+            CoreEvent::Reconciled(r) => self.unsettle(Some(&r.symbol)),
+            _ => self.unsettle(None),
+        }
         match event {
             CoreEvent::Start => {
                 for i in 0..self.symbols.len() {
@@ -31,8 +38,14 @@ impl AccountCore {
             CoreEvent::Wallet(w) => self.on_wallet(w, now_ms, &mut out),
             CoreEvent::Book { symbol, bid, ask, ts_ms } => {
                 if let Some(i) = self.slot_of(&symbol) {
-                    self.symbols[i].market = MarketView { bid, ask, ts_ms };
-                    self.act(i, 1, now_ms, &mut out);
+                    let market = MarketView { bid, ask, ts_ms };
+                    self.symbols[i].market = market;
+                    let calm = self.symbols[i].calm.is_some_and(|c| now_ms < c.until_ms && c.holds_for(&market));
+                    if calm {
+                        self.work.skipped += 1;
+                    } else {
+                        self.act(i, 1, now_ms, &mut out);
+                    }
                 }
             }
             CoreEvent::Outcomes { symbol, round, outcomes } => {
@@ -183,6 +196,7 @@ impl AccountCore {
             }
             match reason {
                 Some(reason) => self.request_reconcile(i, reason, true, out),
+                None if self.symbols[i].calm.is_some_and(|c| now < c.until_ms) => self.work.skipped += 1,
                 None => self.act(i, 1, now, out),
             }
         }
@@ -302,25 +316,61 @@ impl AccountCore {
         }
     }
 
+    /// Decide again on the next event: for symbol `symbol`, or every symbol.
+    fn unsettle(&mut self, symbol: Option<&gridbot_core::Symbol>) {
+        for s in &mut self.symbols {
+            if symbol.is_none_or(|x| s.symbol() == x) {
+                s.calm = None;
+            }
+        }
+    }
+
     /// Risk, then the grid's commands: a batch to send (and the state to save after it).
     pub(super) fn act(&mut self, i: usize, round: u8, now: i64, out: &mut Effects) {
+        self.work.decisions += 1;
         let snapshot = self.risk_snapshot(i, now);
         let decision = evaluate(&self.risk_params, &snapshot);
         self.account_memory.clone_from(&decision.memory.account);
         self.symbols[i].risk.clone_from(&decision.memory.legs);
         self.risk_alerts(i, &decision.alerts, now, out);
         let market = self.symbols[i].market;
-        let (commands, notes) =
-            self.symbols[i].grid.commands(&DecisionContext { now_ms: now, market: &market, decision: &decision });
+        let (commands, notes, grid_calm) =
+            self.symbols[i].grid.commands_calm(&DecisionContext { now_ms: now, market: &market, decision: &decision });
+        let quiet = commands.is_empty() && notes.is_empty();
         for note in notes {
             self.note(i, note, now, out);
         }
+        self.symbols[i].calm =
+            (quiet && self.skip_when_calm).then(|| self.calm(i, &snapshot, &decision, grid_calm)).flatten();
         if commands.is_empty() {
             return;
         }
         out.push(Effect::Send { symbol: self.symbols[i].symbol().clone(), round, commands });
         // The orders change: the snapshot's list of them is saved after this batch.
         out.push(Effect::Save);
+    }
+
+    /// The grid's calm, bounded by the risk engine's and the core's own clocks (a lasting risk
+    /// alert's hourly repeat, disagreeing positions' grace); `None` when the book matters to
+    /// the risk decision.
+    fn calm(
+        &self,
+        i: usize,
+        snapshot: &gridbot_risk::RiskSnapshot,
+        decision: &gridbot_risk::RiskDecision,
+        grid: Calm,
+    ) -> Option<Calm> {
+        let mut calm = grid;
+        calm.until(calm_until(&self.risk_params, snapshot, decision)?);
+        for (level, leg) in &self.symbols[i].risk_active {
+            if let Some(t) = self.alerted.get(&(*level, *leg, i)) {
+                calm.until(t.saturating_add(ALERT_REPEAT_MS));
+            }
+        }
+        if let Some(since) = self.symbols[i].drift_since {
+            calm.until(since.saturating_add(DRIFT_GRACE_MS));
+        }
+        Some(calm)
     }
 
     /// Alerts risk conditions as they start (and hourly while they last), not on every

@@ -19,6 +19,11 @@
 //!   reconciled — counts in the `now_ms` given, so a replay at any speed behaves like real time.
 //! - **Fills first.** Orders a batch of fills calls for are due before the alerts and journal
 //!   rows about those fills.
+//! - **Quiet data is cheap.** After a decision that asked for nothing, the grid and the risk
+//!   engine say how far the book and the clock may move before deciding again could change
+//!   anything ([`Calm`](crate::grid::Calm)); book updates and ticks inside that are skipped.
+//!   Any other event decides again. Skipping changes no command (a test runs backtests both
+//!   ways and compares the bytes of their results).
 //! - **Halted is an input.** The emergency stop reaches the core as an event; the executor's
 //!   gate still checks it before every request.
 
@@ -32,7 +37,7 @@ use gridbot_risk::{AccountMemory, LegMemory, LegPair, RiskLevel, RiskParams};
 use gridbot_state::{AccountSnapshot, SymbolState};
 
 use crate::command::{Command, Outcome};
-use crate::grid::{Grid, StrategyStats};
+use crate::grid::{Calm, Grid, StrategyStats};
 use crate::market::MarketView;
 use crate::reasons::ReconcileReason;
 use crate::reconcile::{ReconcileJob, Reconciled};
@@ -147,6 +152,9 @@ pub struct SymbolCore {
     pub(crate) drift_since: Option<i64>,
     /// The risk conditions of the last decision (alerts go out when one starts).
     pub(crate) risk_active: HashSet<(RiskLevel, Option<Leg>)>,
+    /// After a decision that asked for nothing: how far the book and the clock may move before
+    /// deciding again could change anything (`None`: decide on the next event).
+    pub(crate) calm: Option<Calm>,
 }
 
 impl SymbolCore {
@@ -159,7 +167,7 @@ impl SymbolCore {
         risk: LegPair<LegMemory>,
         risk_limit: f64,
     ) -> Self {
-        Self { grid, market, positions, risk, risk_limit, drift_since: None, risk_active: HashSet::new() }
+        Self { grid, market, positions, risk, risk_limit, drift_since: None, risk_active: HashSet::new(), calm: None }
     }
 
     /// Its symbol.
@@ -210,6 +218,19 @@ pub struct AccountCore {
     risk_events: u64,
     risk_by_level: BTreeMap<RiskLevel, u64>,
     reconciliations: u64,
+    /// Skip deciding again on book updates and ticks that cannot change the decision.
+    skip_when_calm: bool,
+    /// Decisions made and skipped (work counters, not results).
+    pub(crate) work: Work,
+}
+
+/// How much deciding the core did: decisions made, and book updates or ticks skipped as calm.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Work {
+    /// Risk evaluated and the grid asked for commands.
+    pub decisions: u64,
+    /// Book updates and ticks that could change nothing, skipped.
+    pub skipped: u64,
 }
 
 impl AccountCore {
@@ -229,6 +250,25 @@ impl AccountCore {
             risk_events: 0,
             risk_by_level: BTreeMap::new(),
             reconciliations: 0,
+            skip_when_calm: true,
+            work: Work::default(),
+        }
+    }
+
+    /// Decisions made and skipped so far.
+    #[must_use]
+    pub fn work(&self) -> Work {
+        self.work
+    }
+
+    /// Whether book updates and ticks that cannot change the decision are skipped (on by
+    /// default; off, every one is decided on — the same commands, more work). Tests compare.
+    pub fn set_skip_when_calm(&mut self, on: bool) {
+        self.skip_when_calm = on;
+        if !on {
+            for s in &mut self.symbols {
+                s.calm = None;
+            }
         }
     }
 

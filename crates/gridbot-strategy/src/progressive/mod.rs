@@ -27,15 +27,15 @@ use gridbot_core::{
     Decimal, ExecType, Execution, Instrument, Leg, Order, OrderLinkId, OrderRequest, OrderRole, OrderStatus, Price,
     Qty, RejectReason, TimeInForce,
 };
-use gridbot_grid::{GridPlan, desired_orders};
+use gridbot_grid::{DesiredOrder, GridPlan, desired_orders};
 use gridbot_recovery::{LinkTag, NonceSource};
 use gridbot_risk::{LegPair, OrderView, RiskLevel};
 use gridbot_state::SymbolState;
 
 use self::leg::LegCycle;
 use crate::command::{Command, Outcome};
-use crate::grid::{Applied, DecisionContext, GridEvent, Note, StrategyStats};
-use crate::lifecycle::OrderEvent;
+use crate::grid::{Applied, Calm, DecisionContext, GridEvent, Note, StrategyStats};
+use crate::lifecycle::{OrderEvent, OrderState};
 use crate::market::MarketView;
 use crate::reasons::ReconcileReason;
 use crate::working::{WorkingOrder, WorkingOrders, may_exist};
@@ -377,54 +377,69 @@ impl ProgressiveGrid {
         }
     }
 
-    /// The orders `leg` needs now (ignoring risk), with ids.
-    fn wants(&mut self, leg: Leg, market: &MarketView) -> Vec<WantedOrder> {
+    /// The orders `leg` needs now (ignoring risk).
+    fn wants(&self, leg: Leg, market: &MarketView) -> Vec<DesiredOrder> {
         let touch = match leg {
             Leg::Long => market.bid,
             Leg::Short => market.ask,
         };
         let position = self.leg(leg).position();
-        let mut out = Vec::new();
+        let mut out = Vec::with_capacity(2);
         for wanted in desired_orders(&self.plan, leg, &position, touch, &self.instrument) {
-            let wanted = match wanted {
-                Ok(w) => w,
+            match wanted {
+                Ok(w) => out.push(w),
                 Err(e) => {
                     tracing::warn!(symbol = %self.instrument.symbol(), ?leg, error = %e, "an order the leg needs does not fit the instrument");
-                    continue;
                 }
-            };
-            let tag = self.new_tag(leg, wanted.role, wanted.level);
-            let Ok(id) = tag.encode() else { continue };
-            let mut request = OrderRequest::limit(
-                self.instrument.symbol().clone(),
-                wanted.side,
-                wanted.qty,
-                wanted.price,
-                wanted.time_in_force,
-                leg.position_idx(),
-                id,
-            );
-            if wanted.reduce_only {
-                request = request.reduce_only();
             }
-            out.push(WantedOrder { role: wanted.role, level: wanted.level, request, tag });
         }
         out
     }
 
+    /// The order that carries out `want`, with a new id.
+    fn wanted(&mut self, leg: Leg, want: &DesiredOrder) -> Option<WantedOrder> {
+        let tag = self.new_tag(leg, want.role, want.level);
+        let id = tag.encode().ok()?;
+        let mut request = OrderRequest::limit(
+            self.instrument.symbol().clone(),
+            want.side,
+            want.qty,
+            want.price,
+            want.time_in_force,
+            leg.position_idx(),
+            id,
+        );
+        if want.reduce_only {
+            request = request.reduce_only();
+        }
+        Some(WantedOrder { role: want.role, level: want.level, request, tag })
+    }
+
     /// Does resting order `w` already do what `want` asks?
-    fn satisfies(&self, w: &WorkingOrder, want: &WantedOrder) -> bool {
+    fn satisfies(&self, w: &WorkingOrder, want: &DesiredOrder) -> bool {
         let cycle = self.leg(w.tag.leg).cycle;
-        if w.tag.role != want.role || w.tag.level != want.level || w.tag.cycle != cycle || w.qty != want.request.qty {
+        if w.tag.role != want.role || w.tag.level != want.level || w.tag.cycle != cycle || w.qty != want.qty {
             return false;
         }
-        match (w.price, want.request.price) {
-            (Some(have), Some(target)) if want.role == OrderRole::Balance => {
-                let gap = have.diff(target).abs();
-                gap.checked_div(target.as_decimal()).is_some_and(|g| g <= self.settings.balance_reprice)
+        match w.price {
+            Some(have) if want.role == OrderRole::Balance => {
+                let gap = have.diff(want.price).abs();
+                gap.checked_div(want.price.as_decimal()).is_some_and(|g| g <= self.settings.balance_reprice)
             }
-            (have, target) => have == target,
+            have => have == Some(want.price),
         }
+    }
+
+    /// The touches at which a resting balance order at `have` still satisfies the leg: one tick
+    /// inside `[have / (1 + r), have / (1 − r)]`, where `r` is `balance_reprice`.
+    fn balance_band(&self, have: Price) -> (Price, Price) {
+        let r = self.settings.balance_reprice;
+        let tick = self.instrument.tick_size();
+        let h = have.as_decimal();
+        let lo = h.checked_div(Decimal::ONE + r).map_or(h, |x| x + tick);
+        let hi = h.checked_div(Decimal::ONE - r).map_or(h, |x| x - tick);
+        let price = |d: Decimal| Price::new(d.max(Decimal::ZERO)).unwrap_or(have);
+        (price(lo.min(h)), price(hi.max(h)))
     }
 
     fn place(&mut self, want: WantedOrder, after_cancel: Option<OrderLinkId>, out: &mut Vec<Command>) {
@@ -440,12 +455,18 @@ impl ProgressiveGrid {
         link_id
     }
 
-    fn leg_commands(&mut self, leg: Leg, ctx: &DecisionContext<'_>, out: &mut Vec<Command>) {
+    fn leg_commands(&mut self, leg: Leg, ctx: &DecisionContext<'_>, calm: &mut Calm, out: &mut Vec<Command>) {
         let d = ctx.decision;
         let now = ctx.now_ms;
         let l = self.leg(leg).clone();
+        // Orders in flight, partly filled or unexplained: their answers are due, not calm.
+        if self.orders.leg(leg).any(|w| w.state != OrderState::Working) {
+            calm.book_matters();
+            calm.until(now);
+        }
         // A partial fill freezes the leg until the order ends or the timeout passes.
         if let Some(since) = l.frozen_since {
+            calm.until(since + self.settings.partial_fill_timeout_ms);
             if now - since >= self.settings.partial_fill_timeout_ms
                 && let Some(i) =
                     self.orders.list.iter().position(|w| {
@@ -462,6 +483,7 @@ impl ProgressiveGrid {
         if let Some(level) = d.legs.get(leg).close
             && l.is_open()
         {
+            calm.until(now);
             for i in (0..self.orders.list.len()).rev() {
                 if self.orders.list[i].tag.leg == leg {
                     self.cancel(i, now, out);
@@ -485,6 +507,19 @@ impl ProgressiveGrid {
         let mut wants = self.wants(leg, ctx.market);
         // Blocked actions are not wanted: resting orders of theirs are cancelled below.
         wants.retain(|w| d.permits(leg, w.role).is_ok());
+        // What the book may do before this leg's wants change: a flat leg's balance order
+        // follows the touch; everything else rests at plan prices.
+        if !l.is_open()
+            && let Some(b) =
+                self.orders.leg(leg).find(|w| w.tag.role == OrderRole::Balance && w.state == OrderState::Working)
+            && let Some(have) = b.price
+            && wants.iter().any(|w| self.satisfies(b, w))
+        {
+            let band = self.balance_band(have);
+            calm.narrow_touch(leg, band);
+        } else if !l.is_open() {
+            calm.book_matters();
+        }
         // A role whose cancel failed waits until its order's fate is known.
         let unresolved: Vec<OrderRole> =
             self.orders.leg(leg).filter(|w| w.state.cancel_rejected()).map(|w| w.tag.role).collect();
@@ -538,45 +573,56 @@ impl ProgressiveGrid {
             i += 1;
         }
         for want in wants {
-            let permitted = match want.request.time_in_force {
-                TimeInForce::PostOnly if self.orders.stale_book.holds(want.request.side, ctx.market.ts_ms) => false,
-                TimeInForce::PostOnly => d
-                    .permits_post_only(
-                        leg,
-                        want.role,
-                        want.request.side,
-                        want.request.price.unwrap_or(Price::ZERO),
-                        ctx.market.bid,
-                        ctx.market.ask,
-                    )
-                    .is_ok(),
+            let permitted = match want.time_in_force {
+                TimeInForce::PostOnly if self.orders.stale_book.holds(want.side, ctx.market.ts_ms) => {
+                    calm.book_matters(); // a newer top of the book lets it out
+                    false
+                }
+                TimeInForce::PostOnly => {
+                    let ok = d
+                        .permits_post_only(leg, want.role, want.side, want.price, ctx.market.bid, ctx.market.ask)
+                        .is_ok();
+                    if !ok {
+                        // Held back: nothing changes while it would still cross.
+                        calm.while_crossing(want.side, want.price);
+                    }
+                    ok
+                }
                 _ => d.permits(leg, want.role).is_ok(),
             };
             if !permitted {
                 continue;
             }
+            let Some(wanted) = self.wanted(leg, &want) else { continue };
             // A replacement waits for the cancel of the order it replaces.
             let after = replaced.iter().find(|(role, _)| *role == want.role).map(|(_, id)| id.clone());
-            self.place(want, after, out);
+            self.place(wanted, after, out);
         }
     }
 
     /// The commands that bring the orders to what the legs need.
     pub fn commands(&mut self, ctx: &DecisionContext<'_>) -> Vec<Command> {
+        self.commands_calm(ctx).0
+    }
+
+    /// The commands, and how far the book and the clock may move before they could change
+    /// (meaningful when there are none).
+    pub fn commands_calm(&mut self, ctx: &DecisionContext<'_>) -> (Vec<Command>, Calm) {
         let mut out = Vec::new();
+        let mut calm = Calm::unbounded();
         if ctx.decision.halt.is_some() {
             if ctx.decision.cancel_all && !self.halted_cancel_sent {
                 self.halted_cancel_sent = true;
                 out.push(Command::CancelAll { symbol: self.instrument.symbol().clone() });
             }
-            return out;
+            return (out, calm);
         }
         self.halted_cancel_sent = false;
         self.orders.stale_book.deciding(ctx.market.ts_ms);
         for leg in Leg::BOTH {
-            self.leg_commands(leg, ctx, &mut out);
+            self.leg_commands(leg, ctx, &mut calm, &mut out);
         }
-        out
+        (out, calm)
     }
 
     /// Each leg's level and open orders, for the risk snapshot.

@@ -15,7 +15,9 @@ use std::time::Duration;
 
 use gridbot_core::SystemClock;
 use gridbot_sim::server::{FaultConfig, ServerHandle};
-use support::{BTC_FILE, ETH_FILE, Proc, account_yaml, check_invariants, client, data, gridbot_bin, temp_dir};
+use support::{
+    BTC_FILE, ETH_FILE, Proc, account_yaml, check_invariants_eventually, client, data, gridbot_bin, temp_dir,
+};
 
 const KEY: &str = "kill-key";
 const SECRET: &str = "kill-secret";
@@ -146,12 +148,12 @@ fn kill_and_recover(tag: &str, kills: u64, faults: FaultConfig, seed: u64) {
         }
         // The market pauses; the bot settles and saves; check.
         quiet(&handle, &dir.join("var/acck/acck.state.json"));
-        check_invariants(&dir.join("var"), "acck", &ex, &SYMBOLS);
+        check_invariants_eventually(&dir.join("var"), "acck", &ex, &SYMBOLS);
         eprintln!("{tag}: round {k} ok (killed after {before_kill} candles)");
     }
     assert_eq!(bot.terminate(), Some(0));
     quiet(&handle, &dir.join("var/acck/acck.state.json"));
-    check_invariants(&dir.join("var"), "acck", &ex, &SYMBOLS);
+    check_invariants_eventually(&dir.join("var"), "acck", &ex, &SYMBOLS);
     let journal = gridbot_state::Journal::open(&dir.join("var/acck/journal.sqlite")).unwrap();
     assert!(journal.execution_count().unwrap() > 10, "the bot traded across the restarts");
     if faults_on {

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use gridbot_core::Symbol;
-use support::{BTC_FILE, ETH_FILE, Proc, account_yaml, check_invariants, client, temp_dir, truncated};
+use support::{BTC_FILE, ETH_FILE, Proc, account_yaml, check_invariants_eventually, client, temp_dir, truncated};
 
 const SECRET_A: &str = "e2e-secret-alpha-8c1f";
 const SECRET_B: &str = "e2e-secret-bravo-41d7";
@@ -173,8 +173,8 @@ fn two_accounts_two_symbols_over_days_of_real_candles() {
     // One public stream for both accounts and both symbols.
     assert_eq!(output.matches("public stream shared").count(), 1, "{output}");
     let state = dir.join("var");
-    check_invariants(&state, "acca", &a, &["BTCUSDT", "ETHUSDT"]);
-    check_invariants(&state, "accb", &client(&url, "key-b", SECRET_B), &["BTCUSDT", "ETHUSDT"]);
+    check_invariants_eventually(&state, "acca", &a, &["BTCUSDT", "ETHUSDT"]);
+    check_invariants_eventually(&state, "accb", &client(&url, "key-b", SECRET_B), &["BTCUSDT", "ETHUSDT"]);
     // Grids cycled: take-profits filled and legs levelled up (journals).
     let mut cycles = 0;
     let mut level_ups = 0;

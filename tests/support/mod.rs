@@ -147,6 +147,26 @@ impl Drop for Proc {
 }
 
 /// The invariants after a recovery (DESIGN §7): the exchange's positions equal the saved legs,
+/// The same, allowing the bot's persister up to ten seconds to write its latest snapshot (it
+/// writes on its own thread, with fsyncs that a busy machine can delay); the last failure is
+/// reported if it never holds.
+pub fn check_invariants_eventually(state_dir: &Path, account: &str, ex: &BybitClient, symbols: &[&str]) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let attempt = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            check_invariants(state_dir, account, ex, symbols);
+        }));
+        if attempt.is_ok() {
+            return;
+        }
+        if Instant::now() >= deadline {
+            check_invariants(state_dir, account, ex, symbols);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// no (leg, cycle, role, level) has two live orders, every open order of ours is tracked, and
 /// no foreign order exists.
 pub fn check_invariants(state_dir: &Path, account: &str, ex: &BybitClient, symbols: &[&str]) {

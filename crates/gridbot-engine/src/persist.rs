@@ -50,10 +50,20 @@ fn journal_row(journal: &Journal, row: JournalRecord) -> Result<(), gridbot_stat
 }
 
 fn write(store: &SnapshotStore, journal: &Journal, record: Record, warned: &mut [bool; 2]) {
+    let started = std::time::Instant::now();
+    let snapshot = matches!(record, Record::Snapshot(_));
     let result = match record {
         Record::Snapshot(s) => store.save(&s).map_err(|e| (0, e.to_string())),
         Record::Journal(row) => journal_row(journal, row).map_err(|e| (1, e.to_string())),
     };
+    let took = started.elapsed();
+    if took >= std::time::Duration::from_secs(1) {
+        tracing::warn!(
+            ms = u64::try_from(took.as_millis()).unwrap_or(u64::MAX),
+            snapshot,
+            "a write to disk took over a second (a slow or busy disk delays the state, never the trading)"
+        );
+    }
     if let Err((which, e)) = result {
         if warned[which] {
             tracing::debug!(error = %e, "persisting failed again");

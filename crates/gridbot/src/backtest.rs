@@ -229,7 +229,8 @@ pub(crate) fn backtest(args: BacktestArgs) -> Result<(), Failure> {
         Failure::new(code, e.to_string())
     })?;
     let wall = started.elapsed();
-    let inputs = Inputs::new(&config_path, &data, &settings, &result);
+    let shown = if args.example { PathBuf::from("config/backtest-example.yaml") } else { config_path.clone() };
+    let inputs = Inputs::new(&shown, &data, &settings, &result);
     let written = write_all(&out, &spec, &inputs, &data, &result, &parameters(&account))
         .map_err(|e| Failure::new(1, e.to_string()))?;
     if !args.quiet {

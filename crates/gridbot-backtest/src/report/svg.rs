@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 const W: f64 = 960.0;
 const LEFT: f64 = 72.0;
 const RIGHT: f64 = 16.0;
-const TOP: f64 = 12.0;
+const TOP: f64 = 22.0;
 const BOTTOM: f64 = 28.0;
 
 /// A chart under construction.
@@ -271,9 +271,9 @@ impl Chart {
             let _ = write!(
                 s,
                 r##"<rect x="{lx:.1}" y="{}" width="10" height="10" fill="{color}"/><text x="{:.1}" y="{}" font-size="11" fill="#333">{}</text>"##,
-                TOP + 6.0,
+                4.0,
                 lx + 14.0,
-                TOP + 15.0,
+                13.0,
                 esc(name)
             );
             #[allow(clippy::cast_precision_loss, reason = "legend names are short")]

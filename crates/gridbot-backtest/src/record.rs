@@ -263,6 +263,10 @@ impl Recorder {
         }
     }
 
+    pub(crate) fn next_sample_ms(&self) -> i64 {
+        self.next_sample_ms
+    }
+
     pub(crate) fn sample_due(&self, now: i64) -> bool {
         now >= self.next_sample_ms
     }

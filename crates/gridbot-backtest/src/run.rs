@@ -10,9 +10,9 @@
 use std::collections::BTreeMap;
 
 use gridbot_core::time::DAY_MS;
-use gridbot_core::{Decimal, Exchange, ExecType, Instrument, Leg, Symbol};
+use gridbot_core::{Decimal, Exchange, ExecType, Instrument, Leg, Price, Symbol};
 use gridbot_risk::{LegPair, RiskParams};
-use gridbot_sim::{CandleReplay, MatchingEngine, SimAccount, SimEvent, SimExchange};
+use gridbot_sim::{CandleReplay, MatchingEngine, QuietEnd, SimAccount, SimEvent, SimExchange};
 use gridbot_strategy::config::{StrategyConfig, SymbolConfig};
 use gridbot_strategy::{
     AccountCore, Carried, CoreEvent, CoreStart, GridChange, JournalRecord, Venue, drive, open_symbol,
@@ -142,6 +142,56 @@ fn core_events(ex: &SimAccount, events: Vec<SimEvent>, symbols: &[Symbol], out: 
     }
 }
 
+/// The marks each series may move through without waking the core, from every symbol's calm
+/// (series order); `None` when some symbol must decide on the next point. Conservative: the
+/// synthetic book's bid is within a tick below the mark and its ask within `spread` ticks above
+/// it, so a mark inside the band keeps the bid, the ask and the mid inside theirs.
+fn quiet_bands(
+    core: &AccountCore,
+    series: &[Symbol],
+    symbols: &[Symbol],
+    ticks: &[Decimal],
+    spread: Decimal,
+) -> Option<Vec<Option<(Price, Price)>>> {
+    let mut out = Vec::with_capacity(series.len());
+    for symbol in series {
+        let k = symbols.iter().position(|s| s == symbol)?;
+        let calm = core.symbols()[k].calm()?;
+        if calm.book_matters {
+            return None;
+        }
+        let tick = ticks[k];
+        let mut lo = Decimal::ZERO;
+        let mut hi = Decimal::MAX;
+        if let Some((l, h)) = calm.bid {
+            lo = lo.max(l.as_decimal() + tick);
+            hi = hi.min(h.as_decimal());
+        }
+        if let Some((l, h)) = calm.ask {
+            lo = lo.max(l.as_decimal());
+            hi = hi.min(h.as_decimal() - spread * tick);
+        }
+        if let Some((l, h)) = calm.mid {
+            if let Ok(l) = Decimal::try_from(l) {
+                lo = lo.max(l + tick + tick);
+            }
+            if let Ok(h) = Decimal::try_from(h) {
+                hi = hi.min(h - spread * tick - tick);
+            }
+        }
+        let bounded = calm.bid.is_some() || calm.ask.is_some() || calm.mid.is_some();
+        if !bounded {
+            out.push(None);
+            continue;
+        }
+        if lo > hi {
+            return None;
+        }
+        out.push(Some((Price::new(lo).ok()?, Price::new(hi).ok()?)));
+    }
+    Some(out)
+}
+
 /// The account's exchange in the run, and how the driver talks to it.
 struct Bench<'a> {
     sim: &'a SimExchange,
@@ -167,6 +217,61 @@ impl Bench<'_> {
             }
             core_events(&self.ex, self.sim.drain_events(), &self.symbols, &mut pending);
         }
+    }
+
+    /// Handles one walked path point: its events, every symbol's book, a tick; samples equity
+    /// at candle closes. False when the run stops (past the end, or liquidated).
+    #[allow(clippy::too_many_arguments, reason = "the run's loop state, passed down rather than boxed")]
+    fn point(
+        &mut self,
+        core: &mut AccountCore,
+        t: i64,
+        closed: bool,
+        events: Vec<SimEvent>,
+        to: i64,
+        done: &mut u64,
+        total: u64,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<bool, BacktestError> {
+        if t > to {
+            return Ok(false);
+        }
+        let mut pending = Vec::new();
+        core_events(&self.ex, events, &self.symbols, &mut pending);
+        for event in pending {
+            self.feed(core, event, t);
+        }
+        if self.recorder.liquidation().is_some() {
+            return Ok(false); // Bybit closed the position: the account stops
+        }
+        for k in 0..self.symbols.len() {
+            let symbol = self.symbols[k].clone();
+            let (top, ts_ms) = self.sim.book_top(&symbol);
+            let book = CoreEvent::Book { symbol, bid: top.map(|(b, _)| b), ask: top.map(|(_, a)| a), ts_ms };
+            self.feed(core, book, t);
+        }
+        self.feed(core, CoreEvent::Tick, t);
+        if closed {
+            *done += 1;
+            if self.recorder.sample_due(t) {
+                let wallet = self.ex.wallet()?;
+                let prices: Vec<(Symbol, Decimal)> = self
+                    .symbols
+                    .iter()
+                    .filter_map(|s| {
+                        self.sim
+                            .book_top(s)
+                            .0
+                            .map(|(b, a)| (s.clone(), (b.as_decimal() + a.as_decimal()) / Decimal::TWO))
+                    })
+                    .collect();
+                self.recorder.sample(t, &wallet, &prices, core);
+            }
+            if done.is_multiple_of(4_096) {
+                progress(Progress { done: *done, total });
+            }
+        }
+        Ok(true)
     }
 
     fn take(&mut self, core: &AccountCore, carried: Carried, now: i64) {
@@ -285,41 +390,57 @@ pub fn run_with(
     };
     bench.feed(&mut core, CoreEvent::Start, from);
     let mut done = 0u64;
-    while let Some((t, closed, events)) = sim.step_point() {
-        if t > to {
+    let ticks: Vec<Decimal> = instruments.iter().map(Instrument::tick_size).collect();
+    let spread = Decimal::from(settings.sim_config().spread_ticks.max(1));
+    let series: Vec<Symbol> = sim.series_symbols();
+    loop {
+        // Cross quiet stretches without waking the core: every point walked is one it would
+        // have let pass (its calm holds, nothing filled).
+        if !options.decide_on_every_point
+            && let Some(bands) = quiet_bands(&core, &series, &bench.symbols, &ticks, spread)
+        {
+            let until = core
+                .symbols()
+                .iter()
+                .filter_map(|s| s.calm().map(|c| c.until_ms))
+                .min()
+                .unwrap_or(i64::MAX)
+                .min(bench.recorder.next_sample_ms())
+                .min(to.saturating_add(1));
+            let walk = sim.advance_quiet(&bands, until);
+            done += walk.closed_quietly;
+            // What the stopping point caused, taken before anything else is fed.
+            let stop_events = matches!(walk.end, QuietEnd::Stopped { .. }).then(|| sim.drain_events());
+            if let Some(at) = walk.last_quiet_ms {
+                // The core's view of the book as of the last quiet point (what it would have seen).
+                for (k, symbol) in series.iter().enumerate() {
+                    if let Some(mark) = walk.marks[k] {
+                        let top = sim.top_for_mark(symbol, mark);
+                        let book = CoreEvent::Book {
+                            symbol: symbol.clone(),
+                            bid: top.map(|(b, _)| b),
+                            ask: top.map(|(_, a)| a),
+                            ts_ms: at,
+                        };
+                        bench.feed(&mut core, book, at);
+                    }
+                }
+            }
+            match walk.end {
+                QuietEnd::Done => break,
+                QuietEnd::Paused => {}
+                QuietEnd::Stopped { time_ms, closed } => {
+                    let events = stop_events.unwrap_or_default();
+                    if !bench.point(&mut core, time_ms, closed, events, to, &mut done, total, progress)? {
+                        break;
+                    }
+                    continue;
+                }
+            }
+        }
+        let Some((t, closed, events)) = sim.step_point() else { break };
+        if !bench.point(&mut core, t, closed, events, to, &mut done, total, progress)? {
             break;
-        }
-        let mut pending = Vec::new();
-        core_events(&bench.ex, events, &bench.symbols, &mut pending);
-        for event in pending {
-            bench.feed(&mut core, event, t);
-        }
-        if bench.recorder.liquidation().is_some() {
-            break; // Bybit closed the position: the account stops
-        }
-        for k in 0..bench.symbols.len() {
-            let symbol = bench.symbols[k].clone();
-            let (top, ts_ms) = sim.book_top(&symbol);
-            let book = CoreEvent::Book { symbol, bid: top.map(|(b, _)| b), ask: top.map(|(_, a)| a), ts_ms };
-            bench.feed(&mut core, book, t);
-        }
-        bench.feed(&mut core, CoreEvent::Tick, t);
-        if closed {
-            done += 1;
-            if bench.recorder.sample_due(t) {
-                let wallet = bench.ex.wallet()?;
-                let prices: Vec<(Symbol, Decimal)> = bench
-                    .symbols
-                    .iter()
-                    .filter_map(|s| {
-                        sim.book_top(s).0.map(|(b, a)| (s.clone(), (b.as_decimal() + a.as_decimal()) / Decimal::TWO))
-                    })
-                    .collect();
-                bench.recorder.sample(t, &wallet, &prices, &core);
-            }
-            if done.is_multiple_of(4_096) {
-                progress(Progress { done, total });
-            }
         }
     }
     progress(Progress { done, total });

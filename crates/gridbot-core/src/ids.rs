@@ -20,12 +20,63 @@ pub struct InvalidId {
     pub expected: &'static str,
 }
 
+/// One shared copy of each symbol's text: symbols are few and compared constantly (every map
+/// of the simulator and the core is keyed by them), so equal symbols share one allocation and
+/// compare by pointer first.
+fn intern_symbol(text: String) -> std::sync::Arc<str> {
+    use std::collections::HashSet;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static TABLE: OnceLock<Mutex<HashSet<Arc<str>>>> = OnceLock::new();
+    let table = TABLE.get_or_init(|| Mutex::new(HashSet::new()));
+    let mut set = table.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(found) = set.get(text.as_str()) {
+        return Arc::clone(found);
+    }
+    let shared: Arc<str> = Arc::from(text);
+    set.insert(Arc::clone(&shared));
+    shared
+}
+
+/// A plain copy (order ids are many and rarely compared).
+fn own(text: String) -> std::sync::Arc<str> {
+    std::sync::Arc::from(text)
+}
+
 macro_rules! ascii_id {
-    ($(#[$meta:meta])* $name:ident, $kind:literal, $max:literal, $expected:literal, $allowed:expr) => {
+    ($(#[$meta:meta])* $name:ident, $kind:literal, $max:literal, $expected:literal, $allowed:expr, $store:expr) => {
         $(#[$meta])*
         // `Arc<str>`: ids are cloned into every order, event and record; a clone is a count.
-        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Debug, Clone, Eq)]
         pub struct $name(std::sync::Arc<str>);
+
+        // Hash by text, like `eq` (the pointer check is only a shortcut to the same answer).
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.0.hash(state);
+            }
+        }
+
+        impl PartialEq for $name {
+            fn eq(&self, other: &Self) -> bool {
+                std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+            }
+        }
+
+        impl PartialOrd for $name {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $name {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                if std::sync::Arc::ptr_eq(&self.0, &other.0) {
+                    std::cmp::Ordering::Equal
+                } else {
+                    self.0.cmp(&other.0)
+                }
+            }
+        }
 
         impl $name {
             /// Longest accepted length in bytes.
@@ -42,7 +93,8 @@ macro_rules! ascii_id {
                         expected: $expected,
                     });
                 }
-                Ok(Self(std::sync::Arc::from(text)))
+                let store: fn(String) -> std::sync::Arc<str> = $store;
+                Ok(Self(store(text)))
             }
 
             /// The text.
@@ -93,7 +145,8 @@ ascii_id!(
     "symbol",
     32,
     "1 to 32 characters of A-Z, 0-9 and '-'",
-    |b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-'
+    |b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-',
+    intern_symbol
 );
 
 ascii_id!(
@@ -102,7 +155,8 @@ ascii_id!(
     "orderLinkId",
     36,
     "1 to 36 characters of A-Z, a-z, 0-9, '_' and '-'",
-    |b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'
+    |b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-',
+    own
 );
 
 #[cfg(test)]

@@ -71,6 +71,26 @@ impl SimExchange {
         Some((t, closed, engine.drain_events()))
     }
 
+    /// Walks quiet path points (see `CandleReplay::advance_quiet`); bands are in series order
+    /// ([`SimExchange::series_symbols`]).
+    pub fn advance_quiet(&self, bands: &[Option<(Price, Price)>], until_ms: i64) -> crate::replay::QuietWalk {
+        let mut s = self.lock();
+        let State { engine, replay } = &mut *s;
+        replay.advance_quiet(engine, bands, until_ms)
+    }
+
+    /// The replayed symbols, in series order.
+    #[must_use]
+    pub fn series_symbols(&self) -> Vec<Symbol> {
+        self.lock().replay.series_symbols().cloned().collect()
+    }
+
+    /// The synthetic book's best bid and ask of `symbol` if its mark were `mark`.
+    #[must_use]
+    pub fn top_for_mark(&self, symbol: &Symbol, mark: Price) -> Option<(Price, Price)> {
+        self.lock().engine.top_for_mark(symbol, mark)
+    }
+
     /// Jumps the replay to `t_ms` without walking the history before it (see
     /// `CandleReplay::seek`).
     pub fn seek(&self, t_ms: i64) {

@@ -32,7 +32,7 @@ pub use error::SimError;
 pub use file_config::{SimFileError, SimSetup, load_sim_file};
 pub use inproc::{SimAccount, SimExchange};
 pub use path::candle_path;
-pub use replay::{CandleReplay, ReplayPosition, align_price_scales};
+pub use replay::{CandleReplay, QuietEnd, QuietWalk, ReplayPosition, align_price_scales};
 
 #[cfg(test)]
 mod engine_tests;

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use gridbot_core::{Candle, Symbol};
+use gridbot_core::{Candle, Price, Symbol};
 
 use crate::engine::MatchingEngine;
 use crate::path::candle_path;
@@ -31,11 +31,11 @@ pub fn align_price_scales(candles: &mut [Candle]) {
         .map(|p| p.as_decimal().scale())
         .max()
         .unwrap_or(0);
-    let align = |p: &mut gridbot_core::Price| {
+    let align = |p: &mut Price| {
         let mut d = p.as_decimal();
         d.rescale(scale);
         if d == p.as_decimal()
-            && let Ok(aligned) = gridbot_core::Price::new(d)
+            && let Ok(aligned) = Price::new(d)
         {
             *p = aligned;
         }
@@ -71,8 +71,38 @@ struct Series {
 struct StepInProgress {
     open_ms: i64,
     series: Vec<usize>,
-    paths: Vec<[gridbot_core::Price; 4]>,
+    paths: Vec<[Price; 4]>,
     next_point: usize,
+}
+
+/// Why [`CandleReplay::advance_quiet`] stopped walking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuietEnd {
+    /// Every candle is replayed.
+    Done,
+    /// The next point is at or after the time given: it was not walked.
+    Paused,
+    /// This point was walked and broke the calm (an engine event, or a mark out of its band):
+    /// handle it as a point of `step_point`.
+    Stopped {
+        /// Its time.
+        time_ms: i64,
+        /// It closed its candle step.
+        closed: bool,
+    },
+}
+
+/// What [`CandleReplay::advance_quiet`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuietWalk {
+    /// Why it stopped.
+    pub end: QuietEnd,
+    /// Candle steps closed on the way (the stopping point excluded).
+    pub closed_quietly: u64,
+    /// The time of the last point walked quietly, if any.
+    pub last_quiet_ms: Option<i64>,
+    /// Each series' mark after the last point walked quietly (series order).
+    pub marks: Vec<Option<Price>>,
 }
 
 /// Candles of one or more symbols, replayed into an engine.
@@ -195,6 +225,72 @@ impl CandleReplay {
         }
         self.step.next_point = (k + 1) % 4;
         Some((t, self.step.next_point == 0))
+    }
+
+    /// The index of `symbol`'s series (the order of [`CandleReplay::series_symbols`]).
+    #[must_use]
+    pub fn series_index(&self, symbol: &Symbol) -> Option<usize> {
+        self.series.iter().position(|s| &s.symbol == symbol)
+    }
+
+    /// The symbols replayed, in series order.
+    pub fn series_symbols(&self) -> impl Iterator<Item = &Symbol> {
+        self.series.iter().map(|s| &s.symbol)
+    }
+
+    /// Walks path points for as long as nobody needs to hear about them: no engine event (a
+    /// fill, funding, a liquidation), every moved symbol's mark inside its band (`bands[k]`
+    /// for series `k`; `None`: any mark), and each point's time before `until_ms`. A backtest
+    /// uses it to cross quiet stretches of the market without waking the bot — points it walks
+    /// are exactly those the bot would have let pass.
+    pub fn advance_quiet(
+        &mut self,
+        engine: &mut MatchingEngine,
+        bands: &[Option<(Price, Price)>],
+        until_ms: i64,
+    ) -> QuietWalk {
+        let mut walk = QuietWalk {
+            end: QuietEnd::Done,
+            closed_quietly: 0,
+            last_quiet_ms: None,
+            marks: self.series.iter().map(|s| engine.mark(&s.symbol)).collect(),
+        };
+        loop {
+            let t = if self.step.next_point == 0 {
+                match self.next_time() {
+                    Some(t) => t,
+                    None => return walk,
+                }
+            } else {
+                match self.step.next_point {
+                    3 => self.step.open_ms + self.interval_ms - 1,
+                    k => self.step.open_ms + i64::try_from(k).unwrap_or(0) * (self.interval_ms / 3),
+                }
+            };
+            if t >= until_ms {
+                walk.end = QuietEnd::Paused;
+                return walk;
+            }
+            let point = self.step.next_point;
+            let Some((t, closed)) = self.step_point(engine) else { return walk };
+            // Each moved symbol's mark is now the point of its path.
+            let broke = engine.has_events()
+                || self.step.series.iter().zip(&self.step.paths).any(|(&k, path)| {
+                    let mark = path[point];
+                    bands.get(k).copied().flatten().is_some_and(|(lo, hi)| mark < lo || mark > hi)
+                });
+            if broke {
+                walk.end = QuietEnd::Stopped { time_ms: t, closed };
+                return walk;
+            }
+            for (&k, path) in self.step.series.iter().zip(&self.step.paths) {
+                walk.marks[k] = Some(path[point]);
+            }
+            walk.last_quiet_ms = Some(t);
+            if closed {
+                walk.closed_quietly += 1;
+            }
+        }
     }
 
     /// Replays every candle opening at the next open time (all four points); returns that time.

@@ -71,7 +71,7 @@ pub use classic::{ClassicGrid, ClassicSettings, LayoutSpec, PumpDump, RecentrePo
 pub use command::{Command, Outcome};
 pub use driver::{Carried, CoreTape, SentBatch, Venue, checked_snapshot, drive};
 pub use executor::execute;
-pub use grid::{Applied, DecisionContext, Grid, GridEvent, Note, StrategyStats};
+pub use grid::{Applied, Calm, DecisionContext, Grid, GridEvent, Note, StrategyStats};
 pub use market::MarketView;
 pub use open::{OpenError, OpenedSymbol, SymbolRecovery, open_symbol};
 pub use progressive::{ProgressiveGrid, ProgressiveSettings};

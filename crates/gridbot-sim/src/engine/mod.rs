@@ -331,6 +331,12 @@ impl MatchingEngine {
         Ok(OrderAck { order_id: current.order_id, order_link_id: current.order_link_id })
     }
 
+    /// True when events wait to be drained.
+    #[must_use]
+    pub fn has_events(&self) -> bool {
+        !self.events.is_empty()
+    }
+
     /// Takes the events since the last call.
     pub fn drain_events(&mut self) -> Vec<SimEvent> {
         std::mem::take(&mut self.events)
@@ -351,7 +357,14 @@ impl MatchingEngine {
     /// Best bid and ask around the last price: the tick grid straddling it, `spread_ticks` wide.
     #[must_use]
     pub fn best_bid_ask(&self, symbol: &Symbol) -> Option<(Price, Price)> {
-        let last = self.mark(symbol)?;
+        self.top_for_mark(symbol, self.mark(symbol)?)
+    }
+
+    /// The synthetic book's best bid and ask when `symbol`'s mark is `last`: the bid on the
+    /// tick at or below it, the ask `spread_ticks` above the bid (or the tick above a mark
+    /// between ticks).
+    #[must_use]
+    pub fn top_for_mark(&self, symbol: &Symbol, last: Price) -> Option<(Price, Price)> {
         let instrument = self.instruments.get(symbol)?;
         let tick = instrument.tick_size();
         let spread = Decimal::from(self.config.spread_ticks.max(1));

@@ -21,7 +21,7 @@
 //!   rows about those fills.
 //! - **Quiet data is cheap.** After a decision that asked for nothing, the grid and the risk
 //!   engine say how far the book and the clock may move before deciding again could change
-//!   anything ([`Calm`](crate::grid::Calm)); book updates and ticks inside that are skipped.
+//!   anything ([`Calm`]); book updates and ticks inside that are skipped.
 //!   Any other event decides again. Skipping changes no command (a test runs backtests both
 //!   ways and compares the bytes of their results).
 //! - **Halted is an input.** The emergency stop reaches the core as an event; the executor's
@@ -186,6 +186,13 @@ impl SymbolCore {
     #[must_use]
     pub fn positions(&self) -> &LegPair<Option<Position>> {
         &self.positions
+    }
+
+    /// How far the book and the clock may move before deciding again could change anything
+    /// (`None`: the next event is decided on).
+    #[must_use]
+    pub fn calm(&self) -> Option<Calm> {
+        self.calm
     }
 }
 

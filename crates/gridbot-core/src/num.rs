@@ -220,7 +220,25 @@ fn parse_plain_decimal(text: &str) -> Option<Decimal> {
 /// conversion used for money amounts that are not prices or sizes (PnL, equity, rates).
 #[must_use]
 pub fn decimal_to_f64(value: Decimal) -> f64 {
-    value.to_f64().unwrap_or(f64::NAN)
+    // rust_decimal's `as_f64` divides the 96-bit mantissa in u128; amounts nearly always fit
+    // 64 bits, where the same steps in u64 give the bit-identical result several times faster
+    // (the risk view converts a few dozen amounts per decision). Proptested against it below.
+    let scale = value.scale();
+    let unpacked = value.unpack();
+    if scale == 0 || scale > 19 || unpacked.hi != 0 {
+        return value.to_f64().unwrap_or(f64::NAN);
+    }
+    let mantissa = (u64::from(unpacked.mid) << 32) | u64::from(unpacked.lo);
+    let precision = 10_u64.pow(scale);
+    #[allow(clippy::cast_precision_loss, reason = "the same conversions as rust_decimal's as_f64")]
+    let (integral, fraction) = ((mantissa / precision) as f64, (mantissa % precision) as f64 / precision as f64);
+    let magnitude = if fraction == 0.0 {
+        integral
+    } else {
+        let round_to = 10f64.powi(i32::try_from(scale).unwrap_or(0));
+        ((integral + fraction) * round_to).round() / round_to
+    };
+    if unpacked.negative { -magnitude } else { magnitude }
 }
 
 /// Reads a decimal from a string (Bybit, state files) or a number (YAML/JSON configs).
@@ -279,6 +297,13 @@ mod tests {
             if let (Some(g), Some(e)) = (got, expected) {
                 proptest::prop_assert_eq!(g.scale(), e.scale(), "{}", text);
             }
+        }
+
+        /// The u64 path of `decimal_to_f64` gives rust_decimal's `as_f64`, bit for bit.
+        #[test]
+        fn the_fast_f64_conversion_is_bit_identical(lo in proptest::num::u32::ANY, mid in proptest::num::u32::ANY, hi in proptest::prop_oneof![3 => proptest::strategy::Just(0u32), 1 => 0u32..3], negative in proptest::bool::ANY, scale in 0u32..=28) {
+            let value = Decimal::from_parts(lo, mid, hi, negative, scale);
+            proptest::prop_assert_eq!(decimal_to_f64(value).to_bits(), value.to_f64().unwrap_or(f64::NAN).to_bits(), "{}", value);
         }
     }
 

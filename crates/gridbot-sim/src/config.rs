@@ -41,6 +41,10 @@ pub struct SimConfig {
     pub funding_interval_ms: i64,
     /// Active orders allowed per symbol and account (Bybit: 500).
     pub max_active_orders: usize,
+    /// How long closed orders and executions stay queryable, ms (default 32 days: longer
+    /// than the 30 days gridbot's recovery reads back). Older ones are dropped, so a long
+    /// replay's memory and lookups stay flat.
+    pub history_retention_ms: i64,
 }
 
 /// One historical funding rate.
@@ -81,6 +85,7 @@ impl Default for SimConfig {
             funding_history: BTreeMap::new(),
             funding_interval_ms: 8 * 60 * 60 * 1000,
             max_active_orders: 500,
+            history_retention_ms: 32 * 24 * 60 * 60 * 1000,
         }
     }
 }

@@ -279,3 +279,85 @@ fn funding_follows_a_history_when_one_is_given() {
     assert_eq!(config.funding_rate_at(&btc(), 9_000), d("0.0005"));
     assert_eq!(config.funding_rate_at(&Symbol::new("ETHUSDT").unwrap(), 9_000), d("0.0001"));
 }
+
+/// Every open order of `a` by scanning the whole history (what the index replaces).
+fn open_by_scan(e: &MatchingEngine, a: usize) -> Vec<String> {
+    let mut open: Vec<String> = e
+        .order_history(a, &btc(), 0, i64::MAX)
+        .into_iter()
+        .filter(gridbot_core::Order::is_open)
+        .map(|o| o.order_id)
+        .collect();
+    open.sort();
+    open
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// The open-order index agrees with a scan of every order ever placed after any mix of
+    /// places, cancels, amends, fills, cancel-alls and a saved-and-restored engine.
+    #[test]
+    fn open_order_index_matches_a_full_scan(ops in proptest::collection::vec((0u8..6, 0i64..40), 1..80)) {
+        let (mut e, a) = engine();
+        let mut n = 0;
+        for (op, x) in ops {
+            let price = Decimal::from(30_000 - 20 + x);
+            match op {
+                0 | 1 => {
+                    n += 1;
+                    let side = if op == 0 { Side::Buy } else { Side::Sell };
+                    let _ = e.place(a, &limit(side, "0.002", &price.to_string(), TimeInForce::Gtc,
+                        PositionIdx::OneWay, &format!("o{n}")));
+                }
+                2 => {
+                    let _ = e.cancel(a, &btc(), &OrderRef::LinkId(OrderLinkId::new(format!("o{}", x % (n + 1))).unwrap()));
+                }
+                3 => {
+                    let id = format!("o{}", x % (n + 1));
+                    let _ = e.amend(a, &btc(), &OrderRef::LinkId(OrderLinkId::new(id).unwrap()), Some(p(&price.to_string())), None);
+                }
+                4 => e.move_price(&btc(), p(&price.to_string())),
+                _ => {
+                    if x % 7 == 0 {
+                        let _ = e.cancel_all(a, &btc());
+                    } else if x % 7 == 1 {
+                        let mut restored: MatchingEngine = serde_json::from_str(&serde_json::to_string(&e).unwrap()).unwrap();
+                        restored.after_restore();
+                        e = restored;
+                    }
+                }
+            }
+            let mut indexed: Vec<String> = e.open_orders(a, &btc()).into_iter().map(|o| o.order_id).collect();
+            indexed.sort();
+            proptest::prop_assert_eq!(indexed, open_by_scan(&e, a));
+        }
+    }
+}
+
+#[test]
+fn closed_history_older_than_the_retention_is_dropped_and_open_orders_stay() {
+    let day = 24 * 60 * 60 * 1000;
+    let config = SimConfig { history_retention_ms: 2 * day, ..SimConfig::default() };
+    let mut e = MatchingEngine::new(config, vec![bybit_btcusdt()]);
+    let a = e.add_account(d("10000"));
+    e.set_time(day);
+    e.move_price(&btc(), p("30000"));
+    e.place(a, &limit(Side::Buy, "0.002", "29000", TimeInForce::Gtc, PositionIdx::OneWay, "resting")).unwrap();
+    e.place(a, &limit(Side::Buy, "0.002", "29990", TimeInForce::Gtc, PositionIdx::OneWay, "filled")).unwrap();
+    e.place(a, &limit(Side::Buy, "0.002", "29980", TimeInForce::Gtc, PositionIdx::OneWay, "cancelled")).unwrap();
+    e.cancel(a, &btc(), &OrderRef::LinkId(OrderLinkId::new("cancelled").unwrap())).unwrap();
+    e.move_price(&btc(), p("29989"));
+    assert_eq!(e.executions(a, &btc(), 0, i64::MAX).len(), 1);
+    e.set_time(2 * day);
+    assert_eq!(e.order_history(a, &btc(), 0, i64::MAX).len(), 3, "inside the retention: all kept");
+    e.set_time(4 * day);
+    let left: Vec<String> = e.order_history(a, &btc(), 0, i64::MAX).into_iter().map(|o| o.order_link_id).collect();
+    assert_eq!(left, vec!["resting".to_owned()], "closed orders older than 2 days are gone, the open one stays");
+    assert!(e.executions(a, &btc(), 0, i64::MAX).is_empty());
+    // The link id of a dropped order stays taken (Bybit never reuses one), and the open order
+    // can still be cancelled by it.
+    let again = e.place(a, &limit(Side::Buy, "0.002", "29000", TimeInForce::Gtc, PositionIdx::OneWay, "filled"));
+    assert_eq!(again.unwrap_err().code, 110_072);
+    e.cancel(a, &btc(), &OrderRef::LinkId(OrderLinkId::new("resting").unwrap())).unwrap();
+}

@@ -117,3 +117,87 @@ fn replay_is_deterministic() {
     };
     assert_eq!(run(), run());
 }
+
+/// An exchange with a hedge-mode ladder resting around the first price, an open short (so a
+/// liquidation price exists) and a thin wallet, after the first candle.
+fn laddered(days: usize, wallet: i64) -> (MatchingEngine, CandleReplay) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz");
+    let candles = gridbot_data::load_candles(path).unwrap()[..days * 1440].to_vec();
+    let mut replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
+    let mut engine = MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]);
+    let id = engine.add_account(Decimal::from(wallet));
+    engine.switch_mode(id, &btc(), PositionMode::Hedge).unwrap();
+    engine.set_leverage(id, &btc(), Decimal::from(20), Decimal::from(20)).unwrap();
+    replay.step(&mut engine);
+    let first = engine.mark(&btc()).unwrap().as_decimal();
+    let instrument = engine.instrument(&btc()).unwrap().clone();
+    let qty = "0.01".parse().unwrap();
+    engine
+        .place(
+            id,
+            &OrderRequest::market(
+                btc(),
+                Side::Sell,
+                "0.1".parse().unwrap(),
+                PositionIdx::Short,
+                OrderLinkId::new("open").unwrap(),
+            ),
+        )
+        .unwrap();
+    for i in 1..=12u32 {
+        let step = first * Decimal::new(4, 3) * Decimal::from(i);
+        let buy = instrument.round_buy_price(Price::new(first - step).unwrap());
+        let sell = instrument.round_sell_price(Price::new(first + step).unwrap());
+        let link = |s: &str| OrderLinkId::new(format!("{s}{i}")).unwrap();
+        let limit = |side, price, idx, l| OrderRequest::limit(btc(), side, qty, price, TimeInForce::Gtc, idx, l);
+        // A thin wallet cannot margin the whole ladder: the orders it rejects are simply absent.
+        let _ = engine.place(id, &limit(Side::Buy, buy, PositionIdx::Long, link("b")));
+        let _ = engine.place(id, &limit(Side::Sell, sell, PositionIdx::Short, link("s")));
+    }
+    engine.drain_events();
+    (engine, replay)
+}
+
+/// The backtest's fast-forward (`advance_quiet`, which strides whole candles that cannot
+/// matter) leaves the exchange exactly as walking every point does: the same events in the
+/// same order, the same saved state at the end — fills, a liquidation and funding included.
+#[test]
+fn walking_quietly_is_walking_point_by_point() {
+    for wallet in [250, 100_000] {
+        let (mut walked, mut every) = laddered(10, wallet);
+        let mut walked_events = Vec::new();
+        while every.step_point(&mut walked).is_some() {
+            walked_events.extend(walked.drain_events());
+        }
+        let (mut strode, mut quiet) = laddered(10, wallet);
+        let mut strode_events = Vec::new();
+        let mut stops = 0;
+        loop {
+            let walk = quiet.advance_quiet(&mut strode, &[None], i64::MAX);
+            strode_events.extend(strode.drain_events());
+            match walk.end {
+                gridbot_sim::QuietEnd::Done => break,
+                gridbot_sim::QuietEnd::Paused => unreachable!("no pause asked for"),
+                gridbot_sim::QuietEnd::Stopped { .. } => stops += 1,
+            }
+        }
+        assert!(wallet < 1_000 || stops > 10, "the ladder filled on the way ({stops} stops)");
+        let executions = |events: &[SimEvent]| events.iter().filter(|e| matches!(e, SimEvent::Execution(..))).count();
+        assert_eq!(executions(&strode_events), executions(&walked_events), "wallet {wallet}");
+        assert!(strode_events == walked_events, "wallet {wallet}: the event streams differ");
+        let state = |e: &MatchingEngine| serde_json::to_string(e).unwrap();
+        assert_eq!(state(&strode), state(&walked), "wallet {wallet}");
+        let busts = walked_events
+            .iter()
+            .filter(|e| matches!(e, SimEvent::Execution(_, x) if x.exec_type == ExecType::BustTrade))
+            .count();
+        let funding = walked_events
+            .iter()
+            .filter(|e| matches!(e, SimEvent::Execution(_, x) if x.exec_type == ExecType::Funding))
+            .count();
+        assert!(funding > 0, "wallet {wallet}: funding settled on the way");
+        if wallet == 250 {
+            assert!(busts > 0, "the thin wallet is liquidated on the way");
+        }
+    }
+}

@@ -7,6 +7,7 @@ use gridbot_core::{
 };
 
 use super::{AccountId, LiqThreshold, MatchingEngine, SimOrder};
+use crate::account::SymbolAccount;
 
 impl MatchingEngine {
     // ---- the market moves -------------------------------------------------------------------
@@ -78,6 +79,68 @@ impl MatchingEngine {
         }
     }
 
+    /// The open price interval inside which `symbol`'s mark can move without filling a resting
+    /// order or liquidating anyone: `(above, below)` — every price strictly above the first
+    /// and strictly below the second is inert; `None` on a side nothing bounds. `None` overall
+    /// when it cannot be said from this symbol alone: an account holds positions in several
+    /// symbols, so its liquidation price here moves with the other marks.
+    pub fn inert_range(&mut self, symbol: &Symbol) -> Option<(Option<Price>, Option<Price>)> {
+        let market = self.markets.get(symbol)?;
+        let mut above = market.buys.last().map(|(p, _)| *p);
+        let mut below = market.sells.first().map(|(p, _)| *p);
+        for id in 0..self.accounts.len() {
+            let symbols = &self.accounts[id].symbols;
+            if !symbols.get(symbol).is_some_and(SymbolAccount::has_position) {
+                continue;
+            }
+            if symbols.values().filter(|sa| sa.has_position()).count() > 1 {
+                return None;
+            }
+            let threshold = match self.liq_cache[id].get(symbol) {
+                Some(t) => *t,
+                None => {
+                    let t = self.liquidation_threshold(id, symbol);
+                    self.liq_cache[id].insert(symbol.clone(), t);
+                    t
+                }
+            };
+            match threshold {
+                LiqThreshold::Below(p) => above = Some(above.map_or(p, |a| a.max(p))),
+                LiqThreshold::Above(p) => below = Some(below.map_or(p, |b| b.min(p))),
+                LiqThreshold::None => {}
+            }
+        }
+        Some((above, below))
+    }
+
+    /// Walks `symbol`'s mark along `path` inside its [`inert_range`](Self::inert_range): the
+    /// same end state as [`move_price`](Self::move_price) to each point in turn (nothing fills,
+    /// nobody is liquidated; the book id steps once per actual move), at the cost of two map
+    /// lookups. The replay checks the range first.
+    pub(crate) fn glide_inert(&mut self, symbol: &Symbol, path: &[Price]) {
+        let Some(&last) = path.last() else { return };
+        let mut at = self.mark(symbol);
+        let mut moves = 0;
+        for &p in path {
+            if at != Some(p) {
+                moves += 1;
+                at = Some(p);
+            }
+        }
+        if moves == 0 {
+            return;
+        }
+        if let Some(m) = self.markets.get_mut(symbol) {
+            m.book_update_id += moves;
+        }
+        match self.marks.get_mut(symbol) {
+            Some(mark) => *mark = last,
+            None => {
+                self.marks.insert(symbol.clone(), last);
+            }
+        }
+    }
+
     /// Liquidates every account whose `margin balance − MM` reaches zero while `symbol` moves
     /// from `from` to `to`; returns true if one was liquidated. Thresholds are cached per
     /// account and symbol (see `LiqThreshold`), so the common case is one comparison.
@@ -145,8 +208,7 @@ impl MatchingEngine {
     }
 
     fn liquidate(&mut self, id: AccountId, symbol: &Symbol, at: Price) {
-        let open: Vec<u64> =
-            self.orders.iter().filter(|(_, o)| o.account == id && o.order.is_open()).map(|(s, _)| *s).collect();
+        let open: Vec<u64> = self.open_orders_of(id).map(|(seq, _)| seq).collect();
         for seq in open {
             self.finish(seq, OrderStatus::Cancelled, CancelType::CancelAllBeforeLiq, RejectReason::NoError);
         }
@@ -189,6 +251,8 @@ impl MatchingEngine {
                 updated_time_ms: self.now_ms,
             };
             self.orders.insert(seq, SimOrder { account: id, order });
+            // Indexed as open like any order, so its closing is logged (and later pruned).
+            self.open[id].insert(seq);
             self.fill(seq, size, at, false, ExecType::BustTrade);
         }
     }

@@ -19,7 +19,7 @@
 //!   positions in that symbol are closed at exactly that price (`BustTrade`), after its orders
 //!   are cancelled (`CancelAllBeforeLiq`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use gridbot_core::{
     CancelType, Decimal, ExecType, Execution, Instrument, Order, OrderAck, OrderLinkId, OrderRef, OrderRejection,
@@ -89,7 +89,7 @@ struct Market {
     /// Order-book update id: steps by one whenever the price moves.
     book_update_id: i64,
     /// The latest public trades, oldest first (at most `RECENT_TRADES`).
-    trades: std::collections::VecDeque<gridbot_core::PublicTrade>,
+    trades: VecDeque<gridbot_core::PublicTrade>,
 }
 
 /// Book levels `(price, size)`, best first.
@@ -119,6 +119,23 @@ pub struct MatchingEngine {
     /// depends on changes (fills, funding, mode, other symbols' marks). Not saved.
     #[serde(skip)]
     liq_cache: Vec<BTreeMap<Symbol, LiqThreshold>>,
+    /// Per account: the open orders (their sequence numbers). Kept in step with `orders` by
+    /// `emit_order`, which every change to an order ends with, so margin, cancel-all, the
+    /// active-order limit and liquidation look at open orders only, never at history.
+    /// Not saved; rebuilt by `after_restore`.
+    #[serde(skip)]
+    open: Vec<BTreeSet<u64>>,
+    /// Per account: orderLinkId → sequence number. Lookups only (never iterated, so hashing
+    /// order cannot leak into results). Not saved; rebuilt by `after_restore`.
+    #[serde(skip)]
+    by_link: Vec<HashMap<String, u64>>,
+    /// Closed orders in the order they closed: `(closed at, seq)`, what pruning walks. Not
+    /// saved; rebuilt by `after_restore`.
+    #[serde(skip)]
+    closed: VecDeque<(i64, u64)>,
+    /// Exchange time of the next history pruning (see `SimConfig::history_retention_ms`).
+    #[serde(skip)]
+    next_prune_ms: i64,
 }
 
 const FIRST_ORDER_ID: u64 = 1_000_000_001;
@@ -166,20 +183,84 @@ impl MatchingEngine {
             now_ms: 0,
             events: Vec::new(),
             liq_cache: Vec::new(),
+            open: Vec::new(),
+            by_link: Vec::new(),
+            closed: VecDeque::new(),
+            next_prune_ms: 0,
         }
     }
 
-    /// Rebuilds what is not saved (caches) after deserialising.
+    /// Rebuilds what is not saved (caches and indexes) after deserialising.
     pub fn after_restore(&mut self) {
-        self.liq_cache = vec![BTreeMap::new(); self.accounts.len()];
+        let accounts = self.accounts.len();
+        self.liq_cache = vec![BTreeMap::new(); accounts];
+        self.open = vec![BTreeSet::new(); accounts];
+        self.by_link = vec![HashMap::new(); accounts];
+        let mut closed = Vec::new();
+        for (seq, o) in &self.orders {
+            if o.order.is_open() {
+                self.open[o.account].insert(*seq);
+            } else {
+                closed.push((o.order.updated_time_ms, *seq));
+            }
+            if !o.order.order_link_id.is_empty() {
+                self.by_link[o.account].insert(o.order.order_link_id.clone(), *seq);
+            }
+        }
+        closed.sort_unstable();
+        self.closed = closed.into();
         self.events.clear();
+        self.next_prune_ms = 0;
     }
 
     /// Opens an account holding `wallet` USDT.
     pub fn add_account(&mut self, wallet: Decimal) -> AccountId {
         self.accounts.push(Account::new(wallet));
         self.liq_cache.push(BTreeMap::new());
+        self.open.push(BTreeSet::new());
+        self.by_link.push(HashMap::new());
         self.accounts.len() - 1
+    }
+
+    /// Account `id`'s open orders, oldest first.
+    fn open_orders_of(&self, id: AccountId) -> impl DoubleEndedIterator<Item = (u64, &Order)> {
+        self.open.get(id).into_iter().flatten().filter_map(move |seq| self.orders.get(seq).map(|o| (*seq, &o.order)))
+    }
+
+    /// Account `id`'s open orders in `symbol`, oldest first.
+    fn open_orders_in<'a>(
+        &'a self,
+        id: AccountId,
+        symbol: &'a Symbol,
+    ) -> impl DoubleEndedIterator<Item = (u64, &'a Order)> {
+        self.open_orders_of(id).filter(move |(_, o)| o.symbol == *symbol)
+    }
+
+    /// Drops closed orders and executions older than the retention, once per exchange hour.
+    /// What is dropped depends only on the hour boundary crossed, not on the exact time that
+    /// crossed it, so walking a candle point by point or in one stride prunes alike.
+    fn prune_history(&mut self) {
+        const EVERY_MS: i64 = 60 * 60 * 1000;
+        if self.now_ms < self.next_prune_ms {
+            return;
+        }
+        let boundary = self.now_ms.div_euclid(EVERY_MS) * EVERY_MS;
+        self.next_prune_ms = boundary + EVERY_MS;
+        let before = boundary.saturating_sub(self.config.history_retention_ms);
+        while let Some(&(closed_at, seq)) = self.closed.front()
+            && closed_at < before
+        {
+            self.closed.pop_front();
+            if let Some(o) = self.orders.remove(&seq)
+                && let Some(links) = self.by_link.get_mut(o.account)
+                && links.get(&o.order.order_link_id) == Some(&seq)
+            {
+                links.remove(&o.order.order_link_id);
+            }
+        }
+        // Executions are booked in time order.
+        let keep_from = self.executions.partition_point(|(_, e)| e.exec_time_ms < before);
+        self.executions.drain(..keep_from);
     }
 
     /// Number of accounts.
@@ -213,6 +294,7 @@ impl MatchingEngine {
     /// Moves exchange time forward (never back).
     pub fn set_time(&mut self, now_ms: i64) {
         self.now_ms = self.now_ms.max(now_ms);
+        self.prune_history();
     }
 
     /// Last (= mark) price.
@@ -410,10 +492,10 @@ impl MatchingEngine {
                 m.mm += value * mmr;
             }
         }
-        for o in self.orders.values().filter(|o| o.account == id && o.order.is_open() && !o.order.reduce_only) {
-            let leverage = account.symbols.get(&o.order.symbol).map_or(self.config.default_leverage, |s| s.leverage);
-            let price = o.order.price.or_else(|| self.mark(&o.order.symbol)).map_or(Decimal::ZERO, Price::as_decimal);
-            m.order_im += o.order.leaves_qty.as_decimal() * price / leverage;
+        for (_, o) in self.open_orders_of(id).filter(|(_, o)| !o.reduce_only) {
+            let leverage = account.symbols.get(&o.symbol).map_or(self.config.default_leverage, |s| s.leverage);
+            let price = o.price.or_else(|| self.mark(&o.symbol)).map_or(Decimal::ZERO, Price::as_decimal);
+            m.order_im += o.leaves_qty.as_decimal() * price / leverage;
         }
         Ok(m)
     }
@@ -450,11 +532,7 @@ impl MatchingEngine {
             return Err(SimError::new(110_072, "OrderLinkedID is duplicate"));
         }
         instrument.validate(req).map_err(|e| rejection_to_error(&e))?;
-        let active = self
-            .orders
-            .values()
-            .filter(|o| o.account == id && o.order.symbol == req.symbol && o.order.is_open())
-            .count();
+        let active = self.open_orders_in(id, &req.symbol).count();
         if active >= self.config.max_active_orders {
             return Err(SimError::new(110_020, "Exceeded the maximum number of active orders"));
         }
@@ -499,6 +577,9 @@ impl MatchingEngine {
         };
         let ack = OrderAck { order_id: order.order_id.clone(), order_link_id: order.order_link_id.clone() };
         self.orders.insert(seq, SimOrder { account: id, order });
+        if let Some(links) = self.by_link.get_mut(id) {
+            links.insert(req.order_link_id.as_str().to_owned(), seq);
+        }
         self.emit_order(seq);
         self.on_arrival(seq, &instrument);
         Ok(ack)
@@ -608,24 +689,31 @@ impl MatchingEngine {
         self.emit_order(seq);
     }
 
+    /// Publishes order `seq`'s new state and keeps the open-order index in step with it.
     fn emit_order(&mut self, seq: u64) {
         if let Some(o) = self.orders.get(&seq) {
+            if let Some(open) = self.open.get_mut(o.account) {
+                if o.order.is_open() {
+                    open.insert(seq);
+                } else if open.remove(&seq) {
+                    self.closed.push_back((o.order.updated_time_ms, seq));
+                }
+            }
             self.events.push(SimEvent::Order(o.account, o.order.clone()));
         }
     }
 
     fn find(&self, id: AccountId, symbol: &Symbol, order: &OrderRef) -> Option<u64> {
-        self.orders
-            .iter()
-            .find(|(_, o)| {
-                o.account == id
-                    && o.order.symbol == *symbol
-                    && match order {
-                        OrderRef::OrderId(oid) => o.order.order_id == *oid,
-                        OrderRef::LinkId(l) => o.order.order_link_id == l.as_str(),
-                    }
-            })
-            .map(|(seq, _)| *seq)
+        let seq = match order {
+            OrderRef::OrderId(oid) => oid.parse::<u64>().ok()?,
+            OrderRef::LinkId(l) => *self.by_link.get(id)?.get(l.as_str())?,
+        };
+        let o = self.orders.get(&seq)?;
+        let same_order = match order {
+            OrderRef::OrderId(oid) => o.order.order_id == *oid,
+            OrderRef::LinkId(_) => true,
+        };
+        (o.account == id && o.order.symbol == *symbol && same_order).then_some(seq)
     }
 
     /// Cancels one open order (Bybit `/v5/order/cancel`).
@@ -645,12 +733,7 @@ impl MatchingEngine {
     pub fn cancel_all(&mut self, id: AccountId, symbol: &Symbol) -> Result<Vec<OrderAck>, SimError> {
         self.account(id)?;
         self.instrument(symbol)?;
-        let open: Vec<u64> = self
-            .orders
-            .iter()
-            .filter(|(_, o)| o.account == id && o.order.symbol == *symbol && o.order.is_open())
-            .map(|(s, _)| *s)
-            .collect();
+        let open: Vec<u64> = self.open_orders_in(id, symbol).map(|(seq, _)| seq).collect();
         let mut acks = Vec::with_capacity(open.len());
         for seq in open {
             self.finish(seq, OrderStatus::Cancelled, CancelType::CancelByUser, RejectReason::NoError);
@@ -662,12 +745,7 @@ impl MatchingEngine {
 
     /// Open orders of the symbol, newest first (as Bybit sorts them).
     pub fn open_orders(&self, id: AccountId, symbol: &Symbol) -> Vec<Order> {
-        self.orders
-            .values()
-            .rev()
-            .filter(|o| o.account == id && o.order.symbol == *symbol && o.order.is_open())
-            .map(|o| o.order.clone())
-            .collect()
+        self.open_orders_in(id, symbol).rev().map(|(_, o)| o.clone()).collect()
     }
 
     /// Every order of the symbol created in `[start, end]`, newest first.
@@ -799,13 +877,10 @@ impl MatchingEngine {
     /// Reduce-only orders whose leg went flat can never fill: cancel them, as Bybit does.
     fn cancel_orphaned_reduce_only(&mut self, id: AccountId, symbol: &Symbol) {
         let orphans: Vec<u64> = self
-            .orders
-            .iter()
-            .filter(|(_, o)| o.account == id && o.order.symbol == *symbol && o.order.is_open() && o.order.reduce_only)
-            .filter(|(_, o)| {
-                self.reducible(id, symbol, o.order.position_idx, o.order.side).unwrap_or(Decimal::ZERO).is_zero()
-            })
-            .map(|(s, _)| *s)
+            .open_orders_in(id, symbol)
+            .filter(|(_, o)| o.reduce_only)
+            .filter(|(_, o)| self.reducible(id, symbol, o.position_idx, o.side).unwrap_or(Decimal::ZERO).is_zero())
+            .map(|(seq, _)| seq)
             .collect();
         for seq in orphans {
             self.finish(seq, OrderStatus::Cancelled, CancelType::CancelByReduceOnly, RejectReason::NoError);

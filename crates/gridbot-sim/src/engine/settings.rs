@@ -39,8 +39,7 @@ impl MatchingEngine {
     pub fn switch_mode(&mut self, id: AccountId, symbol: &Symbol, mode: PositionMode) -> Result<(), SimError> {
         self.account(id)?;
         self.instrument(symbol)?;
-        let has_orders =
-            self.orders.values().any(|o| o.account == id && o.order.symbol == *symbol && o.order.is_open());
+        let has_orders = self.open_orders_in(id, symbol).next().is_some();
         let sa = self.symbol_account(id, symbol);
         if sa.mode == mode {
             return Err(SimError::new(110_025, "Position mode is not modified"));

@@ -254,24 +254,27 @@ impl Bench<'_> {
         if closed {
             *done += 1;
             if self.recorder.sample_due(t) {
-                let wallet = self.ex.wallet()?;
-                let prices: Vec<(Symbol, Decimal)> = self
-                    .symbols
-                    .iter()
-                    .filter_map(|s| {
-                        self.sim
-                            .book_top(s)
-                            .0
-                            .map(|(b, a)| (s.clone(), (b.as_decimal() + a.as_decimal()) / Decimal::TWO))
-                    })
-                    .collect();
-                self.recorder.sample(t, &wallet, &prices, core);
+                self.sample(core, t)?;
             }
             if done.is_multiple_of(4_096) {
                 progress(Progress { done: *done, total });
             }
         }
         Ok(true)
+    }
+
+    /// Records an equity and grid sample at candle close `t`.
+    fn sample(&mut self, core: &AccountCore, t: i64) -> Result<(), BacktestError> {
+        let wallet = self.ex.wallet()?;
+        let prices: Vec<(Symbol, Decimal)> = self
+            .symbols
+            .iter()
+            .filter_map(|s| {
+                self.sim.book_top(s).0.map(|(b, a)| (s.clone(), (b.as_decimal() + a.as_decimal()) / Decimal::TWO))
+            })
+            .collect();
+        self.recorder.sample(t, &wallet, &prices, core);
+        Ok(())
     }
 
     fn take(&mut self, core: &AccountCore, carried: Carried, now: i64) {
@@ -405,9 +408,10 @@ pub fn run_with(
                 .filter_map(|s| s.calm().map(|c| c.until_ms))
                 .min()
                 .unwrap_or(i64::MAX)
-                .min(bench.recorder.next_sample_ms())
                 .min(to.saturating_add(1));
-            let walk = sim.advance_quiet(&bands, until);
+            // Samples are taken at the first close at or after the sample time, where the
+            // walk stops without waking the core (it would have let that close pass too).
+            let walk = sim.advance_quiet(&bands, until, bench.recorder.next_sample_ms());
             done += walk.closed_quietly;
             // What the stopping point caused, taken before anything else is fed.
             let stop_events = matches!(walk.end, QuietEnd::Stopped { .. }).then(|| sim.drain_events());
@@ -429,6 +433,15 @@ pub fn run_with(
             match walk.end {
                 QuietEnd::Done => break,
                 QuietEnd::Paused => {}
+                QuietEnd::CloseReached { time_ms } => {
+                    if bench.recorder.sample_due(time_ms) {
+                        bench.sample(&core, time_ms)?;
+                    }
+                    if done / 4_096 != (done - walk.closed_quietly) / 4_096 {
+                        progress(Progress { done, total });
+                    }
+                    continue;
+                }
                 QuietEnd::Stopped { time_ms, closed } => {
                     let events = stop_events.unwrap_or_default();
                     if !bench.point(&mut core, time_ms, closed, events, to, &mut done, total, progress)? {

@@ -45,8 +45,39 @@ pub enum ValueError {
 macro_rules! non_negative_decimal {
     ($(#[$meta:meta])* $name:ident, $kind:literal) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+        #[derive(Debug, Clone, Copy, Default)]
         pub struct $name(Decimal);
+
+        // Value order and equality, as `Decimal`'s; see `cmp_decimals`.
+        impl PartialEq for $name {
+            #[inline]
+            fn eq(&self, other: &Self) -> bool {
+                cmp_decimals(self.0, other.0).is_eq()
+            }
+        }
+
+        impl Eq for $name {}
+
+        impl PartialOrd for $name {
+            #[inline]
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+
+        impl Ord for $name {
+            #[inline]
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                cmp_decimals(self.0, other.0)
+            }
+        }
+
+        // Equal values hash alike (Decimal hashes the normalised value).
+        impl std::hash::Hash for $name {
+            fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+                self.0.hash(state);
+            }
+        }
 
         impl $name {
             /// Zero.
@@ -77,7 +108,7 @@ macro_rules! non_negative_decimal {
             /// The value as `f64`, for statistics only (never for an order).
             #[must_use]
             pub fn to_f64(self) -> f64 {
-                self.0.to_f64().unwrap_or(f64::NAN)
+                decimal_to_f64(self.0)
             }
 
             /// Multiplies by a non-negative factor; `None` on overflow or a negative result.
@@ -216,6 +247,16 @@ fn parse_plain_decimal(text: &str) -> Option<Decimal> {
     Decimal::from_str(text).ok()
 }
 
+/// `Decimal`'s value order, comparing the integer mantissas directly when both sides have
+/// the same scale — the common case for prices and sizes of one instrument (the replay aligns
+/// a series' scales once), where rust_decimal's general comparison rescales first and costs
+/// several times more. Proptested against `Decimal::cmp`.
+#[inline]
+#[must_use]
+pub(crate) fn cmp_decimals(a: Decimal, b: Decimal) -> std::cmp::Ordering {
+    if a.scale() == b.scale() { a.mantissa().cmp(&b.mantissa()) } else { a.cmp(&b) }
+}
+
 /// A decimal amount as `f64`, for statistics and risk (never for an order): the one
 /// conversion used for money amounts that are not prices or sizes (PnL, equity, rates).
 #[must_use]
@@ -296,6 +337,20 @@ mod tests {
             proptest::prop_assert_eq!(got, expected, "{}", text);
             if let (Some(g), Some(e)) = (got, expected) {
                 proptest::prop_assert_eq!(g.scale(), e.scale(), "{}", text);
+            }
+        }
+
+        /// `cmp_decimals` orders as `Decimal::cmp`, same scale or not, zero signs included.
+        #[test]
+        fn the_fast_comparison_is_decimal_order(a in proptest::num::i64::ANY, b in proptest::num::i64::ANY, sa in 0u32..12, same in proptest::bool::ANY, sb in 0u32..12) {
+            let x = Decimal::new(a % 1_000_000_000, sa);
+            let y = Decimal::new(b % 1_000_000_000, if same { sa } else { sb });
+            proptest::prop_assert_eq!(cmp_decimals(x, y), x.cmp(&y));
+            proptest::prop_assert_eq!(cmp_decimals(x, x), std::cmp::Ordering::Equal);
+            proptest::prop_assert_eq!(cmp_decimals(-Decimal::ZERO, Decimal::ZERO), std::cmp::Ordering::Equal);
+            if let (Ok(p), Ok(q)) = (Price::new(x), Price::new(y)) {
+                proptest::prop_assert_eq!(p.cmp(&q), x.cmp(&y));
+                proptest::prop_assert_eq!(p == q, x == y);
             }
         }
 

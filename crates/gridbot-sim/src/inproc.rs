@@ -73,10 +73,15 @@ impl SimExchange {
 
     /// Walks quiet path points (see `CandleReplay::advance_quiet`); bands are in series order
     /// ([`SimExchange::series_symbols`]).
-    pub fn advance_quiet(&self, bands: &[Option<(Price, Price)>], until_ms: i64) -> crate::replay::QuietWalk {
+    pub fn advance_quiet(
+        &self,
+        bands: &[Option<(Price, Price)>],
+        until_ms: i64,
+        close_at_ms: i64,
+    ) -> crate::replay::QuietWalk {
         let mut s = self.lock();
         let State { engine, replay } = &mut *s;
-        replay.advance_quiet(engine, bands, until_ms)
+        replay.advance_quiet(engine, bands, until_ms, close_at_ms)
     }
 
     /// The replayed symbols, in series order.

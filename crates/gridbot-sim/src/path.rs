@@ -8,9 +8,14 @@ use gridbot_core::{Candle, Price};
 /// matcher treats a repeated price as no movement.
 #[must_use]
 pub fn candle_path(c: &Candle) -> [Price; 4] {
-    let to_high = c.high.diff(c.open);
-    let to_low = c.open.diff(c.low);
-    if to_low <= to_high { [c.open, c.low, c.high, c.close] } else { [c.open, c.high, c.low, c.close] }
+    let (open, high, low) = (c.open.as_decimal(), c.high.as_decimal(), c.low.as_decimal());
+    // On one scale (the replay aligns each series) the distances are integer differences.
+    let low_first = if open.scale() == high.scale() && open.scale() == low.scale() {
+        open.mantissa() - low.mantissa() <= high.mantissa() - open.mantissa()
+    } else {
+        c.open.diff(c.low) <= c.high.diff(c.open)
+    };
+    if low_first { [c.open, c.low, c.high, c.close] } else { [c.open, c.high, c.low, c.close] }
 }
 
 #[cfg(test)]
@@ -35,5 +40,8 @@ mod tests {
         assert_eq!(candle_path(&candle("100", "101", "90", "95")), [p("100"), p("101"), p("90"), p("95")]);
         // tie: low first
         assert_eq!(candle_path(&candle("100", "105", "95", "100")), [p("100"), p("95"), p("105"), p("100")]);
+        // mixed scales take the general path and agree
+        assert_eq!(candle_path(&candle("100.0", "110", "99.50", "105")), [p("100"), p("99.5"), p("110"), p("105")]);
+        assert_eq!(candle_path(&candle("100.0", "100.40", "99.5", "100")), [p("100"), p("100.4"), p("99.5"), p("100")]);
     }
 }

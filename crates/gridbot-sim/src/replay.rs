@@ -63,7 +63,12 @@ struct Series {
     candles: Arc<[Candle]>,
     /// Candles started (the one in progress included).
     cursor: usize,
+    /// The engine's inert range for this symbol and the engine's change count it was read at.
+    inert: Option<(u64, InertRange)>,
 }
+
+/// See [`MatchingEngine::inert_range`].
+type InertRange = Option<(Option<Price>, Option<Price>)>;
 
 /// The candle step in progress: its open time, the series it moves with their paths, and the
 /// next path point (0: no step in progress). The buffers are reused from step to step.
@@ -82,6 +87,12 @@ pub enum QuietEnd {
     Done,
     /// The next point is at or after the time given: it was not walked.
     Paused,
+    /// A candle step closed at or after the close time given; its close was walked quietly
+    /// (a backtest samples its equity there without waking the bot).
+    CloseReached {
+        /// The close's time.
+        time_ms: i64,
+    },
     /// This point was walked and broke the calm (an engine event, or a mark out of its band):
     /// handle it as a point of `step_point`.
     Stopped {
@@ -136,7 +147,10 @@ impl CandleReplay {
         series.dedup_by(|a, b| a.0 == b.0);
         Self {
             interval_ms: interval_ms.max(1),
-            series: series.into_iter().map(|(symbol, candles)| Series { symbol, candles, cursor: 0 }).collect(),
+            series: series
+                .into_iter()
+                .map(|(symbol, candles)| Series { symbol, candles, cursor: 0, inert: None })
+                .collect(),
             next_funding_ms: None,
             step: StepInProgress::default(),
         }
@@ -175,6 +189,7 @@ impl CandleReplay {
             if let Some(&i) = position.cursor.get(&s.symbol) {
                 s.cursor = i.min(s.candles.len());
             }
+            s.inert = None;
         }
         self.next_funding_ms = position.next_funding_ms;
         self.step.next_point = 0;
@@ -240,14 +255,16 @@ impl CandleReplay {
 
     /// Walks path points for as long as nobody needs to hear about them: no engine event (a
     /// fill, funding, a liquidation), every moved symbol's mark inside its band (`bands[k]`
-    /// for series `k`; `None`: any mark), and each point's time before `until_ms`. A backtest
-    /// uses it to cross quiet stretches of the market without waking the bot — points it walks
-    /// are exactly those the bot would have let pass.
+    /// for series `k`; `None`: any mark), and each point's time before `until_ms`; and stops
+    /// after the first candle step closing at or after `close_at_ms`. A backtest uses it to
+    /// cross quiet stretches of the market without waking the bot — points it walks are
+    /// exactly those the bot would have let pass.
     pub fn advance_quiet(
         &mut self,
         engine: &mut MatchingEngine,
         bands: &[Option<(Price, Price)>],
         until_ms: i64,
+        close_at_ms: i64,
     ) -> QuietWalk {
         let mut walk = QuietWalk {
             end: QuietEnd::Done,
@@ -272,8 +289,13 @@ impl CandleReplay {
                 return walk;
             }
             if self.step.next_point == 0 && self.glide_candle(engine, bands, until_ms, &mut walk.marks) {
-                walk.last_quiet_ms = Some(t + self.interval_ms - 1);
+                let close = t + self.interval_ms - 1;
+                walk.last_quiet_ms = Some(close);
                 walk.closed_quietly += 1;
+                if close >= close_at_ms {
+                    walk.end = QuietEnd::CloseReached { time_ms: close };
+                    return walk;
+                }
                 continue;
             }
             let point = self.step.next_point;
@@ -294,6 +316,10 @@ impl CandleReplay {
             walk.last_quiet_ms = Some(t);
             if closed {
                 walk.closed_quietly += 1;
+                if t >= close_at_ms {
+                    walk.end = QuietEnd::CloseReached { time_ms: t };
+                    return walk;
+                }
             }
         }
     }
@@ -315,13 +341,23 @@ impl CandleReplay {
         if open_ms + self.interval_ms > until_ms || self.next_funding_ms.is_none_or(|at| at <= open_ms) {
             return false;
         }
-        for (k, s) in self.series.iter().enumerate() {
+        let changes = engine.changes();
+        for (k, s) in self.series.iter_mut().enumerate() {
             let Some(c) = s.candles.get(s.cursor).filter(|c| c.open_time_ms == open_ms) else { continue };
-            let in_band = bands.get(k).copied().flatten().is_none_or(|(lo, hi)| lo <= c.low && c.high <= hi);
-            let inert = in_band
-                && engine
-                    .inert_range(&s.symbol)
-                    .is_some_and(|(above, below)| above.is_none_or(|a| c.low > a) && below.is_none_or(|b| c.high < b));
+            if !bands.get(k).copied().flatten().is_none_or(|(lo, hi)| lo <= c.low && c.high <= hi) {
+                return false;
+            }
+            // The range only moves when the engine changes (an order, a fill, funding).
+            let range = match s.inert {
+                Some((at, range)) if at == changes => range,
+                _ => {
+                    let range = engine.inert_range(&s.symbol);
+                    s.inert = Some((changes, range));
+                    range
+                }
+            };
+            let inert =
+                range.is_some_and(|(above, below)| above.is_none_or(|a| c.low > a) && below.is_none_or(|b| c.high < b));
             if !inert {
                 return false;
             }
@@ -375,6 +411,7 @@ impl CandleReplay {
     pub fn seek(&mut self, engine: &mut MatchingEngine, t_ms: i64) {
         self.step.next_point = 0;
         for s in &mut self.series {
+            s.inert = None;
             let i = s.candles.partition_point(|c| c.open_time_ms < t_ms).max(s.cursor);
             s.cursor = i;
             if let Some(last) = i.checked_sub(1).and_then(|j| s.candles.get(j)) {

@@ -173,11 +173,13 @@ fn walking_quietly_is_walking_point_by_point() {
         let mut strode_events = Vec::new();
         let mut stops = 0;
         loop {
-            let walk = quiet.advance_quiet(&mut strode, &[None], i64::MAX);
+            let walk = quiet.advance_quiet(&mut strode, &[None], i64::MAX, i64::MAX);
             strode_events.extend(strode.drain_events());
             match walk.end {
                 gridbot_sim::QuietEnd::Done => break,
-                gridbot_sim::QuietEnd::Paused => unreachable!("no pause asked for"),
+                gridbot_sim::QuietEnd::Paused | gridbot_sim::QuietEnd::CloseReached { .. } => {
+                    unreachable!("no pause asked for")
+                }
                 gridbot_sim::QuietEnd::Stopped { .. } => stops += 1,
             }
         }

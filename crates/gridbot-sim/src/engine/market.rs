@@ -83,7 +83,8 @@ impl MatchingEngine {
     /// order or liquidating anyone: `(above, below)` — every price strictly above the first
     /// and strictly below the second is inert; `None` on a side nothing bounds. `None` overall
     /// when it cannot be said from this symbol alone: an account holds positions in several
-    /// symbols, so its liquidation price here moves with the other marks.
+    /// symbols, so its liquidation price here moves with the other marks. The range changes
+    /// only when [`changes`](Self::changes) does.
     pub fn inert_range(&mut self, symbol: &Symbol) -> Option<(Option<Price>, Option<Price>)> {
         let market = self.markets.get(symbol)?;
         let mut above = market.buys.last().map(|(p, _)| *p);

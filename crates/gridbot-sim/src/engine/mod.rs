@@ -136,6 +136,10 @@ pub struct MatchingEngine {
     /// Exchange time of the next history pruning (see `SimConfig::history_retention_ms`).
     #[serde(skip)]
     next_prune_ms: i64,
+    /// Events ever emitted: anything that changes an order, a position or a wallet emits one,
+    /// so an unchanged count means an unchanged book of resting orders and liquidation prices.
+    #[serde(skip)]
+    changes: u64,
 }
 
 const FIRST_ORDER_ID: u64 = 1_000_000_001;
@@ -187,6 +191,7 @@ impl MatchingEngine {
             by_link: Vec::new(),
             closed: VecDeque::new(),
             next_prune_ms: 0,
+            changes: 0,
         }
     }
 
@@ -211,6 +216,7 @@ impl MatchingEngine {
         self.closed = closed.into();
         self.events.clear();
         self.next_prune_ms = 0;
+        self.changes += 1;
     }
 
     /// Opens an account holding `wallet` USDT.
@@ -411,6 +417,19 @@ impl MatchingEngine {
         }
         self.emit_order(seq);
         Ok(OrderAck { order_id: current.order_id, order_link_id: current.order_link_id })
+    }
+
+    /// How many events the engine has emitted (see [`inert_range`](Self::inert_range): while
+    /// it stands still, so does every symbol's inert range).
+    #[must_use]
+    pub fn changes(&self) -> u64 {
+        self.changes
+    }
+
+    /// Queues an event for `drain_events` and counts the change.
+    fn emit(&mut self, event: SimEvent) {
+        self.changes += 1;
+        self.events.push(event);
     }
 
     /// True when events wait to be drained.
@@ -699,7 +718,8 @@ impl MatchingEngine {
                     self.closed.push_back((o.order.updated_time_ms, seq));
                 }
             }
-            self.events.push(SimEvent::Order(o.account, o.order.clone()));
+            let event = SimEvent::Order(o.account, o.order.clone());
+            self.emit(event);
         }
     }
 
@@ -840,7 +860,7 @@ impl MatchingEngine {
         };
         let trade_id = execution.exec_id.clone();
         self.executions.push((id, execution.clone()));
-        self.events.push(SimEvent::Execution(id, execution));
+        self.emit(SimEvent::Execution(id, execution));
         let taker_side = if is_maker { order.side.opposite() } else { order.side };
         let trade_qty = Qty::new(qty).unwrap_or(Qty::ZERO);
         if let Some(market) = self.markets.get_mut(&order.symbol) {
@@ -856,19 +876,13 @@ impl MatchingEngine {
                 time_ms: now,
             });
         }
-        self.events.push(SimEvent::Trade {
-            symbol: order.symbol.clone(),
-            price,
-            qty: trade_qty,
-            taker_side,
-            time_ms: now,
-        });
+        self.emit(SimEvent::Trade { symbol: order.symbol.clone(), price, qty: trade_qty, taker_side, time_ms: now });
         if self.orders.get(&seq).is_some_and(|o| o.order.status == OrderStatus::Filled) {
             self.unindex(seq);
         }
         self.emit_order(seq);
-        self.events.push(SimEvent::Position(id, order.symbol.clone(), leg_idx));
-        self.events.push(SimEvent::Wallet(id));
+        self.emit(SimEvent::Position(id, order.symbol.clone(), leg_idx));
+        self.emit(SimEvent::Wallet(id));
         if closed > Decimal::ZERO {
             self.cancel_orphaned_reduce_only(id, &order.symbol);
         }

@@ -177,8 +177,8 @@ impl MatchingEngine {
                     exec_time_ms: now,
                 };
                 self.executions.push((id, execution.clone()));
-                self.events.push(SimEvent::Execution(id, execution));
-                self.events.push(SimEvent::Wallet(id));
+                self.emit(SimEvent::Execution(id, execution));
+                self.emit(SimEvent::Wallet(id));
             }
         }
     }

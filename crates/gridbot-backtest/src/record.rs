@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use gridbot_core::{Decimal, Execution, Leg, OrderRole, Price, Qty, Side, Symbol, Wallet, decimal_to_f64};
 use gridbot_recovery::LinkTag;
 use gridbot_risk::LegPair;
+use gridbot_sim::Margin;
 use gridbot_strategy::{AccountCore, CoreStats, Grid, GridChange};
 
 use crate::metrics::{Metrics, compute};
@@ -271,7 +272,9 @@ impl Recorder {
         now >= self.next_sample_ms
     }
 
-    pub(crate) fn sample(&mut self, now: i64, wallet: &Wallet, mids: &[(Symbol, Decimal)], core: &AccountCore) {
+    /// An equity and grid sample: the account's margin figures (the wallet's equity is their
+    /// margin balance, its IM rate the same rounded ratio) and each symbol's mid.
+    pub(crate) fn sample(&mut self, now: i64, margin: &Margin, mids: &[(Symbol, Decimal)], core: &AccountCore) {
         self.next_sample_ms = (now.div_euclid(self.every_ms) + 1) * self.every_ms;
         let position_value: f64 = core
             .symbols()
@@ -282,9 +285,9 @@ impl Recorder {
             .sum();
         self.equity.push(EquityPoint {
             time_ms: now,
-            equity: decimal_to_f64(wallet.total_equity),
+            equity: decimal_to_f64(margin.margin_balance()),
             position_value,
-            im_rate: decimal_to_f64(wallet.account_im_rate),
+            im_rate: decimal_to_f64(margin.im_rate()),
         });
         for slot in core.symbols() {
             let Some((_, mid)) = mids.iter().find(|(s, _)| s == slot.symbol()) else { continue };

@@ -106,6 +106,28 @@ pub fn iso(t_ms: i64) -> String {
     gridbot_core::time::format_iso8601(t_ms)
 }
 
+/// How the quiet walks of a run ended (a diagnostic: where the core was woken and why).
+#[derive(Debug, Default)]
+struct WalkEnds {
+    /// A symbol's calm ran out (its time limit).
+    calm_expired: u64,
+    /// An engine event or a mark outside its band.
+    broken: u64,
+    /// An equity sample was due.
+    sampled: u64,
+}
+
+impl WalkEnds {
+    fn count(&mut self, end: &QuietEnd) {
+        match end {
+            QuietEnd::Done => {}
+            QuietEnd::Paused => self.calm_expired += 1,
+            QuietEnd::Stopped { .. } => self.broken += 1,
+            QuietEnd::CloseReached { .. } => self.sampled += 1,
+        }
+    }
+}
+
 /// The simulator's events for our account as the core's events, in the live queue's priority
 /// order.
 fn core_events(ex: &SimAccount, events: Vec<SimEvent>, symbols: &[Symbol], out: &mut Vec<CoreEvent>) {
@@ -265,7 +287,7 @@ impl Bench<'_> {
 
     /// Records an equity and grid sample at candle close `t`.
     fn sample(&mut self, core: &AccountCore, t: i64) -> Result<(), BacktestError> {
-        let wallet = self.ex.wallet()?;
+        let margin = self.sim.margin(self.ex.id()).map_err(|e| e.into_exchange_error("margin"))?;
         let prices: Vec<(Symbol, Decimal)> = self
             .symbols
             .iter()
@@ -273,7 +295,7 @@ impl Bench<'_> {
                 self.sim.book_top(s).0.map(|(b, a)| (s.clone(), (b.as_decimal() + a.as_decimal()) / Decimal::TWO))
             })
             .collect();
-        self.recorder.sample(t, &wallet, &prices, core);
+        self.recorder.sample(t, &margin, &prices, core);
         Ok(())
     }
 
@@ -396,6 +418,7 @@ pub fn run_with(
     let ticks: Vec<Decimal> = instruments.iter().map(Instrument::tick_size).collect();
     let spread = Decimal::from(settings.sim_config().spread_ticks.max(1));
     let series: Vec<Symbol> = sim.series_symbols();
+    let mut walks = WalkEnds::default();
     loop {
         // Cross quiet stretches without waking the core: every point walked is one it would
         // have let pass (its calm holds, nothing filled).
@@ -412,6 +435,7 @@ pub fn run_with(
             // Samples are taken at the first close at or after the sample time, where the
             // walk stops without waking the core (it would have let that close pass too).
             let walk = sim.advance_quiet(&bands, until, bench.recorder.next_sample_ms());
+            walks.count(&walk.end);
             done += walk.closed_quietly;
             // What the stopping point caused, taken before anything else is fed.
             let stop_events = matches!(walk.end, QuietEnd::Stopped { .. }).then(|| sim.drain_events());
@@ -462,7 +486,7 @@ pub fn run_with(
     if std::env::var_os("GRIDBOT_BACKTEST_WORK").is_some() {
         #[allow(clippy::print_stderr, reason = "a diagnostic asked for by environment variable")]
         {
-            eprintln!("decisions {} skipped {}", work.decisions, work.skipped);
+            eprintln!("decisions {} skipped {}; quiet walks ended: {walks:?}", work.decisions, work.skipped);
         }
     }
     let end_ms = sim.book_top(&bench.symbols[0]).1.min(to.max(from));

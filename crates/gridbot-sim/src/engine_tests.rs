@@ -301,6 +301,7 @@ proptest::proptest! {
     fn open_order_index_matches_a_full_scan(ops in proptest::collection::vec((0u8..6, 0i64..40), 1..80)) {
         let (mut e, a) = engine();
         let mut n = 0;
+        let mut now_leverage = Decimal::from(10);
         for (op, x) in ops {
             let price = Decimal::from(30_000 - 20 + x);
             match op {
@@ -331,6 +332,20 @@ proptest::proptest! {
             let mut indexed: Vec<String> = e.open_orders(a, &btc()).into_iter().map(|o| o.order_id).collect();
             indexed.sort();
             proptest::prop_assert_eq!(indexed, open_by_scan(&e, a));
+            // The margin orders hold, summed from the kept per-order figures, is what dividing
+            // afresh gives (oldest first, as the engine sums).
+            let leverage = if x % 2 == 0 { Decimal::from(10) } else { Decimal::from(7) };
+            if op == 5 && x % 7 == 2 && e.set_leverage(a, &btc(), leverage, leverage).is_ok() {
+                now_leverage = leverage;
+            }
+            let fresh: Decimal = e
+                .open_orders(a, &btc())
+                .iter()
+                .rev()
+                .filter(|o| !o.reduce_only)
+                .map(|o| o.leaves_qty.as_decimal() * o.price.unwrap().as_decimal() / now_leverage)
+                .sum();
+            proptest::prop_assert_eq!(e.margin(a).unwrap().order_im, fresh);
         }
     }
 }

@@ -112,6 +112,12 @@ impl SimExchange {
         (s.engine.best_bid_ask(symbol), s.engine.now_ms())
     }
 
+    /// Account `id`'s margin figures at the current marks (what `wallet` derives its rates
+    /// from, without them: a backtest's equity samples need only the sums).
+    pub fn margin(&self, id: crate::AccountId) -> Result<crate::Margin, SimError> {
+        self.lock().engine.margin(id)
+    }
+
     /// Replays up to `t_ms`; returns the events.
     pub fn advance_to(&self, t_ms: i64) -> Vec<SimEvent> {
         let mut s = self.lock();

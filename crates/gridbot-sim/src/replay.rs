@@ -288,15 +288,15 @@ impl CandleReplay {
                 walk.end = QuietEnd::Paused;
                 return walk;
             }
-            if self.step.next_point == 0 && self.glide_candle(engine, bands, until_ms, &mut walk.marks) {
-                let close = t + self.interval_ms - 1;
-                walk.last_quiet_ms = Some(close);
-                walk.closed_quietly += 1;
-                if close >= close_at_ms {
-                    walk.end = QuietEnd::CloseReached { time_ms: close };
+            if self.step.next_point == 0 {
+                let before = walk.closed_quietly;
+                if self.glide(engine, bands, until_ms, close_at_ms, &mut walk) {
+                    walk.end = QuietEnd::CloseReached { time_ms: walk.last_quiet_ms.unwrap_or(t) };
                     return walk;
                 }
-                continue;
+                if walk.closed_quietly > before {
+                    continue; // the next step could not be strode: look at it afresh
+                }
             }
             let point = self.step.next_point;
             let Some((t, closed)) = self.step_point(engine) else { return walk };
@@ -324,30 +324,27 @@ impl CandleReplay {
         }
     }
 
-    /// Replays the next candle step whole when nothing in it can matter: no funding due, its
-    /// close before `until_ms`, and every moving symbol's candle (low to high) inside its band
-    /// and strictly inside the engine's inert range (no resting order reached, no liquidation
-    /// price). Then each point is just a mark to store — the same end state as walking the
-    /// four points through `step_point`, for a fraction of the work. Returns false (having
-    /// changed nothing) when the step has to be walked point by point.
-    fn glide_candle(
+    /// Strides whole candle steps for as long as nothing in them can matter: no funding due,
+    /// each close before `until_ms`, and every moving symbol's candle (low to high) inside its
+    /// band and strictly inside the engine's inert range (no resting order reached, no
+    /// liquidation price). Nothing observes the points in between — no fill, no event, nobody
+    /// decides — so the candles only advance the cursors; at the end each symbol's mark, its
+    /// book id (one step per move, as walking would count) and the clock are stored once: the
+    /// same end state as walking every point through `step_point`, at a fraction of the work.
+    /// Returns true when it stopped after a close at or after `close_at_ms`.
+    fn glide(
         &mut self,
         engine: &mut MatchingEngine,
         bands: &[Option<(Price, Price)>],
         until_ms: i64,
-        marks: &mut [Option<Price>],
+        close_at_ms: i64,
+        walk: &mut QuietWalk,
     ) -> bool {
-        let Some(open_ms) = self.next_time() else { return false };
-        if open_ms + self.interval_ms > until_ms || self.next_funding_ms.is_none_or(|at| at <= open_ms) {
-            return false;
-        }
+        // Per series: the band (inclusive) and the inert range (exclusive) its candles must
+        // keep inside; neither moves while nothing happens.
         let changes = engine.changes();
+        let mut limits = Vec::with_capacity(self.series.len());
         for (k, s) in self.series.iter_mut().enumerate() {
-            let Some(c) = s.candles.get(s.cursor).filter(|c| c.open_time_ms == open_ms) else { continue };
-            if !bands.get(k).copied().flatten().is_none_or(|(lo, hi)| lo <= c.low && c.high <= hi) {
-                return false;
-            }
-            // The range only moves when the engine changes (an order, a fill, funding).
             let range = match s.inert {
                 Some((at, range)) if at == changes => range,
                 _ => {
@@ -356,30 +353,61 @@ impl CandleReplay {
                     range
                 }
             };
-            let inert =
-                range.is_some_and(|(above, below)| above.is_none_or(|a| c.low > a) && below.is_none_or(|b| c.high < b));
-            if !inert {
-                return false;
-            }
+            let band = bands.get(k).copied().flatten();
+            limits.push(range.map(|(above, below)| (above, below, band)));
         }
-        // The step buffers hold this candle step's moving series and paths, as `step_point`'s.
-        self.step.series.clear();
-        self.step.paths.clear();
-        for (k, s) in self.series.iter_mut().enumerate() {
-            if let Some(c) = s.candles.get(s.cursor).filter(|c| c.open_time_ms == open_ms) {
-                self.step.paths.push(candle_path(c));
-                self.step.series.push(k);
-                marks[k] = Some(c.close);
+        let inside = |k: usize, c: &Candle| {
+            limits[k].is_some_and(|(above, below, band)| {
+                above.is_none_or(|a| c.low > a)
+                    && below.is_none_or(|b| c.high < b)
+                    && band.is_none_or(|(lo, hi)| lo <= c.low && c.high <= hi)
+            })
+        };
+        let mut strides: Vec<(u64, Option<Price>)> = self.series.iter().map(|s| (0, engine.mark(&s.symbol))).collect();
+        let mut last_close = None;
+        let mut reached = false;
+        while let Some(open_ms) = self.next_time() {
+            let close = open_ms + self.interval_ms - 1;
+            if close >= until_ms || self.next_funding_ms.is_none_or(|at| at <= open_ms) {
+                break;
+            }
+            let quiet = self.series.iter().enumerate().all(|(k, s)| {
+                s.candles.get(s.cursor).filter(|c| c.open_time_ms == open_ms).is_none_or(|c| inside(k, c))
+            });
+            if !quiet {
+                break;
+            }
+            for (k, s) in self.series.iter_mut().enumerate() {
+                let Some(c) = s.candles.get(s.cursor).filter(|c| c.open_time_ms == open_ms) else { continue };
+                let (moves, at) = &mut strides[k];
+                for p in candle_path(c) {
+                    if *at != Some(p) {
+                        *moves += 1;
+                        *at = Some(p);
+                    }
+                }
+                walk.marks[k] = Some(c.close);
                 s.cursor += 1;
             }
+            walk.closed_quietly += 1;
+            walk.last_quiet_ms = Some(close);
+            last_close = Some(close);
+            if close >= close_at_ms {
+                reached = true;
+                break;
+            }
         }
-        // Nothing observes the points in between (no fill, no event, nobody decides), so each
-        // symbol strides its whole path and the clock moves once.
-        engine.set_time(open_ms + self.interval_ms - 1);
-        for (&k, path) in self.step.series.iter().zip(&self.step.paths) {
-            engine.glide_inert(&self.series[k].symbol, path);
+        if let Some(close) = last_close {
+            engine.set_time(close);
+            for (s, (moves, at)) in self.series.iter().zip(strides) {
+                if let Some(at) = at
+                    && moves > 0
+                {
+                    engine.glide_inert(&s.symbol, moves, at);
+                }
+            }
         }
-        true
+        reached
     }
 
     /// Replays every candle opening at the next open time (all four points); returns that time.

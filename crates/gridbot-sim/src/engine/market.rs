@@ -114,25 +114,13 @@ impl MatchingEngine {
         Some((above, below))
     }
 
-    /// Walks `symbol`'s mark along `path` inside its [`inert_range`](Self::inert_range): the
-    /// same end state as [`move_price`](Self::move_price) to each point in turn (nothing fills,
-    /// nobody is liquidated; the book id steps once per actual move), at the cost of two map
-    /// lookups. The replay checks the range first.
-    pub(crate) fn glide_inert(&mut self, symbol: &Symbol, path: &[Price]) {
-        let Some(&last) = path.last() else { return };
-        let mut at = self.mark(symbol);
-        let mut moves = 0;
-        for &p in path {
-            if at != Some(p) {
-                moves += 1;
-                at = Some(p);
-            }
-        }
-        if moves == 0 {
-            return;
-        }
+    /// Stores the end of a stride through `symbol`'s [`inert_range`](Self::inert_range): the
+    /// mark ends at `last` after `moves` price moves (each steps the book id, as
+    /// [`move_price`](Self::move_price) would; nothing fills, nobody is liquidated there).
+    /// The replay checks the range and counts the moves.
+    pub(crate) fn glide_inert(&mut self, symbol: &Symbol, moves: u64, last: Price) {
         if let Some(m) = self.markets.get_mut(symbol) {
-            m.book_update_id += moves;
+            m.book_update_id += i64::try_from(moves).unwrap_or(i64::MAX);
         }
         match self.marks.get_mut(symbol) {
             Some(mark) => *mark = last,
@@ -251,7 +239,7 @@ impl MatchingEngine {
                 created_time_ms: self.now_ms,
                 updated_time_ms: self.now_ms,
             };
-            self.orders.insert(seq, SimOrder { account: id, order });
+            self.orders.insert(seq, SimOrder { account: id, order, order_im: Decimal::ZERO });
             // Indexed as open like any order, so its closing is logged (and later pruned).
             self.open[id].insert(seq);
             self.fill(seq, size, at, false, ExecType::BustTrade);

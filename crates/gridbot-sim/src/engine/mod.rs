@@ -67,6 +67,11 @@ pub enum SimEvent {
 struct SimOrder {
     account: AccountId,
     order: Order,
+    /// The initial margin the order holds while open (`leaves × price / leverage`; zero
+    /// when closed or reduce-only), kept by `emit_order` and `set_leverage` so `margin()`
+    /// sums instead of dividing per order. Not saved; rebuilt by `after_restore`.
+    #[serde(skip)]
+    order_im: Decimal,
 }
 
 /// Where an account is liquidated as one symbol's mark moves (everything else held).
@@ -214,6 +219,16 @@ impl MatchingEngine {
         }
         closed.sort_unstable();
         self.closed = closed.into();
+        for account in &self.open {
+            for &seq in account {
+                if let Some(o) = self.orders.get(&seq) {
+                    let im = self.order_im(&o.order, o.account);
+                    if let Some(o) = self.orders.get_mut(&seq) {
+                        o.order_im = im;
+                    }
+                }
+            }
+        }
         self.events.clear();
         self.next_prune_ms = 0;
         self.changes += 1;
@@ -511,12 +526,42 @@ impl MatchingEngine {
                 m.mm += value * mmr;
             }
         }
-        for (_, o) in self.open_orders_of(id).filter(|(_, o)| !o.reduce_only) {
-            let leverage = account.symbols.get(&o.symbol).map_or(self.config.default_leverage, |s| s.leverage);
-            let price = o.price.or_else(|| self.mark(&o.symbol)).map_or(Decimal::ZERO, Price::as_decimal);
-            m.order_im += o.leaves_qty.as_decimal() * price / leverage;
+        for o in self.open.get(id).into_iter().flatten().filter_map(|seq| self.orders.get(seq)) {
+            if o.order.reduce_only {
+                continue;
+            }
+            m.order_im += match o.order.price {
+                Some(_) => o.order_im,
+                // A market order in flight holds margin at the mark.
+                None => self.order_im(&o.order, id),
+            };
         }
         Ok(m)
+    }
+
+    /// The initial margin `order` of account `id` holds: `leaves × price / leverage` (at the
+    /// mark for a market order); zero for reduce-only and closed orders.
+    fn order_im(&self, order: &Order, id: AccountId) -> Decimal {
+        if order.reduce_only || !order.is_open() {
+            return Decimal::ZERO;
+        }
+        let leverage = self
+            .accounts
+            .get(id)
+            .and_then(|a| a.symbols.get(&order.symbol))
+            .map_or(self.config.default_leverage, |s| s.leverage);
+        let price = order.price.or_else(|| self.mark(&order.symbol)).map_or(Decimal::ZERO, Price::as_decimal);
+        order.leaves_qty.as_decimal() * price / leverage
+    }
+
+    /// Recomputes the margin held by order `seq` (after it changed, or its leverage did).
+    fn refresh_order_im(&mut self, seq: u64) {
+        if let Some(o) = self.orders.get(&seq) {
+            let im = self.order_im(&o.order, o.account);
+            if let Some(o) = self.orders.get_mut(&seq) {
+                o.order_im = im;
+            }
+        }
     }
 
     /// How much of a position `side` on `idx` would reduce right now.
@@ -595,7 +640,7 @@ impl MatchingEngine {
             updated_time_ms: self.now_ms,
         };
         let ack = OrderAck { order_id: order.order_id.clone(), order_link_id: order.order_link_id.clone() };
-        self.orders.insert(seq, SimOrder { account: id, order });
+        self.orders.insert(seq, SimOrder { account: id, order, order_im: Decimal::ZERO });
         if let Some(links) = self.by_link.get_mut(id) {
             links.insert(req.order_link_id.as_str().to_owned(), seq);
         }
@@ -710,6 +755,7 @@ impl MatchingEngine {
 
     /// Publishes order `seq`'s new state and keeps the open-order index in step with it.
     fn emit_order(&mut self, seq: u64) {
+        self.refresh_order_im(seq);
         if let Some(o) = self.orders.get(&seq) {
             if let Some(open) = self.open.get_mut(o.account) {
                 if o.order.is_open() {

@@ -32,6 +32,11 @@ impl MatchingEngine {
             return Err(SimError::new(110_043, "Set leverage has not been modified."));
         }
         sa.leverage = buy;
+        // Open orders of the symbol hold margin at the new leverage.
+        let open: Vec<u64> = self.open_orders_in(id, symbol).map(|(seq, _)| seq).collect();
+        for seq in open {
+            self.refresh_order_im(seq);
+        }
         Ok(())
     }
 

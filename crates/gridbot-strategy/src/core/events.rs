@@ -1,6 +1,7 @@
 //! How the core reacts to each event.
 
 use gridbot_core::{ErrorAction, Execution, Leg, Order, Position, PositionIdx, Qty, Wallet};
+use gridbot_risk::AccountView;
 use gridbot_risk::{RiskLevel, calm_until, evaluate};
 
 use super::{ALERT_REPEAT_MS, AccountCore, CoreEvent, DRIFT_GRACE_MS, EQUITY_EVERY_MS, Effect, Effects, MAX_ROUNDS};
@@ -138,7 +139,7 @@ impl AccountCore {
             if changed {
                 out.push(Effect::Record(JournalRecord::Position { position: Box::new(p.clone()), at_ms: now }));
             }
-            *self.symbols[i].positions.get_mut(leg) = Some(p);
+            self.symbols[i].set_position(leg, p);
             if !touched.contains(&i) {
                 touched.push(i);
             }
@@ -150,6 +151,7 @@ impl AccountCore {
     }
 
     fn on_wallet(&mut self, w: Wallet, now: i64, out: &mut Effects) {
+        self.wallet_figures = Some(AccountView::from_wallet(&w, 0.0));
         self.wallet = Some(w);
         for i in 0..self.symbols.len() {
             self.act(i, 1, now, out);
@@ -465,7 +467,7 @@ impl AccountCore {
             let slot = &mut self.symbols[i];
             for leg in Leg::BOTH {
                 if let Some(p) = by_leg.get(leg) {
-                    *slot.positions.get_mut(leg) = Some(p.clone());
+                    slot.set_position(leg, p.clone());
                 }
             }
         }

@@ -33,7 +33,7 @@ mod risk_view;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use gridbot_core::{Execution, Leg, Order, Position, Price, Symbol, Wallet};
-use gridbot_risk::{AccountMemory, LegMemory, LegPair, RiskLevel, RiskParams};
+use gridbot_risk::{AccountMemory, AccountView, LegMemory, LegPair, LegSnapshot, RiskLevel, RiskParams};
 use gridbot_state::{AccountSnapshot, SymbolState};
 
 use crate::command::{Command, Outcome};
@@ -146,6 +146,9 @@ pub struct SymbolCore {
     pub(crate) grid: Grid,
     pub(crate) market: MarketView,
     pub(crate) positions: LegPair<Option<Position>>,
+    /// Each position as risk reads it (its amounts in `f64`), converted once when the
+    /// position is reported rather than at every decision; kept by `set_position`.
+    pub(crate) position_figures: LegPair<Option<LegSnapshot>>,
     pub(crate) risk: LegPair<LegMemory>,
     pub(crate) risk_limit: f64,
     /// Since when (event time) the exchange's positions disagree with the grid.
@@ -167,7 +170,25 @@ impl SymbolCore {
         risk: LegPair<LegMemory>,
         risk_limit: f64,
     ) -> Self {
-        Self { grid, market, positions, risk, risk_limit, drift_since: None, risk_active: HashSet::new(), calm: None }
+        let figures = |leg: Leg| positions.get(leg).as_ref().map(|p| LegSnapshot::from_position(p, None, Vec::new()));
+        let position_figures = LegPair { long: figures(Leg::Long), short: figures(Leg::Short) };
+        Self {
+            grid,
+            market,
+            positions,
+            position_figures,
+            risk,
+            risk_limit,
+            drift_since: None,
+            risk_active: HashSet::new(),
+            calm: None,
+        }
+    }
+
+    /// Stores the exchange's report of `leg`'s position.
+    pub(crate) fn set_position(&mut self, leg: Leg, position: Position) {
+        *self.position_figures.get_mut(leg) = Some(LegSnapshot::from_position(&position, None, Vec::new()));
+        *self.positions.get_mut(leg) = Some(position);
     }
 
     /// Its symbol.
@@ -216,6 +237,8 @@ pub struct AccountCore {
     risk_params: RiskParams,
     pub(crate) symbols: Vec<SymbolCore>,
     wallet: Option<Wallet>,
+    /// The wallet as risk reads it (converted once per report, not per decision).
+    wallet_figures: Option<AccountView>,
     account_memory: AccountMemory,
     /// When each risk condition (level, leg, symbol) was last alerted, event time.
     alerted: HashMap<(RiskLevel, Option<Leg>, usize), i64>,
@@ -248,6 +271,7 @@ impl AccountCore {
             account_id: account_id.to_owned(),
             risk_params,
             symbols,
+            wallet_figures: start.wallet.as_ref().map(|w| AccountView::from_wallet(w, 0.0)),
             wallet: start.wallet,
             account_memory: start.account_memory,
             alerted: HashMap::new(),

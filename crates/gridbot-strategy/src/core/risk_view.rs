@@ -1,7 +1,7 @@
 //! The risk snapshot of one symbol, from the grid's legs, the exchange's positions and
 //! wallet, and the account's memory.
 
-use gridbot_core::{Leg, decimal_to_f64};
+use gridbot_core::Leg;
 use gridbot_risk::{AccountView, LegPair, LegSnapshot, RiskMemory, RiskSnapshot};
 
 use super::AccountCore;
@@ -9,26 +9,22 @@ use super::AccountCore;
 impl AccountCore {
     pub(super) fn risk_snapshot(&self, i: usize, now_ms: i64) -> RiskSnapshot {
         let slot = &self.symbols[i];
+        // Positions and the wallet are converted once per report (see `set_position`).
         let total_position_value: f64 = self
             .symbols
             .iter()
-            .flat_map(|s| {
-                Leg::BOTH.map(|leg| s.positions.get(leg).as_ref().map_or(0.0, |p| decimal_to_f64(p.position_value)))
-            })
+            .flat_map(|s| Leg::BOTH.map(|leg| s.position_figures.get(leg).as_ref().map_or(0.0, |f| f.position_value)))
             .sum();
-        let account =
-            self.wallet.as_ref().map_or(AccountView { total_position_value, ..AccountView::default() }, |w| {
-                AccountView::from_wallet(w, total_position_value)
-            });
+        let account = AccountView { total_position_value, ..self.wallet_figures.clone().unwrap_or_default() };
         let views = slot.grid.risk_legs();
         let sizes = slot.grid.leg_sizes();
         // A leg the grid knows is flat is flat, even while the exchange's position report lags
         // behind the fill that closed it (risk must not close it again).
         let leg = |leg: Leg| {
             let (level, orders) = views.get(leg).clone();
-            match slot.positions.get(leg) {
-                Some(p) if !p.size.is_zero() && !sizes.get(leg).is_zero() => {
-                    LegSnapshot::from_position(p, level, orders)
+            match (slot.positions.get(leg), slot.position_figures.get(leg)) {
+                (Some(p), Some(figures)) if !p.size.is_zero() && !sizes.get(leg).is_zero() => {
+                    LegSnapshot { level, orders, ..figures.clone() }
                 }
                 _ => LegSnapshot { level: None, orders, ..LegSnapshot::default() },
             }

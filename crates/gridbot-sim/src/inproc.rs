@@ -114,7 +114,7 @@ impl SimExchange {
 
     /// Account `id`'s margin figures at the current marks (what `wallet` derives its rates
     /// from, without them: a backtest's equity samples need only the sums).
-    pub fn margin(&self, id: crate::AccountId) -> Result<crate::Margin, SimError> {
+    pub fn margin(&self, id: AccountId) -> Result<crate::Margin, SimError> {
         self.lock().engine.margin(id)
     }
 

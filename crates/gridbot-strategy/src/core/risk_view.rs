@@ -15,7 +15,7 @@ impl AccountCore {
             .iter()
             .flat_map(|s| Leg::BOTH.map(|leg| s.position_figures.get(leg).as_ref().map_or(0.0, |f| f.position_value)))
             .sum();
-        let account = AccountView { total_position_value, ..self.wallet_figures.clone().unwrap_or_default() };
+        let account = AccountView { total_position_value, ..self.wallet_figures.unwrap_or_default() };
         let views = slot.grid.risk_legs();
         let sizes = slot.grid.leg_sizes();
         // A leg the grid knows is flat is flat, even while the exchange's position report lags

@@ -6,6 +6,7 @@ use gridbot_core::{Candle, Price};
 
 /// The four points a candle's price visits, in order. Consecutive equal points are kept; the
 /// matcher treats a repeated price as no movement.
+#[inline]
 #[must_use]
 pub fn candle_path(c: &Candle) -> [Price; 4] {
     let (open, high, low) = (c.open.as_decimal(), c.high.as_decimal(), c.low.as_decimal());

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use gridbot_core::{Candle, Symbol};
+pub use gridbot_data::Gap;
+use gridbot_data::{gaps_of, interval_of};
 
 /// Why market data could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -72,17 +74,6 @@ pub enum DataError {
         /// Window end.
         to_ms: i64,
     },
-}
-
-/// Candles missing from a series.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-pub struct Gap {
-    /// Open time of the last candle before the gap.
-    pub after_ms: i64,
-    /// Open time of the first candle after it.
-    pub until_ms: i64,
-    /// Candles missing.
-    pub missing: i64,
 }
 
 /// One symbol's candles.
@@ -151,22 +142,6 @@ fn align_scales(candles: &mut [Candle]) {
         align(&mut c.low);
         align(&mut c.close);
     }
-}
-
-fn interval_of(candles: &[Candle]) -> Option<i64> {
-    candles.windows(2).map(|w| w[1].open_time_ms - w[0].open_time_ms).filter(|d| *d > 0).min()
-}
-
-fn gaps_of(candles: &[Candle], interval_ms: i64) -> Vec<Gap> {
-    candles
-        .windows(2)
-        .filter(|w| w[1].open_time_ms - w[0].open_time_ms > interval_ms)
-        .map(|w| Gap {
-            after_ms: w[0].open_time_ms,
-            until_ms: w[1].open_time_ms,
-            missing: (w[1].open_time_ms - w[0].open_time_ms) / interval_ms - 1,
-        })
-        .collect()
 }
 
 impl MarketData {

@@ -162,7 +162,8 @@ pub fn read_candles(mut reader: impl BufRead, source_name: &str) -> Result<Vec<C
     Ok(candles)
 }
 
-fn parse_row(row: &str) -> Result<Candle, String> {
+/// One candle row, checked for shape and sanity.
+pub(crate) fn parse_row(row: &str) -> Result<Candle, String> {
     let mut fields = row.split(',');
     let mut next =
         |name: &str| fields.next().map(str::trim).ok_or_else(|| format!("expected 6 fields, {name} is missing"));

@@ -67,11 +67,7 @@ pub fn load_funding(path: impl AsRef<Path>) -> Result<Vec<FundingSettlement>, Fu
         if row.is_empty() {
             continue;
         }
-        let (t, r) = row.split_once(',').ok_or_else(|| bad(line_no, "expected funding_time_ms,funding_rate".into()))?;
-        let time_ms: i64 =
-            t.trim().parse().map_err(|_| bad(line_no, format!("funding_time_ms: not an integer: {t:?}")))?;
-        let rate: Decimal =
-            r.trim().parse().map_err(|_| bad(line_no, format!("funding_rate: not a decimal: {r:?}")))?;
+        let FundingSettlement { time_ms, rate } = parse_funding_row(row).map_err(|reason| bad(line_no, reason))?;
         if let Some(prev) = out.last()
             && time_ms <= prev.time_ms
         {
@@ -80,6 +76,14 @@ pub fn load_funding(path: impl AsRef<Path>) -> Result<Vec<FundingSettlement>, Fu
         out.push(FundingSettlement { time_ms, rate });
     }
     Ok(out)
+}
+
+/// One `funding_time_ms,funding_rate` row.
+pub(crate) fn parse_funding_row(row: &str) -> Result<FundingSettlement, String> {
+    let (t, r) = row.split_once(',').ok_or_else(|| "expected funding_time_ms,funding_rate".to_owned())?;
+    let time_ms: i64 = t.trim().parse().map_err(|_| format!("funding_time_ms: not an integer: {t:?}"))?;
+    let rate: Decimal = r.trim().parse().map_err(|_| format!("funding_rate: not a decimal: {r:?}"))?;
+    Ok(FundingSettlement { time_ms, rate })
 }
 
 /// The text of a funding file.

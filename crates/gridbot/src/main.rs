@@ -11,6 +11,7 @@
 
 mod backtest;
 mod commands;
+mod data;
 mod demo;
 mod logging;
 mod signals;
@@ -153,6 +154,51 @@ enum Command {
         #[command(subcommand)]
         command: ConfigCommand,
     },
+    /// Market data: download history from Bybit, check candle and funding files.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Download klines (and optionally funding history) into the gzip CSV format backtests
+    /// read: paged, rate-limited, resumable (run the same command again after an interruption),
+    /// gaps reported. Public endpoints only: no keys needed.
+    Fetch {
+        /// The USDT perpetual, e.g. BTCUSDT.
+        #[arg(long)]
+        symbol: String,
+        /// Bybit kline interval: 1, 3, 5, 15, 30, 60, 120, 240, 360, 720, D, W.
+        #[arg(long, default_value = "1")]
+        interval: String,
+        /// First UTC date or time (inclusive).
+        #[arg(long)]
+        from: String,
+        /// Last UTC date or time (exclusive; default: the last finished candle).
+        #[arg(long)]
+        to: Option<String>,
+        /// The candle file to write (gzip CSV; never overwritten).
+        #[arg(long)]
+        out: PathBuf,
+        /// Also write the funding history of the window to this file.
+        #[arg(long)]
+        funding: Option<PathBuf>,
+        /// The exchange's REST base URL (testnet: https://api-testnet.bybit.com; the simulator:
+        /// its http://127.0.0.1 address).
+        #[arg(long, default_value = "https://api.bybit.com")]
+        base_url: String,
+        /// No progress bar and no summary.
+        #[arg(short, long)]
+        quiet: bool,
+    },
+    /// Report rows, span, interval, gaps and every bad row of candle or funding files.
+    /// Exit 0: usable (gaps are not errors); 2: bad rows or not a data file; 1: unreadable.
+    Check {
+        /// The files (gzip or plain CSV).
+        files: Vec<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -202,6 +248,10 @@ fn main() -> ExitCode {
         Command::Stop { config, account, reason } => commands::stop(&config, &account, &reason),
         Command::Resume { config, account } => commands::resume(&config, &account),
         Command::Config { command: ConfigCommand::Check { file } } => commands::config_check(&file),
+        Command::Data { command: DataCommand::Fetch { symbol, interval, from, to, out, funding, base_url, quiet } } => {
+            data::fetch(&data::FetchArgs { symbol, interval, from, to, out, funding, base_url, quiet })
+        }
+        Command::Data { command: DataCommand::Check { files } } => data::check(&files),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

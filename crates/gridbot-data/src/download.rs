@@ -112,7 +112,8 @@ pub enum DownloadError {
         /// The error.
         source: std::io::Error,
     },
-    /// The exchange refused or failed; what was fetched is kept in the partial file.
+    /// The exchange refused or failed (its error, printed); what was fetched is kept in the
+    /// partial file.
     #[error("{0} (the rows fetched so far are kept: run the same command again to resume)")]
     Source(String),
     /// The exchange answered with rows that are not what was asked for.
@@ -148,10 +149,10 @@ pub fn partial_path(out: &Path) -> PathBuf {
 /// Downloads `plan` into the gzip candle file `out`, resuming `out.partial` if an earlier run
 /// left one. `fetch(start, end)` returns the candles opening in `[start, end]` (ascending or
 /// not; at most `plan.page`); `progress` hears after every page.
-pub fn download_candles(
+pub fn download_candles<E: std::fmt::Display>(
     out: &Path,
     plan: &DownloadPlan,
-    fetch: &mut dyn FnMut(i64, i64) -> Result<Vec<Candle>, String>,
+    fetch: &mut dyn FnMut(i64, i64) -> Result<Vec<Candle>, E>,
     progress: &mut dyn FnMut(DownloadProgress),
 ) -> Result<Downloaded, DownloadError> {
     if plan.interval_ms <= 0 || plan.page <= 0 || plan.from_ms >= plan.to_ms {
@@ -173,7 +174,7 @@ pub fn download_candles(
     while cursor < plan.to_ms {
         let end = cursor.saturating_add(plan.page * plan.interval_ms).min(plan.to_ms) - 1;
         requests += 1;
-        let mut page = fetch(cursor, end).map_err(DownloadError::Source)?;
+        let mut page = fetch(cursor, end).map_err(|e| DownloadError::Source(e.to_string()))?;
         page.sort_by_key(|c| c.open_time_ms);
         for c in &page {
             let t = c.open_time_ms;
@@ -362,10 +363,11 @@ mod tests {
         let err = download_candles(&out, &plan(), &mut exchange(&mut Vec::new()), &mut |_| {}).unwrap_err();
         assert!(matches!(err, DownloadError::OtherDownload { .. }), "{err}");
         let out = dir("bad").join("btc.csv.gz");
-        let err = download_candles(&out, &plan(), &mut |_, _| Ok(vec![candle(999 * 60_000)]), &mut |_| {}).unwrap_err();
+        let err = download_candles(&out, &plan(), &mut |_, _| Ok::<_, String>(vec![candle(999 * 60_000)]), &mut |_| {})
+            .unwrap_err();
         assert!(matches!(err, DownloadError::Unexpected { time_ms: 59_940_000, .. }), "{err}");
         let out = dir("empty").join("btc.csv.gz");
-        let err = download_candles(&out, &plan(), &mut |_, _| Ok(Vec::new()), &mut |_| {}).unwrap_err();
+        let err = download_candles(&out, &plan(), &mut |_, _| Ok::<_, String>(Vec::new()), &mut |_| {}).unwrap_err();
         assert!(matches!(err, DownloadError::Empty { .. }), "{err}");
         assert!(!partial_path(&out).exists());
     }

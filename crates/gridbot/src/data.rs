@@ -93,11 +93,7 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), Failure> {
     let result = download_candles(
         &args.out,
         &plan,
-        &mut |start, end| {
-            client
-                .klines_page(&symbol, interval, start, end, u32::try_from(PAGE).unwrap_or(1000))
-                .map_err(|e| e.to_string())
-        },
+        &mut |start, end| client.klines_page(&symbol, interval, start, end, u32::try_from(PAGE).unwrap_or(1000)),
         &mut |p| {
             bar.set_position(u64::try_from((p.cursor_ms - from_ms) / interval_ms).unwrap_or(0));
             if !args.quiet

@@ -185,8 +185,8 @@ enum DataCommand {
         /// Also write the funding history of the window to this file.
         #[arg(long)]
         funding: Option<PathBuf>,
-        /// The exchange's REST base URL (testnet: https://api-testnet.bybit.com; the simulator:
-        /// its http://127.0.0.1 address).
+        /// The exchange's REST base URL (testnet: the api-testnet.bybit.com address; the
+        /// simulator: its address on 127.0.0.1).
         #[arg(long, default_value = "https://api.bybit.com")]
         base_url: String,
         /// No progress bar and no summary.

@@ -66,6 +66,12 @@ fn the_example_runs_reproducibly_and_its_report_renders_in_a_real_browser() {
             "time_ms,time,symbol,side,leg,role,level,cycle,price,qty,fee,realised_pnl,maker,order_link_id\n"
         )
     );
+    // One wallet, two symbols, both strategies: a progressive BTCUSDT grid (both legs) and a
+    // classic ETHUSDT grid both trade.
+    let rows: Vec<Vec<&str>> = trades.lines().skip(1).map(|l| l.split(',').collect()).collect();
+    let traded = |symbol: &str, leg: &str| rows.iter().any(|r| r[2] == symbol && r[4] == leg);
+    assert!(traded("BTCUSDT", "long") && traded("BTCUSDT", "short"), "both BTCUSDT legs trade");
+    assert!(rows.iter().any(|r| r[2] == "ETHUSDT" && r[5] == "ClassicLevel"), "the classic ETHUSDT grid trades");
     // Same inputs, same bytes — across processes.
     let second = out_dir("second");
     assert!(backtest(&second, &[]).status.success());

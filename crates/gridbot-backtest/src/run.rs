@@ -65,6 +65,16 @@ pub enum BacktestError {
         /// The data's first candle.
         data_start: String,
     },
+    /// The start leaves no candle before it to give the market a price.
+    #[error("{symbol}: the start {from} needs at least one candle before it (the data starts {data_start})")]
+    NoPriceBeforeStart {
+        /// The symbol.
+        symbol: Symbol,
+        /// The start.
+        from: String,
+        /// The data's first candle.
+        data_start: String,
+    },
     /// Nothing to trade in the window.
     #[error("nothing to trade between {from} and {to}")]
     EmptyWindow {
@@ -362,12 +372,21 @@ pub fn run_with(
     }
     let first = |s: &Symbol| data.get(s).and_then(|x| x.candles.first()).map_or(0, |c| c.open_time_ms);
     let last = |s: &Symbol| data.get(s).and_then(|x| x.candles.last()).map_or(0, |c| c.open_time_ms);
-    // The start: the requested one, or once every symbol has its warm-up history.
-    let needed = |sc: &SymbolConfig| first(&sc.symbol) + warm_up_days(sc) * DAY_MS;
+    // The start: the requested one, or once every symbol has its warm-up history — and at
+    // least one candle, which gives the market its price before the grid opens.
+    let needed = |sc: &SymbolConfig| first(&sc.symbol) + (warm_up_days(sc) * DAY_MS).max(data.interval_ms);
     let earliest = spec.symbols.iter().map(needed).max().unwrap_or(0);
+    let warms_up = spec.symbols.iter().any(|sc| warm_up_days(sc) > 0);
     let from = match window.from_ms {
         Some(f) => {
             for sc in &spec.symbols {
+                if warm_up_days(sc) == 0 && needed(sc) > f {
+                    return Err(BacktestError::NoPriceBeforeStart {
+                        symbol: sc.symbol.clone(),
+                        from: iso(f),
+                        data_start: iso(first(&sc.symbol)),
+                    });
+                }
                 if needed(sc) > f {
                     return Err(BacktestError::NotEnoughHistory {
                         symbol: sc.symbol.clone(),
@@ -379,8 +398,11 @@ pub fn run_with(
             }
             f
         }
-        // A whole UTC day after the warm-up, so the daily candles before it are complete.
-        None => earliest.div_euclid(DAY_MS) * DAY_MS + if earliest.rem_euclid(DAY_MS) == 0 { 0 } else { DAY_MS },
+        // A whole UTC day after a warm-up, so the daily candles before it are complete.
+        None if warms_up => {
+            earliest.div_euclid(DAY_MS) * DAY_MS + if earliest.rem_euclid(DAY_MS) == 0 { 0 } else { DAY_MS }
+        }
+        None => earliest,
     };
     let to = window.to_ms.unwrap_or_else(|| spec.symbols.iter().map(|s| last(&s.symbol)).max().unwrap_or(0));
     let total = u64::try_from(data.candles_between(from, to)).unwrap_or(0);

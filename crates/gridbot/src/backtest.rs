@@ -222,6 +222,7 @@ pub(crate) fn backtest(args: BacktestArgs) -> Result<(), Failure> {
             E::UnknownInstrument(_)
             | E::NoData(_)
             | E::NotEnoughHistory { .. }
+            | E::NoPriceBeforeStart { .. }
             | E::EmptyWindow { .. }
             | E::Open(_) => 2,
             E::Exchange(_) => 1,

@@ -268,6 +268,14 @@ impl Bench<'_> {
         if t > to {
             return Ok(false);
         }
+        // The market first, then what it filled: the core decides on a fill knowing the price
+        // that caused it, as paper trading does (the book reaches the bot by the time it acts).
+        for k in 0..self.symbols.len() {
+            let symbol = self.symbols[k].clone();
+            let (top, ts_ms) = self.sim.book_top(&symbol);
+            let book = CoreEvent::Book { symbol, bid: top.map(|(b, _)| b), ask: top.map(|(_, a)| a), ts_ms };
+            self.feed(core, book, t);
+        }
         let mut pending = Vec::new();
         core_events(&self.ex, events, &self.symbols, &mut pending);
         for event in pending {
@@ -275,12 +283,6 @@ impl Bench<'_> {
         }
         if self.recorder.liquidation().is_some() {
             return Ok(false); // Bybit closed the position: the account stops
-        }
-        for k in 0..self.symbols.len() {
-            let symbol = self.symbols[k].clone();
-            let (top, ts_ms) = self.sim.book_top(&symbol);
-            let book = CoreEvent::Book { symbol, bid: top.map(|(b, _)| b), ask: top.map(|(_, a)| a), ts_ms };
-            self.feed(core, book, t);
         }
         self.feed(core, CoreEvent::Tick, t);
         if closed {
@@ -418,7 +420,7 @@ pub fn run_with(
     let mut cores = Vec::new();
     let mut plans = BTreeMap::new();
     for sc in &spec.symbols {
-        let opened = open_symbol(&ex, &spec.tag, sc, None, from, false)?;
+        let opened = open_symbol(&ex, &spec.tag, sc, None, None, from, false)?;
         if let Some(plan) = opened.new_plan {
             plans.insert(sc.symbol.clone(), plan);
         }

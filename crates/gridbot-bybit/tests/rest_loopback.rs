@@ -313,3 +313,58 @@ fn public_endpoints_are_unsigned_and_private_ones_need_credentials() {
     );
     let _ = ManualClock::new(0).now_ms();
 }
+
+/// A kline page as Bybit sends it: newest first, `[start, open, high, low, close, volume, turnover]`.
+fn kline_page(newest_ms: i64, count: i64) -> String {
+    let rows: Vec<String> =
+        (0..count).map(|k| format!(r#"["{}","1","1","1","1","1","1"]"#, newest_ms - k * 60_000)).collect();
+    ok(&format!(r#"{{"category":"linear","symbol":"BTCUSDT","list":[{}]}}"#, rows.join(",")))
+}
+
+#[test]
+fn a_server_that_ignores_the_window_gets_a_clear_error_not_a_request_loop() {
+    use gridbot_core::{Exchange, Interval, KlineQuery};
+    // Always the same 1000 newest minutes, whatever start/end say.
+    let server = serve(Box::new(|_, _| (200, vec![], kline_page(T0, 1000))));
+    let (c, _, _) = client(&server.url);
+    let query = KlineQuery {
+        symbol: btc(),
+        interval: Interval::M1,
+        window: TimeWindow { start_ms: T0 - 30 * 86_400_000, end_ms: T0 },
+    };
+    let err = c.klines(&query).unwrap_err().to_string();
+    assert!(err.contains("/v5/market/kline") && err.contains("did not move"), "{err}");
+    assert_eq!(server.seen.lock().unwrap().len(), 2, "stopped at the first page that did not move back");
+}
+
+#[test]
+fn a_cursor_loop_is_stopped() {
+    let server = serve(Box::new(|seen, _| {
+        let next = if seen.param("cursor").as_deref() == Some("a") { "b" } else { "a" };
+        (200, vec![], ok(&format!(r#"{{"category":"linear","list":[{}],"nextPageCursor":"{next}"}}"#, order_json(1))))
+    }));
+    let (c, _, _) = client(&server.url);
+    let err = c.open_orders(&btc()).unwrap_err().to_string();
+    assert!(err.contains("came back"), "{err}");
+    assert!(server.seen.lock().unwrap().len() <= 4);
+}
+
+#[test]
+fn a_window_walk_is_bounded_by_what_the_window_can_hold() {
+    use gridbot_core::{Exchange, Interval, KlineQuery};
+    // Each page moves back a little, but never gets there: a full page of 1000 one-minute
+    // candles ending just before the last page's oldest — more pages than 3 days can hold.
+    let server = serve(Box::new(|seen, _| {
+        let end: i64 = seen.param("end").unwrap().parse().unwrap();
+        (200, vec![], kline_page(end - 1, 1000))
+    }));
+    let (c, _, _) = client(&server.url);
+    let query = KlineQuery {
+        symbol: btc(),
+        interval: Interval::D1,
+        window: TimeWindow { start_ms: T0 - 3 * 86_400_000, end_ms: T0 },
+    };
+    let err = c.klines(&query).unwrap_err().to_string();
+    assert!(err.contains("pages"), "{err}");
+    assert!(server.seen.lock().unwrap().len() <= 2);
+}

@@ -193,6 +193,10 @@ pub enum Purpose {
     Trade,
     /// A backtest: credentials, `base_url` and notifications are neither required nor read.
     Backtest,
+    /// A local operator command (`status`, `stop`, `resume`): it needs the data directory and
+    /// the accounts, nothing secret — no `${VAR}` of credentials, `base_url`, Telegram or
+    /// `web:` is read, so an operator in a fresh shell can always stop the bot.
+    Operate,
 }
 
 /// The whole bot.
@@ -264,16 +268,31 @@ pub fn load_account_for_backtest(path: &Path) -> Result<AccountConfig, ConfigErr
 /// Loads and validates a bot file and every account file it lists.
 pub fn load_bot(path: &Path, env: &dyn Env) -> Result<BotConfig, ConfigErrors> {
     let text = read(path)?;
-    validate::bot(path, &text, env)
+    validate::bot(path, &text, env, Purpose::Trade)
 }
 
 /// Loads either kind: an account file alone runs as a bot of one account with defaults
 /// (data in `var/` beside the file).
 pub fn load_any(path: &Path, env: &dyn Env) -> Result<BotConfig, ConfigErrors> {
+    load_any_for(path, env, Purpose::Trade)
+}
+
+/// Loads either kind for a local operator command ([`Purpose::Operate`]): the same checks of
+/// everything else, but no secret is required or read (credentials and tokens come back
+/// empty, `telegram` and `web` as `None`), and the environment is not consulted.
+pub fn load_for_operator(path: &Path) -> Result<BotConfig, ConfigErrors> {
+    load_any_for(path, &std::collections::HashMap::<String, String>::new(), Purpose::Operate)
+}
+
+fn load_any_for(path: &Path, env: &dyn Env, purpose: Purpose) -> Result<BotConfig, ConfigErrors> {
     match file_kind(path)? {
-        FileKind::Bot => load_bot(path, env),
+        FileKind::Bot => {
+            let text = read(path)?;
+            validate::bot(path, &text, env, purpose)
+        }
         FileKind::Account => {
-            let account = load_account(path, env)?;
+            let text = read(path)?;
+            let account = validate::account(path, &text, env, purpose)?;
             let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
             Ok(BotConfig {
                 path: path.to_path_buf(),

@@ -218,7 +218,10 @@ fn a_bot_file_checks_its_accounts_and_their_uniqueness() {
     assert!(err.contains("used by two accounts"), "{err}");
     let missing = temp("bot2.yaml", "accounts:\n  - does-not-exist.yaml\n");
     let err = load_bot(&missing, &env()).unwrap_err().to_string();
-    assert!(err.contains("cannot read"), "{err}");
+    assert!(
+        err.contains("bot2.yaml:2: accounts[0]: cannot read account file") && err.contains("does-not-exist.yaml"),
+        "{err}"
+    );
     let token = temp(
         "bot3.yaml",
         &format!(
@@ -257,4 +260,24 @@ fn the_web_section_is_loopback_by_default_and_never_open_beyond_it() {
         assert!(err.contains(&format!("{name}{at}")) && err.contains(message), "{name}: {err}");
         assert!(!err.contains("short") && !err.contains("plain-text-token"), "{name} quotes its token: {err}");
     }
+}
+
+#[test]
+fn operator_commands_load_the_bot_without_any_secret() {
+    // The shipped two-account bot: Bybit keys, a Telegram token and chats, a web token — all
+    // `${VAR}`s, none set here. Trading refuses it; `status`/`stop`/`resume` read it.
+    let path = repo_config().join("bot.yaml");
+    let none = HashMap::<String, String>::new();
+    let err = load_bot(&path, &none).unwrap_err().to_string();
+    assert!(err.contains("BYBIT_API_KEY_1") && err.contains("GRIDBOT_WEB_TOKEN"), "{err}");
+    let bot = load_for_operator(&path).unwrap();
+    assert_eq!(bot.data_dir, load_bot(&path, &env()).unwrap().data_dir);
+    let ids: Vec<&str> = bot.accounts.iter().map(|a| a.account_id.as_str()).collect();
+    assert_eq!(ids, ["main", "range"]);
+    assert!(bot.telegram.is_none() && bot.web.is_none());
+    assert!(bot.accounts.iter().all(|a| a.api_key.expose().is_empty() && a.telegram_chat_id.is_none()));
+    // Everything that is not a secret is still checked.
+    let account = temp("op-bad.yaml", &GOOD.replace("max_levels: 6", "max_levels: 0"));
+    let err = load_for_operator(&account).unwrap_err().to_string();
+    assert!(err.contains("max_levels"), "{err}");
 }

@@ -564,7 +564,7 @@ fn backtest(p: &mut Problems<'_>, b: &RawBacktest, path: &Path) -> BacktestConfi
 }
 
 /// Validates a bot file and its account files.
-pub(super) fn bot(path: &Path, text: &str, env: &dyn Env) -> Result<BotConfig, ConfigErrors> {
+pub(super) fn bot(path: &Path, text: &str, env: &dyn Env, purpose: Purpose) -> Result<BotConfig, ConfigErrors> {
     let raw: RawBot = serde_yaml::from_str(text).map_err(|e| parse_error(path, &e))?;
     let mut p = Problems::new(path, text);
     let dir = path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf);
@@ -572,7 +572,8 @@ pub(super) fn bot(path: &Path, text: &str, env: &dyn Env) -> Result<BotConfig, C
     if raw.accounts.is_empty() {
         p.at("accounts", "expected at least one account file");
     }
-    let telegram = raw.notifications.telegram.as_ref().and_then(|t| {
+    let trading = purpose == Purpose::Trade;
+    let telegram = raw.notifications.telegram.as_ref().filter(|_| trading).and_then(|t| {
         let at = "notifications.telegram";
         let token = p.expand(&format!("{at}.bot_token"), &t.bot_token, env);
         if token.as_ref().is_some_and(|(_, from_env)| !from_env) {
@@ -604,7 +605,15 @@ pub(super) fn bot(path: &Path, text: &str, env: &dyn Env) -> Result<BotConfig, C
     let mut tags = HashSet::new();
     for (i, file) in raw.accounts.iter().enumerate() {
         let account_path = dir.join(file);
-        match super::load_account(&account_path, env) {
+        let loaded = match std::fs::read_to_string(&account_path) {
+            Ok(account_text) => account(&account_path, &account_text, env, purpose),
+            Err(e) => {
+                // Named where the user wrote it: the bot file's line that lists it.
+                p.at(&format!("accounts[{i}]"), format!("cannot read account file {}: {e}", account_path.display()));
+                continue;
+            }
+        };
+        match loaded {
             Ok(a) => {
                 if !ids.insert(a.account_id.clone()) {
                     p.at(&format!("accounts[{i}]"), format!("account_id {} is used by two accounts", a.account_id));
@@ -621,7 +630,7 @@ pub(super) fn bot(path: &Path, text: &str, env: &dyn Env) -> Result<BotConfig, C
         level: raw.logging.level.unwrap_or_default(),
         terminal: raw.logging.terminal.unwrap_or_default(),
     };
-    let web = raw.web.as_ref().and_then(|w| web(&mut p, w, env));
+    let web = raw.web.as_ref().filter(|_| trading).and_then(|w| web(&mut p, w, env));
     let config = BotConfig { path: path.to_path_buf(), data_dir, accounts, logging, telegram, web };
     p.finish(Some(config))
 }

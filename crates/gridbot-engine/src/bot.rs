@@ -18,7 +18,7 @@ use gridbot_bybit::ws::stream::{
 use gridbot_bybit::{BybitClient, ClientConfig, Credentials, Environment};
 use gridbot_core::{Clock, Exchange, Symbol, SystemClock};
 
-use gridbot_strategy::{CoreTape, ReconcileReason, SymbolRecovery};
+use gridbot_strategy::{CoreTape, ReconcileReason, SymbolRecovery, check_symbols};
 
 use crate::account::{AccountError, AccountParts, AccountSummary, OpenOptions, TapeSlot, TradingAccount};
 use crate::alerts::{Alerts, Telegram};
@@ -173,6 +173,21 @@ fn client(account: &AccountConfig, options: &BotOptions) -> Result<BybitClient, 
     Ok(BybitClient::new(config))
 }
 
+/// Every symbol of every account checked against its exchange (exists, trades, leverage in
+/// range) before any account opens: a configuration error (exit 2) with nothing sent, never
+/// the first account's orders left resting behind the second one's failure.
+fn check_instruments<'a>(
+    accounts: impl Iterator<Item = &'a AccountConfig>,
+    options: &BotOptions,
+) -> Result<(), BotError> {
+    for account in accounts {
+        let client = client(account, options)?;
+        log_context::with_account(&account.account_id, || check_symbols(&client, &account.symbols))
+            .map_err(|e| AccountError::from_open(&account.account_id, e))?;
+    }
+    Ok(())
+}
+
 fn stream_config(url: &str, options: &BotOptions) -> StreamConfig {
     let mut config = StreamConfig::new(url);
     if let Some(tweak) = &options.stream {
@@ -196,6 +211,7 @@ impl MultiAccountBot {
         };
         let latency = Arc::new(LatencyLog::default());
         let mut bot = Self { accounts: Vec::new(), hubs: Vec::new(), telegram, latency, clock };
+        check_instruments(config.accounts.iter(), options)?;
         let mut routes: BTreeMap<String, HashMap<String, Vec<Arc<EventQueue>>>> = BTreeMap::new();
         let mut all: BTreeMap<String, Vec<Arc<EventQueue>>> = BTreeMap::new();
         for account in &config.accounts {
@@ -298,6 +314,7 @@ impl MultiAccountBot {
         options: &BotOptions,
     ) -> Result<Vec<AccountRecovery>, BotError> {
         let mut out = Vec::new();
+        check_instruments(config.accounts.iter().filter(|a| only.is_none_or(|o| o == a.account_id)), options)?;
         for account in config.accounts.iter().filter(|a| only.is_none_or(|o| o == a.account_id)) {
             let client: Arc<dyn Exchange + Send + Sync> = Arc::new(client(account, options)?);
             let clock: Arc<dyn Clock> = if options.market_clock && account.environment == EnvironmentName::Sim {

@@ -6,6 +6,8 @@
 //! bind: 127.0.0.1:8080          # default: 127.0.0.1:0 (any free port)
 //! interval: 1m                  # candle interval of the data files
 //! candles_per_second: 100       # replay speed; 0 = step only when told (tests)
+//! lockstep_quiet_ms: 20         # instead: one path point at a time, each once the clients
+//!                               # have been quiet this long (paper trading that matches a backtest)
 //! warmup_days: 16               # replay this much history before serving (daily ATR needs it)
 //! markets:
 //!   - symbol: BTCUSDT           # Bybit's filters are built in for BTCUSDT and ETHUSDT
@@ -58,6 +60,8 @@ struct RawFile {
     candles_per_second: Option<f64>,
     #[serde(default)]
     warmup_days: Option<f64>,
+    #[serde(default)]
+    lockstep_quiet_ms: Option<u64>,
     markets: Vec<RawMarket>,
     accounts: Vec<RawAccount>,
     #[serde(default)]
@@ -78,6 +82,9 @@ pub struct SimSetup {
     pub replay: CandleReplay,
     /// Replay speed (0: manual stepping).
     pub candles_per_second: f64,
+    /// Lockstep instead of a speed: one path point at a time, each once the clients have been
+    /// quiet this long (ms); see `ServerHandle::drive_lockstep`.
+    pub lockstep_quiet_ms: Option<u64>,
     /// History replayed before serving, ms (a fresh start only).
     pub warmup_ms: i64,
     /// Where to save and restore state.
@@ -140,6 +147,11 @@ pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
     if !(candles_per_second.is_finite() && candles_per_second >= 0.0) {
         return Err(err("candles_per_second", format!("expected a number ≥ 0, got {candles_per_second}")));
     }
+    if let Some(q) = raw.lockstep_quiet_ms
+        && !(1..=10_000).contains(&q)
+    {
+        return Err(err("lockstep_quiet_ms", format!("expected 1 to 10000 ms, got {q}")));
+    }
     let warmup_days = raw.warmup_days.unwrap_or(0.0);
     if !(warmup_days.is_finite() && (0.0..=3650.0).contains(&warmup_days)) {
         return Err(err("warmup_days", format!("expected 0 to 3650 days, got {warmup_days}")));
@@ -201,6 +213,7 @@ pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
         engine: MatchingEngine::new(raw.engine, instruments),
         replay: CandleReplay::new(interval_ms, series),
         candles_per_second,
+        lockstep_quiet_ms: raw.lockstep_quiet_ms,
         warmup_ms,
         state_file: raw.state_file.map(|p| base.join(p)),
     })

@@ -85,7 +85,10 @@ pub fn serve(options: &ServeOptions, say: &dyn Fn(&str)) -> Result<(), ServeErro
     if let Some(t) = warmed {
         say(&format!("market time {t} (UTC ms): history before it is replayed"));
     }
-    if cps > 0.0 {
+    if let Some(quiet) = setup.lockstep_quiet_ms {
+        say(&format!("lockstep: one path point at a time, each once the clients have been quiet {quiet} ms"));
+        handle.drive_lockstep(Duration::from_millis(quiet)).map_err(ServeError::Runtime)?;
+    } else if cps > 0.0 {
         handle.drive(Duration::from_secs_f64(1.0 / cps)).map_err(ServeError::Runtime)?;
     }
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ServeError::Runtime)?;

@@ -147,12 +147,41 @@ fn classic_settings(
     Ok(settings)
 }
 
-/// Opens symbol `sc` of the account tagged `tag`, from its snapshot `state` if there is one.
+/// Checks every symbol of an account against the exchange's list of trading linear
+/// instruments before anything is sent: each exists and trades, and its leverage is inside the
+/// instrument's range. Every problem at once, as a [`OpenError::Setup`] (a configuration
+/// error: exit 2); a failure to read the list is an [`OpenError::Exchange`].
+///
+/// The bot runs it for every account before it opens the first, so an unknown second symbol
+/// (or account) never leaves the first one's orders resting behind an exit.
+pub fn check_symbols(exchange: &dyn Exchange, symbols: &[SymbolConfig]) -> Result<(), OpenError> {
+    let listed = ex(|| "instruments".to_owned(), exchange.instruments())?;
+    let mut problems = Vec::new();
+    for sc in symbols {
+        let Some(instrument) = listed.iter().find(|i| i.symbol() == &sc.symbol) else {
+            problems.push(format!("{}: not a trading USDT perpetual on this exchange", sc.symbol));
+            continue;
+        };
+        let spec = instrument.spec();
+        if sc.leverage < spec.min_leverage || sc.leverage > spec.max_leverage {
+            problems.push(format!(
+                "{}: leverage {} is outside the exchange's {}..{}",
+                sc.symbol, sc.leverage, spec.min_leverage, spec.max_leverage
+            ));
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(OpenError::Setup(problems.join("; "))) }
+}
+
+/// Opens symbol `sc` of the account tagged `tag`, from its snapshot `state` if there is one;
+/// `heard_until` is the time of the newest execution that snapshot applied (the account
+/// snapshot's `last_execution_ms`): a classic grid catches up with the fills after it.
 pub fn open_symbol(
     exchange: &dyn Exchange,
     tag: &str,
     sc: &SymbolConfig,
     state: Option<&SymbolState>,
+    heard_until: Option<i64>,
     now: i64,
     dry_run: bool,
 ) -> Result<OpenedSymbol, OpenError> {
@@ -208,9 +237,9 @@ pub fn open_symbol(
             if let Some(s) = state {
                 grid.restore(s);
             }
-            let sync = ClassicSync::find(exchange, tag, symbol, state, &positions, dry_run, now).map_err(|source| {
-                OpenError::Exchange { what: format!("{symbol}: recovery"), source: Box::new(source) }
-            })?;
+            let sync = ClassicSync::find(exchange, tag, symbol, state, &positions, heard_until, dry_run, now).map_err(
+                |source| OpenError::Exchange { what: format!("{symbol}: recovery"), source: Box::new(source) },
+            )?;
             grid.apply_sync(&sync);
             (Grid::Classic(grid), SymbolRecovery::Classic(sync), None)
         }
@@ -219,7 +248,10 @@ pub fn open_symbol(
     if !dry_run {
         positions = positions_by_leg(&ex(|| format!("{symbol}: positions"), exchange.positions(symbol))?);
     }
-    let core = SymbolCore::new(grid, market, positions, risk, decimal_to_f64(sc.risk_limit));
+    let mut core = SymbolCore::new(grid, market, positions, risk, decimal_to_f64(sc.risk_limit));
+    if let SymbolRecovery::Classic(sync @ ClassicSync::CatchUp { .. }) = &recovery {
+        core.catch_up = Some(sync.clone());
+    }
     Ok(OpenedSymbol { core, recovery, new_plan })
 }
 

@@ -8,11 +8,19 @@
 //!   rebuilt state and the source as it left it.
 //! - **Classic** ([`ClassicSync`]): the snapshot's orders against the exchange's open orders
 //!   and history since the grid was built, and the inventory against the positions. When all
-//!   agree the grid carries on; otherwise our orders are cancelled, the inventory is taken from
-//!   the positions and the grid is rebuilt (closing inventory first, when it holds some).
+//!   agree the grid carries on. When the exchange moved on while we were away — tracked orders
+//!   filled or were cancelled — the grid **catches up** instead of starting over: the missed
+//!   fills are applied as if heard live (their levels turn around, the inventory follows), the
+//!   cancelled levels are placed again, our untracked orders are cancelled, and an inventory the
+//!   fills still do not explain is taken from the exchange as it is, with a warning. A restart
+//!   never closes inventory: that would realise a loss and pay taker fees for the crash alone.
+//!   Only without a state (a first start, a lost snapshot) are our orders cancelled and the grid
+//!   built afresh, closing inventory it cannot explain.
 
 use gridbot_core::time::DAY_MS;
-use gridbot_core::{Exchange, ExchangeError, Leg, OrderRef, Position, PositionIdx, Price, Qty, Symbol, TimeWindow};
+use gridbot_core::{
+    Exchange, ExchangeError, ExecType, Execution, Leg, OrderRef, Position, PositionIdx, Price, Qty, Symbol, TimeWindow,
+};
 use gridbot_recovery::{LinkTag, NonceSource, RecoveryInput, recover};
 use gridbot_risk::LegPair;
 use gridbot_state::SymbolState;
@@ -36,8 +44,17 @@ pub struct ReconcileJob {
 
 #[derive(Debug, Clone)]
 pub(crate) enum JobWork {
-    Progressive { tag: String, state: Box<SymbolState>, nonces: NonceSource },
-    Classic { tag: String, state: Box<SymbolState> },
+    Progressive {
+        tag: String,
+        state: Box<SymbolState>,
+        nonces: NonceSource,
+    },
+    /// `heard_until`: the newest execution the core applied (older ones are not applied again).
+    Classic {
+        tag: String,
+        state: Box<SymbolState>,
+        heard_until: Option<i64>,
+    },
 }
 
 /// What came of a [`ReconcileJob`]: fed back to the core as `CoreEvent::Reconciled`.
@@ -77,15 +94,32 @@ pub enum ReconcileOutcome {
 }
 
 /// A classic grid against the exchange.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ClassicSync {
     /// The exchange agrees with the grid's state: carry on with its orders.
     Agrees {
         /// Orders in place.
         orders: usize,
     },
-    /// It does not (or there was no state): our orders were cancelled, and the inventory
-    /// comes from the positions.
+    /// The exchange moved on from the grid's state (fills or cancels while we were away, an
+    /// inventory changed by hand): carry on from the state, catching up.
+    CatchUp {
+        /// Fills of our tracked orders the grid has not applied, oldest first: to apply as if
+        /// heard live.
+        executions: Vec<Execution>,
+        /// Tracked orders gone without a fill (cancelled, rejected, never arrived): their
+        /// levels are placed again.
+        gone: Vec<String>,
+        /// Open orders of ours the grid does not track, cancelled (their levels are placed
+        /// again from the grid's slots).
+        orphans_cancelled: usize,
+        /// The exchange's long inventory: size and average price.
+        long: (Qty, Option<Price>),
+        /// The exchange's short inventory.
+        short: (Qty, Option<Price>),
+    },
+    /// There was no state (a first start, a lost snapshot): our orders were cancelled, and
+    /// the inventory comes from the positions.
     Disagrees {
         /// Orders of ours cancelled.
         cancelled: usize,
@@ -99,14 +133,17 @@ pub enum ClassicSync {
 }
 
 impl ClassicSync {
-    /// Compares a classic grid's `state` (if any) with the exchange and, unless `dry_run`,
-    /// cancels our orders when they disagree.
+    /// Compares a classic grid's `state` (if any) with the exchange: what it finds to catch
+    /// up with, or — without a state — cancels our orders (unless `dry_run`). Executions up to
+    /// `heard_until` (the newest the grid applied) are not offered again.
+    #[allow(clippy::too_many_arguments, reason = "the symbol's identity, its state and the exchange's view")]
     pub fn find(
         ex: &dyn Exchange,
         tag: &str,
         symbol: &Symbol,
         state: Option<&SymbolState>,
         positions: &LegPair<Option<Position>>,
+        heard_until: Option<i64>,
         dry_run: bool,
         now_ms: i64,
     ) -> Result<Self, ExchangeError> {
@@ -128,6 +165,39 @@ impl ClassicSync {
             {
                 return Ok(Self::Agrees { orders: s.orders.len() });
             }
+            // Fills of tracked orders while we were away (whole, or partial on a working one).
+            let filled: std::collections::HashSet<&str> = rc
+                .filled_while_down
+                .iter()
+                .chain(rc.working.iter().filter(|(_, o)| !o.cum_exec_qty.is_zero()))
+                .map(|(t, _)| t.link_id.as_str())
+                .collect();
+            let mut executions = Vec::new();
+            if !filled.is_empty() {
+                executions = ex.executions(symbol, TimeWindow { start_ms: since - 60_000, end_ms: now_ms })?;
+                executions.retain(|e| {
+                    e.exec_type == ExecType::Trade
+                        && filled.contains(e.order_link_id.as_str())
+                        && heard_until.is_none_or(|t| e.exec_time_ms > t)
+                });
+                executions.sort_by(|a, b| a.exec_time_ms.cmp(&b.exec_time_ms).then(a.exec_id.cmp(&b.exec_id)));
+            }
+            let gone =
+                rc.cancelled.iter().map(|(t, _)| t.link_id.clone()).chain(rc.ghosts.iter().map(|t| t.link_id.clone()));
+            let mut orphans_cancelled = 0;
+            if !dry_run {
+                for o in rc.orphans.iter().filter(|o| ours(tag, &o.order_link_id)) {
+                    ex.cancel(symbol, &OrderRef::OrderId(o.order_id.clone()))?;
+                    orphans_cancelled += 1;
+                }
+            }
+            return Ok(Self::CatchUp {
+                executions,
+                gone: gone.collect(),
+                orphans_cancelled,
+                long: position_of(Leg::Long),
+                short: position_of(Leg::Short),
+            });
         }
         let mut cancelled = 0;
         if !dry_run {
@@ -149,6 +219,16 @@ impl std::fmt::Display for ClassicSync {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Agrees { orders } => write!(f, "classic grid resumed from the snapshot: {orders} orders in place"),
+            Self::CatchUp { executions, gone, orphans_cancelled, long, short } => write!(
+                f,
+                "classic grid resumed from the snapshot, catching up: {} fill(s) while away applied, {} level(s) \
+                 to place again, {orphans_cancelled} untracked order(s) of ours cancelled; exchange inventory long {} \
+                 short {} (kept, never closed on a restart)",
+                executions.len(),
+                gone.len(),
+                long.0,
+                short.0
+            ),
             Self::Disagrees { cancelled, long, short, had_state } => {
                 let inventory = !long.0.is_zero() || !short.0.is_zero();
                 write!(
@@ -211,9 +291,10 @@ impl ReconcileJob {
                     }
                 }
             },
-            JobWork::Classic { tag, state } => {
+            JobWork::Classic { tag, state, heard_until } => {
                 let sync = ex.positions(&symbol).and_then(|list| {
-                    ClassicSync::find(ex, &tag, &symbol, Some(&state), &positions_by_leg(&list), false, now_ms)
+                    let positions = positions_by_leg(&list);
+                    ClassicSync::find(ex, &tag, &symbol, Some(&state), &positions, heard_until, false, now_ms)
                 });
                 match sync {
                     Ok(sync) => ReconcileOutcome::Classic(sync),

@@ -79,7 +79,7 @@ fn the_core_trades_days_of_real_minutes_against_the_in_process_simulator() {
         }),
     };
     let now = ex.server_time().unwrap();
-    let opened = open_symbol(&ex, "core", &config, None, now, false).unwrap();
+    let opened = open_symbol(&ex, "core", &config, None, None, now, false).unwrap();
     assert!(opened.new_plan.is_some(), "a plan was locked from the replayed daily candles");
     let start_state = CoreStart { wallet: Some(ex.wallet().unwrap()), ..CoreStart::default() };
     let mut core = AccountCore::new("core", RiskParams::default(), vec![opened.core], start_state);

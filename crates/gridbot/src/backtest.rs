@@ -97,7 +97,7 @@ fn parameters(account: &AccountConfig) -> Vec<(String, String)> {
 fn summary(run: &BacktestRun, files: &[PathBuf], wall: Duration) {
     let m = &run.metrics;
     let opt = |x: Option<f64>, f: &dyn Fn(f64) -> String| x.map_or_else(|| "—".to_owned(), f);
-    println!(
+    outln!(
         "{} → {} ({:.1} days, {} candle steps in {:.2} s)",
         gridbot_backtest::iso(run.from_ms),
         gridbot_backtest::iso(run.to_ms),
@@ -105,7 +105,7 @@ fn summary(run: &BacktestRun, files: &[PathBuf], wall: Duration) {
         run.candle_steps,
         wall.as_secs_f64()
     );
-    println!(
+    outln!(
         "equity   {} → {} USDT   net {:+.2} ({:+.2}%)   CAGR {}",
         run.start_equity.round_dp(2),
         run.end_equity.round_dp(2),
@@ -113,7 +113,7 @@ fn summary(run: &BacktestRun, files: &[PathBuf], wall: Duration) {
         m.total_return * 100.0,
         opt(m.cagr, &|x| format!("{:+.1}%", x * 100.0))
     );
-    println!(
+    outln!(
         "realised {:+.2} gross, fees {:.2}, funding {:+.2} (paid)   max drawdown {:.2}% ({:.2} USDT)",
         m.gross_pnl,
         m.fees,
@@ -121,14 +121,14 @@ fn summary(run: &BacktestRun, files: &[PathBuf], wall: Duration) {
         m.max_drawdown.depth * 100.0,
         m.max_drawdown.depth_usdt
     );
-    println!(
+    outln!(
         "Sharpe {}  Sortino {}  Calmar {}  profit factor {}",
         opt(m.sharpe, &|x| format!("{x:.2}")),
         opt(m.sortino, &|x| format!("{x:.2}")),
         opt(m.calmar, &|x| format!("{x:.2}")),
         opt(m.profit_factor, &|x| format!("{x:.2}"))
     );
-    println!(
+    outln!(
         "fills {}  cycles {} closed, {} won ({})  deepest level {}  recentres {}  liquidations {}",
         m.fills,
         m.cycles.closed,
@@ -140,10 +140,10 @@ fn summary(run: &BacktestRun, files: &[PathBuf], wall: Duration) {
     );
     if !m.risk_triggers.is_empty() {
         let list: Vec<String> = m.risk_triggers.iter().map(|(l, n)| format!("{l}: {n}")).collect();
-        println!("risk triggers  {}", list.join(", "));
+        outln!("risk triggers  {}", list.join(", "));
     }
     for f in files {
-        println!("wrote {}", f.display());
+        outln!("wrote {}", f.display());
     }
 }
 

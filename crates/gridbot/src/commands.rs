@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use gridbot_engine::account::AccountError;
-use gridbot_engine::config::{BotConfig, ConfigErrors, LogLevel, ProcessEnv, TerminalFormat, load_any};
+use gridbot_engine::config::{
+    BotConfig, ConfigErrors, LogLevel, ProcessEnv, TerminalFormat, load_any, load_for_operator,
+};
 use gridbot_strategy::SymbolRecovery;
 
 use crate::demo::{DemoOptions, run_demo};
@@ -25,6 +27,12 @@ fn config_failure(e: &ConfigErrors) -> Failure {
 
 fn load(path: &Path) -> Result<BotConfig, Failure> {
     load_any(path, &ProcessEnv).map_err(|e| config_failure(&e))
+}
+
+/// For `status`, `stop`, `resume`: the paths and accounts, no secret needed (an operator in a
+/// fresh shell can always stop the bot).
+fn load_operating(path: &Path) -> Result<BotConfig, Failure> {
+    load_for_operator(path).map_err(|e| config_failure(&e))
 }
 
 fn bot_failure(e: &BotError) -> Failure {
@@ -52,8 +60,10 @@ pub(crate) fn run(path: &Path) -> Result<(), Failure> {
         Some(web) => Some(WebServer::start(Arc::new(config.clone()), web).map_err(|e| Failure::new(2, e.to_string()))?),
         None => None,
     };
-    let options = BotOptions { market_clock: true, ..BotOptions::default() };
-    let bot = MultiAccountBot::start(&config, &options).map_err(|e| bot_failure(&e))?;
+    let Some(bot) = start_unless_stopped(&config, &shutdown)? else {
+        drop(web);
+        return OK;
+    };
     tracing::info!(accounts = config.accounts.len(), "gridbot running; SIGINT or SIGTERM stops it cleanly");
     loop {
         std::thread::sleep(Duration::from_millis(200));
@@ -70,11 +80,43 @@ pub(crate) fn run(path: &Path) -> Result<(), Failure> {
     }
 }
 
+/// Opens every account (instruments, recovery) on a thread of its own, so SIGINT/SIGTERM is
+/// honoured within a fraction of a second even while start-up waits on a slow exchange (a
+/// systemd stop SIGKILLs after 30 s). Stopping then is as safe as a crash at that instant —
+/// the state is written atomically and the next start recovers from the exchange — and says so.
+/// `None` when a signal came first.
+fn start_unless_stopped(config: &BotConfig, shutdown: &signals::Shutdown) -> Result<Option<MultiAccountBot>, Failure> {
+    let (done, started) = std::sync::mpsc::channel();
+    let config = config.clone();
+    std::thread::Builder::new()
+        .name("gridbot-start".into())
+        .spawn(move || {
+            let options = BotOptions { market_clock: true, ..BotOptions::default() };
+            let _ = done.send(MultiAccountBot::start(&config, &options));
+        })
+        .map_err(|e| Failure::new(1, format!("start-up thread: {e}")))?;
+    loop {
+        match started.recv_timeout(Duration::from_millis(100)) {
+            Ok(result) => return result.map(Some).map_err(|e| bot_failure(&e)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) if shutdown.requested() => {
+                tracing::warn!(
+                    "signal received during start-up: exiting now; the next start recovers from the exchange"
+                );
+                return Ok(None);
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Err(Failure::new(1, "start-up stopped unexpectedly; see the log"));
+            }
+        }
+    }
+}
+
 /// `gridbot sim`.
 pub(crate) fn sim(config: PathBuf, bind: Option<SocketAddr>, cps: Option<f64>, fresh: bool) -> Result<(), Failure> {
     let options = gridbot_sim::serve::ServeOptions { config, bind, candles_per_second: cps, fresh };
     let say = |line: &str| {
-        let _ = writeln!(std::io::stdout(), "{line}");
+        outln!("{line}");
     };
     gridbot_sim::serve::serve(&options, &say)
         .map_err(|e| Failure::new(if e.is_config() { 2 } else { 1 }, e.to_string()))
@@ -99,30 +141,39 @@ pub(crate) fn demo(
     let terminal = if verbose { TerminalFormat::Pretty } else { TerminalFormat::Off };
     logging::init(LogLevel::Info, terminal, Some((&out_dir.join("var"), accounts))).map_err(|e| Failure::new(1, e))?;
     let tty = std::io::stdout().is_terminal();
-    println!("gridbot demo: the simulator replays the bundled BTCUSDT and ETHUSDT perpetual candles on 127.0.0.1;");
-    println!("two accounts trade them over loopback (no keys, no network). Output: {}", out_dir.display());
+    outln!("gridbot demo: the simulator replays the bundled BTCUSDT and ETHUSDT perpetual candles on 127.0.0.1;");
+    outln!("two accounts trade them over loopback (no keys, no network). Output: {}", out_dir.display());
     let mut last_line = std::time::Instant::now() - Duration::from_secs(60);
     let mut progress = |line: &str| {
         if tty {
-            print!("\r{line}");
+            out!("\r{line}");
             let _ = std::io::stdout().flush();
         } else if last_line.elapsed() >= Duration::from_secs(5) {
-            println!("{line}");
+            outln!("{line}");
             last_line = std::time::Instant::now();
         }
     };
     let options = DemoOptions { data_dir: data, out_dir, days, candles_per_second: speed };
     let report = run_demo(&options, &mut progress).map_err(|e| Failure::new(1, e.to_string()))?;
     if tty {
-        println!();
+        outln!();
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:<7} {:>6} {:>7} {:>6} {:>7} {:>6} {:>12} {:>10} {:>10} {:>14}",
-        "account", "fills", "cycles", "level", "orders", "risk", "realised", "fees", "funding", "equity"
+        "account",
+        "fills",
+        "cycles",
+        "level",
+        "orders",
+        "risk",
+        "realised",
+        "fees",
+        "funding",
+        "equity"
     );
     for a in &report.accounts {
-        println!(
+        outln!(
             "{:<7} {:>6} {:>7} {:>6} {:>7} {:>6} {:>12} {:>10} {:>10} {:>14}",
             a.account,
             a.fills,
@@ -136,13 +187,13 @@ pub(crate) fn demo(
             format!("{} → {}", a.equity.0.round_dp(0), a.equity.1.round_dp(2)),
         );
     }
-    println!();
-    println!(
+    outln!();
+    outln!(
         "{:.1} market days in {:.1} s. realised = closed PnL net of fees and funding (USDT); level = deepest grid level reached;",
         report.days,
         report.wall.as_secs_f64()
     );
-    println!("risk = risk alerts. Journals (sqlite3), state and logs: {}", report.out_dir.join("var").display());
+    outln!("risk = risk alerts. Journals (sqlite3), state and logs: {}", report.out_dir.join("var").display());
     OK
 }
 
@@ -162,15 +213,20 @@ pub(crate) fn recover(path: &Path, account: Option<&str>, dry_run: bool) -> Resu
         for (symbol, report) in symbols {
             match report {
                 SymbolRecovery::Progressive(r) => {
-                    println!("{account} {symbol}: {:?}", r.classification);
+                    outln!("{account} {symbol}: {:?}", r.classification);
                     for l in &r.legs {
-                        println!(
+                        outln!(
                             "  {:?}: cycle {}, level {:?}, size {}, average {:?}, findings {:?}",
-                            l.leg, l.cycle, l.level, l.size, l.avg_entry, l.findings
+                            l.leg,
+                            l.cycle,
+                            l.level,
+                            l.size,
+                            l.avg_entry,
+                            l.findings
                         );
                     }
                     for d in &r.desired {
-                        println!(
+                        outln!(
                             "  {} {:?} {:?} level {}: {} {} @ {:?}",
                             if r.unchanged {
                                 "in place"
@@ -188,10 +244,10 @@ pub(crate) fn recover(path: &Path, account: Option<&str>, dry_run: bool) -> Resu
                         );
                     }
                     if !r.unchanged && !dry_run {
-                        println!("  cancelled {}, placed {}", r.cancelled, r.placed);
+                        outln!("  cancelled {}, placed {}", r.cancelled, r.placed);
                     }
                 }
-                SymbolRecovery::Classic(sync) => println!("{account} {symbol}: {sync}"),
+                SymbolRecovery::Classic(sync) => outln!("{account} {symbol}: {sync}"),
             }
         }
     }
@@ -200,33 +256,33 @@ pub(crate) fn recover(path: &Path, account: Option<&str>, dry_run: bool) -> Resu
 
 /// `gridbot status`.
 pub(crate) fn status(path: &Path, json: bool) -> Result<(), Failure> {
-    let config = load(path)?;
+    let config = load_operating(path)?;
     let status = operator::status(&config);
     if json {
-        println!("{}", serde_json::to_string_pretty(&status).map_err(|e| Failure::new(1, e.to_string()))?);
+        outln!("{}", serde_json::to_string_pretty(&status).map_err(|e| Failure::new(1, e.to_string()))?);
         return OK;
     }
     for s in status {
-        println!(
+        outln!(
             "{}: {}{}",
             s.account,
             if s.running { "running" } else { "not running" },
             if s.emergency_stop { ", EMERGENCY STOP ON" } else { "" }
         );
         for symbol in &s.symbols {
-            println!("  {}", symbol.line());
+            outln!("  {}", symbol.line());
         }
         match s.realised_pnl {
             Some((total, today)) => {
-                println!("  {} executions; realised PnL {total} (today {today}) USDT", s.executions)
+                outln!("  {} executions; realised PnL {total} (today {today}) USDT", s.executions)
             }
-            None => println!("  no journal yet"),
+            None => outln!("  no journal yet"),
         }
         if let Some((ms, equity)) = s.equity {
-            println!("  equity {equity} USDT (at {ms} UTC ms)");
+            outln!("  equity {equity} USDT (at {ms} UTC ms)");
         }
         for (ms, kind, message) in &s.recent_events {
-            println!("  [{ms}] {kind}: {message}");
+            outln!("  [{ms}] {kind}: {message}");
         }
     }
     OK
@@ -234,18 +290,18 @@ pub(crate) fn status(path: &Path, json: bool) -> Result<(), Failure> {
 
 /// `gridbot stop`.
 pub(crate) fn stop(path: &Path, account: &str, reason: &str) -> Result<(), Failure> {
-    let config = load(path)?;
+    let config = load_operating(path)?;
     let flag = operator::stop(&config, account, &format!("`gridbot stop`: {reason}"))
         .map_err(|e| Failure::new(2, e.to_string()))?;
-    println!("{account}: emergency stop ON ({}); nothing will be sent until `gridbot resume`", flag.display());
+    outln!("{account}: emergency stop ON ({}); nothing will be sent until `gridbot resume`", flag.display());
     OK
 }
 
 /// `gridbot resume`.
 pub(crate) fn resume(path: &Path, account: &str) -> Result<(), Failure> {
-    let config = load(path)?;
+    let config = load_operating(path)?;
     let was_on = operator::resume(&config, account).map_err(|e| Failure::new(2, e.to_string()))?;
-    println!(
+    outln!(
         "{account}: {}; a running bot resumes on its next tick",
         if was_on { "emergency stop lifted" } else { "no emergency stop was set" }
     );
@@ -255,7 +311,7 @@ pub(crate) fn resume(path: &Path, account: &str) -> Result<(), Failure> {
 /// `gridbot config check`.
 pub(crate) fn config_check(path: &Path) -> Result<(), Failure> {
     let config = load(path)?;
-    println!("{}: valid", path.display());
+    outln!("{}: valid", path.display());
     for a in &config.accounts {
         let symbols: Vec<String> = a
             .symbols
@@ -268,11 +324,11 @@ pub(crate) fn config_check(path: &Path) -> Result<(), Failure> {
                 format!("{} {kind} {}x", s.symbol, s.leverage)
             })
             .collect();
-        println!("  {} ({:?}, {}): {}", a.account_id, a.environment, a.rest_url, symbols.join(", "));
+        outln!("  {} ({:?}, {}): {}", a.account_id, a.environment, a.rest_url, symbols.join(", "));
     }
     if let Some(web) = &config.web {
         let token = if web.token.is_some() { "token set" } else { "no token: stop/resume disabled" };
-        println!("  web: http://{} ({token})", web.bind);
+        outln!("  web: http://{} ({token})", web.bind);
     }
     OK
 }

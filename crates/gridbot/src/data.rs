@@ -112,7 +112,7 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), Failure> {
     })?;
     if !args.quiet {
         let resumed = if done.resumed_rows > 0 { format!(" ({} resumed)", done.resumed_rows) } else { String::new() };
-        println!(
+        outln!(
             "{}: {} candles{resumed}, {} → {}, {} requests in {:.1} s",
             args.out.display(),
             done.rows,
@@ -122,7 +122,7 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), Failure> {
             started.elapsed().as_secs_f64()
         );
         if done.span_ms.0 > from_ms {
-            println!("  starts {} (nothing earlier on the exchange)", format_iso8601(done.span_ms.0));
+            outln!("  starts {} (nothing earlier on the exchange)", format_iso8601(done.span_ms.0));
         }
         print_gaps(&done.gaps);
     }
@@ -134,7 +134,7 @@ pub(crate) fn fetch(args: &FetchArgs) -> Result<(), Failure> {
         gridbot_data::write_gzip(path, &gridbot_data::funding_csv(&settlements))
             .map_err(|e| Failure::new(1, format!("{}: {e}", path.display())))?;
         if !args.quiet {
-            println!("{}: {} funding settlements", path.display(), settlements.len());
+            outln!("{}: {} funding settlements", path.display(), settlements.len());
         }
     }
     Ok(())
@@ -154,16 +154,16 @@ fn progress_bar(quiet: bool, len: i64) -> ProgressBar {
 
 fn print_gaps(gaps: &[gridbot_data::Gap]) {
     if gaps.is_empty() {
-        println!("  no gaps");
+        outln!("  no gaps");
         return;
     }
     let missing: i64 = gaps.iter().map(|g| g.missing).sum();
-    println!("  {}, {missing} candles missing (reported, never filled):", count(gaps.len() as u64, "gap"));
+    outln!("  {}, {missing} candles missing (reported, never filled):", count(gaps.len() as u64, "gap"));
     for g in gaps.iter().take(GAPS_LISTED) {
-        println!("    {} candles after {}", g.missing, format_iso8601(g.after_ms));
+        outln!("    {} candles after {}", g.missing, format_iso8601(g.after_ms));
     }
     if gaps.len() > GAPS_LISTED {
-        println!("    … and {} more", gaps.len() - GAPS_LISTED);
+        outln!("    … and {} more", gaps.len() - GAPS_LISTED);
     }
 }
 
@@ -187,7 +187,7 @@ fn check_one(path: &Path) -> u8 {
     let report = match check_file(path) {
         Ok(r) => r,
         Err(e) => {
-            println!("{e}");
+            outln!("{e}");
             return if matches!(e, gridbot_data::CheckError::Io { .. }) { 1 } else { 2 };
         }
     };
@@ -199,20 +199,20 @@ fn check_one(path: &Path) -> u8 {
         .span_ms
         .map_or_else(|| "empty".to_owned(), |(a, b)| format!("{} → {}", format_iso8601(a), format_iso8601(b)));
     let interval = report.interval_ms.map_or_else(String::new, |ms| format!(", every {}", human_interval(ms)));
-    println!("{}: {}, {span}{interval}", path.display(), count(report.rows, kind));
+    outln!("{}: {}, {span}{interval}", path.display(), count(report.rows, kind));
     if report.kind == DataKind::Candles {
         print_gaps(&report.gaps);
     }
     if report.bad_count == 0 {
-        println!("  no bad rows");
+        outln!("  no bad rows");
         return 0;
     }
-    println!("  {}:", count(report.bad_count, "bad row"));
+    outln!("  {}:", count(report.bad_count, "bad row"));
     for bad in &report.bad_rows {
-        println!("    {}:{}: {}", path.display(), bad.line, bad.reason);
+        outln!("    {}:{}: {}", path.display(), bad.line, bad.reason);
     }
     if report.bad_count > report.bad_rows.len() as u64 {
-        println!("    … and {} more", report.bad_count - report.bad_rows.len() as u64);
+        outln!("    … and {} more", report.bad_count - report.bad_rows.len() as u64);
     }
     2
 }

@@ -9,6 +9,18 @@
 //! - 4: another gridbot is running the account (its lock is held)
 #![allow(clippy::print_stdout, clippy::print_stderr, reason = "a command-line program talks on stdout and stderr")]
 
+/// `println!` that ends the process quietly (exit 0) when stdout is a closed pipe
+/// (`gridbot status | head`): the reader has what it wanted; a panic would be noise.
+macro_rules! outln {
+    () => { $crate::write_stdout(format_args!(""), true) };
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*), true) };
+}
+
+/// `print!`, the same way.
+macro_rules! out {
+    ($($arg:tt)*) => { $crate::write_stdout(format_args!($($arg)*), false) };
+}
+
 mod backtest;
 mod commands;
 mod data;
@@ -259,5 +271,18 @@ fn main() -> ExitCode {
             eprintln!("gridbot: {}", f.message);
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// Writes to stdout; a closed pipe ends the process with exit 0, other errors are ignored as
+/// `println!` would not (a full disk behind a redirect must not stop a trading bot).
+pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let written = out.write_fmt(args).and_then(|()| if newline { out.write_all(b"\n") } else { Ok(()) });
+    if let Err(e) = written
+        && e.kind() == std::io::ErrorKind::BrokenPipe
+    {
+        std::process::exit(0);
     }
 }

@@ -117,7 +117,13 @@ impl BybitClient {
     ) -> Result<Vec<T>, BybitError> {
         let mut items = Vec::new();
         let mut cursor = String::new();
+        let mut seen = std::collections::HashSet::new();
         for _ in 0..MAX_PAGES {
+            if !seen.insert(cursor.clone()) {
+                // A cursor loop (A → B → A): the server would page forever.
+                let detail = format!("cursor {cursor:?} came back after {} pages", seen.len());
+                return Err(BybitError::NoProgress { endpoint: path, detail });
+            }
             let mut pairs: Vec<(&str, &str)> = base.to_vec();
             pairs.push(("cursor", &cursor));
             let body = self.send(&Call::get(path, query(&pairs), signed, class))?;

@@ -49,6 +49,15 @@ pub enum BybitError {
         /// Pages fetched.
         pages: usize,
     },
+    /// A windowed read got a page that does not move back in time (the server ignores the
+    /// window, or repeats itself): stopped rather than asking the same thing forever.
+    #[error("{endpoint}: a page did not move the window ({detail}); stopping")]
+    NoProgress {
+        /// The endpoint.
+        endpoint: &'static str,
+        /// What was asked and what came back.
+        detail: String,
+    },
 }
 
 impl From<BybitError> for ExchangeError {
@@ -71,6 +80,11 @@ impl From<BybitError> for ExchangeError {
             BybitError::TooManyPages { endpoint, pages } => ExchangeError::Reconcile(ErrorDetail {
                 endpoint: endpoint.to_owned(),
                 message: format!("more than {pages} pages"),
+                ..ErrorDetail::default()
+            }),
+            BybitError::NoProgress { endpoint, detail } => ExchangeError::Reconcile(ErrorDetail {
+                endpoint: endpoint.to_owned(),
+                message: format!("a page did not move the window: {detail}"),
                 ..ErrorDetail::default()
             }),
         }

@@ -78,7 +78,7 @@ impl AccountError {
 }
 
 impl AccountError {
-    fn from_open(account: &str, e: OpenError) -> Self {
+    pub(crate) fn from_open(account: &str, e: OpenError) -> Self {
         match e {
             OpenError::Exchange { what, source } => Self::Exchange { account: account.to_owned(), what, source },
             OpenError::Setup(message) => Self::Setup { account: account.to_owned(), message },
@@ -161,7 +161,8 @@ impl TradingAccount {
         let mut plan_rows = Vec::new();
         for sc in &config.symbols {
             let state = snapshot.as_ref().and_then(|s| s.symbols.get(&sc.symbol));
-            let opened = open_symbol(&*exchange, &config.tag, sc, state, now, dry_run)
+            let heard_until = snapshot.as_ref().and_then(|s| s.last_execution_ms);
+            let opened = open_symbol(&*exchange, &config.tag, sc, state, heard_until, now, dry_run)
                 .map_err(|e| AccountError::from_open(&id, e))?;
             if let Some(change) = opened.new_plan {
                 plan_rows.push(JournalRecord::Grid { at_ms: now, symbol: sc.symbol.clone(), change });

@@ -12,6 +12,7 @@
 //!   with `X-Bapi-Limit`, `X-Bapi-Limit-Status` and `X-Bapi-Limit-Reset-Timestamp` on every
 //!   reply and 10006 beyond the limit.
 
+mod activity;
 mod auth;
 mod faults;
 mod json;
@@ -104,6 +105,7 @@ pub(crate) struct Shared {
     queries_per_sec: u32,
     updates: tokio::sync::broadcast::Sender<Arc<Update>>,
     faults: faults::Faults,
+    activity: activity::Activity,
 }
 
 pub(crate) struct Market {
@@ -119,6 +121,19 @@ impl Shared {
     /// Turns the engine's pending events into WebSocket updates, then announces the market
     /// moves of `moved`.
     pub(crate) fn publish(&self, market: &mut Market, moved: &[Symbol]) {
+        for u in self.updates(market, moved) {
+            self.send(u);
+        }
+    }
+
+    /// Sends one update to every WebSocket task (none connected is fine).
+    fn send(&self, update: Update) {
+        let _ = self.updates.send(Arc::new(update));
+    }
+
+    /// The engine's pending events as WebSocket updates (private ones first, in the engine's
+    /// order), then the market moves of `moved`.
+    fn updates(&self, market: &mut Market, moved: &[Symbol]) -> Vec<Update> {
         let events = market.engine.drain_events();
         let mut trades: Vec<(Symbol, Vec<Value>)> = Vec::new();
         let mut out: Vec<Update> = Vec::new();
@@ -162,10 +177,7 @@ impl Shared {
             out.push(Update::Trades(symbol, Value::Array(items)));
         }
         out.extend(moved.iter().cloned().map(Update::Market));
-        for u in out {
-            // No receiver is fine: nobody is connected.
-            let _ = self.updates.send(Arc::new(u));
-        }
+        out
     }
 
     fn secret_of(&self, key: &str) -> Option<String> {
@@ -241,6 +253,51 @@ impl ServerHandle {
         let thread = std::thread::Builder::new().name("gridbot-sim-replay".into()).spawn(move || {
             while !stop.load(std::sync::atomic::Ordering::SeqCst) && step_market(&shared).is_some() {
                 std::thread::sleep(every);
+            }
+        })?;
+        self.driver = Some(thread);
+        Ok(())
+    }
+
+    /// Lockstep paper trading: once a client has subscribed to a private stream (a bot is
+    /// listening), a second has passed and the clients have been quiet for 100 ms (the bot has
+    /// opened its accounts), moves the market one path point at a time, each only after every client has
+    /// been quiet for `quiet` (no REST request in flight, no request and no WebSocket frame in
+    /// or out) — so the bot hears each point and acts on it before the next, as in a backtest.
+    /// Within a point the market's frames go out first and, after another quiet, the private
+    /// ones (fills, orders, positions, wallet).
+    /// Runs on a thread of its own until the replay ends or the server stops.
+    pub fn drive_lockstep(&mut self, quiet: std::time::Duration) -> std::io::Result<()> {
+        let shared = Arc::clone(&self.shared);
+        let stop = Arc::clone(&self.driver_stop);
+        let thread = std::thread::Builder::new().name("gridbot-sim-lockstep".into()).spawn(move || {
+            let stopped = || stop.load(std::sync::atomic::Ordering::SeqCst);
+            while !stopped() && shared.activity.private_subscribers() == 0 {
+                std::thread::sleep(std::time::Duration::from_millis(5));
+            }
+            // A bot subscribes before it opens its accounts (journal, recovery, first orders):
+            // give it a second, then a longer quiet than between points, before the first move.
+            // (Not a long quiet alone: a client polling every half second would hold it off.)
+            std::thread::sleep(LOCKSTEP_START);
+            shared.activity.wait_quiet(quiet.max(LOCKSTEP_START_QUIET), &stopped);
+            loop {
+                shared.activity.wait_quiet(quiet, &stopped);
+                if stopped() {
+                    break;
+                }
+                // The market first, then what it filled, each heard and acted on before the
+                // next: the bot decides on a fill knowing the price that caused it, in one order
+                // every run (two sockets would otherwise race) — the backtest's order.
+                let Some(private) = step_market_point_public_first(&shared) else { break };
+                // The quiet window counts from the move: its frames are still on their way.
+                shared.activity.touch();
+                if !private.is_empty() {
+                    shared.activity.wait_quiet(quiet, &stopped);
+                    for u in private {
+                        shared.send(u);
+                    }
+                    shared.activity.touch();
+                }
             }
         })?;
         self.driver = Some(thread);
@@ -350,6 +407,7 @@ pub fn start(
         queries_per_sec: config.queries_per_sec,
         updates: tokio::sync::broadcast::channel(4096).0,
         faults: faults::Faults::new(config.faults.clone()),
+        activity: activity::Activity::default(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind(config.bind))?;
@@ -373,6 +431,27 @@ pub fn start(
         shutdown: Some(tx),
         thread: Some(thread),
     })
+}
+
+/// One path point of every symbol (see `CandleReplay::step_point`), then its updates.
+/// How long a lockstep replay lets a bot that just subscribed open its accounts.
+const LOCKSTEP_START: std::time::Duration = std::time::Duration::from_secs(1);
+/// The quiet before a lockstep replay's first point, after [`LOCKSTEP_START`].
+const LOCKSTEP_START_QUIET: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Steps one path point and sends its public updates (trades, books, tickers); returns its
+/// private updates (orders, executions, positions, wallets) for the caller to send.
+fn step_market_point_public_first(shared: &Shared) -> Option<Vec<Update>> {
+    let mut m = shared.market();
+    let Market { engine, replay } = &mut *m;
+    replay.step_point(engine)?;
+    let symbols: Vec<Symbol> = engine.instruments().map(|i| i.symbol().clone()).collect();
+    let (private, public): (Vec<Update>, Vec<Update>) =
+        shared.updates(&mut m, &symbols).into_iter().partition(|u| matches!(u, Update::Private(..)));
+    for u in public {
+        shared.send(u);
+    }
+    Some(private)
 }
 
 fn step_market(shared: &Shared) -> Option<i64> {

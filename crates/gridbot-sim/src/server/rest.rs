@@ -571,5 +571,24 @@ pub(super) fn router(ctx: SharedServer) -> Router {
         .route("/v5/public/linear", get(super::ws::public))
         .route("/v5/private", get(super::ws::private))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&ctx), track_activity))
         .with_state(ctx)
+}
+
+/// Counts the request in flight while it is handled (the lockstep replay waits for none).
+async fn track_activity(
+    State(ctx): State<SharedServer>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    /// Ends the request even when its future is dropped (the client hung up mid-request).
+    struct InFlight(SharedServer);
+    impl Drop for InFlight {
+        fn drop(&mut self) {
+            self.0.activity.request_done();
+        }
+    }
+    ctx.activity.request_started();
+    let _in_flight = InFlight(ctx);
+    next.run(request).await
 }

@@ -229,6 +229,7 @@ async fn run_public(ctx: SharedServer, mut socket: WebSocket) {
             msg = socket.recv() => {
                 let Some(Ok(msg)) = msg else { return };
                 let Message::Text(text) = msg else { continue };
+                ctx.activity.touch();
                 public_frame(&ctx, &id, &mut topics, text.as_str()).await
             }
             update = rx.recv() => {
@@ -263,6 +264,7 @@ async fn run_public(ctx: SharedServer, mut socket: WebSocket) {
             if socket.send(Message::Text(text.into())).await.is_err() {
                 return;
             }
+            ctx.activity.touch();
         }
     }
 }
@@ -273,6 +275,23 @@ fn topic_symbol(state: &TopicState) -> &Symbol {
         | TopicState::Ticker { symbol, .. }
         | TopicState::Trades { symbol }
         | TopicState::Kline { symbol, .. } => symbol,
+    }
+}
+
+/// A private stream with subscriptions, counted while it lives (the lockstep replay starts
+/// once a bot listens).
+struct Subscriber(SharedServer);
+
+impl Subscriber {
+    fn new(ctx: &SharedServer) -> Self {
+        ctx.activity.private_subscriber(true);
+        Self(Arc::clone(ctx))
+    }
+}
+
+impl Drop for Subscriber {
+    fn drop(&mut self) {
+        self.0.activity.private_subscriber(false);
     }
 }
 
@@ -308,6 +327,7 @@ async fn run_private(ctx: SharedServer, mut socket: WebSocket) {
     let mut msg_id: u64 = 0;
     // An event held back by reorder injection; it goes out after the next one.
     let mut held: Option<String> = None;
+    let mut listening: Option<Subscriber> = None;
     let drop_at = drop_due(ctx.faults.ws_lifetime());
     tokio::pin!(drop_at);
     loop {
@@ -317,6 +337,7 @@ async fn run_private(ctx: SharedServer, mut socket: WebSocket) {
             msg = socket.recv() => {
                 let Some(Ok(msg)) = msg else { return };
                 let Message::Text(text) = msg else { continue };
+                ctx.activity.touch();
                 let frame = serde_json::from_str::<Value>(text.as_str()).unwrap_or(Value::Null);
                 let op = frame.get("op").and_then(Value::as_str).unwrap_or_default().to_owned();
                 let args: Vec<Value> = frame.get("args").and_then(Value::as_array).cloned().unwrap_or_default();
@@ -337,6 +358,9 @@ async fn run_private(ctx: SharedServer, mut socket: WebSocket) {
                         for t in args.iter().filter_map(Value::as_str) {
                             let base = t.strip_suffix(".linear").unwrap_or(t).to_owned();
                             if op == "subscribe" { topics.insert(base); } else { topics.remove(&base); }
+                        }
+                        if listening.is_none() && !topics.is_empty() {
+                            listening = Some(Subscriber::new(&ctx));
                         }
                         vec![json!({"success": true, "ret_msg": "", "op": op, "conn_id": id, "req_id": req_id(&frame)}).to_string()]
                     }
@@ -370,6 +394,7 @@ async fn run_private(ctx: SharedServer, mut socket: WebSocket) {
             if socket.send(Message::Text(text.into())).await.is_err() {
                 return;
             }
+            ctx.activity.touch();
         }
     }
 }

@@ -149,16 +149,49 @@ impl ClassicGrid {
     /// Applies what a reconciliation (or the start) found: carry on with the orders, or take
     /// the inventory from the positions and rebuild (closing any inventory first). Returns the
     /// sentence for the log.
+    ///
+    /// Catching up, the orders gone without a fill are forgotten (their slots place them
+    /// again); the missed fills are the caller's to apply as executions, then
+    /// [`Self::keep_inventory`] checks what they explain.
     pub fn apply_sync(&mut self, sync: &ClassicSync) -> String {
         let own = self.state();
         self.restore(&own);
-        if let ClassicSync::Disagrees { long, short, .. } = sync {
-            self.resync(*long, *short);
-            if !long.0.is_zero() || !short.0.is_zero() {
-                self.request_rebuild(RecentreReason::ExchangeDisagrees);
+        match sync {
+            ClassicSync::Disagrees { long, short, .. } => {
+                self.resync(*long, *short);
+                if !long.0.is_zero() || !short.0.is_zero() {
+                    self.request_rebuild(RecentreReason::ExchangeDisagrees);
+                }
             }
+            ClassicSync::CatchUp { gone, .. } => {
+                for link in gone {
+                    if let Some(i) = self.orders.index(link) {
+                        self.orders.finish(i);
+                    }
+                }
+            }
+            ClassicSync::Agrees { .. } => {}
         }
         sync.to_string()
+    }
+
+    /// After catching up: when the grid's inventory is not the exchange's (fills the history
+    /// did not show, a trade by hand), the exchange's is taken as it is — never closed, the
+    /// grid keeps its levels — and the sentence for a warning is returned.
+    pub fn keep_inventory(&mut self, long: (Qty, Option<Price>), short: (Qty, Option<Price>)) -> Option<String> {
+        let ours = self.leg_sizes();
+        if ours.long == long.0 && ours.short == short.0 {
+            return None;
+        }
+        let text = format!(
+            "classic grid inventory long {} short {} differs from the exchange's long {} short {}: taking the \
+             exchange's as it is (not closed); the grid keeps its levels",
+            ours.long, ours.short, long.0, short.0
+        );
+        for (i, (size, avg)) in [long, short].into_iter().enumerate() {
+            self.inventory[i] = Inventory { size, avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()) };
+        }
+        Some(text)
     }
 
     /// The leg a level's order trades.

@@ -9,7 +9,7 @@ use crate::command::Outcome;
 use crate::grid::{Applied, Calm, DecisionContext, Grid, GridEvent, Note};
 use crate::market::MarketView;
 use crate::reasons::ReconcileReason;
-use crate::reconcile::{JobWork, ReconcileJob, ReconcileOutcome, Reconciled, positions_by_leg};
+use crate::reconcile::{ClassicSync, JobWork, ReconcileJob, ReconcileOutcome, Reconciled, positions_by_leg};
 use crate::records::{Alert, AlertKind, EventKind, GridChange, JournalRecord};
 
 fn alert(out: &mut Effects, kind: AlertKind, symbol: Option<&gridbot_core::Symbol>, text: String) {
@@ -30,6 +30,9 @@ impl AccountCore {
         match event {
             CoreEvent::Start => {
                 for i in 0..self.symbols.len() {
+                    if let Some(sync) = self.symbols[i].catch_up.take() {
+                        self.catch_up(i, sync, now_ms, &mut out);
+                    }
                     self.act(i, 1, now_ms, &mut out);
                 }
             }
@@ -422,7 +425,11 @@ impl AccountCore {
                 state: Box::new(state),
                 nonces: g.nonces_mut().clone(),
             },
-            Grid::Classic(g) => JobWork::Classic { tag: g.account_tag().to_owned(), state: Box::new(state) },
+            Grid::Classic(g) => JobWork::Classic {
+                tag: g.account_tag().to_owned(),
+                state: Box::new(state),
+                heard_until: self.last_execution.as_ref().map(|(_, t)| *t),
+            },
         };
         out.push(Effect::Reconcile(ReconcileJob { symbol, reason, then_act, work }));
     }
@@ -430,13 +437,20 @@ impl AccountCore {
     fn on_reconciled(&mut self, r: Reconciled, now: i64, out: &mut Effects) {
         let Some(i) = self.slot_of(&r.symbol) else { return };
         let symbol = r.symbol.clone();
+        let mut caught_up = None;
         let changed = match (r.outcome, &mut self.symbols[i].grid) {
             (ReconcileOutcome::Recovered { state, nonces, changed }, Grid::Progressive(g)) => {
                 g.restore(&state);
                 *g.nonces_mut() = nonces;
                 Ok(changed)
             }
-            (ReconcileOutcome::Classic(sync), Grid::Classic(g)) => Ok(Some(g.apply_sync(&sync))),
+            (ReconcileOutcome::Classic(sync), Grid::Classic(g)) => {
+                let text = g.apply_sync(&sync);
+                if matches!(sync, ClassicSync::CatchUp { .. }) {
+                    caught_up = Some(sync);
+                }
+                Ok(Some(text))
+            }
             (ReconcileOutcome::Failed { error }, _) => Err(error),
             (_, _) => Err("the result does not fit the grid's kind".to_owned()),
         };
@@ -471,9 +485,35 @@ impl AccountCore {
                 }
             }
         }
+        if let Some(sync) = caught_up {
+            self.catch_up(i, sync, now, out);
+        }
         self.symbols[i].drift_since = None;
         if r.then_act {
             self.act(i, 1, now, out);
+        }
+    }
+
+    /// A classic grid catching up with the exchange ([`ClassicSync::CatchUp`], already
+    /// applied to the grid): the missed fills go through the same path as fills heard live
+    /// (journaled, levels turned around), then an inventory they do not explain is taken from
+    /// the exchange as it is, with a warning — never closed.
+    pub(super) fn catch_up(&mut self, i: usize, sync: ClassicSync, now: i64, out: &mut Effects) {
+        let ClassicSync::CatchUp { executions, long, short, .. } = sync else { return };
+        if !executions.is_empty() {
+            self.on_executions(executions, now, out);
+        }
+        let symbol = self.symbols[i].symbol().clone();
+        let Grid::Classic(g) = &mut self.symbols[i].grid else { return };
+        if let Some(text) = g.keep_inventory(long, short) {
+            alert(out, AlertKind::Risk, Some(&symbol), text.clone());
+            out.push(Effect::Record(JournalRecord::Event {
+                at_ms: now,
+                kind: EventKind::Reconcile,
+                symbol: Some(symbol),
+                message: text,
+            }));
+            out.push(Effect::Save);
         }
     }
 }

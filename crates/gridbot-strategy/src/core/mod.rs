@@ -158,6 +158,8 @@ pub struct SymbolCore {
     /// After a decision that asked for nothing: how far the book and the clock may move before
     /// deciding again could change anything (`None`: decide on the next event).
     pub(crate) calm: Option<Calm>,
+    /// What a classic grid found to catch up with when it opened, applied on `Start`.
+    pub(crate) catch_up: Option<crate::reconcile::ClassicSync>,
 }
 
 impl SymbolCore {
@@ -182,6 +184,7 @@ impl SymbolCore {
             drift_since: None,
             risk_active: HashSet::new(),
             calm: None,
+            catch_up: None,
         }
     }
 

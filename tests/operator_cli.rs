@@ -1,0 +1,192 @@
+//! The operator's commands as a person in a fresh shell meets them: `gridbot stop`, `resume`
+//! and `status` work with none of the bot's `${VAR}` secrets set (Bybit keys, Telegram token,
+//! web token) — the emergency stop must always work — while `gridbot run` still refuses the
+//! same file, naming the variable.
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod support;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use support::{gridbot_bin, temp_dir};
+
+/// Runs `gridbot ARGS` with no `GRIDBOT_*`/`BYBIT_*`/`TELEGRAM_*` variable set.
+fn gridbot(args: &[&str]) -> Output {
+    let mut cmd = Command::new(gridbot_bin());
+    cmd.args(args);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("GRIDBOT_") || k.starts_with("BYBIT_") || k.starts_with("TELEGRAM_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+fn bot_with_secrets(dir: &Path) -> String {
+    std::fs::write(
+        dir.join("acc1.yaml"),
+        "account_id: acc1\nenvironment: mainnet\napi_key: ${BYBIT_OP_KEY}\napi_secret: ${BYBIT_OP_SECRET}\n\
+         notifications:\n  telegram:\n    chat_id: ${TELEGRAM_OP_CHAT}\n\
+         symbols:\n  - symbol: BTCUSDT\n    strategy: progressive\n    leverage: 5\n    progressive:\n      \
+         base_qty: \"0.001\"\n      max_levels: 6\n",
+    )
+    .unwrap();
+    let bot = dir.join("bot.yaml");
+    std::fs::write(
+        &bot,
+        "data_dir: state\naccounts: [acc1.yaml]\n\
+         notifications:\n  telegram:\n    bot_token: ${TELEGRAM_OP_TOKEN}\n    chat_id: ${TELEGRAM_OP_CHAT}\n\
+         web:\n  bind: 127.0.0.1:0\n  token: ${GRIDBOT_OP_WEB_TOKEN}\n",
+    )
+    .unwrap();
+    bot.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn stop_status_and_resume_need_no_secret() {
+    let dir = temp_dir("operator-secrets");
+    let bot = bot_with_secrets(&dir);
+    let flag = dir.join("state/acc1/EMERGENCY_STOP");
+
+    let stop = gridbot(&["stop", "--config", &bot, "--account", "acc1", "--reason", "fresh shell"]);
+    assert!(stop.status.success(), "stop: {}", text(&stop));
+    assert!(flag.exists(), "the flag file is written: {}", text(&stop));
+
+    let status = gridbot(&["status", "--config", &bot]);
+    assert!(status.status.success(), "status: {}", text(&status));
+    assert!(text(&status).contains("acc1: not running, EMERGENCY STOP ON"), "{}", text(&status));
+    let json = gridbot(&["status", "--json", "--config", &bot]);
+    assert!(json.status.success(), "status --json: {}", text(&json));
+
+    let resume = gridbot(&["resume", "--config", &bot, "--account", "acc1"]);
+    assert!(resume.status.success(), "resume: {}", text(&resume));
+    assert!(!flag.exists());
+
+    // An unknown account is still a clear error (exit 2), secrets or not.
+    let wrong = gridbot(&["stop", "--config", &bot, "--account", "nope"]);
+    assert_eq!(wrong.status.code(), Some(2), "{}", text(&wrong));
+    assert!(text(&wrong).contains("nope"), "{}", text(&wrong));
+
+    // Trading still needs every secret, and says which is missing, before anything is sent.
+    let run = gridbot(&["run", "--config", &bot]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+    for var in ["BYBIT_OP_KEY", "TELEGRAM_OP_TOKEN", "GRIDBOT_OP_WEB_TOKEN"] {
+        assert!(text(&run).contains(var), "run names {var}: {}", text(&run));
+    }
+}
+
+#[test]
+fn a_closed_pipe_ends_output_quietly() {
+    // `gridbot data check F F F … | head`: more lines than a pipe buffers, so the command is
+    // still writing when the reader goes away.
+    let dir = temp_dir("operator-pipe");
+    let file = dir.join("three.csv");
+    std::fs::write(&file, "open_time_ms,open,high,low,close,volume\n0,1,1,1,1,1\n60000,1,1,1,1,1\n120000,1,1,1,1,1\n")
+        .unwrap();
+    let path = file.to_str().unwrap();
+    let mut child = Command::new(gridbot_bin())
+        .args(["data", "check"])
+        .args(std::iter::repeat_n(path, 3_000))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 64];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "a closed pipe is not a failure: {stderr}");
+}
+
+#[test]
+fn an_unknown_symbol_anywhere_stops_the_start_before_any_order() {
+    let dir = temp_dir("operator-unknown-symbol");
+    let data = support::truncated(&dir, support::BTC_FILE, 1);
+    let sim_yaml = dir.join("sim.yaml");
+    std::fs::write(
+        &sim_yaml,
+        format!(
+            "bind: 127.0.0.1:0\ninterval: 1m\nlockstep_quiet_ms: 20\nwarmup_days: 0\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n\
+             accounts:\n  - {{api_key: key-a, api_secret: secret-a, wallet: 10000}}\n  - {{api_key: key-b, api_secret: secret-b, wallet: 10000}}\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let mut sim = support::Proc::gridbot(&["sim", "--config", sim_yaml.to_str().unwrap()], &[]);
+    sim.wait_for("listening on http://", std::time::Duration::from_secs(60));
+    let url = sim.output().split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
+    let progressive = |symbol: &str| {
+        format!(
+            "  - symbol: {symbol}\n    strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.002\"\n      \
+             max_levels: 5\n      atr_pct: 0.02\n"
+        )
+    };
+    let account = |id: &str, key: &str, symbols: &str| {
+        format!(
+            "account_id: {id}\nenvironment: sim\nbase_url: {url}\napi_key: {key}\napi_secret: {}\nsymbols:\n{symbols}",
+            key.replace("key", "secret")
+        )
+    };
+    std::fs::write(dir.join("a.yaml"), account("a", "key-a", &progressive("BTCUSDT"))).unwrap();
+    std::fs::write(dir.join("b.yaml"), account("b", "key-b", &(progressive("BTCUSDT") + &progressive("NOPEUSDT"))))
+        .unwrap();
+    std::fs::write(dir.join("bot.yaml"), "data_dir: var\naccounts: [a.yaml, b.yaml]\n").unwrap();
+
+    let run =
+        Command::new(gridbot_bin()).args(["run", "--config", dir.join("bot.yaml").to_str().unwrap()]).output().unwrap();
+    assert_eq!(run.status.code(), Some(2), "a configuration error: {}", text(&run));
+    assert!(text(&run).contains("NOPEUSDT: not a trading USDT perpetual"), "{}", text(&run));
+    let btc = gridbot_core::Symbol::new("BTCUSDT").unwrap();
+    for (key, secret) in [("key-a", "secret-a"), ("key-b", "secret-b")] {
+        let open = support::client(&url, key, secret).open_orders(&btc).unwrap();
+        assert!(open.is_empty(), "{key}: nothing was sent, yet {} orders rest", open.len());
+    }
+}
+
+#[test]
+fn sigterm_during_start_up_stops_the_bot_promptly() {
+    // An "exchange" that accepts connections and never answers: start-up waits on it.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let dir = temp_dir("operator-sigterm-start");
+    std::fs::write(
+        dir.join("slow.yaml"),
+        format!(
+            "account_id: slow\nenvironment: sim\nbase_url: {url}\napi_key: k\napi_secret: s\nsymbols:\n  - symbol: BTCUSDT\n    \
+             strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.001\"\n      max_levels: 5\n"
+        ),
+    )
+    .unwrap();
+    let mut bot = support::Proc::gridbot(&["run", "--config", dir.join("slow.yaml").to_str().unwrap()], &[]);
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert!(bot.child.try_wait().unwrap().is_none(), "still starting: {}", bot.output());
+    let sent = std::time::Instant::now();
+    let pid = bot.child.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let code = loop {
+        if let Some(status) = bot.child.try_wait().unwrap() {
+            break status.code();
+        }
+        assert!(
+            sent.elapsed() < std::time::Duration::from_secs(5),
+            "SIGTERM ignored during start-up:\n{}",
+            bot.output()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    assert_eq!(code, Some(0), "a clean stop: {}", bot.output());
+}

@@ -264,3 +264,32 @@ fn a_snapshot_is_reconciled_and_its_state_rebuilt() {
     let qty: Qty = second.legs[0].size;
     assert_eq!(qty.as_decimal(), plan.quantities()[..4].iter().map(|q| q.as_decimal()).sum::<Decimal>());
 }
+
+#[test]
+fn a_restart_keeps_every_order_that_is_already_right() {
+    let (sim, ex) = sim();
+    open_leg(&sim, &ex, Leg::Long, 2, false);
+    let plan = plan();
+    let symbol = btc();
+    let first = recover(&ex, &input(&symbol, &plan, false), &mut nonces(&symbol, 1_700_000_100_000)).unwrap();
+    assert!(first.placed > 0);
+    let resting: Vec<String> = ex.open_orders(&symbol).unwrap().into_iter().map(|o| o.order_id).collect();
+
+    // Restart with nothing changed: nothing cancelled, nothing placed, the same orders tracked.
+    let snapshot = first.state.clone();
+    let again = RecoveryInput { snapshot: Some(&snapshot), now_ms: 1_700_000_200_000, ..input(&symbol, &plan, false) };
+    let second = recover(&ex, &again, &mut nonces(&symbol, 1_700_000_200_000)).unwrap();
+    assert!(second.unchanged, "{second:?}");
+    assert_eq!((second.cancelled, second.placed), (0, 0));
+    let kept: Vec<String> = ex.open_orders(&symbol).unwrap().into_iter().map(|o| o.order_id).collect();
+    assert_eq!(kept, resting, "the same orders, their queue places kept");
+
+    // One order cancelled while down (by hand): only it is placed again; the others stay.
+    let victim = resting[0].clone();
+    ex.cancel(&symbol, &gridbot_core::OrderRef::OrderId(victim.clone())).unwrap();
+    let third = recover(&ex, &again, &mut nonces(&symbol, 1_700_000_300_000)).unwrap();
+    assert_eq!((third.cancelled, third.placed), (0, 1), "{third:?}");
+    let now: Vec<String> = ex.open_orders(&symbol).unwrap().into_iter().map(|o| o.order_id).collect();
+    assert_eq!(now.len(), resting.len());
+    assert!(resting.iter().filter(|id| **id != victim).all(|id| now.contains(id)), "the others were kept");
+}

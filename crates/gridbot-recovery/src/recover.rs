@@ -17,7 +17,10 @@
 //!   and their ids from the caller's [`NonceSource`] (the strategy's own, when it asks for the
 //!   recovery), so recovery and strategy never disagree on what a leg needs or reuse an id.
 
-use gridbot_core::{Exchange, ExchangeError, Leg, Order, OrderRequest, OrderRole, PositionIdx, Symbol, TimeWindow};
+use gridbot_core::{
+    ErrorAction, Exchange, ExchangeError, Leg, Order, OrderRef, OrderRequest, OrderRole, PositionIdx, Symbol,
+    TimeWindow,
+};
 use gridbot_grid::{GridError, GridPlan, LegPosition, desired_orders};
 use gridbot_state::{LegState, SymbolState, TrackedOrder};
 
@@ -189,23 +192,53 @@ pub fn recover<E: Exchange + ?Sized>(
         }
     }
 
-    // Already in place? Exactly the desired orders, and nothing else, must be resting.
+    // What is already right stays: each desired order matched to one resting order of ours
+    // (leg, cycle, role, level, side, size, price); everything else resting on the symbol is
+    // cancelled (as the whole book was before: the symbol is the bot's) and
+    // only the missing ones are placed — a restart that changed nothing sends nothing, and
+    // kept orders keep their place in the queue.
     let have = tags(input.account_tag, &open);
-    let unchanged = have.len() == desired.len() && desired.iter().all(|d| have.iter().any(|h| satisfied(d, h)));
+    let mut used = vec![false; have.len()];
+    let matched: Vec<Option<usize>> = desired
+        .iter()
+        .map(|d| {
+            let k = (0..have.len()).find(|&k| !used[k] && satisfied(d, &have[k]));
+            if let Some(k) = k {
+                used[k] = true;
+            }
+            k
+        })
+        .collect();
+    let unchanged = matched.iter().all(Option::is_some) && used.iter().all(|u| *u);
     let (mut cancelled, mut placed) = (0, 0);
     let mut tracked: Vec<TrackedOrder> = Vec::new();
+    let keep = |tracked: &mut Vec<TrackedOrder>, d: &Desired, k: usize| {
+        let o = have[k].1;
+        tracked.push(track(&d.tag, &d.request, o.order_link_id.clone(), Some(o.order_id.clone())));
+    };
     if unchanged {
-        for d in &desired {
-            if let Some((Some(tag), o)) = have.iter().find(|h| satisfied(d, h)) {
-                tracked.push(track(tag, &d.request, o.order_link_id.clone(), Some(o.order_id.clone())));
+        for (d, k) in desired.iter().zip(&matched) {
+            if let Some(k) = *k {
+                keep(&mut tracked, d, k);
             }
         }
     } else if !input.dry_run {
-        cancelled = ex.cancel_all(symbol)?.len();
+        for (_, o) in have.iter().enumerate().filter(|(k, _)| !used[*k]).map(|(_, h)| h) {
+            match ex.cancel(symbol, &OrderRef::OrderId(o.order_id.clone())) {
+                Ok(_) => cancelled += 1,
+                // Gone meanwhile (filled or cancelled): nothing left to cancel.
+                Err(e) if e.action() == ErrorAction::Reconcile => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
         // Take-profits first (step 5), then balance and protective orders (step 6).
-        let mut ordered: Vec<&Desired> = desired.iter().collect();
-        ordered.sort_by_key(|d| d.tag.role != OrderRole::TakeProfit);
-        for d in ordered {
+        let mut ordered: Vec<(&Desired, Option<usize>)> = desired.iter().zip(matched.iter().copied()).collect();
+        ordered.sort_by_key(|(d, _)| d.tag.role != OrderRole::TakeProfit);
+        for (d, k) in ordered {
+            if let Some(k) = k {
+                keep(&mut tracked, d, k);
+                continue;
+            }
             let ack = ex.place(&d.request)?;
             placed += 1;
             tracked.push(track(&d.tag, &d.request, ack.order_link_id, Some(ack.order_id)));

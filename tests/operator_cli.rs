@@ -190,3 +190,47 @@ fn sigterm_during_start_up_stops_the_bot_promptly() {
     };
     assert_eq!(code, Some(0), "a clean stop: {}", bot.output());
 }
+
+#[test]
+fn recover_dry_run_reads_beside_a_running_bot_and_speaks_plainly() {
+    let dir = temp_dir("operator-recover-dry");
+    let data = support::truncated(&dir, support::BTC_FILE, 1);
+    std::fs::write(
+        dir.join("sim.yaml"),
+        format!(
+            "bind: 127.0.0.1:0\ninterval: 1m\ncandles_per_second: 5\nwarmup_days: 0\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n\
+             accounts:\n  - {{api_key: key-r, api_secret: secret-r, wallet: 10000}}\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let mut sim = support::Proc::gridbot(&["sim", "--config", dir.join("sim.yaml").to_str().unwrap()], &[]);
+    sim.wait_for("listening on http://", std::time::Duration::from_secs(60));
+    let url = sim.output().split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
+    std::fs::write(
+        dir.join("r.yaml"),
+        format!(
+            "account_id: r\nenvironment: sim\nbase_url: {url}\napi_key: key-r\napi_secret: secret-r\nsymbols:\n  - symbol: BTCUSDT\n    \
+             strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.002\"\n      max_levels: 5\n      atr_pct: 0.02\n"
+        ),
+    )
+    .unwrap();
+    let bot_yaml = dir.join("bot.yaml");
+    std::fs::write(&bot_yaml, "data_dir: var\naccounts: [r.yaml]\n").unwrap();
+    let mut bot = support::Proc::gridbot(&["run", "--config", bot_yaml.to_str().unwrap()], &[]);
+    bot.wait_for("trading", std::time::Duration::from_secs(60));
+
+    let dry = gridbot(&["recover", "--dry-run", "--config", bot_yaml.to_str().unwrap()]);
+    let out = text(&dry);
+    assert_eq!(dry.status.code(), Some(0), "a dry run reads beside the running bot: {out}");
+    assert!(out.contains("r BTCUSDT: both legs flat") || out.contains("leg open"), "{out}");
+    assert!(out.contains("in place: long entry (balance), level 0: buy 0.002 at"), "{out}");
+    assert!(out.contains("dry run: nothing was sent"), "{out}");
+    for debug in ["Some(", "None", "Price(", "Qty(", "findings []"] {
+        assert!(!out.contains(debug), "no Rust Debug in the output ({debug}): {out}");
+    }
+    // A real recover still refuses while the bot holds the account (exit 4).
+    let real = gridbot(&["recover", "--config", bot_yaml.to_str().unwrap()]);
+    assert_eq!(real.status.code(), Some(4), "{}", text(&real));
+    drop(bot);
+}

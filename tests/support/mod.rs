@@ -146,7 +146,7 @@ impl Drop for Proc {
     }
 }
 
-/// The invariants after a recovery (DESIGN §7): the exchange's positions equal the saved legs,
+/// The invariants after a recovery (ARCHITECTURE §7): the exchange's positions equal the saved legs,
 /// The same, allowing the bot's persister up to ten seconds to write its latest snapshot (it
 /// writes on its own thread, with fsyncs that a busy machine can delay); the last failure is
 /// reported if it never holds.

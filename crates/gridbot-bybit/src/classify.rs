@@ -1,4 +1,4 @@
-//! retCode and HTTP status → what the caller should do (`../shared/BYBIT-V5.md` §2, §6.1).
+//! retCode and HTTP status → what the caller should do (`docs/BYBIT.md` §2, §6.1).
 //!
 //! Every code the bot must handle is listed in one table; an unknown non-zero code is treated
 //! as a rejection (Bybit's business errors mean the request did not take effect), never as

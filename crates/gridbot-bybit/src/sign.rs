@@ -1,11 +1,11 @@
-//! Request signing (`../shared/BYBIT-V5.md` §1): lowercase hex HMAC-SHA256.
+//! Request signing (`docs/BYBIT.md` §1): lowercase hex HMAC-SHA256.
 //!
 //! - REST: `timestamp + api_key + recv_window + payload`, where the payload is the raw query
 //!   string of a GET (exactly the bytes after `?`) or the raw JSON body of a POST. The bytes
 //!   signed are the bytes sent: callers build the query/body once and sign that text.
 //! - WebSocket auth: `"GET/realtime" + expires`.
 //!
-//! Pure functions, pinned by the six vectors of BYBIT-V5.md §1.2.
+//! Pure functions, pinned by the six vectors of docs/BYBIT.md §1.2.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;

@@ -3,13 +3,29 @@
 //! Configuration: one bot YAML (data directory, account files, logging, notifications, web) and one
 //! YAML per account (credentials from `${VAR}`, environment, symbols with their strategy, risk).
 //!
-//! Two phases (STYLE.md): serde reads the file into raw mirrors (`deny_unknown_fields`, so a
+//! Two phases: serde reads the file into raw mirrors (`deny_unknown_fields`, so a
 //! typo or a wrong type is reported with its line), then `validate` interpolates `${VAR}`s and
 //! checks every value, collecting *all* problems. Each problem names `file:line`, the field's
 //! path and what was expected. Nothing here touches the network: a bad file is refused before
 //! any request is sent.
 //!
 //! Commented examples: `config/` at the repository root.
+//!
+//! ```
+//! use std::collections::HashMap;
+//!
+//! let dir = std::env::temp_dir().join(format!("gridbot-config-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let file = dir.join("main.yaml");
+//! std::fs::write(&file, "account_id: main\nenvironment: testnet\napi_key: ${KEY}\napi_secret: ${SECRET}\n\
+//!     symbols:\n  - symbol: BTCUSDT\n    strategy: progressive\n    leverage: 5\n    progressive:\n      \
+//!     base_qty: \"0.001\"\n      max_levels: 0\n")?;
+//! let env = HashMap::from([("KEY".to_owned(), "k".to_owned()), ("SECRET".to_owned(), "s".to_owned())]);
+//! let problems = gridbot_config::load_account(&file, &env).unwrap_err().to_string();
+//! assert!(problems.contains("main.yaml:11: symbols[0].progressive.max_levels"), "{problems}");
+//! # std::fs::remove_dir_all(&dir)?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -216,6 +216,9 @@ pub(crate) struct RawProgressive {
     pub max_levels: Option<u32>,
     #[serde(default)]
     pub ema_span: Option<usize>,
+    /// Which EMA smooths daily ATR%: `adjusted` (pandas adjust=True, the default) or `recursive`.
+    #[serde(default)]
+    pub ema: Option<gridbot_grid::EmaKind>,
     #[serde(default)]
     pub horizon_days: Option<f64>,
     #[serde(default)]

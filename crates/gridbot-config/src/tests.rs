@@ -281,3 +281,14 @@ fn operator_commands_load_the_bot_without_any_secret() {
     let err = load_for_operator(&account).unwrap_err().to_string();
     assert!(err.contains("max_levels"), "{err}");
 }
+
+#[test]
+fn the_whole_risk_block_is_checked_at_once_including_thresholds_that_never_fire() {
+    let text = GOOD.to_owned() + "risk:\n  im_rate_block: 5\n  trailing_pullback: 1.5\n  max_exposure: -1\n";
+    let account = temp("risk-all.yaml", &text);
+    let err = load_account(&account, &env()).unwrap_err().to_string();
+    for field in ["risk.im_rate_block", "risk.trailing_pullback", "risk.max_exposure"] {
+        assert!(err.contains(field), "{field} reported: {err}");
+    }
+    assert!(err.contains("(0, 1]"), "{err}");
+}

@@ -189,6 +189,7 @@ fn progressive(p: &mut Problems<'_>, at: &str, symbol: &Symbol, r: &RawProgressi
         base_qty: r.base_qty,
         qty_multiplier,
         take_profit,
+        ema: r.ema.unwrap_or_default(),
     };
     Some(ProgressiveConfig { params, atr_pct: r.atr_pct, settings })
 }
@@ -474,7 +475,7 @@ pub(super) fn account(path: &Path, text: &str, env: &dyn Env, purpose: Purpose) 
     let mut seen = HashSet::new();
     let symbols: Vec<Option<SymbolConfig>> =
         raw.symbols.iter().enumerate().map(|(i, s)| symbol(&mut p, i, s, &mut seen)).collect();
-    if let Err(e) = raw.risk.validate() {
+    for e in raw.risk.problems() {
         p.at(&format!("risk.{}", e.field), e.expected);
     }
     let backtest = raw.backtest.as_ref().map(|b| backtest(&mut p, b, path)).unwrap_or_default();

@@ -1,4 +1,4 @@
-//! Bybit v5 linear enums, spelled exactly as on the wire (`../shared/BYBIT-V5.md` §7.3).
+//! Bybit v5 linear enums, spelled exactly as on the wire (`docs/BYBIT.md` §7.3).
 //!
 //! Decisions:
 //! - Enums the bot *sends* or branches on exhaustively (`Side`, `OrderType`, `TimeInForce`,

@@ -2,7 +2,7 @@
 //! by the Bybit client (over the network) and by the simulator (in-process).
 //!
 //! Decisions:
-//! - Blocking, `&self` methods: trading runs on plain threads (DESIGN §6), and an implementation
+//! - Blocking, `&self` methods: trading runs on plain threads (ARCHITECTURE §6), and an implementation
 //!   that needs mutation (the in-process simulator) uses interior mutability. A client can be
 //!   shared by reference between the event worker and recovery without an async runtime.
 //! - Errors are grouped by what the caller should do next ([`ErrorAction`]), never by where

@@ -1,4 +1,4 @@
-//! Instruments and the one place prices and sizes are rounded (DESIGN §3).
+//! Instruments and the one place prices and sizes are rounded (ARCHITECTURE §3).
 //!
 //! Rules:
 //! - buy prices floor to the tick, sell prices ceil to the tick (a rounded order is never more

@@ -13,6 +13,20 @@
 //!
 //! This crate reads no files (candle files: `gridbot-data`) and no network, and reads the wall
 //! clock only inside [`SystemClock`]; [`fs::write_atomic`] is the one file helper it offers.
+//!
+//! ```
+//! use gridbot_core::reference::bybit_btcusdt;
+//! use gridbot_core::{Price, Qty, Side};
+//!
+//! let btc = bybit_btcusdt(); // tick 0.10, qty step 0.001
+//! let p: Price = "65000.07".parse()?;
+//! // Buys round down to the tick, sells up: a limit never ends up more aggressive.
+//! assert_eq!(btc.round_price(Side::Buy, p), "65000.0".parse::<Price>()?);
+//! assert_eq!(btc.round_price(Side::Sell, p), "65000.1".parse::<Price>()?);
+//! let q: Qty = "0.0019".parse()?;
+//! assert_eq!(btc.round_qty(q).to_string(), "0.001");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

@@ -2,7 +2,7 @@
 //! create/cancel acknowledgement (`OrderAck`).
 //!
 //! Decisions:
-//! - Every request carries an `OrderLinkId` (DESIGN §3): recovery reads state back from it and
+//! - Every request carries an `OrderLinkId` (ARCHITECTURE §3): recovery reads state back from it and
 //!   a retried create reuses it, which makes creates idempotent.
 //! - A request is only built through `limit` / `market` so a limit order always has a price.
 //!   Whether it fits the instrument (tick, step, minimums) is `Instrument::validate`'s job,

@@ -2,7 +2,7 @@
 //! examples, benchmarks and the simulator's defaults.
 //!
 //! Live trading never uses these: it reads `/v5/market/instruments-info`, because Bybit changes
-//! filters. Values from `../shared/BYBIT-V5.md` §3.1 (BTCUSDT) and Bybit's ETHUSDT listing
+//! filters. Values from `docs/BYBIT.md` §3.1 (BTCUSDT) and Bybit's ETHUSDT listing
 //! (tick 0.01, step 0.01).
 
 use rust_decimal::Decimal;

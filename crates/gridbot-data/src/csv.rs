@@ -1,7 +1,7 @@
 //! Loading candles from gzip or plain CSV files.
 //!
 //! Format: optional gzip; header `open_time_ms,open,high,low,close,volume`; one candle per line;
-//! timestamps strictly ascending (see `../shared/data/README.md`).
+//! timestamps strictly ascending (see the README's Data section).
 //!
 //! Decisions:
 //! - gzip is detected from the file's magic bytes, not its name, so a renamed file still loads.

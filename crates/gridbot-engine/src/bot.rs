@@ -1,6 +1,6 @@
 //! `MultiAccountBot`: every account of a bot file, each with its own client, private stream,
 //! queue and event worker; one public WebSocket per environment shared by all accounts and
-//! fanned out by symbol (DESIGN §6).
+//! fanned out by symbol (ARCHITECTURE §6).
 //!
 //! Start-up order, per account: client → private stream (events queue up) → `TradingAccount::open`
 //! (recovery) → worker thread. The public hubs start once every account is registered.

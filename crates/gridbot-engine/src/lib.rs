@@ -15,6 +15,21 @@
 //!   account's files.
 //!
 //! No decision about a trade is made here: see gridbot-strategy.
+//!
+//! ```
+//! use std::time::{Duration, Instant};
+//! use gridbot_engine::queue::{Event, EventQueue, Popped};
+//! use gridbot_core::Symbol;
+//!
+//! // A book top and then a fill arrive; the account's worker hears the fill first.
+//! let queue = EventQueue::new();
+//! let btc = Symbol::new("BTCUSDT")?;
+//! queue.push(Event::Book { symbol: btc, bid: None, ask: None, ts_ms: 1 }, Instant::now());
+//! queue.push(Event::Executions(Vec::new()), Instant::now());
+//! let Popped::Event(first) = queue.pop(Duration::ZERO) else { panic!("queued") };
+//! assert!(matches!(first.event, Event::Executions(_)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

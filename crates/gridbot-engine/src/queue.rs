@@ -1,4 +1,4 @@
-//! The event queue of one account (DESIGN §6): four priorities — executions (P0) before order
+//! The event queue of one account (ARCHITECTURE §6): four priorities — executions (P0) before order
 //! updates (P1) before positions and the wallet (P2) before market data and timers (P3) — and
 //! FIFO within a priority. WebSocket readers push; the account's one event worker pops.
 //!

@@ -1,4 +1,4 @@
-//! The classic range grid (DESIGN §4): a fixed set of price levels; a buy that fills places a
+//! The classic range grid (ARCHITECTURE §4): a fixed set of price levels; a buy that fills places a
 //! sell one level up, a sell that fills places a buy one level down.
 //!
 //! Layouts: between bounds by level count, between bounds by spacing, or around a centre with

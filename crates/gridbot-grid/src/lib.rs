@@ -13,6 +13,24 @@
 //! Statistics are `f64`; every price and quantity that leaves this crate is an exact decimal
 //! rounded by the instrument (buys floor, sells ceil, sizes floor) and checked against its
 //! filters, with a typed [`GridError`] naming the level that does not fit.
+//!
+//! ```
+//! use gridbot_core::reference::bybit_btcusdt;
+//! use gridbot_core::{Leg, Price};
+//! use gridbot_grid::{GridPlan, ProgressiveParams};
+//!
+//! let btc = bybit_btcusdt();
+//! let params = ProgressiveParams { max_levels: 4, ..ProgressiveParams::with_base_qty("0.001".parse()?) };
+//! // From an EMA of daily ATR% of 2.5%: base_step = 0.025 · sqrt(horizon) · step_scale_factor.
+//! let plan = GridPlan::from_atr_pct_ema(&params, 0.025, &btc, 0)?;
+//! let anchor: Price = "60000".parse()?;
+//! let first = plan.level_price(Leg::Long, anchor, 1, &btc)?;
+//! let second = plan.level_price(Leg::Long, anchor, 2, &btc)?;
+//! assert!(second < first && first < anchor, "the long leg averages down");
+//! // Quantities double per level (qty_multiplier 2): 0.001, 0.002, 0.004, ...
+//! assert_eq!(plan.quantities()[2].to_string(), "0.004");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -29,6 +47,10 @@ pub use classic::{Bias, ClassicLayout, ClassicLevel, ClassicParams, ClassicPlan,
 pub use desired::{DesiredOrder, LegPosition, desired_orders};
 pub use error::GridError;
 pub use progressive::{GridPlan, LevelOrder, ProgressiveParams, TakeProfitRule, average_entry};
+/// How the instrument's rounding is chosen (buys floor, sells ceil, sizes floor); re-exported
+/// for callers that round their own figures the same way.
+pub use rust_decimal::RoundingStrategy;
+pub use volatility::EmaKind;
 
 #[cfg(test)]
 mod tests;

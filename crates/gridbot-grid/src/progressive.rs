@@ -1,4 +1,4 @@
-//! The progressive grid plan (DESIGN §4), computed once and then locked.
+//! The progressive grid plan (ARCHITECTURE §4), computed once and then locked.
 //!
 //! ```text
 //! base_step   = EMA_span(ATR%) · sqrt(horizon_days) · step_scale_factor      (a fraction)
@@ -22,7 +22,7 @@
 //! - Quantities are checked against min/max order qty when the plan is built; prices and
 //!   notionals depend on the anchor and are checked by [`GridPlan::ladder`].
 //! - Unrounded quantities are carried at 20 decimal places (`RAW_QTY_DP`), truncated.
-//! - `qty_multiplier` defaults to 2 (DESIGN's `base_qty · 2^n`); it is a parameter because a
+//! - `qty_multiplier` defaults to 2 (ARCHITECTURE §4's `base_qty · 2^n`); it is a parameter because a
 //!   deep ladder with 2ⁿ exceeds every exchange limit by level ~20.
 
 use gridbot_core::{Decimal, Instrument, Leg, OhlcSeries, Price, Qty, Symbol};
@@ -31,7 +31,7 @@ use rust_decimal::RoundingStrategy;
 
 use crate::GridError;
 use crate::checks::{check_price, checked_notional, fraction_to_decimal, rounded_qty};
-use crate::volatility::atr_pct_ema_last;
+use crate::volatility::{EmaKind, atr_pct_ema_last_of};
 
 /// Decimal places a level's unrounded quantity is carried at (truncated) before it is floored
 /// to the qty step. Exact for multipliers such as 2 or 1.5 whose powers terminate early; for a
@@ -69,6 +69,9 @@ pub struct ProgressiveParams {
     pub qty_multiplier: Decimal,
     /// Take-profit distance.
     pub take_profit: TakeProfitRule,
+    /// The EMA smoothing daily ATR% (default: pandas `adjust=True`).
+    #[serde(default)]
+    pub ema: EmaKind,
 }
 
 impl ProgressiveParams {
@@ -83,6 +86,7 @@ impl ProgressiveParams {
             base_qty,
             qty_multiplier: Decimal::TWO,
             take_profit: TakeProfitRule::StepMultiple(1.0),
+            ema: EmaKind::Adjusted,
         }
     }
 }
@@ -134,8 +138,9 @@ pub struct GridPlan {
 }
 
 impl GridPlan {
-    /// Builds a plan from daily candles: ATR% → EMA → `base_step` → levels. Needs at least
-    /// `ema_span` candles.
+    /// Builds a plan from daily candles: ATR% (`true_range / close`) → the EMA of
+    /// `params.ema` (default pandas `ewm(span=ema_span, adjust=True)`, the last value) →
+    /// `base_step` → levels. Needs at least `ema_span` candles.
     pub fn build(
         params: &ProgressiveParams,
         daily: &OhlcSeries,
@@ -145,7 +150,7 @@ impl GridPlan {
         if daily.len() < params.ema_span.max(1) {
             return Err(GridError::NotEnoughCandles { needed: params.ema_span.max(1), got: daily.len() });
         }
-        let atr_pct_ema = atr_pct_ema_last(daily, params.ema_span)?;
+        let atr_pct_ema = atr_pct_ema_last_of(daily, params.ema_span, params.ema)?;
         Self::from_atr_pct_ema(params, atr_pct_ema, instrument, now_ms)
     }
 
@@ -261,10 +266,19 @@ impl GridPlan {
         self.record.atr_pct_ema
     }
 
-    /// The step, as a fraction of the anchor.
+    /// The step, as a fraction of the anchor, at 12 places ([`crate::FRACTION_DP`]): the value
+    /// every level distance is built from.
     #[must_use]
     pub fn base_step(&self) -> Decimal {
         self.record.base_step
+    }
+
+    /// The step before rounding: `atr_pct_ema · sqrt(horizon_days) · step_scale_factor` in
+    /// `f64`, as computed when the plan was built.
+    #[must_use]
+    pub fn base_step_f64(&self) -> f64 {
+        let p = &self.record.params;
+        self.record.atr_pct_ema * p.horizon_days.sqrt() * p.step_scale_factor
     }
 
     /// Deepest level.
@@ -309,6 +323,13 @@ impl GridPlan {
             });
         }
         Ok(())
+    }
+
+    /// The price of `level` for `leg` around `anchor` before the instrument rounds it:
+    /// `anchor · (1 ∓ distance)`, exact decimal arithmetic on the 12-place distance
+    /// ([`Self::level_price`] is this, floored or ceiled to the tick).
+    pub fn raw_level_price(&self, leg: Leg, anchor: Price, level: u32) -> Result<Price, GridError> {
+        self.raw_price(leg, anchor, level)
     }
 
     /// Unrounded price of `level` for `leg` around `anchor`.

@@ -239,3 +239,54 @@ fn classic_validation_errors() {
     assert!(atr_spacing(0.03, 0.5).is_ok());
     assert!(atr_spacing(0.03, 50.0).is_err());
 }
+
+#[test]
+fn raw_level_prices_and_the_unrounded_step_are_public() {
+    let params = ProgressiveParams { horizon_days: 2.0, step_scale_factor: 0.7, ..params(3) };
+    let plan = GridPlan::from_atr_pct_ema(&params, 0.0123, &btc(), 0).unwrap();
+    assert_eq!(plan.base_step_f64(), 0.0123 * 2f64.sqrt() * 0.7);
+    assert_eq!(plan.base_step(), Decimal::from_f64_retain(plan.base_step_f64()).unwrap().round_dp(12));
+    let anchor = p("64321.7");
+    for level in 0..=3 {
+        for leg in [Leg::Long, Leg::Short] {
+            let raw = plan.raw_level_price(leg, anchor, level).unwrap();
+            let rounded = plan.level_price(leg, anchor, level, &btc()).unwrap();
+            let strategy = if leg == Leg::Long {
+                RoundingStrategy::ToNegativeInfinity
+            } else {
+                RoundingStrategy::ToPositiveInfinity
+            };
+            assert_eq!(rounded.as_decimal(), raw.as_decimal().round_dp_with_strategy(1, strategy), "{leg:?} {level}");
+        }
+    }
+}
+
+#[test]
+fn the_plan_says_which_ema_and_old_plans_read_as_adjusted() {
+    let days: Vec<gridbot_core::Candle> = (0..30)
+        .map(|i: i64| {
+            let c = Decimal::from(100 + (i % 7) * 3);
+            gridbot_core::Candle {
+                open_time_ms: i * 86_400_000,
+                open: Price::new(c).unwrap(),
+                high: Price::new(c * d("1.03")).unwrap(),
+                low: Price::new(c * d("0.98")).unwrap(),
+                close: Price::new(c * d("1.01")).unwrap(),
+                volume: q("1"),
+            }
+        })
+        .collect();
+    let series = OhlcSeries::from_candles(&days);
+    let atr = volatility::atr_pct_series(&series);
+    let adjusted = GridPlan::build(&params(3), &series, &btc(), 0).unwrap();
+    let recursive =
+        GridPlan::build(&ProgressiveParams { ema: EmaKind::Recursive, ..params(3) }, &series, &btc(), 0).unwrap();
+    assert_eq!(adjusted.atr_pct_ema(), *volatility::ema_adjusted(&atr, 14).unwrap().last().unwrap());
+    assert_eq!(recursive.atr_pct_ema(), *volatility::ema_recursive(&atr, 14).unwrap().last().unwrap());
+    assert_ne!(adjusted.atr_pct_ema(), recursive.atr_pct_ema());
+    // A plan saved before `ema` existed reads back as the adjusted EMA it was built with.
+    let mut json: serde_json::Value = serde_json::to_value(&adjusted).unwrap();
+    json["params"].as_object_mut().unwrap().remove("ema");
+    let old: GridPlan = serde_json::from_value(json).unwrap();
+    assert_eq!(old.params().ema, EmaKind::Adjusted);
+}

@@ -1,7 +1,7 @@
 //! True range, ATR% and the moving averages that smooth it.
 //!
 //! Decisions:
-//! - Inputs are the `f64` columns of an `OhlcSeries` (statistics are `f64`, DESIGN §3); the
+//! - Inputs are the `f64` columns of an `OhlcSeries` (statistics are `f64`, ARCHITECTURE §3); the
 //!   functions are pure and allocate only their output.
 //! - The first true range has no previous close and is `high - low`, as pandas'
 //!   `max(axis=1)` over `[h-l, |h-pc|, |l-pc|]` gives when `pc` is NaN.
@@ -99,6 +99,30 @@ pub fn ema_adjusted(values: &[f64], span: usize) -> Result<Vec<f64>, GridError> 
 /// pandas `Series.ewm(span=span, adjust=False).mean()`: `y₀ = x₀`, `yₜ = (1−α)·yₜ₋₁ + α·xₜ`.
 pub fn ema_recursive(values: &[f64], span: usize) -> Result<Vec<f64>, GridError> {
     pandas_ewm(values, span, false)
+}
+
+/// Which exponential moving average smooths the daily ATR% a progressive plan starts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EmaKind {
+    /// pandas `ewm(span, adjust=True)` ([`ema_adjusted`]): the reference system's choice and
+    /// the default — early values weigh what little history there is exactly.
+    #[default]
+    Adjusted,
+    /// pandas `ewm(span, adjust=False)` ([`ema_recursive`]): the textbook recursion seeded
+    /// with the first value (what most charting tools show).
+    Recursive,
+}
+
+/// The last value of the chosen EMA of `atr_pct_series(series)` over `span`.
+pub fn atr_pct_ema_last_of(series: &OhlcSeries, span: usize, kind: EmaKind) -> Result<f64, GridError> {
+    match kind {
+        EmaKind::Adjusted => atr_pct_ema_last(series, span),
+        EmaKind::Recursive => ema_recursive(&atr_pct_series(series), span)?
+            .last()
+            .copied()
+            .ok_or(GridError::NotEnoughCandles { needed: 1, got: 0 }),
+    }
 }
 
 /// The last value of `ema_adjusted(atr_pct_series(series), span)`, computed without keeping

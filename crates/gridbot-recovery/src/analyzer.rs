@@ -58,6 +58,27 @@ pub enum Finding {
     LevelUnknown,
 }
 
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::SizeMismatch { from_fills, position } => {
+                write!(f, "our fills add up to {from_fills}, the exchange's position is {position}")
+            }
+            Self::AvgPriceMismatch { from_fills, position } => {
+                write!(f, "our fills average {from_fills}, the exchange's position {position}")
+            }
+            Self::LevelQtyMismatch { level, planned, filled } => {
+                write!(f, "level {level} filled {filled} where the plan says {planned}")
+            }
+            Self::ForeignFills { qty } => write!(f, "{qty} of this leg was filled by orders that are not ours"),
+            Self::InferredFromPlan => {
+                write!(f, "no fills in the history window: level and anchor inferred from the plan")
+            }
+            Self::LevelUnknown => write!(f, "neither our fills nor the plan explain the position: level unknown"),
+        }
+    }
+}
+
 /// What the analyzer concluded about one leg.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LegAnalysis {

@@ -1,4 +1,4 @@
-//! The orderLinkId codec (DESIGN §3): every order says who placed it and why, so recovery can
+//! The orderLinkId codec (ARCHITECTURE §3): every order says who placed it and why, so recovery can
 //! read the state back from the exchange's order and execution history.
 //!
 //! Version 2 (written): `g2{account}-{L|S}{cycle}-{role}{level}-{nonce}`, numbers in base 36:

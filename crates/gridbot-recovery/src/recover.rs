@@ -1,4 +1,4 @@
-//! The six-step recovery of DESIGN §7, per account and symbol, over the `Exchange` trait:
+//! The six-step recovery of ARCHITECTURE §7, per account and symbol, over the `Exchange` trait:
 //!
 //! 1. cancel all open orders; 2. clear local working state (the locked plan is kept);
 //! 3. fetch positions; 4. classify: none / long only / short only / both;
@@ -42,6 +42,17 @@ pub enum Classification {
     Both,
 }
 
+impl std::fmt::Display for Classification {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::None => "both legs flat",
+            Self::LongOnly => "long leg open, short leg flat",
+            Self::ShortOnly => "short leg open, long leg flat",
+            Self::Both => "both legs open",
+        })
+    }
+}
+
 /// What recovery needs besides the exchange.
 #[derive(Debug, Clone)]
 pub struct RecoveryInput<'a> {
@@ -81,6 +92,8 @@ pub struct RecoveryReport {
     pub reconciliation: Option<Reconciliation>,
     /// The orders the legs need.
     pub desired: Vec<Desired>,
+    /// For each of `desired`: already resting on the exchange (kept, not placed again).
+    pub in_place: Vec<bool>,
     /// True when the exchange already held exactly those: nothing was sent.
     pub unchanged: bool,
     /// Orders cancelled in step 1.
@@ -89,6 +102,14 @@ pub struct RecoveryReport {
     pub placed: usize,
     /// The rebuilt symbol state to save.
     pub state: SymbolState,
+}
+
+impl RecoveryReport {
+    /// How many of the desired orders were not resting (placed, or to place in a dry run).
+    #[must_use]
+    pub fn missing(&self) -> usize {
+        self.in_place.iter().filter(|kept| !**kept).count()
+    }
 }
 
 /// Why recovery stopped.
@@ -259,7 +280,18 @@ pub fn recover<E: Exchange + ?Sized>(
         orders: tracked,
         classic: None,
     };
-    Ok(RecoveryReport { classification, legs: analyses, reconciliation, desired, unchanged, cancelled, placed, state })
+    let in_place = matched.iter().map(Option::is_some).collect();
+    Ok(RecoveryReport {
+        classification,
+        legs: analyses,
+        reconciliation,
+        desired,
+        in_place,
+        unchanged,
+        cancelled,
+        placed,
+        state,
+    })
 }
 
 fn track(tag: &LinkTag, request: &OrderRequest, link_id: String, order_id: Option<String>) -> TrackedOrder {

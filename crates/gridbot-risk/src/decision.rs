@@ -6,7 +6,7 @@ use gridbot_core::{Leg, OrderRole, Price, Side};
 use crate::maker::{MakerViolation, maker_check};
 use crate::snapshot::{LegPair, RiskMemory};
 
-/// Every rule the engine enforces. The numbers are DESIGN §5's levels.
+/// Every rule the engine enforces. The numbers are ARCHITECTURE §5's levels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RiskLevel {
@@ -39,7 +39,7 @@ pub enum RiskLevel {
 }
 
 impl RiskLevel {
-    /// DESIGN §5's level number, for the ten numbered levels.
+    /// ARCHITECTURE §5's level number, for the ten numbered levels.
     #[must_use]
     pub const fn number(self) -> Option<u8> {
         Some(match self {

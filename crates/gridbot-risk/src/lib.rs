@@ -6,14 +6,14 @@
 //! and the memory to persist). Pure: no I/O, no clock but `snapshot.now_ms`, no randomness; the
 //! engine consults it before every command.
 //!
-//! ## The levels (DESIGN §5) — trigger, response, interpretation
+//! ## The levels (ARCHITECTURE §5) — trigger, response, interpretation
 //!
 //! | # | trigger (inclusive unless stated) | response |
 //! |---|---|---|
 //! | 1 | account IM rate ≥ `im_rate_block` (0.90) | block balance and protective orders on both legs; re-price resting balance orders to `balance_reprice_offset` (0.01%) from the market |
 //! | 2 | account IM rate ≥ `im_rate_close_in_profit` (0.80) and the leg's unrealised PnL > 0 | close the leg |
 //! | 3 | the leg's PnL peak ≥ `trailing_activation` (0.5%) × position value, then PnL ≤ peak × (1 − `trailing_pullback` (30%)) | close the leg |
-//! | 4 | position value **>** `position_value_limit` (40%) × the symbol's risk limit (strict, as DESIGN writes it) | block the leg's balance and protective orders |
+//! | 4 | position value **>** `position_value_limit` (40%) × the symbol's risk limit (strict, as ARCHITECTURE §5 writes it) | block the leg's balance and protective orders |
 //! | 5 | the leg has been at the plan's max level for ≥ `max_level_timeout_ms` (72 h) | force-close the leg |
 //! | 6 | both legs open with unrealised PnL > `both_in_profit_min_pnl` (0) | close both |
 //! | 7 | coverage < `tp_safety_enter` (1.05); leave only when coverage > `tp_safety_leave` (1.10) | enter TP-safety mode, alert once on entry |
@@ -50,6 +50,22 @@
 //! L9) > maker check. A halt returns before any close or re-price. A leg being closed has every
 //! action blocked by its close (never close and reopen in one decision) and no re-prices.
 //! Attribution: each blocked action names the first level, in this order, that blocked it.
+//!
+//! ## Example
+//!
+//! ```
+//! use gridbot_core::{Price, Side};
+//! use gridbot_risk::{RiskParams, maker_check};
+//!
+//! let (bid, ask): (Price, Price) = ("100.0".parse()?, "100.1".parse()?);
+//! // A PostOnly buy at the ask would take liquidity: it is not sent.
+//! assert!(maker_check(Side::Buy, ask, Some(bid), Some(ask)).is_err());
+//! assert!(maker_check(Side::Buy, bid, Some(bid), Some(ask)).is_ok());
+//! // Every threshold has a default and is checked when configured.
+//! let params = RiskParams { im_rate_block: 5.0, ..RiskParams::default() };
+//! assert!(params.validate().is_err());
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

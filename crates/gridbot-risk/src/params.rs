@@ -1,5 +1,5 @@
 //! Risk parameters, as written in an account's YAML `risk:` block. Every field has a default
-//! (DESIGN §5 where it gives one); `validate` names the field and what was expected.
+//! (ARCHITECTURE §5 where it gives one); `validate` names the field and what was expected.
 
 use gridbot_core::time::HOUR_MS;
 
@@ -7,9 +7,9 @@ use gridbot_core::time::HOUR_MS;
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct RiskParams {
-    /// L1: account IM rate at or above which the workflow is blocked (DESIGN: 90%).
+    /// L1: account IM rate at or above which the workflow is blocked (default: 90%).
     pub im_rate_block: f64,
-    /// L1: balance orders are moved to this fraction from the market (DESIGN: 0.01%).
+    /// L1: balance orders are moved to this fraction from the market (default: 0.01%).
     pub balance_reprice_offset: f64,
     /// L2: account IM rate at or above which a leg in profit is closed ("high IM rate").
     pub im_rate_close_in_profit: f64,
@@ -18,19 +18,19 @@ pub struct RiskParams {
     /// L3: once armed, a fall of this fraction from the peak PnL closes the leg.
     pub trailing_pullback: f64,
     /// L4: new orders are blocked while position value exceeds this fraction of the risk limit
-    /// (DESIGN: 40%).
+    /// (default: 40%).
     pub position_value_limit: f64,
     /// L5: a leg at its max level for this long is force-closed.
     pub max_level_timeout_ms: i64,
     /// L6: both legs are closed together when each has more than this unrealised PnL (USDT).
     pub both_in_profit_min_pnl: f64,
-    /// L7: enter TP-safety mode when coverage falls below this (DESIGN: 1.05, a 5% buffer).
+    /// L7: enter TP-safety mode when coverage falls below this (default: 1.05, a 5% buffer).
     pub tp_safety_enter: f64,
-    /// L7: leave TP-safety mode only when coverage rises above this (DESIGN: 1.10).
+    /// L7: leave TP-safety mode only when coverage rises above this (default: 1.10).
     pub tp_safety_leave: f64,
-    /// L9: level-ups allowed per window, as a fraction of max levels, rounded up (DESIGN: 0.5).
+    /// L9: level-ups allowed per window, as a fraction of max levels, rounded up (default: 0.5).
     pub level_up_budget_fraction: f64,
-    /// L9: the sliding window (DESIGN: 48 h).
+    /// L9: the sliding window (default: 48 h).
     pub level_up_window_ms: i64,
     /// Kill switch: equity this fraction below the UTC day's peak cancels everything and stops.
     pub daily_drawdown_kill: f64,
@@ -70,59 +70,74 @@ pub struct InvalidRiskParam {
 }
 
 impl RiskParams {
-    /// Checks every field; the error names the first bad one.
+    /// Checks every field; the error names the first bad one ([`Self::problems`] lists all).
     pub fn validate(&self) -> Result<(), InvalidRiskParam> {
-        let fraction = |field: &'static str, v: f64| {
-            if v.is_finite() && v > 0.0 && v < 1.0 {
-                Ok(())
-            } else {
-                Err(InvalidRiskParam { field, expected: format!("a fraction in (0, 1), got {v}") })
+        self.problems().into_iter().next().map_or(Ok(()), Err)
+    }
+
+    /// Every field that is out of range, in declaration order — including thresholds that
+    /// could never fire (an IM rate above 100%, L2 above L1).
+    #[must_use]
+    pub fn problems(&self) -> Vec<InvalidRiskParam> {
+        let mut out = Vec::new();
+        let mut bad = |field: &'static str, expected: String| out.push(InvalidRiskParam { field, expected });
+        let fraction = |v: f64| v.is_finite() && v > 0.0 && v < 1.0;
+        let positive = |v: f64| v.is_finite() && v > 0.0;
+        for (field, v) in [
+            ("balance_reprice_offset", self.balance_reprice_offset),
+            ("trailing_activation", self.trailing_activation),
+            ("trailing_pullback", self.trailing_pullback),
+            ("position_value_limit", self.position_value_limit),
+        ] {
+            if !fraction(v) {
+                bad(field, format!("a fraction in (0, 1), got {v}"));
             }
-        };
-        let positive = |field: &'static str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(InvalidRiskParam { field, expected: format!("a positive number, got {v}") })
+        }
+        // An IM rate is initial margin over margin balance: 1.0 is all of it.
+        if !(self.im_rate_block.is_finite() && self.im_rate_block > 0.0 && self.im_rate_block <= 1.0) {
+            bad("im_rate_block", format!("an IM rate in (0, 1] (0.9 is 90%), got {}", self.im_rate_block));
+        }
+        if !(self.im_rate_close_in_profit.is_finite()
+            && self.im_rate_close_in_profit > 0.0
+            && self.im_rate_close_in_profit <= self.im_rate_block.clamp(0.0, 1.0))
+        {
+            bad(
+                "im_rate_close_in_profit",
+                format!(
+                    "an IM rate in (0, im_rate_block {}] (L2 acts before L1 blocks), got {}",
+                    self.im_rate_block, self.im_rate_close_in_profit
+                ),
+            );
+        }
+        for (field, v) in
+            [("max_level_timeout_ms", self.max_level_timeout_ms), ("level_up_window_ms", self.level_up_window_ms)]
+        {
+            if v <= 0 {
+                bad(field, format!("a positive duration in ms, got {v}"));
             }
-        };
-        let duration = |field: &'static str, v: i64| {
-            if v > 0 {
-                Ok(())
-            } else {
-                Err(InvalidRiskParam { field, expected: format!("a positive duration in ms, got {v}") })
-            }
-        };
-        positive("im_rate_block", self.im_rate_block)?;
-        fraction("balance_reprice_offset", self.balance_reprice_offset)?;
-        positive("im_rate_close_in_profit", self.im_rate_close_in_profit)?;
-        fraction("trailing_activation", self.trailing_activation)?;
-        fraction("trailing_pullback", self.trailing_pullback)?;
-        fraction("position_value_limit", self.position_value_limit)?;
-        duration("max_level_timeout_ms", self.max_level_timeout_ms)?;
+        }
         if !self.both_in_profit_min_pnl.is_finite() || self.both_in_profit_min_pnl < 0.0 {
-            return Err(InvalidRiskParam {
-                field: "both_in_profit_min_pnl",
-                expected: format!("a non-negative amount, got {}", self.both_in_profit_min_pnl),
-            });
+            bad("both_in_profit_min_pnl", format!("a non-negative amount, got {}", self.both_in_profit_min_pnl));
         }
-        positive("tp_safety_enter", self.tp_safety_enter)?;
+        if !positive(self.tp_safety_enter) {
+            bad("tp_safety_enter", format!("a positive number, got {}", self.tp_safety_enter));
+        }
         if !(self.tp_safety_leave.is_finite() && self.tp_safety_leave >= self.tp_safety_enter) {
-            return Err(InvalidRiskParam {
-                field: "tp_safety_leave",
-                expected: format!("at least tp_safety_enter {}, got {}", self.tp_safety_enter, self.tp_safety_leave),
-            });
+            bad(
+                "tp_safety_leave",
+                format!("at least tp_safety_enter {}, got {}", self.tp_safety_enter, self.tp_safety_leave),
+            );
         }
-        if !(self.level_up_budget_fraction.is_finite() && self.level_up_budget_fraction > 0.0) {
-            return Err(InvalidRiskParam {
-                field: "level_up_budget_fraction",
-                expected: format!("a positive fraction, got {}", self.level_up_budget_fraction),
-            });
+        if !positive(self.level_up_budget_fraction) {
+            bad("level_up_budget_fraction", format!("a positive fraction, got {}", self.level_up_budget_fraction));
         }
-        duration("level_up_window_ms", self.level_up_window_ms)?;
-        fraction("daily_drawdown_kill", self.daily_drawdown_kill)?;
-        positive("max_exposure", self.max_exposure)?;
-        Ok(())
+        if !fraction(self.daily_drawdown_kill) {
+            bad("daily_drawdown_kill", format!("a fraction in (0, 1), got {}", self.daily_drawdown_kill));
+        }
+        if !positive(self.max_exposure) {
+            bad("max_exposure", format!("a positive number, got {}", self.max_exposure));
+        }
+        out
     }
 
     /// L9's budget for a plan with `max_level` levels: `ceil(max_level × fraction)`, at least 1.

@@ -1,7 +1,7 @@
 //! What the risk engine looks at (`RiskSnapshot`) and what it remembers between decisions
 //! (`RiskMemory`, persisted in the account's state file).
 //!
-//! Amounts are `f64` (risk is statistics, DESIGN §3); order prices stay `Price` because a
+//! Amounts are `f64` (risk is statistics, ARCHITECTURE §3); order prices stay `Price` because a
 //! re-price and the maker check produce or compare order prices. `from_position` and
 //! `AccountView::from_wallet` are the named decimal → float boundary.
 

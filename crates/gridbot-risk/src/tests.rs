@@ -460,7 +460,17 @@ fn params_validation_names_the_field() {
     let bad = RiskParams { tp_safety_leave: 1.0, ..RiskParams::default() };
     assert_eq!(bad.validate().unwrap_err().field, "tp_safety_leave");
     let bad = RiskParams { im_rate_block: f64::NAN, ..RiskParams::default() };
-    assert_eq!(bad.validate().unwrap_err().to_string(), "risk.im_rate_block: a positive number, got NaN");
+    assert_eq!(
+        bad.validate().unwrap_err().to_string(),
+        "risk.im_rate_block: an IM rate in (0, 1] (0.9 is 90%), got NaN"
+    );
+    // Thresholds that could never fire are refused, and every problem is listed at once.
+    let never =
+        RiskParams { im_rate_block: 5.0, im_rate_close_in_profit: 0.95, max_exposure: 0.0, ..RiskParams::default() };
+    let fields: Vec<&str> = never.problems().iter().map(|p| p.field).collect();
+    assert_eq!(fields, ["im_rate_block", "max_exposure"]);
+    let l2_above_l1 = RiskParams { im_rate_close_in_profit: 0.95, ..RiskParams::default() };
+    assert_eq!(l2_above_l1.validate().unwrap_err().field, "im_rate_close_in_profit");
     let from_yaml_like: RiskParams = serde_json::from_str(r#"{"im_rate_block": 0.85}"#).unwrap();
     assert_eq!(from_yaml_like.im_rate_block, 0.85);
     assert_eq!(from_yaml_like.level_up_window_ms, 48 * HOUR_MS);

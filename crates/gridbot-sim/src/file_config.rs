@@ -1,5 +1,5 @@
 //! The simulator's YAML file: markets to replay, accounts (API keys), engine settings, faults,
-//! speed and an optional state file. Two phases (STYLE.md): a raw serde mirror of the file,
+//! speed and an optional state file. Two phases: a raw serde mirror of the file,
 //! then a validated `SimSetup`; every error names the file, the field and what was expected.
 //!
 //! ```yaml

@@ -8,6 +8,29 @@
 //! The market is a candle replay: each candle's price walks open → nearer extreme → other
 //! extreme → close ([`candle_path`]), and resting orders fill as the walk trades through them.
 //! Ordered maps, no wall clock, no randomness: the same candles and orders give the same fills.
+//!
+//! In-process, as a backtest uses it (the same engine serves Bybit's REST and WebSocket
+//! protocol on loopback for paper trading, [`server`]):
+//!
+//! ```
+//! use std::collections::BTreeMap;
+//! use gridbot_core::reference::bybit_btcusdt;
+//! use gridbot_core::{Decimal, Exchange, OrderRequest, PositionIdx, PositionMode, Side, Symbol, TimeInForce};
+//! use gridbot_sim::{CandleReplay, MatchingEngine, SimConfig, SimExchange};
+//!
+//! let btc = Symbol::new("BTCUSDT")?;
+//! let sim = SimExchange::new(MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]), CandleReplay::new(60_000, BTreeMap::new()));
+//! let ex = sim.account(sim.add_account(Decimal::from(10_000)));
+//! sim.with_engine(|e| e.move_price(&btc, "30000".parse().expect("a price")));
+//! ex.set_position_mode(&btc, PositionMode::Hedge)?;
+//! let buy = OrderRequest::limit(btc.clone(), Side::Buy, "0.01".parse()?, "29900".parse()?, TimeInForce::PostOnly,
+//!     PositionIdx::Long, "doc-1".parse()?);
+//! ex.place(&buy)?;
+//! sim.with_engine(|e| e.move_price(&btc, "29899.9".parse().expect("a price"))); // trades through it
+//! let long = ex.positions(&btc)?.into_iter().find(|p| p.position_idx == PositionIdx::Long).expect("a long row");
+//! assert_eq!(long.size.to_string(), "0.01");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 #![recursion_limit = "256"]

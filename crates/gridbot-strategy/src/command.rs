@@ -1,6 +1,6 @@
 //! What a strategy asks the executor to do, and what came of it.
 //!
-//! Orders are never amended (DESIGN §4): a move is a `Cancel` followed by a `Place` that names
+//! Orders are never amended (ARCHITECTURE §4): a move is a `Cancel` followed by a `Place` that names
 //! the cancel it depends on, and the executor skips that place when the cancel did not go
 //! through (the order filled or vanished meanwhile, and the strategy must look again).
 

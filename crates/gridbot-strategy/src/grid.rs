@@ -262,7 +262,7 @@ impl StrategyStats {
 /// A grid strategy for one symbol: the progressive grid or the classic range grid.
 #[derive(Debug, Clone)]
 pub enum Grid {
-    /// The progressive grid (DESIGN §4's primary strategy).
+    /// The progressive grid (ARCHITECTURE §4's primary strategy).
     Progressive(ProgressiveGrid),
     /// The classic range grid.
     Classic(ClassicGrid),

@@ -75,10 +75,50 @@ pub struct OpenedSymbol {
     pub recovery: SymbolRecovery,
     /// A plan locked now (for the journal).
     pub new_plan: Option<GridChange>,
+    /// Settings of the configuration that differ from the locked plan, each with what happens
+    /// to it (for the log, the alerts and the journal).
+    pub config_changes: Vec<String>,
+}
+
+/// The settings of `configured` that differ from the `locked` plan's, one sentence each saying
+/// what happens: the locked plan is kept, so none of them applies to the running grid.
+#[must_use]
+pub fn plan_changes(
+    locked: &gridbot_grid::ProgressiveParams,
+    configured: &gridbot_grid::ProgressiveParams,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut differs = |name: &str, was: String, now: String| {
+        if was != now {
+            out.push(format!(
+                "{name}: configured {now}, locked {was} — kept as locked (the plan is locked while it fits the \
+                 instrument; a new plan needs a fresh state)"
+            ));
+        }
+    };
+    differs("ema_span", locked.ema_span.to_string(), configured.ema_span.to_string());
+    differs("ema", format!("{:?}", locked.ema).to_lowercase(), format!("{:?}", configured.ema).to_lowercase());
+    differs("horizon_days", locked.horizon_days.to_string(), configured.horizon_days.to_string());
+    differs("step_scale_factor", locked.step_scale_factor.to_string(), configured.step_scale_factor.to_string());
+    differs("max_levels", locked.max_levels.to_string(), configured.max_levels.to_string());
+    differs("base_qty", locked.base_qty.to_string(), configured.base_qty.to_string());
+    differs("qty_multiplier", locked.qty_multiplier.to_string(), configured.qty_multiplier.to_string());
+    let tp = |t: &gridbot_grid::TakeProfitRule| match t {
+        gridbot_grid::TakeProfitRule::Fraction(f) => format!("take_profit {f}"),
+        gridbot_grid::TakeProfitRule::StepMultiple(m) => format!("take_profit_steps {m}"),
+    };
+    differs("take_profit", tp(&locked.take_profit), tp(&configured.take_profit));
+    out
 }
 
 /// EMA(ATR%) of the last complete daily candles.
-fn atr_pct(exchange: &dyn Exchange, symbol: &Symbol, span: usize, now: i64) -> Result<f64, OpenError> {
+fn atr_pct(
+    exchange: &dyn Exchange,
+    symbol: &Symbol,
+    span: usize,
+    ema: gridbot_grid::EmaKind,
+    now: i64,
+) -> Result<f64, OpenError> {
     let days = i64::try_from(span).unwrap_or(365) + 3;
     let query = KlineQuery {
         symbol: symbol.clone(),
@@ -94,7 +134,7 @@ fn atr_pct(exchange: &dyn Exchange, symbol: &Symbol, span: usize, now: i64) -> R
             series.len()
         )));
     }
-    gridbot_grid::volatility::atr_pct_ema_last(&series, span)
+    gridbot_grid::volatility::atr_pct_ema_last_of(&series, span, ema)
         .map_err(|e| OpenError::Setup(format!("{symbol}: ATR: {e}")))
 }
 
@@ -109,12 +149,7 @@ fn plan(
     let symbol = instrument.symbol();
     if let Some(plan) = locked.filter(|p| p.symbol() == symbol) {
         match plan.check_instrument(instrument) {
-            Ok(()) => {
-                if plan.params() != &cfg.params {
-                    tracing::warn!(%symbol, "the configured grid differs from the locked plan; the locked plan stays (delete the state file to rebuild it)");
-                }
-                return Ok((plan.clone(), false));
-            }
+            Ok(()) => return Ok((plan.clone(), false)),
             Err(e) => {
                 tracing::warn!(%symbol, error = %e, "the locked plan no longer fits the instrument; building a new one");
             }
@@ -122,7 +157,7 @@ fn plan(
     }
     let atr = match cfg.atr_pct {
         Some(a) => a,
-        None => atr_pct(exchange, symbol, cfg.params.ema_span, now)?,
+        None => atr_pct(exchange, symbol, cfg.params.ema_span, cfg.params.ema, now)?,
     };
     let plan = GridPlan::from_atr_pct_ema(&cfg.params, atr, instrument, now)
         .map_err(|e| OpenError::Setup(format!("{symbol}: grid plan: {e}")))?;
@@ -137,8 +172,9 @@ fn classic_settings(
 ) -> Result<ClassicSettings, OpenError> {
     let mut settings = cfg.settings;
     if let Some(m) = cfg.atr_spacing {
-        let spacing = gridbot_grid::atr_spacing(atr_pct(exchange, symbol, 14, now)?, m)
-            .map_err(|e| OpenError::Setup(format!("{symbol}: ATR spacing: {e}")))?;
+        let spacing =
+            gridbot_grid::atr_spacing(atr_pct(exchange, symbol, 14, gridbot_grid::EmaKind::Adjusted, now)?, m)
+                .map_err(|e| OpenError::Setup(format!("{symbol}: ATR spacing: {e}")))?;
         settings.layout = match settings.layout {
             LayoutSpec::AroundMarket { levels_per_side, .. } => LayoutSpec::AroundMarket { spacing, levels_per_side },
             other => other,
@@ -202,9 +238,13 @@ pub fn open_symbol(
     let market = MarketView { bid: top.bid.map(|l| l.price), ask: top.ask.map(|l| l.price), ts_ms: top.time_ms };
     let mut positions = positions_by_leg(&ex(|| format!("{symbol}: positions"), exchange.positions(symbol))?);
     let risk = state.map(|s| s.risk.clone()).unwrap_or_default();
+    let mut config_changes = Vec::new();
     let (grid, recovery, new_plan) = match &sc.strategy {
         StrategyConfig::Progressive(cfg) => {
             let (plan, fresh) = plan(exchange, cfg, &instrument, state.and_then(|s| s.plan.as_ref()), now)?;
+            if !fresh {
+                config_changes = plan_changes(plan.params(), &cfg.params);
+            }
             let mut grid = ProgressiveGrid::new(tag, instrument.clone(), plan.clone(), cfg.settings, now);
             let input = RecoveryInput {
                 account_tag: tag,
@@ -252,7 +292,7 @@ pub fn open_symbol(
     if let SymbolRecovery::Classic(sync @ ClassicSync::CatchUp { .. }) = &recovery {
         core.catch_up = Some(sync.clone());
     }
-    Ok(OpenedSymbol { core, recovery, new_plan })
+    Ok(OpenedSymbol { core, recovery, new_plan, config_changes })
 }
 
 impl SymbolRecovery {
@@ -267,11 +307,15 @@ impl SymbolRecovery {
                     None => format!("size {} at an unknown level", l.size),
                 };
                 let mut text =
-                    format!("recovered {:?}: long {}, short {}; ", r.classification, leg(&r.legs[0]), leg(&r.legs[1]));
+                    format!("recovered ({}): long {}, short {}; ", r.classification, leg(&r.legs[0]), leg(&r.legs[1]));
                 if r.unchanged {
                     text.push_str("every order already in place");
                 } else if dry_run {
-                    text.push_str(&format!("would cancel the open orders and place {} (dry run)", r.desired.len()));
+                    let keep = r.desired.len().saturating_sub(r.missing());
+                    text.push_str(&format!(
+                        "dry run, nothing sent: would keep {keep} order(s), place {} and cancel the other open ones",
+                        r.missing()
+                    ));
                 } else {
                     text.push_str(&format!("cancelled {}, placed {}", r.cancelled, r.placed));
                 }
@@ -282,7 +326,25 @@ impl SymbolRecovery {
                 }
                 text
             }
+            Self::Classic(sync) if dry_run => format!("dry run, nothing sent: {}", sync.would()),
             Self::Classic(sync) => sync.to_string(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use gridbot_grid::{ProgressiveParams, TakeProfitRule};
+
+    #[test]
+    fn every_setting_that_differs_from_the_locked_plan_is_named_with_its_fate() {
+        let locked = ProgressiveParams::with_base_qty("0.001".parse().unwrap());
+        assert!(super::plan_changes(&locked, &locked).is_empty());
+        let configured =
+            ProgressiveParams { max_levels: 10, take_profit: TakeProfitRule::Fraction(0.004), ..locked.clone() };
+        let changes = super::plan_changes(&locked, &configured);
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!(changes[0].starts_with("max_levels: configured 10, locked 8 — kept as locked"), "{changes:?}");
+        assert!(changes[1].contains("configured take_profit 0.004, locked take_profit_steps 1"), "{changes:?}");
     }
 }

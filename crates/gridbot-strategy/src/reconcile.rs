@@ -111,15 +111,15 @@ pub enum ClassicSync {
         /// levels are placed again.
         gone: Vec<String>,
         /// Open orders of ours the grid does not track, cancelled (their levels are placed
-        /// again from the grid's slots).
+        /// again from the grid's slots); in a dry run, to cancel.
         orphans_cancelled: usize,
         /// The exchange's long inventory: size and average price.
         long: (Qty, Option<Price>),
         /// The exchange's short inventory.
         short: (Qty, Option<Price>),
     },
-    /// There was no state (a first start, a lost snapshot): our orders were cancelled, and
-    /// the inventory comes from the positions.
+    /// There was no state (a first start, a lost snapshot): our orders were cancelled (in a
+    /// dry run: would be), and the inventory comes from the positions.
     Disagrees {
         /// Orders of ours cancelled.
         cancelled: usize,
@@ -185,11 +185,11 @@ impl ClassicSync {
             let gone =
                 rc.cancelled.iter().map(|(t, _)| t.link_id.clone()).chain(rc.ghosts.iter().map(|t| t.link_id.clone()));
             let mut orphans_cancelled = 0;
-            if !dry_run {
-                for o in rc.orphans.iter().filter(|o| ours(tag, &o.order_link_id)) {
+            for o in rc.orphans.iter().filter(|o| ours(tag, &o.order_link_id)) {
+                if !dry_run {
                     ex.cancel(symbol, &OrderRef::OrderId(o.order_id.clone()))?;
-                    orphans_cancelled += 1;
                 }
+                orphans_cancelled += 1;
             }
             return Ok(Self::CatchUp {
                 executions,
@@ -199,12 +199,13 @@ impl ClassicSync {
                 short: position_of(Leg::Short),
             });
         }
+        // In a dry run: how many would be cancelled.
         let mut cancelled = 0;
-        if !dry_run {
-            for o in open.iter().filter(|o| ours(tag, &o.order_link_id)) {
+        for o in open.iter().filter(|o| ours(tag, &o.order_link_id)) {
+            if !dry_run {
                 ex.cancel(symbol, &OrderRef::OrderId(o.order_id.clone()))?;
-                cancelled += 1;
             }
+            cancelled += 1;
         }
         Ok(Self::Disagrees {
             cancelled,
@@ -212,6 +213,34 @@ impl ClassicSync {
             short: position_of(Leg::Short),
             had_state: state.is_some(),
         })
+    }
+}
+
+impl ClassicSync {
+    /// What a dry run found, as what the real run would do.
+    #[must_use]
+    pub fn would(&self) -> String {
+        match self {
+            Self::Agrees { orders } => format!("classic grid would resume from the snapshot: {orders} orders in place"),
+            Self::CatchUp { executions, gone, orphans_cancelled, long, short } => format!(
+                "classic grid would catch up: apply {} fill(s) made while away, place {} level(s) again, cancel \
+                 {orphans_cancelled} untracked order(s) of ours; exchange inventory long {} short {} (kept)",
+                executions.len(),
+                gone.len(),
+                long.0,
+                short.0
+            ),
+            Self::Disagrees { cancelled, long, short, .. } => {
+                let inventory = !long.0.is_zero() || !short.0.is_zero();
+                format!(
+                    "no snapshot: the classic grid would be built afresh, cancelling {cancelled} of our orders; \
+                     inventory long {} short {}{}",
+                    long.0,
+                    short.0,
+                    if inventory { "; it would close it first" } else { "" }
+                )
+            }
+        }
     }
 }
 

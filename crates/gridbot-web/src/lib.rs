@@ -1,6 +1,6 @@
 //! # gridbot-web
 //!
-//! The operator's HTTP surfaces of a running bot (DESIGN §2: `engine ← web ← gridbot`):
+//! The operator's HTTP surfaces of a running bot (ARCHITECTURE §2: `engine ← web ← gridbot`):
 //!
 //! | endpoint | what | token |
 //! |---|---|---|
@@ -26,8 +26,26 @@
 //!   errors or `Debug` output. Without a configured token the mutating endpoints answer 403.
 //!   Bound to loopback, the server answers only requests whose `Host` is loopback or
 //!   `localhost` (a DNS-rebinding page gets 403).
-//! - **tokio only here** (DESIGN §6): one current-thread runtime on its own thread; file and
+//! - **tokio only here** (ARCHITECTURE §6): one current-thread runtime on its own thread; file and
 //!   SQLite reads run on its blocking pool.
+//!
+//! ```
+//! use std::io::{Read, Write};
+//! use std::sync::Arc;
+//! use gridbot_engine::config::{BotConfig, LoggingConfig, WebConfig};
+//! use gridbot_web::WebServer;
+//!
+//! let dir = std::env::temp_dir().join(format!("gridbot-web-doc-{}", std::process::id()));
+//! let bot = BotConfig { path: dir.join("bot.yaml"), data_dir: dir.join("var"), accounts: Vec::new(),
+//!     logging: LoggingConfig::default(), telegram: None, web: None };
+//! let server = WebServer::start(Arc::new(bot), &WebConfig { bind: "127.0.0.1:0".parse()?, token: None })?;
+//! let mut http = std::net::TcpStream::connect(server.addr())?;
+//! http.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")?;
+//! let mut reply = String::new();
+//! http.read_to_string(&mut reply)?;
+//! assert!(reply.starts_with("HTTP/1.1 200") && reply.ends_with("ok\n"), "{reply}");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

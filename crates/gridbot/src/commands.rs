@@ -213,40 +213,51 @@ pub(crate) fn recover(path: &Path, account: Option<&str>, dry_run: bool) -> Resu
         for (symbol, report) in symbols {
             match report {
                 SymbolRecovery::Progressive(r) => {
-                    outln!("{account} {symbol}: {:?}", r.classification);
+                    outln!("{account} {symbol}: {}", r.classification);
                     for l in &r.legs {
-                        outln!(
-                            "  {:?}: cycle {}, level {:?}, size {}, average {:?}, findings {:?}",
-                            l.leg,
-                            l.cycle,
-                            l.level,
-                            l.size,
-                            l.avg_entry,
-                            l.findings
-                        );
+                        let leg = format!("{:?}", l.leg).to_lowercase();
+                        match (l.size.is_zero(), l.level, l.avg_entry) {
+                            (true, ..) => outln!("  {leg} leg: flat; its next cycle is {}", l.cycle),
+                            (false, level, avg) => outln!(
+                                "  {leg} leg: cycle {}, {}, size {}{}",
+                                l.cycle,
+                                level.map_or_else(|| "level unknown".to_owned(), |n| format!("level {n}")),
+                                l.size,
+                                avg.map_or_else(String::new, |a| format!(" at an average {a}"))
+                            ),
+                        }
+                        for f in &l.findings {
+                            outln!("    note: {f}");
+                        }
                     }
-                    for d in &r.desired {
+                    for (d, kept) in r.desired.iter().zip(&r.in_place) {
+                        let what = match (*kept, dry_run) {
+                            (true, _) => "in place",
+                            (false, true) => "would place",
+                            (false, false) => "placed",
+                        };
+                        let role = match d.tag.role {
+                            gridbot_core::OrderRole::Balance => "entry (balance)",
+                            gridbot_core::OrderRole::Protective => "protective",
+                            gridbot_core::OrderRole::TakeProfit => "take-profit",
+                            _ => "order",
+                        };
                         outln!(
-                            "  {} {:?} {:?} level {}: {} {} @ {:?}",
-                            if r.unchanged {
-                                "in place"
-                            } else if dry_run {
-                                "would place"
-                            } else {
-                                "placed"
-                            },
-                            d.tag.leg,
-                            d.tag.role,
+                            "  {what}: {} {role}, level {}: {} {} at {}",
+                            format!("{:?}", d.tag.leg).to_lowercase(),
                             d.tag.level,
-                            d.request.side,
+                            d.request.side.as_str().to_lowercase(),
                             d.request.qty,
-                            d.request.price
+                            d.request.price.map_or_else(|| "market".to_owned(), |p| p.to_string())
                         );
                     }
-                    if !r.unchanged && !dry_run {
+                    if dry_run {
+                        outln!("  dry run: nothing was sent");
+                    } else if !r.unchanged {
                         outln!("  cancelled {}, placed {}", r.cancelled, r.placed);
                     }
                 }
+                SymbolRecovery::Classic(sync) if dry_run => outln!("{account} {symbol}: {}", sync.would()),
                 SymbolRecovery::Classic(sync) => outln!("{account} {symbol}: {sync}"),
             }
         }

@@ -119,7 +119,8 @@ enum Command {
         #[arg(long, default_value = "data")]
         data_dir: PathBuf,
     },
-    /// Recover accounts from the exchange without trading (DESIGN §7), printing what was done.
+    /// Put each symbol's orders right from the exchange, as a start does, then exit without
+    /// trading on (docs/ARCHITECTURE.md §7): this cancels and places orders; --dry-run only reads.
     Recover {
         /// The bot YAML (or an account YAML).
         #[arg(short, long)]

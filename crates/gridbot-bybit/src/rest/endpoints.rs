@@ -1,4 +1,4 @@
-//! One method per endpoint of `../shared/BYBIT-V5.md` §3, returning gridbot-core types.
+//! One method per endpoint of `docs/BYBIT.md` §3, returning gridbot-core types.
 //! List endpoints follow `nextPageCursor` to the end; order history and executions split any
 //! window into the exchange's 7-day windows.
 

@@ -1,7 +1,7 @@
 //! The REST client: one per account. `send` is the one place a request is signed (again on
 //! every attempt), rate-limited, sent, classified and retried.
 //!
-//! Retry rules (by error variant, DESIGN §6):
+//! Retry rules (by error variant, ARCHITECTURE §6):
 //! - transient (network, 5xx, 10000, 10016, 110079): capped exponential backoff with jitter;
 //! - 10006 / 429 / 403: the class is closed until the exchange's reset time, then retried;
 //! - 10002: the clock offset is resynchronised from `/v5/market/time` once, then retried;

@@ -1,6 +1,6 @@
 //! A local order book built from `orderbook.{depth}` snapshots and deltas.
 //!
-//! Rules (BYBIT-V5.md §4.3): a snapshot replaces the book; a delta's levels with size `0` are
+//! Rules (docs/BYBIT.md §4.3): a snapshot replaces the book; a delta's levels with size `0` are
 //! deleted, others inserted or replaced; `u` steps by one per push. A delta whose `u` is not
 //! the previous `u + 1` is a gap: the book is cleared and marked stale until the next
 //! snapshot (the connection resubscribes to get one). A snapshot with `u == 1` means the

@@ -1,4 +1,4 @@
-//! WebSocket frames (`../shared/BYBIT-V5.md` §4): parsing text frames into typed events.
+//! WebSocket frames (`docs/BYBIT.md` §4): parsing text frames into typed events.
 //!
 //! A frame is one of: an op reply (`subscribe`, `auth`, `unsubscribe`, `pong`), a public topic
 //! (`orderbook.{depth}.{symbol}`, `publicTrade.{symbol}`, `tickers.{symbol}`,

@@ -1,4 +1,4 @@
-//! Blocking WebSocket connections on their own threads (DESIGN §6: readers only parse and
+//! Blocking WebSocket connections on their own threads (ARCHITECTURE §6: readers only parse and
 //! hand over; they never touch strategy state).
 //!
 //! A connection thread: connects, authenticates (private stream), subscribes, then reads with a

@@ -119,7 +119,8 @@ pub struct TradingAccount {
     summary: AccountSummary,
     shared: Arc<Mutex<AccountSummary>>,
     tape: Option<TapeSlot>,
-    _lock: std::fs::File,
+    /// The account's lock (none in a dry run, which only reads).
+    _lock: Option<std::fs::File>,
 }
 
 impl std::fmt::Debug for TradingAccount {

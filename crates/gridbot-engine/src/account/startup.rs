@@ -121,7 +121,8 @@ impl TradingAccount {
         let id = config.account_id.clone();
         let io = |what: &str, source| AccountError::Io { account: id.clone(), what: what.to_owned(), source };
         std::fs::create_dir_all(dir.join(files::LOGS)).map_err(|e| io("creating the account directory", e))?;
-        let lock = lock(&dir, &id)?;
+        // A dry run only reads: it runs beside a bot that holds the lock, and writes nothing.
+        let lock = if options.dry_run { None } else { Some(lock(&dir, &id)?) };
         let journal = Journal::open(&dir.join(files::JOURNAL))
             .map_err(|source| AccountError::Journal { account: id.clone(), source })?;
         let store = SnapshotStore::new(&dir, &id);
@@ -159,6 +160,7 @@ impl TradingAccount {
         let mut symbols = Vec::new();
         let mut reports = Vec::new();
         let mut plan_rows = Vec::new();
+        let mut changes = Vec::new();
         for sc in &config.symbols {
             let state = snapshot.as_ref().and_then(|s| s.symbols.get(&sc.symbol));
             let heard_until = snapshot.as_ref().and_then(|s| s.last_execution_ms);
@@ -167,6 +169,7 @@ impl TradingAccount {
             if let Some(change) = opened.new_plan {
                 plan_rows.push(JournalRecord::Grid { at_ms: now, symbol: sc.symbol.clone(), change });
             }
+            changes.extend(opened.config_changes.into_iter().map(|c| (sc.symbol.clone(), c)));
             reports.push((sc.symbol.clone(), opened.recovery));
             symbols.push(opened.core);
         }
@@ -211,8 +214,21 @@ impl TradingAccount {
             tape,
             _lock: lock,
         };
+        let journal = !options.dry_run;
         for (symbol, report) in &reports {
-            account.announce(symbol, report, dry_run);
+            account.announce(symbol, report, dry_run, journal);
+        }
+        for (symbol, change) in changes {
+            let text = format!("the configuration differs from the locked plan: {change}");
+            account.alerts.raise(AlertKind::Risk, Some(symbol.as_str()), &text);
+            if journal {
+                account.persister.send(Record::Journal(JournalRecord::Event {
+                    at_ms: now,
+                    kind: EventKind::Recovery,
+                    symbol: Some(symbol),
+                    message: text,
+                }));
+            }
         }
         if !options.dry_run {
             account.save();
@@ -220,7 +236,7 @@ impl TradingAccount {
         Ok((account, reports))
     }
 
-    fn announce(&self, symbol: &Symbol, report: &SymbolRecovery, dry_run: bool) {
+    fn announce(&self, symbol: &Symbol, report: &SymbolRecovery, dry_run: bool, journal: bool) {
         let now = self.clock.now_ms();
         let text = report.describe(dry_run);
         if let SymbolRecovery::Progressive(r) = report {
@@ -236,11 +252,13 @@ impl TradingAccount {
             }
         }
         self.alerts.raise(AlertKind::Info, Some(symbol.as_str()), &text);
-        self.persister.send(Record::Journal(JournalRecord::Event {
-            at_ms: now,
-            kind: EventKind::Recovery,
-            symbol: Some(symbol.clone()),
-            message: text,
-        }));
+        if journal {
+            self.persister.send(Record::Journal(JournalRecord::Event {
+                at_ms: now,
+                kind: EventKind::Recovery,
+                symbol: Some(symbol.clone()),
+                message: text,
+            }));
+        }
     }
 }

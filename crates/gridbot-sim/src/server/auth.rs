@@ -1,4 +1,4 @@
-//! Request authentication exactly as `../shared/BYBIT-V5.md` §1.1 describes the server side:
+//! Request authentication exactly as `docs/BYBIT.md` §1.1 describes the server side:
 //! key → 10003, timestamp window `now − recv_window ≤ ts < now + 1000` → 10002, HMAC over the
 //! raw query or raw body bytes as received → 10004. `X-BAPI-SIGN-TYPE`, `Referer` and unknown
 //! headers are ignored.

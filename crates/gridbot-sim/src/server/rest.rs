@@ -1,4 +1,4 @@
-//! REST routes: every endpoint of `../shared/BYBIT-V5.md` §3 plus the §8.5 checklist's
+//! REST routes: every endpoint of `docs/BYBIT.md` §3 plus the §8.5 checklist's
 //! account/asset endpoints. Handlers parse with `Params`, call the engine under its lock (never
 //! across an await), and answer with Bybit's envelope.
 

@@ -1,4 +1,4 @@
-//! WebSocket streams (`../shared/BYBIT-V5.md` §4): `/v5/public/linear` and `/v5/private`.
+//! WebSocket streams (`docs/BYBIT.md` §4): `/v5/public/linear` and `/v5/private`.
 //!
 //! Decisions:
 //! - Each connection keeps its own view of every subscribed topic and sends a snapshot first,

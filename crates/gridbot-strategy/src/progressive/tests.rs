@@ -1,4 +1,4 @@
-//! The progressive grid driven event by event: every transition of DESIGN §4, partial fills,
+//! The progressive grid driven event by event: every transition of ARCHITECTURE §4, partial fills,
 //! risk, and a property test against a tiny matching loop.
 
 use gridbot_core::reference::bybit_btcusdt;

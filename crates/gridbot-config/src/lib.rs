@@ -31,7 +31,6 @@
 #![forbid(unsafe_code)]
 
 mod env;
-mod locate;
 mod raw;
 mod validate;
 
@@ -41,7 +40,7 @@ use std::path::{Path, PathBuf};
 use gridbot_risk::RiskParams;
 
 pub use env::{Env, InterpolationError, ProcessEnv, Secret, interpolate, scrub};
-pub use locate::LineIndex;
+pub use gridbot_core::yaml::LineIndex;
 pub use raw::{EnvironmentName, LogLevel, StrategyKind, TerminalFormat};
 
 pub use gridbot_strategy::config::{ClassicConfig, ProgressiveConfig, StrategyConfig, SymbolConfig};
@@ -250,14 +249,12 @@ pub enum FileKind {
 }
 
 fn read(path: &Path) -> Result<String, ConfigErrors> {
-    std::fs::read_to_string(path).map_err(|e| {
-        ConfigErrors(vec![ConfigError {
-            file: path.to_path_buf(),
-            line: None,
-            field: None,
-            message: format!("cannot read: {e}"),
-        }])
-    })
+    let fail = |message: String| {
+        ConfigErrors(vec![ConfigError { file: path.to_path_buf(), line: None, field: None, message }])
+    };
+    let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
+    gridbot_core::yaml::check_shape(&text).map_err(fail)?;
+    Ok(text)
 }
 
 /// Tells a bot file (it lists `accounts:`) from an account file (anything else, so that a

@@ -292,3 +292,16 @@ fn the_whole_risk_block_is_checked_at_once_including_thresholds_that_never_fire(
     }
     assert!(err.contains("(0, 1]"), "{err}");
 }
+
+#[test]
+fn syntax_errors_say_so_and_bracket_bombs_are_refused_at_once() {
+    let broken = temp("syntax.yaml", "account_id: acc1\nsymbols: [\n  - symbol: BTCUSDT\n");
+    let err = load_account(&broken, &env()).unwrap_err().to_string();
+    assert!(err.contains("YAML syntax error"), "{err}");
+    let typo = temp("typo.yaml", &GOOD.replace("leverage: 5", "levrage: 5"));
+    let err = load_account(&typo, &env()).unwrap_err().to_string();
+    assert!(!err.contains("YAML syntax error") && err.contains("unknown field `levrage`"), "{err}");
+    let bomb = temp("bomb.yaml", &format!("account_id: {}", "[".repeat(200_000)));
+    let err = load_account(&bomb, &env()).unwrap_err().to_string();
+    assert!(err.contains("nested deeper than 32"), "{err}");
+}

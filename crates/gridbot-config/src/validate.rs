@@ -9,7 +9,6 @@ use gridbot_core::{Decimal, Price, Qty, Symbol};
 use gridbot_grid::{Bias, Progression, ProgressiveParams, TakeProfitRule};
 
 use super::env::{Env, Secret, interpolate, scrub};
-use super::locate::LineIndex;
 use super::raw::{
     ChatId, EnvironmentName, RawAccount, RawBacktest, RawBot, RawClassic, RawFill, RawFunding, RawProgressive,
     RawSymbol, RawWeb, StrategyKind,
@@ -18,6 +17,7 @@ use super::{
     AccountConfig, BacktestConfig, BotConfig, ClassicConfig, ConfigError, ConfigErrors, FillConfig, FundingConfig,
     LoggingConfig, ProgressiveConfig, Purpose, StrategyConfig, SymbolConfig, TelegramConfig, WebConfig,
 };
+use gridbot_core::yaml::LineIndex;
 use gridbot_strategy::{ClassicSettings, LayoutSpec, ProgressiveSettings, PumpDump, RecentrePolicy};
 
 /// Bybit's lowest risk-limit tier for BTCUSDT, USDT; set `risk_limit:` per symbol for others.
@@ -74,10 +74,16 @@ impl<'a> Problems<'a> {
 /// A serde error as a problem at its line (serde names the field in its message).
 fn parse_error(file: &Path, e: &serde_yaml::Error) -> ConfigErrors {
     let text = e.to_string();
-    let message = match e.location() {
+    let mut message = match e.location() {
         Some(l) => text.trim_end_matches(&format!(" at line {} column {}", l.line(), l.column())).to_owned(),
         None => text,
     };
+    // serde's own complaints name a field, a type or a value; anything else is the YAML itself.
+    const DATA: [&str; 6] =
+        ["unknown field", "missing field", "invalid type", "invalid value", "unknown variant", "invalid length"];
+    if !DATA.iter().any(|d| message.contains(d)) {
+        message = format!("YAML syntax error: {message}");
+    }
     ConfigErrors(vec![ConfigError {
         file: file.to_path_buf(),
         line: e.location().map(|l| l.line()),

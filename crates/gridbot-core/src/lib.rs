@@ -44,6 +44,7 @@ mod num;
 mod order;
 pub mod reference;
 pub mod time;
+pub mod yaml;
 
 pub use account::{CoinBalance, Execution, Position, Wallet};
 pub use candle::{Candle, Interval, OhlcSeries};

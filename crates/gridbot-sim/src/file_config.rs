@@ -3,7 +3,8 @@
 //! then a validated `SimSetup`; every error names the file, the field and what was expected.
 //!
 //! ```yaml
-//! bind: 127.0.0.1:8080          # default: 127.0.0.1:0 (any free port)
+//! bind: 127.0.0.1:8080          # default: 127.0.0.1:0 (any free port); loopback only unless
+//! allow_remote: false           # ... this says otherwise (the simulator's keys are not secret)
 //! interval: 1m                  # candle interval of the data files
 //! candles_per_second: 100       # replay speed; 0 = step only when told (tests)
 //! lockstep_quiet_ms: 20         # instead: one path point at a time, each once the clients
@@ -62,6 +63,8 @@ struct RawFile {
     warmup_days: Option<f64>,
     #[serde(default)]
     lockstep_quiet_ms: Option<u64>,
+    #[serde(default)]
+    allow_remote: bool,
     markets: Vec<RawMarket>,
     accounts: Vec<RawAccount>,
     #[serde(default)]
@@ -89,6 +92,21 @@ pub struct SimSetup {
     pub warmup_ms: i64,
     /// Where to save and restore state.
     pub state_file: Option<PathBuf>,
+    /// `allow_remote: true`: a bind address other machines can reach is accepted.
+    pub allow_remote: bool,
+}
+
+/// Refuses an address other machines can reach unless `allow_remote` says so: the simulator's
+/// API keys are in its file, and anyone who can connect can trade its accounts.
+pub(crate) fn check_bind(bind: SocketAddr, allow_remote: bool) -> Result<(), String> {
+    if bind.ip().is_loopback() || allow_remote {
+        Ok(())
+    } else {
+        Err(format!(
+            "{bind} is reachable from other machines, and the simulator's API keys are not secret: bind \
+             127.0.0.1, or set `allow_remote: true` in the simulator file if that is what you want"
+        ))
+    }
 }
 
 impl SimSetup {
@@ -112,29 +130,49 @@ impl std::fmt::Debug for SimSetup {
 
 /// A configuration problem: the file, the field, what was expected.
 #[derive(Debug, thiserror::Error)]
-#[error("{file}: {field}: {problem}")]
+#[error("{file}{}: {field}: {problem}", line.map_or_else(String::new, |l| format!(":{l}")))]
 pub struct SimFileError {
     /// The YAML file.
     pub file: String,
+    /// The line of the field, when it can be found.
+    pub line: Option<usize>,
     /// The field, as a path (`markets[0].file`).
     pub field: String,
     /// What is wrong.
     pub problem: String,
 }
 
-/// Reads and validates a simulator YAML file.
+/// Reads and validates a simulator YAML file; errors read `file:line: field: problem`, as the
+/// bot's configuration errors do.
 pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
     let file = path.display().to_string();
-    let err = |field: &str, problem: String| SimFileError { file: file.clone(), field: field.to_owned(), problem };
-    let text = std::fs::read_to_string(path).map_err(|e| err("(file)", e.to_string()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| SimFileError {
+        file: file.clone(),
+        line: None,
+        field: "(file)".into(),
+        problem: e.to_string(),
+    })?;
+    let index = gridbot_core::yaml::LineIndex::new(&text);
+    let err = |field: &str, problem: String| SimFileError {
+        file: file.clone(),
+        line: index.line(field),
+        field: field.to_owned(),
+        problem,
+    };
+    gridbot_core::yaml::check_shape(&text).map_err(|m| err("(file)", m))?;
     let raw: RawFile = serde_yaml::from_str(&text).map_err(|e| {
-        let location = e.location().map_or(String::new(), |l| format!("line {} column {}", l.line(), l.column()));
-        err(&location, e.to_string())
+        let text = e.to_string();
+        let problem = match e.location() {
+            Some(l) => text.trim_end_matches(&format!(" at line {} column {}", l.line(), l.column())).to_owned(),
+            None => text,
+        };
+        SimFileError { file: file.clone(), line: e.location().map(|l| l.line()), field: "(yaml)".into(), problem }
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let bind: SocketAddr = raw.bind.as_deref().unwrap_or("127.0.0.1:0").parse().map_err(|_| {
         err("bind", format!("expected ADDRESS:PORT such as 127.0.0.1:8080, got {:?}", raw.bind.unwrap_or_default()))
     })?;
+    check_bind(bind, raw.allow_remote).map_err(|m| err("bind", m))?;
     let interval: Interval = raw.interval.as_deref().unwrap_or("1m").parse().map_err(|_| {
         err(
             "interval",
@@ -216,5 +254,36 @@ pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
         lockstep_quiet_ms: raw.lockstep_quiet_ms,
         warmup_ms,
         state_file: raw.state_file.map(|p| base.join(p)),
+        allow_remote: raw.allow_remote,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_bind_other_machines_can_reach_needs_allow_remote() {
+        let dir = std::env::temp_dir().join(format!("gridbot-sim-bind-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("sim.yaml");
+        std::fs::write(&file, "bind: 0.0.0.0:8080\nmarkets: []\naccounts: []\n").unwrap();
+        let err = super::load_sim_file(&file).unwrap_err().to_string();
+        assert!(
+            err.contains("sim.yaml:1: bind: 0.0.0.0:8080 is reachable") && err.contains("allow_remote: true"),
+            "{err}"
+        );
+        // Allowed, the file is read on (and fails later, at its empty markets).
+        std::fs::write(&file, "bind: 0.0.0.0:8080\nallow_remote: true\nmarkets: []\naccounts: []\n").unwrap();
+        let err = super::load_sim_file(&file).unwrap_err().to_string();
+        assert!(err.contains("markets"), "{err}");
+        assert!(super::check_bind("127.0.0.1:0".parse().unwrap(), false).is_ok());
+        assert!(super::check_bind("[::1]:0".parse().unwrap(), false).is_ok());
+        // A syntax error names its line; a brackets bomb is refused before the parser.
+        std::fs::write(&file, "bind: 127.0.0.1:0\nmarkets: [\naccounts: []\n").unwrap();
+        let err = super::load_sim_file(&file).unwrap_err().to_string();
+        assert!(err.contains("sim.yaml:"), "{err}");
+        std::fs::write(&file, format!("markets: {}", "[".repeat(100_000))).unwrap();
+        let err = super::load_sim_file(&file).unwrap_err().to_string();
+        assert!(err.contains("nested deeper"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -34,6 +34,9 @@ pub enum ServeError {
     /// The simulator file is wrong.
     #[error(transparent)]
     File(#[from] SimFileError),
+    /// `--bind` names an address other machines can reach, and the file does not allow it.
+    #[error("--bind: {0}")]
+    Bind(String),
     /// The replay speed is not a number ≥ 0.
     #[error("--candles-per-second: expected a number ≥ 0, got {0}")]
     Speed(f64),
@@ -53,7 +56,7 @@ impl ServeError {
     /// running (exit code 1).
     #[must_use]
     pub fn is_config(&self) -> bool {
-        matches!(self, Self::File(_) | Self::Speed(_) | Self::Restore(_))
+        matches!(self, Self::File(_) | Self::Speed(_) | Self::Restore(_) | Self::Bind(_))
     }
 }
 
@@ -61,6 +64,7 @@ impl ServeError {
 pub fn serve(options: &ServeOptions, say: &dyn Fn(&str)) -> Result<(), ServeError> {
     let mut setup = load_sim_file(&options.config)?;
     if let Some(bind) = options.bind {
+        crate::file_config::check_bind(bind, setup.allow_remote).map_err(ServeError::Bind)?;
         setup.server.bind = bind;
     }
     let cps = options.candles_per_second.unwrap_or(setup.candles_per_second);

@@ -1,11 +1,68 @@
-//! Finds the line of a field in a YAML file by its path (`symbols[1].progressive.max_levels`),
-//! so errors found after parsing still name `file:line`.
+//! Configuration text helpers shared by every YAML file gridbot reads (account and bot files,
+//! the simulator's file), before and after serde:
 //!
-//! Handles block style, which is how config files are written: `key: value` mappings,
-//! `- item` sequences (also `- key: value` items), comments and blank lines. A path it cannot
-//! find (flow style, anchors) resolves to its nearest ancestor that it can, or to no line.
+//! - [`check_shape`]: refuses a file too large or nested too deep before the parser sees it
+//!   (a YAML parser's time can grow with the square of flow-style nesting: a 200 KB file of
+//!   brackets took 47 s).
+//! - [`LineIndex`]: finds the line of a field by its path (`symbols[1].progressive.max_levels`),
+//!   so errors found after parsing still name `file:line`. Handles block style, which is how
+//!   config files are written: `key: value` mappings, `- item` sequences (also `- key: value`
+//!   items), comments and blank lines. A path it cannot find (flow style, anchors) resolves to
+//!   its nearest ancestor that it can, or to no line.
 
 use std::collections::HashMap;
+
+/// The largest configuration file read, bytes.
+pub const MAX_FILE_BYTES: usize = 1 << 20;
+/// The deepest flow-style nesting (`[`, `{`) accepted.
+pub const MAX_FLOW_DEPTH: usize = 32;
+
+/// Refuses text longer than [`MAX_FILE_BYTES`] or with flow collections nested deeper than
+/// [`MAX_FLOW_DEPTH`] (brackets inside quotes and comments do not count); the message says which
+/// and where.
+pub fn check_shape(text: &str) -> Result<(), String> {
+    if text.len() > MAX_FILE_BYTES {
+        return Err(format!("the file is {} bytes; a configuration file is at most {MAX_FILE_BYTES}", text.len()));
+    }
+    let mut depth = 0usize;
+    let mut line = 1usize;
+    let mut quote: Option<char> = None;
+    let mut comment = false;
+    let mut previous = '\n';
+    for c in text.chars() {
+        if c == '\n' {
+            // Flow collections and quoted scalars may span lines: depth and quote carry over.
+            line += 1;
+            comment = false;
+            previous = c;
+            continue;
+        }
+        if comment {
+            continue;
+        }
+        match quote {
+            Some(q) if c == q && previous != '\\' => quote = None,
+            Some(_) => {}
+            None => match c {
+                // A quote opens a quoted scalar only where a scalar starts (`it's` is plain).
+                '"' | '\'' if matches!(previous, ' ' | '\t' | '\n' | ':' | ',' | '[' | '{' | '-') => quote = Some(c),
+                '#' if previous.is_whitespace() => comment = true,
+                '[' | '{' => {
+                    depth += 1;
+                    if depth > MAX_FLOW_DEPTH {
+                        return Err(format!(
+                            "line {line}: brackets nested deeper than {MAX_FLOW_DEPTH} levels; write the value in block style"
+                        ));
+                    }
+                }
+                ']' | '}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
+        }
+        previous = c;
+    }
+    Ok(())
+}
 
 /// Line numbers (1-based) of every block-style path in a YAML text.
 #[derive(Debug, Clone, Default)]
@@ -146,5 +203,27 @@ risk: {im_rate_block: 0.9}
         assert_eq!(ix.line("risk.im_rate_block"), Some(17));
         assert_eq!(ix.line("symbols[0].progressive.take_profit"), Some(6));
         assert_eq!(ix.line("nowhere.at.all"), None);
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::{MAX_FLOW_DEPTH, check_shape};
+
+    #[test]
+    fn deep_or_huge_files_are_refused_before_parsing() {
+        let deep = format!("symbols: {}{}\n", "[".repeat(200_000), "]".repeat(200_000));
+        let err = check_shape(&deep).unwrap_err();
+        assert!(err.starts_with("line 1: brackets nested deeper than 32"), "{err}");
+        let ok = format!("a: {}{}\n", "[".repeat(MAX_FLOW_DEPTH), "]".repeat(MAX_FLOW_DEPTH));
+        assert_eq!(check_shape(&ok), Ok(()));
+        assert!(check_shape(&"x".repeat(super::MAX_FILE_BYTES + 1)).unwrap_err().contains("at most"));
+    }
+
+    #[test]
+    fn brackets_in_quotes_and_comments_do_not_count() {
+        let text =
+            format!("a: \"{}\"\nb: '{}'\n# {}\nc: it's [1, 2]\n", "[".repeat(100), "{".repeat(100), "[".repeat(100));
+        assert_eq!(check_shape(&text), Ok(()));
     }
 }

@@ -226,8 +226,17 @@ fn recover_dry_run_reads_beside_a_running_bot_and_speaks_plainly() {
     assert!(out.contains("r BTCUSDT: both legs flat") || out.contains("leg open"), "{out}");
     assert!(out.contains("in place: long entry (balance), level 0: buy 0.002 at"), "{out}");
     assert!(out.contains("dry run: nothing was sent"), "{out}");
+    assert!(!out.contains('\u{1b}'), "no ANSI colour codes when the output is not a terminal: {out:?}");
     for debug in ["Some(", "None", "Price(", "Qty(", "findings []"] {
         assert!(!out.contains(debug), "no Rust Debug in the output ({debug}): {out}");
+    }
+    // status: plain sentences, ISO-8601 times, and JSON with named fields.
+    let status = gridbot(&["status", "--config", bot_yaml.to_str().unwrap()]);
+    assert!(text(&status).contains("r: running"), "{}", text(&status));
+    let json = gridbot(&["status", "--json", "--config", bot_yaml.to_str().unwrap()]);
+    let v: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    if let Some(e) = v[0]["recent_events"].as_array().and_then(|l| l.first()) {
+        assert!(e["at"].as_str().is_some_and(|t| t.ends_with('Z')) && e["message"].is_string(), "{v}");
     }
     // A real recover still refuses while the bot holds the account (exit 4).
     let real = gridbot(&["recover", "--config", bot_yaml.to_str().unwrap()]);

@@ -9,12 +9,12 @@
 
 use std::path::Path;
 
-use gridbot_core::time::utc_day_start;
+use gridbot_core::time::{format_iso8601, utc_day_start};
 use gridbot_core::{Clock, Decimal, Price, Qty, SystemClock};
 use gridbot_state::{Journal, LegState, Loaded, SnapshotStore};
 
 use crate::account::files;
-use crate::config::BotConfig;
+use crate::config::{BotConfig, EnvironmentName};
 
 /// Why an operator action failed.
 #[derive(Debug, thiserror::Error)]
@@ -149,12 +149,50 @@ pub struct AccountStatus {
     pub symbols: Vec<SymbolStatus>,
     /// Executions in the journal.
     pub executions: i64,
-    /// Realised PnL net of fees and funding, all time and today (UTC).
-    pub realised_pnl: Option<(Decimal, Decimal)>,
-    /// The last equity snapshot in the journal: (ms, USDT).
-    pub equity: Option<(i64, Decimal)>,
-    /// The last events: (ms, kind, message).
-    pub recent_events: Vec<(i64, String, String)>,
+    /// Realised PnL net of fees and funding.
+    pub realised_pnl: Option<RealisedPnl>,
+    /// The last equity snapshot in the journal.
+    pub equity: Option<EquityReading>,
+    /// The last events, newest first.
+    pub recent_events: Vec<RecentEvent>,
+}
+
+/// Realised PnL net of fees and funding, USDT to 8 places (as Bybit shows USDT).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RealisedPnl {
+    /// All time.
+    pub total: Decimal,
+    /// On `day`.
+    pub today: Decimal,
+    /// The UTC day "today" means, `YYYY-MM-DD`: the wall clock's, or for a paper-trading
+    /// account (`environment: sim`) the market's — the day of its newest journal row.
+    pub day: String,
+}
+
+/// An equity reading from the journal.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct EquityReading {
+    /// When, UTC ms.
+    pub at_ms: i64,
+    /// When, ISO-8601 UTC.
+    pub at: String,
+    /// Total equity, USDT to 8 places.
+    pub usdt: Decimal,
+}
+
+/// An event from the journal.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct RecentEvent {
+    /// When, UTC ms.
+    pub at_ms: i64,
+    /// When, ISO-8601 UTC.
+    pub at: String,
+    /// Its kind (`recovery`, `risk`, `operator`, …).
+    pub kind: String,
+    /// The symbol, when it concerns one.
+    pub symbol: Option<String>,
+    /// What happened.
+    pub message: String,
 }
 
 fn running(dir: &Path) -> bool {
@@ -196,20 +234,40 @@ pub fn account_status(config: &BotConfig, account: &str) -> AccountStatus {
         recent_events: Vec::new(),
     };
     if let Some(j) = journal {
-        let today = utc_day_start(SystemClock.now_ms());
-        status.realised_pnl = j.realised_pnl_by_day().ok().map(|days| {
-            let total: Decimal = days.iter().map(|(_, v)| *v).sum();
-            let day: Decimal = days.iter().filter(|(d, _)| *d == today).map(|(_, v)| *v).sum();
-            (total, day)
+        status.executions = j.execution_count().unwrap_or(0);
+        status.equity = j.latest_equity().ok().flatten().map(|(at_ms, usdt)| EquityReading {
+            at_ms,
+            at: format_iso8601(at_ms),
+            usdt: usdt.round_dp(8),
+        });
+        let days = j.realised_pnl_by_day().ok();
+        // Paper trading runs on the replay's clock: its "today" is the market's.
+        let paper = config.accounts.iter().any(|a| a.account_id == account && a.environment == EnvironmentName::Sim);
+        let newest = days.as_ref().and_then(|d| d.last().map(|(day, _)| *day));
+        let now = match (paper, newest, &status.equity) {
+            (true, Some(day), Some(e)) => day.max(e.at_ms),
+            (true, Some(day), None) => day,
+            (true, None, Some(e)) => e.at_ms,
+            _ => SystemClock.now_ms(),
+        };
+        let today = utc_day_start(now);
+        status.realised_pnl = days.map(|days| RealisedPnl {
+            total: days.iter().map(|(_, v)| *v).sum::<Decimal>().round_dp(8),
+            today: days.iter().filter(|(d, _)| *d == today).map(|(_, v)| *v).sum::<Decimal>().round_dp(8),
+            day: format_iso8601(today).chars().take(10).collect(),
         });
         status.recent_events = j
             .recent_events(5)
             .unwrap_or_default()
             .into_iter()
-            .map(|(ms, kind, _, message)| (ms, kind, message))
+            .map(|(at_ms, kind, symbol, message)| RecentEvent {
+                at_ms,
+                at: format_iso8601(at_ms),
+                kind,
+                symbol,
+                message,
+            })
             .collect();
-        status.executions = j.execution_count().unwrap_or(0);
-        status.equity = j.latest_equity().ok().flatten();
     }
     status
 }

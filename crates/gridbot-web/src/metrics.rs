@@ -92,12 +92,13 @@ pub fn render(accounts: &[AccountStatus]) -> String {
         running.add(&[("account", account)], flag(a.running));
         stop.add(&[("account", account)], flag(a.emergency_stop));
         executions.add(&[("account", account)], a.executions);
-        if let Some((total, day)) = a.realised_pnl {
-            realised.add(&[("account", account)], total);
-            today.add(&[("account", account)], day);
+        if let Some(pnl) = &a.realised_pnl {
+            realised.add(&[("account", account)], pnl.total);
+            today.add(&[("account", account)], pnl.today);
         }
-        if let Some((ms, value)) = a.equity {
-            equity.add(&[("account", account)], value);
+        if let Some(e) = &a.equity {
+            let ms = e.at_ms;
+            equity.add(&[("account", account)], e.usdt);
             equity_time.add(&[("account", account)], format!("{}.{:03}", ms.div_euclid(1000), ms.rem_euclid(1000)));
         }
         for s in &a.symbols {
@@ -151,8 +152,16 @@ mod tests {
                 open_orders: 4,
             }],
             executions: 17,
-            realised_pnl: Some(("12.3456789".parse().unwrap(), "-0.5".parse().unwrap())),
-            equity: Some((1_700_000_000_123, "100012.25".parse().unwrap())),
+            realised_pnl: Some(gridbot_engine::operator::RealisedPnl {
+                total: "12.3456789".parse().unwrap(),
+                today: "-0.5".parse().unwrap(),
+                day: "2023-11-14".into(),
+            }),
+            equity: Some(gridbot_engine::operator::EquityReading {
+                at_ms: 1_700_000_000_123,
+                at: "2023-11-14T22:13:20.123Z".into(),
+                usdt: "100012.25".parse().unwrap(),
+            }),
             recent_events: vec![],
         };
         let mut other = status.clone();

@@ -121,7 +121,11 @@ fn status_metrics_and_token_guarded_stop_and_resume() {
     assert_eq!(status[0]["symbols"][0]["long"]["avg_entry"], "59000.5");
     let (code, _, body) = get(&format!("{base}/api/accounts/acca"), None);
     assert_eq!(code, 200);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&body).unwrap()["equity"][1], "100123.45");
+    let account: serde_json::Value = serde_json::from_str(&body).unwrap();
+    // Named fields, not positional lists; times also as ISO-8601 UTC.
+    assert_eq!(account["equity"]["usdt"], "100123.45");
+    assert!(account["equity"]["at"].as_str().unwrap().ends_with('Z'), "{account}");
+    assert!(account["realised_pnl"]["total"].is_string() && account["realised_pnl"]["day"].is_string(), "{account}");
     assert_eq!(get(&format!("{base}/api/accounts/nobody"), None).0, 404);
     // A page whose name was re-bound to 127.0.0.1 reads nothing (DNS rebinding).
     let rebound = agent().get(&format!("{base}/api/status")).header("Host", "evil.example").call().unwrap();

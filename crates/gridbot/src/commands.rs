@@ -283,17 +283,22 @@ pub(crate) fn status(path: &Path, json: bool) -> Result<(), Failure> {
         for symbol in &s.symbols {
             outln!("  {}", symbol.line());
         }
-        match s.realised_pnl {
-            Some((total, today)) => {
-                outln!("  {} executions; realised PnL {total} (today {today}) USDT", s.executions)
-            }
+        match &s.realised_pnl {
+            Some(pnl) => outln!(
+                "  {} executions; realised PnL {} USDT, {} on {} (UTC)",
+                s.executions,
+                pnl.total,
+                pnl.today,
+                pnl.day
+            ),
             None => outln!("  no journal yet"),
         }
-        if let Some((ms, equity)) = s.equity {
-            outln!("  equity {equity} USDT (at {ms} UTC ms)");
+        if let Some(e) = &s.equity {
+            outln!("  equity {} USDT at {}", e.usdt, e.at);
         }
-        for (ms, kind, message) in &s.recent_events {
-            outln!("  [{ms}] {kind}: {message}");
+        for e in &s.recent_events {
+            let symbol = e.symbol.as_deref().map_or_else(String::new, |s| format!(" {s}"));
+            outln!("  {} {}{symbol}: {}", e.at, e.kind, e.message);
         }
     }
     OK

@@ -60,13 +60,26 @@ pub(crate) fn init(
     files: Option<(&Path, Vec<String>)>,
 ) -> Result<(), String> {
     let level = filter(level);
+    // Colour only for a person at a terminal: a pipe, a file or journald gets plain text
+    // (NO_COLOR is honoured too).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
     let terminal_layer = match terminal {
         TerminalFormat::Pretty => Some(
-            tracing_subscriber::fmt::layer().with_writer(std::io::stderr).with_target(false).with_filter(level).boxed(),
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(colour)
+                .with_target(false)
+                .with_filter(level)
+                .boxed(),
         ),
-        TerminalFormat::Json => {
-            Some(tracing_subscriber::fmt::layer().json().with_writer(std::io::stderr).with_filter(level).boxed())
-        }
+        TerminalFormat::Json => Some(
+            tracing_subscriber::fmt::layer()
+                .json()
+                .with_ansi(false)
+                .with_writer(std::io::stderr)
+                .with_filter(level)
+                .boxed(),
+        ),
         TerminalFormat::Off => None,
     };
     let file_layer = match files {

@@ -19,6 +19,9 @@
 //!     wallet: 100000
 //! engine: {}                    # SimConfig overrides (fees, spread, funding, ...)
 //! faults: {}                    # FaultConfig (all off by default)
+//! rate_limits:                  # per API key and endpoint, rolling one second (Bybit's tiers)
+//!   orders_per_sec: 10          # create, cancel, cancel-all, leverage, mode (default 10)
+//!   queries_per_sec: 50         # open orders, history, executions, positions, wallet (default 50)
 //! state_file: sim-state.json    # saved on exit and every 10 s; restored on start
 //! ```
 
@@ -50,6 +53,16 @@ struct RawAccount {
     wallet: Decimal,
 }
 
+/// Requests per second per API key and endpoint, like Bybit's account tiers.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRateLimits {
+    #[serde(default)]
+    orders_per_sec: Option<u32>,
+    #[serde(default)]
+    queries_per_sec: Option<u32>,
+}
+
 #[derive(serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawFile {
@@ -65,6 +78,8 @@ struct RawFile {
     lockstep_quiet_ms: Option<u64>,
     #[serde(default)]
     allow_remote: bool,
+    #[serde(default)]
+    rate_limits: Option<RawRateLimits>,
     markets: Vec<RawMarket>,
     accounts: Vec<RawAccount>,
     #[serde(default)]
@@ -245,7 +260,20 @@ pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
     raw.faults.validate().map_err(|e| {
         err(&format!("faults.{}", e.field), format!("expected a share between 0 and 1, got {}", e.value))
     })?;
-    let server = ServerConfig { bind, faults: raw.faults, ..ServerConfig::loopback(accounts) };
+    let mut server = ServerConfig { bind, faults: raw.faults, ..ServerConfig::loopback(accounts) };
+    if let Some(r) = &raw.rate_limits {
+        for (field, value, slot) in [
+            ("rate_limits.orders_per_sec", r.orders_per_sec, &mut server.orders_per_sec),
+            ("rate_limits.queries_per_sec", r.queries_per_sec, &mut server.queries_per_sec),
+        ] {
+            if let Some(v) = value {
+                if !(1..=100_000).contains(&v) {
+                    return Err(err(field, format!("expected 1 to 100000 requests per second, got {v}")));
+                }
+                *slot = v;
+            }
+        }
+    }
     Ok(SimSetup {
         server,
         engine: MatchingEngine::new(raw.engine, instruments),
@@ -284,6 +312,26 @@ mod tests {
         std::fs::write(&file, format!("markets: {}", "[".repeat(100_000))).unwrap();
         let err = super::load_sim_file(&file).unwrap_err().to_string();
         assert!(err.contains("nested deeper"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn rate_limits_are_configurable_like_bybit_tiers() {
+        let dir = std::env::temp_dir().join(format!("gridbot-sim-limits-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("sim.yaml");
+        let data = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binanceusdm_BTCUSDT_1m_2025-05_2025-06.csv.gz");
+        let yaml = |limits: &str| {
+            format!(
+                "markets:\n  - {{symbol: BTCUSDT, file: {data}}}\naccounts:\n  - {{api_key: k, api_secret: s, wallet: 1}}\n{limits}"
+            )
+        };
+        std::fs::write(&file, yaml("rate_limits: {orders_per_sec: 100, queries_per_sec: 600}\n")).unwrap();
+        let setup = super::load_sim_file(&file).unwrap();
+        assert_eq!((setup.server.orders_per_sec, setup.server.queries_per_sec), (100, 600));
+        std::fs::write(&file, yaml("rate_limits: {orders_per_sec: 0}\n")).unwrap();
+        let err = super::load_sim_file(&file).unwrap_err().to_string();
+        assert!(err.contains("rate_limits.orders_per_sec: expected 1 to 100000"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

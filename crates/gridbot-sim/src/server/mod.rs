@@ -82,8 +82,9 @@ impl ServerConfig {
     }
 }
 
-/// Per (API key, endpoint): the start of the current 1 s window and the requests in it.
-type RateWindows = HashMap<(String, &'static str), (i64, u32)>;
+/// Per (API key, endpoint): the times of the requests of the last second (Bybit counts in a
+/// rolling one-second window, not in fixed windows).
+type RateWindows = HashMap<(String, &'static str), std::collections::VecDeque<i64>>;
 
 /// A change the WebSocket connections may need to push.
 pub(crate) enum Update {
@@ -188,20 +189,52 @@ impl Shared {
         self.keys.get(key).map(|(_, id)| *id)
     }
 
-    /// Counts a request; returns (limit, remaining, reset ms) or the 10006 error.
+    /// Counts a request in the rolling second before `now`; returns (limit, remaining, reset
+    /// ms) or the 10006 error with the time the oldest counted request leaves the window.
     fn count(&self, key: &str, endpoint: &'static str, orders: bool, now: i64) -> Result<(u32, u32, i64), (u32, i64)> {
         let limit = if orders { self.orders_per_sec } else { self.queries_per_sec }.max(1);
         let mut limits = self.limits.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let entry = limits.entry((key.to_owned(), endpoint)).or_insert((now, 0));
-        if now - entry.0 >= 1_000 {
-            *entry = (now, 0);
+        count_in_window(limits.entry((key.to_owned(), endpoint)).or_default(), limit, now)
+    }
+}
+
+/// One request at `now` against `limit` per rolling second, `recent` holding the times of the
+/// requests counted in the last second: (limit, remaining, reset) or (limit, reset) when over.
+fn count_in_window(
+    recent: &mut std::collections::VecDeque<i64>,
+    limit: u32,
+    now: i64,
+) -> Result<(u32, u32, i64), (u32, i64)> {
+    while recent.front().is_some_and(|&t| t <= now - 1_000) {
+        recent.pop_front();
+    }
+    let used = u32::try_from(recent.len()).unwrap_or(u32::MAX);
+    if used >= limit {
+        let reset = recent.front().map_or(now, |&t| t + 1_000);
+        return Err((limit, reset));
+    }
+    recent.push_back(now);
+    Ok((limit, limit - used - 1, now))
+}
+
+#[cfg(test)]
+mod window_tests {
+    #[test]
+    fn the_limit_counts_a_rolling_second_not_fixed_windows() {
+        let mut recent = std::collections::VecDeque::new();
+        // 10 at t=900..909 fill the limit; a fixed window starting at 0 would allow 10 more at
+        // t=1000, a rolling one not before t=1900.
+        for t in 900..910 {
+            assert!(super::count_in_window(&mut recent, 10, t).is_ok());
         }
-        let reset = entry.0 + 1_000;
-        if entry.1 >= limit {
-            return Err((limit, reset));
-        }
-        entry.1 += 1;
-        Ok((limit, limit - entry.1, reset))
+        assert_eq!(super::count_in_window(&mut recent, 10, 1_000), Err((10, 1_900)));
+        assert_eq!(super::count_in_window(&mut recent, 10, 1_899), Err((10, 1_900)));
+        assert_eq!(super::count_in_window(&mut recent, 10, 1_900), Ok((10, 0, 1_900)), "only t=900 left");
+        assert_eq!(
+            super::count_in_window(&mut recent, 10, 2_000),
+            Ok((10, 8, 2_000)),
+            "901..909 left; 1900, 2000 counted"
+        );
     }
 }
 

@@ -57,7 +57,7 @@ pub use exchange::{ErrorAction, ErrorDetail, Exchange, ExchangeError, KlineQuery
 pub use ids::{InvalidId, OrderLinkId, Symbol};
 pub use instrument::{Instrument, InstrumentSpec, InvalidInstrument, OrderRejection};
 pub use market::{BookLevel, FundingRate, OrderBookTop, PublicTrade, Ticker};
-pub use num::{Price, Qty, ValueError, decimal_to_f64};
+pub use num::{Price, Qty, USDT_DP, ValueError, decimal_to_f64, usdt};
 pub use order::{Order, OrderAck, OrderRef, OrderRequest};
 pub use time::{Clock, ManualClock, SystemClock};
 

@@ -257,6 +257,17 @@ pub(crate) fn cmp_decimals(a: Decimal, b: Decimal) -> std::cmp::Ordering {
     if a.scale() == b.scale() { a.mantissa().cmp(&b.mantissa()) } else { a.cmp(&b) }
 }
 
+/// Decimal places of a USDT amount (PnL, fees, balances), as Bybit shows them: amounts are
+/// rounded (half to even) to this where they are computed, so no 28-digit remainder of a
+/// division reaches a journal, a status or an alert.
+pub const USDT_DP: u32 = 8;
+
+/// A USDT amount rounded to [`USDT_DP`] places.
+#[must_use]
+pub fn usdt(amount: Decimal) -> Decimal {
+    amount.round_dp(USDT_DP)
+}
+
 /// A decimal amount as `f64`, for statistics and risk (never for an order): the one
 /// conversion used for money amounts that are not prices or sizes (PnL, equity, rates).
 #[must_use]

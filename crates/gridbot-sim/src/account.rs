@@ -61,10 +61,11 @@ impl SimPosition {
             }
             Some(current) => {
                 let closed = qty.min(size);
-                let pnl = match current {
+                // Money to 8 places, as Bybit books it (the average price keeps full precision).
+                let pnl = gridbot_core::usdt(match current {
                     Side::Buy => (price - self.avg_price) * closed,
                     Side::Sell => (self.avg_price - price) * closed,
-                };
+                });
                 let left = size - closed;
                 let flip = qty - closed;
                 if left.is_zero() {
@@ -233,6 +234,17 @@ mod tests {
         assert_eq!(p.apply_fill(Side::Sell, d("2"), d("80"), 4), d("-22.5"));
         assert_eq!((p.side, p.size.as_decimal(), p.avg_price), (Some(Side::Sell), d("0.5"), d("80")));
         assert_eq!(p.unrealised(d("70")), d("5"));
+    }
+
+    #[test]
+    fn realised_pnl_is_booked_to_eight_places() {
+        let mut p = SimPosition::default();
+        p.apply_fill(Side::Buy, d("0.001"), d("95411.7"), 1);
+        p.apply_fill(Side::Buy, d("0.002"), d("95411.8"), 2);
+        assert!(p.avg_price.scale() > 8, "the average keeps full precision: {}", p.avg_price);
+        let pnl = p.apply_fill(Side::Sell, d("0.003"), d("95500.1"), 3);
+        assert!(pnl.scale() <= 8, "{pnl}");
+        assert_eq!(pnl, d("0.26500000"));
     }
 
     #[test]

@@ -151,7 +151,7 @@ const FIRST_ORDER_ID: u64 = 1_000_000_001;
 
 /// Decimal places of every USDT amount booked (fees, realised PnL, funding), as Bybit reports
 /// them. Booking at a fixed precision keeps the wallet an exact sum of its executions.
-pub const MONEY_DP: u32 = 8;
+pub const MONEY_DP: u32 = gridbot_core::USDT_DP;
 
 fn rejection_to_error(e: &OrderRejection) -> SimError {
     match e {

@@ -395,10 +395,10 @@ impl ClassicGrid {
             None
         } else {
             let avg = inv.avg.unwrap_or(p);
-            let pnl = match leg {
+            let pnl = gridbot_core::usdt(match leg {
                 Leg::Long => (p - avg) * q,
                 Leg::Short => (avg - p) * q,
-            };
+            });
             if let Some(s) = self.state.as_mut() {
                 s.realised_pnl += pnl;
             }

@@ -223,10 +223,10 @@ impl ProgressiveGrid {
         }
         let avg = self.leg(leg).avg?;
         let (p, q) = (price.as_decimal(), qty.as_decimal());
-        Some(match leg {
+        Some(gridbot_core::usdt(match leg {
             Leg::Long => (p - avg) * q,
             Leg::Short => (avg - p) * q,
-        })
+        }))
     }
 
     /// Adds a fill to its leg; false when an exit exceeded the leg.

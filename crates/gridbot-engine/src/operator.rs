@@ -111,8 +111,11 @@ pub struct SymbolStatus {
     pub long: LegStatus,
     /// Short leg.
     pub short: LegStatus,
-    /// Orders the bot believes are working.
+    /// Orders the bot believes are working (its snapshot).
     pub open_orders: usize,
+    /// Orders open on the exchange as the bot last heard (its journal); a difference from
+    /// `open_orders` is worth a look (`gridbot recover --dry-run` compares with the exchange).
+    pub exchange_open_orders: Option<i64>,
 }
 
 impl SymbolStatus {
@@ -126,8 +129,10 @@ impl SymbolStatus {
             ),
             None => self.strategy.to_owned(),
         };
+        let exchange =
+            self.exchange_open_orders.map_or_else(String::new, |n| format!(", {n} open on the exchange as last heard"));
         format!(
-            "{} {kind}: long {}, short {}; {} open orders tracked",
+            "{} {kind}: long {}, short {}; {} open orders tracked{exchange}",
             self.symbol,
             self.long.describe(),
             self.short.describe(),
@@ -213,6 +218,7 @@ fn symbols(dir: &Path, account: &str) -> Vec<SymbolStatus> {
             long: LegStatus::from_state(&s.long),
             short: LegStatus::from_state(&s.short),
             open_orders: s.orders.len(),
+            exchange_open_orders: None,
         })
         .collect()
 }
@@ -234,6 +240,9 @@ pub fn account_status(config: &BotConfig, account: &str) -> AccountStatus {
         recent_events: Vec::new(),
     };
     if let Some(j) = journal {
+        for s in &mut status.symbols {
+            s.exchange_open_orders = j.open_order_count(&s.symbol).ok();
+        }
         status.executions = j.execution_count().unwrap_or(0);
         status.equity = j.latest_equity().ok().flatten().map(|(at_ms, usdt)| EquityReading {
             at_ms,

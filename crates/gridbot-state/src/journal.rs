@@ -43,6 +43,9 @@ const MIGRATIONS: &[&str] = &[
      CREATE INDEX executions_time ON executions (exec_ms);
      CREATE INDEX equity_time ON equity (ts_ms);
      CREATE INDEX events_time ON events (ts_ms);",
+    // 3: why an order ended (Bybit's cancelType and rejectReason), for every refusal
+    "ALTER TABLE orders ADD COLUMN cancel_type TEXT;
+     ALTER TABLE orders ADD COLUMN reject_reason TEXT;",
 ];
 
 #[cfg(test)]
@@ -159,9 +162,10 @@ impl Journal {
     pub fn record_order(&self, o: &Order) -> Result<(), JournalError> {
         self.conn
             .execute(
-                "INSERT INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                "INSERT INTO orders VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)
                  ON CONFLICT(order_id) DO UPDATE SET status = excluded.status, cum_exec_qty = excluded.cum_exec_qty,
-                   avg_price = excluded.avg_price, price = excluded.price, qty = excluded.qty, updated_ms = excluded.updated_ms",
+                   avg_price = excluded.avg_price, price = excluded.price, qty = excluded.qty, updated_ms = excluded.updated_ms,
+                   cancel_type = excluded.cancel_type, reject_reason = excluded.reject_reason",
                 params![
                     o.order_id,
                     o.order_link_id,
@@ -175,11 +179,41 @@ impl Journal {
                     o.avg_price.map(|p| p.to_string()),
                     o.reduce_only,
                     o.created_time_ms,
-                    o.updated_time_ms
+                    o.updated_time_ms,
+                    o.cancel_type.as_str(),
+                    o.reject_reason.as_str()
                 ],
             )
             .map(drop)
             .map_err(|e| self.sql(e))
+    }
+
+    /// Orders of `symbol` open on the exchange as last heard (their newest status is `New`,
+    /// `PartiallyFilled` or `Untriggered`).
+    pub fn open_order_count(&self, symbol: &str) -> Result<i64, JournalError> {
+        self.conn
+            .query_row(
+                "SELECT count(*) FROM orders WHERE symbol = ?1 AND status IN ('New', 'PartiallyFilled', 'Untriggered')",
+                params![symbol],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))
+    }
+
+    /// The orders the exchange refused or cancelled with a reason, newest first:
+    /// (updated ms, orderLinkId, status, cancel type, reject reason).
+    pub fn refusals(&self, limit: u32) -> Result<Vec<(i64, String, String, String, String)>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT updated_ms, order_link_id, status, coalesce(cancel_type, ''), reject_reason FROM orders
+                 WHERE reject_reason IS NOT NULL AND reject_reason != 'EC_NoError' ORDER BY updated_ms DESC LIMIT ?1",
+            )
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 
     /// Records an execution once; returns false if it was already there.

@@ -206,7 +206,7 @@ fn execution(id: &str, kind: ExecType, fee: &str, ms: i64) -> Execution {
 fn journal_is_idempotent_on_exec_id_and_reports_by_utc_day() {
     let d = dir("journal");
     let j = Journal::open(&d.join("acc1.sqlite")).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 2);
+    assert_eq!(j.schema_version().unwrap(), 3);
     let day = 20_000 * 86_400_000;
     assert!(j.record_execution(&execution("e1", ExecType::Trade, "0.06", day + 1_000), None).unwrap());
     assert!(
@@ -259,6 +259,23 @@ fn journal_orders_equity_grid_and_events() {
     let status: String =
         j.conn_for_tests().query_row("SELECT status FROM orders WHERE order_id = '1'", [], |r| r.get(0)).unwrap();
     assert_eq!(status, "Filled");
+    assert_eq!(j.open_order_count("BTCUSDT").unwrap(), 0);
+    // A refusal keeps Bybit's reason with the order.
+    let mut refused = o.clone();
+    refused.order_id = "2".into();
+    refused.order_link_id = "l2".into();
+    refused.status = OrderStatus::Cancelled;
+    refused.reject_reason = RejectReason::PostOnlyWillTakeLiquidity;
+    refused.updated_time_ms = 3;
+    j.record_order(&refused).unwrap();
+    let mut open = o.clone();
+    open.order_id = "3".into();
+    open.status = OrderStatus::New;
+    j.record_order(&open).unwrap();
+    assert_eq!(j.open_order_count("BTCUSDT").unwrap(), 1);
+    let refusals = j.refusals(10).unwrap();
+    assert_eq!(refusals.len(), 1, "{refusals:?}");
+    assert_eq!((refusals[0].1.as_str(), refusals[0].4.as_str()), ("l2", "EC_PostOnlyWillTakeLiquidity"));
     let wallet = gridbot_core::Wallet {
         total_equity: "1000".parse().unwrap(),
         total_wallet_balance: "1000".parse().unwrap(),
@@ -300,7 +317,7 @@ fn journal_migrates_an_old_database_and_refuses_a_newer_one() {
         .unwrap();
     }
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 2);
+    assert_eq!(j.schema_version().unwrap(), 3);
     assert_eq!(j.trades_between(0, 10).unwrap()[0].realised_pnl, None, "old rows keep their data, new column empty");
     drop(j);
     rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();

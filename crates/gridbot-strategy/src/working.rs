@@ -14,6 +14,7 @@ use gridbot_risk::OrderView;
 use gridbot_state::TrackedOrder;
 
 use crate::lifecycle::{OrderEvent, OrderState, Step};
+use crate::market::MarketView;
 
 /// How long an order may stay unexplained (a place that may exist, a failed cancel) before
 /// the strategy asks for a reconciliation, in event time.
@@ -131,15 +132,18 @@ impl WorkingOrder {
 }
 
 /// The book a PostOnly order was refused against (`EC_PostOnlyWillTakeLiquidity`): the top of
-/// the book the grid decided on was already stale. Nothing PostOnly goes out on that side again
-/// until a newer top arrives — otherwise a stale book re-places the same doomed order at every
-/// event. (Against the newer top, the risk engine's maker check keeps crossing orders back.)
+/// the book the grid decided on was already stale, or the exchange's market had crossed the
+/// price. Nothing PostOnly goes out on that side again until the market has moved: a top of
+/// the book that is both newer and different from the refused one. A newer frame with the same
+/// top (Bybit re-sends an unchanged depth-1 book every 3 s) lets nothing out — otherwise the
+/// same doomed order is re-placed at every event. (Against a changed top, the risk engine's
+/// maker check keeps crossing orders back.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct StaleBook {
-    /// The book time the last commands were decided on.
-    decided_on: i64,
-    /// Per side (buy, sell): the book time a PostOnly order was refused against.
-    refused_at: [Option<i64>; 2],
+    /// The book the last commands were decided on: (time, bid, ask).
+    decided_on: (i64, Option<Price>, Option<Price>),
+    /// Per side (buy, sell): the book a PostOnly order was refused against.
+    refused_at: [Option<(i64, Option<Price>, Option<Price>)>; 2],
 }
 
 const fn side_index(side: Side) -> usize {
@@ -149,10 +153,15 @@ const fn side_index(side: Side) -> usize {
     }
 }
 
+/// True while `market` is not a move away from the refused book `at`.
+fn unmoved(at: (i64, Option<Price>, Option<Price>), market: &MarketView) -> bool {
+    market.ts_ms <= at.0 || (market.bid, market.ask) == (at.1, at.2)
+}
+
 impl StaleBook {
-    /// Commands are being decided on the book of `market_ts`.
-    pub(crate) fn deciding(&mut self, market_ts: i64) {
-        self.decided_on = market_ts;
+    /// Commands are being decided on `market`.
+    pub(crate) fn deciding(&mut self, market: &MarketView) {
+        self.decided_on = (market.ts_ms, market.bid, market.ask);
     }
 
     /// A PostOnly `side` order was refused as crossing.
@@ -160,18 +169,23 @@ impl StaleBook {
         self.refused_at[side_index(side)] = Some(self.decided_on);
     }
 
-    /// True while no book newer than the one a `side` PostOnly order was refused against has
-    /// arrived.
-    pub(crate) fn holds(&mut self, side: Side, market_ts: i64) -> bool {
+    /// True while the market has not moved since a `side` PostOnly order was refused (the
+    /// refusal is forgotten once it has).
+    pub(crate) fn holds(&mut self, side: Side, market: &MarketView) -> bool {
         let slot = &mut self.refused_at[side_index(side)];
         match *slot {
-            Some(ts) if market_ts <= ts => true,
+            Some(at) if unmoved(at, market) => true,
             Some(_) => {
                 *slot = None;
                 false
             }
             None => false,
         }
+    }
+
+    /// [`Self::holds`] without forgetting.
+    pub(crate) fn would_hold(&self, side: Side, market: &MarketView) -> bool {
+        self.refused_at[side_index(side)].is_some_and(|at| unmoved(at, market))
     }
 }
 
@@ -247,8 +261,8 @@ impl WorkingOrders {
     }
 
     /// True while a `side` PostOnly refusal against a stale book holds (without consuming it).
-    pub(crate) fn stale_book_holds(&self, side: Side, market_ts: i64) -> bool {
-        self.stale_book.refused_at[side_index(side)].is_some_and(|ts| market_ts <= ts)
+    pub(crate) fn stale_book_holds(&self, side: Side, market: &MarketView) -> bool {
+        self.stale_book.would_hold(side, market)
     }
 
     /// An order unexplained for longer than [`UNEXPLAINED_MS`] at `now_ms`, if any.

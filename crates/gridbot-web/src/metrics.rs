@@ -150,6 +150,7 @@ mod tests {
                 long: leg(Some(2), "0.006"),
                 short: leg(None, "0"),
                 open_orders: 4,
+                exchange_open_orders: Some(4),
             }],
             executions: 17,
             realised_pnl: Some(gridbot_engine::operator::RealisedPnl {

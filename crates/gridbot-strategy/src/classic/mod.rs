@@ -321,7 +321,7 @@ impl ClassicGrid {
             match levels.get(slot.index as usize) {
                 // Held back because it would cross: nothing changes while it still would.
                 Some(level)
-                    if !self.orders.stale_book_holds(slot.side, ctx.market.ts_ms)
+                    if !self.orders.stale_book_holds(slot.side, ctx.market)
                         && ctx
                             .decision
                             .permits_post_only(
@@ -579,7 +579,7 @@ impl ClassicGrid {
             return;
         }
         self.halted_cancel_sent = false;
-        self.orders.stale_book.deciding(ctx.market.ts_ms);
+        self.orders.stale_book.deciding(ctx.market);
         self.track_mid(ctx.market, ctx.now_ms);
         if self.orders.list.iter().any(|w| w.state.cancel_sent() || w.tag.role == OrderRole::Close) {
             return; // wait for answers
@@ -684,7 +684,7 @@ impl ClassicGrid {
             if reduce && self.inventory[li(slot.leg)].size.is_zero() {
                 continue; // nothing to close on that leg yet
             }
-            if self.orders.stale_book.holds(slot.side, ctx.market.ts_ms) {
+            if self.orders.stale_book.holds(slot.side, ctx.market) {
                 continue; // refused as crossing against this book: wait for a newer one
             }
             if d.permits_post_only(

@@ -236,3 +236,57 @@ fn state_round_trips_through_restore() {
     assert_eq!(h.state(), s);
     assert!(run(&mut h, 3, &market("1985")).is_empty());
 }
+
+/// The exchange's report that a PostOnly order of `w` was cancelled as crossing.
+fn refused(w: &WorkingOrder) -> Order {
+    Order {
+        order_id: format!("x-{}", w.link_id),
+        order_link_id: w.link_id.as_str().to_owned(),
+        symbol: bybit_ethusdt().symbol().clone(),
+        side: w.side,
+        order_type: OrderType::Limit,
+        price: w.price,
+        qty: w.qty,
+        time_in_force: TimeInForce::PostOnly,
+        position_idx: w.tag.leg.position_idx(),
+        status: OrderStatus::Cancelled,
+        cancel_type: gridbot_core::CancelType::Unknown,
+        reject_reason: RejectReason::PostOnlyWillTakeLiquidity,
+        avg_price: None,
+        leaves_qty: Qty::ZERO,
+        cum_exec_qty: Qty::ZERO,
+        cum_exec_value: Decimal::ZERO,
+        cum_exec_fee: Decimal::ZERO,
+        reduce_only: false,
+        created_time_ms: 0,
+        updated_time_ms: 0,
+    }
+}
+
+#[test]
+fn a_level_refused_as_crossing_waits_until_the_market_moves() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
+    let at = |mid: &str, ts: i64| MarketView { ts_ms: ts, ..market(mid) };
+    run(&mut g, 0, &at("2000", 1));
+    let sell = at_level(&g, 4); // the lowest sell
+    // The exchange's market had crossed it: cancelled as PostOnlyWillTakeLiquidity.
+    g.apply(GridEvent::Order(&refused(&sell)), 1);
+    // Bybit re-sends an unchanged depth-1 book every 3 s: newer frames, the same top — the
+    // refused level is not re-placed again and again (it was 36 times in a row).
+    for ts in 2..40 {
+        let cmds = run(&mut g, ts, &at("2000", ts));
+        assert!(places_at(&cmds, 4).is_empty(), "re-placed against the same top at {ts}: {cmds:?}");
+    }
+    // The market moves: one new attempt.
+    let cmds = run(&mut g, 41, &at("1999", 41));
+    assert_eq!(places_at(&cmds, 4).len(), 1, "{cmds:?}");
+}
+
+fn places_at(cmds: &[Command], level: u32) -> Vec<&OrderRequest> {
+    cmds.iter()
+        .filter_map(|c| match c {
+            Command::Place { request, tag, .. } if tag.level == level => Some(request),
+            _ => None,
+        })
+        .collect()
+}

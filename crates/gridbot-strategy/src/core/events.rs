@@ -1,6 +1,6 @@
 //! How the core reacts to each event.
 
-use gridbot_core::{ErrorAction, Execution, Leg, Order, Position, PositionIdx, Qty, Wallet};
+use gridbot_core::{ErrorAction, Execution, Leg, Order, OrderStatus, Position, PositionIdx, Qty, RejectReason, Wallet};
 use gridbot_risk::AccountView;
 use gridbot_risk::{RiskLevel, calm_until, evaluate};
 
@@ -111,6 +111,21 @@ impl AccountCore {
         let mut reconciling: Vec<usize> = Vec::new();
         for o in list {
             let Some(i) = self.slot_of(&o.symbol) else { continue };
+            // Every refusal is said, with Bybit's reason (the journal keeps it with the order).
+            let ended = matches!(o.status, OrderStatus::Cancelled | OrderStatus::Rejected);
+            if ended && o.reject_reason != RejectReason::NoError {
+                tracing::warn!(
+                    account = %self.account_id,
+                    symbol = %o.symbol,
+                    order_link_id = %o.order_link_id,
+                    side = o.side.as_str(),
+                    price = %o.price.map_or_else(|| "market".to_owned(), |p| p.to_string()),
+                    status = o.status.as_str(),
+                    reject_reason = o.reject_reason.as_str(),
+                    cancel_type = o.cancel_type.as_str(),
+                    "the exchange refused an order"
+                );
+            }
             let applied = self.symbols[i].grid.apply(GridEvent::Order(&o), now);
             if applied.reconcile.is_some() {
                 reconciling.push(i);

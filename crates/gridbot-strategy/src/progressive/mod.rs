@@ -574,7 +574,7 @@ impl ProgressiveGrid {
         }
         for want in wants {
             let permitted = match want.time_in_force {
-                TimeInForce::PostOnly if self.orders.stale_book.holds(want.side, ctx.market.ts_ms) => {
+                TimeInForce::PostOnly if self.orders.stale_book.holds(want.side, ctx.market) => {
                     calm.book_matters(); // a newer top of the book lets it out
                     false
                 }
@@ -618,7 +618,7 @@ impl ProgressiveGrid {
             return (out, calm);
         }
         self.halted_cancel_sent = false;
-        self.orders.stale_book.deciding(ctx.market.ts_ms);
+        self.orders.stale_book.deciding(ctx.market);
         for leg in Leg::BOTH {
             self.leg_commands(leg, ctx, &mut calm, &mut out);
         }

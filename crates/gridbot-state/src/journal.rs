@@ -51,6 +51,21 @@ const MIGRATIONS: &[&str] = &[
 #[cfg(test)]
 pub(crate) const MIGRATIONS_FOR_TESTS: &[&str] = MIGRATIONS;
 
+/// An order the exchange refused or cancelled with a reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// When it ended, UTC ms.
+    pub at_ms: i64,
+    /// Its orderLinkId.
+    pub order_link_id: String,
+    /// Its final status.
+    pub status: String,
+    /// Bybit's cancel type.
+    pub cancel_type: String,
+    /// Bybit's reject reason.
+    pub reject_reason: String,
+}
+
 /// Journal failures.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
@@ -200,9 +215,8 @@ impl Journal {
             .map_err(|e| self.sql(e))
     }
 
-    /// The orders the exchange refused or cancelled with a reason, newest first:
-    /// (updated ms, orderLinkId, status, cancel type, reject reason).
-    pub fn refusals(&self, limit: u32) -> Result<Vec<(i64, String, String, String, String)>, JournalError> {
+    /// The orders the exchange refused or cancelled with a reason, newest first.
+    pub fn refusals(&self, limit: u32) -> Result<Vec<Refusal>, JournalError> {
         let mut stmt = self
             .conn
             .prepare(
@@ -211,7 +225,15 @@ impl Journal {
             )
             .map_err(|e| self.sql(e))?;
         let rows = stmt
-            .query_map(params![limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))
+            .query_map(params![limit], |r| {
+                Ok(Refusal {
+                    at_ms: r.get(0)?,
+                    order_link_id: r.get(1)?,
+                    status: r.get(2)?,
+                    cancel_type: r.get(3)?,
+                    reject_reason: r.get(4)?,
+                })
+            })
             .map_err(|e| self.sql(e))?;
         rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }

@@ -275,7 +275,10 @@ fn journal_orders_equity_grid_and_events() {
     assert_eq!(j.open_order_count("BTCUSDT").unwrap(), 1);
     let refusals = j.refusals(10).unwrap();
     assert_eq!(refusals.len(), 1, "{refusals:?}");
-    assert_eq!((refusals[0].1.as_str(), refusals[0].4.as_str()), ("l2", "EC_PostOnlyWillTakeLiquidity"));
+    assert_eq!(
+        (refusals[0].order_link_id.as_str(), refusals[0].reject_reason.as_str()),
+        ("l2", "EC_PostOnlyWillTakeLiquidity")
+    );
     let wallet = gridbot_core::Wallet {
         total_equity: "1000".parse().unwrap(),
         total_wallet_balance: "1000".parse().unwrap(),

@@ -140,11 +140,14 @@ impl WorkingOrder {
 /// maker check keeps crossing orders back.)
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct StaleBook {
-    /// The book the last commands were decided on: (time, bid, ask).
-    decided_on: (i64, Option<Price>, Option<Price>),
+    /// The book the last commands were decided on.
+    decided_on: BookSeen,
     /// Per side (buy, sell): the book a PostOnly order was refused against.
-    refused_at: [Option<(i64, Option<Price>, Option<Price>)>; 2],
+    refused_at: [Option<BookSeen>; 2],
 }
+
+/// A top of the book as decided on: (time, bid, ask).
+type BookSeen = (i64, Option<Price>, Option<Price>);
 
 const fn side_index(side: Side) -> usize {
     match side {
@@ -154,7 +157,7 @@ const fn side_index(side: Side) -> usize {
 }
 
 /// True while `market` is not a move away from the refused book `at`.
-fn unmoved(at: (i64, Option<Price>, Option<Price>), market: &MarketView) -> bool {
+fn unmoved(at: BookSeen, market: &MarketView) -> bool {
     market.ts_ms <= at.0 || (market.bid, market.ask) == (at.1, at.2)
 }
 

@@ -251,3 +251,22 @@ fn recover_dry_run_reads_beside_a_running_bot_and_speaks_plainly() {
     assert_eq!(real.status.code(), Some(4), "{}", text(&real));
     drop(bot);
 }
+
+#[test]
+fn the_demo_runs_from_any_directory_and_never_mixes_runs() {
+    let dir = temp_dir("operator-demo");
+    let out = dir.join("out");
+    let run = |args: &[&str]| Command::new(gridbot_bin()).args(args).current_dir(&dir).output().unwrap();
+    let first = run(&["demo", "--days", "0.1", "--speed", "5000", "--out", out.to_str().unwrap()]);
+    assert!(first.status.success(), "from a directory without data/: {}", text(&first));
+    assert!(text(&first).contains("funding: net funding paid"), "the columns are explained: {}", text(&first));
+    // The same --out again would add the old journals to the new summary: refused.
+    let again = run(&["demo", "--days", "0.1", "--out", out.to_str().unwrap()]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(text(&again).contains("earlier demo"), "{}", text(&again));
+    // A --data without the bundled files: a clear error, exit 2.
+    let nowhere = run(&["demo", "--data", "no-such-dir", "--out", dir.join("out2").to_str().unwrap()]);
+    assert_eq!(nowhere.status.code(), Some(2), "{}", text(&nowhere));
+    assert!(text(&nowhere).contains("are not in no-such-dir"), "{}", text(&nowhere));
+    assert!(!dir.join("out2").exists(), "nothing created before the data was found");
+}

@@ -2,7 +2,7 @@
 //! the data files, the run, the outputs and a terminal summary.
 
 use std::io::IsTerminal;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use gridbot_backtest::report::{Inputs, write_all};
@@ -31,7 +31,7 @@ pub(crate) struct BacktestArgs {
     pub(crate) out: Option<PathBuf>,
     pub(crate) quiet: bool,
     pub(crate) example: bool,
-    pub(crate) data_dir: PathBuf,
+    pub(crate) data_dir: Option<PathBuf>,
 }
 
 fn usage(message: impl Into<String>) -> Failure {
@@ -154,13 +154,11 @@ pub(crate) fn backtest(args: BacktestArgs) -> Result<(), Failure> {
         if args.config.is_some() || !args.data.is_empty() {
             return Err(usage("--example runs the bundled example: leave out --config and --data"));
         }
+        let dir = crate::bundled_data(args.data_dir.clone(), &EXAMPLE_DATA, "--data-dir")?;
         std::fs::create_dir_all(&out).map_err(|e| Failure::new(1, format!("{}: {e}", out.display())))?;
         let path = out.join("example.yaml");
         std::fs::write(&path, EXAMPLE).map_err(|e| Failure::new(1, format!("{}: {e}", path.display())))?;
-        let data: Vec<String> = EXAMPLE_DATA.iter().map(|f| args.data_dir.join(f).display().to_string()).collect();
-        if let Some(missing) = data.iter().find(|f| !Path::new(f).exists()) {
-            return Err(usage(format!("{missing} not found: run from the repository root, or pass --data-dir DIR")));
-        }
+        let data: Vec<String> = EXAMPLE_DATA.iter().map(|f| dir.join(f).display().to_string()).collect();
         (path, data)
     } else {
         let Some(config) = args.config.clone() else {

@@ -124,7 +124,7 @@ pub(crate) fn sim(config: PathBuf, bind: Option<SocketAddr>, cps: Option<f64>, f
 
 /// `gridbot demo`.
 pub(crate) fn demo(
-    data: PathBuf,
+    data: Option<PathBuf>,
     out: Option<PathBuf>,
     days: Option<f64>,
     speed: f64,
@@ -136,6 +136,22 @@ pub(crate) fn demo(
     if days.is_some_and(|d| !(d.is_finite() && d > 0.0)) {
         return Err(Failure::new(2, "--days: expected a positive number"));
     }
+    let files: Vec<&str> = crate::demo::DATA_FILES.iter().map(|(_, f)| *f).collect();
+    let data = crate::bundled_data(data, &files, "--data")?;
+    // A directory with an earlier run's journals would add their fills and fees to this one's.
+    if let Some(dir) = &out
+        && dir.join("var").exists()
+    {
+        return Err(Failure::new(
+            2,
+            format!(
+                "--out {}: holds an earlier demo's journals and state ({}); choose a new directory or delete it",
+                dir.display(),
+                dir.join("var").display()
+            ),
+        ));
+    }
+    let temporary = out.is_none();
     let out_dir = out.unwrap_or_else(|| std::env::temp_dir().join(format!("gridbot-demo-{}", std::process::id())));
     let accounts = vec!["main".to_owned(), "range".to_owned()];
     let terminal = if verbose { TerminalFormat::Pretty } else { TerminalFormat::Off };
@@ -153,8 +169,16 @@ pub(crate) fn demo(
             last_line = std::time::Instant::now();
         }
     };
-    let options = DemoOptions { data_dir: data, out_dir, days, candles_per_second: speed };
-    let report = run_demo(&options, &mut progress).map_err(|e| Failure::new(1, e.to_string()))?;
+    let options = DemoOptions { data_dir: data, out_dir: out_dir.clone(), days, candles_per_second: speed };
+    let report = match run_demo(&options, &mut progress) {
+        Ok(r) => r,
+        Err(e) => {
+            if temporary {
+                let _ = std::fs::remove_dir_all(&out_dir); // nothing worth keeping
+            }
+            return Err(Failure::new(1, e.to_string()));
+        }
+    };
     if tty {
         outln!();
     }
@@ -188,12 +212,18 @@ pub(crate) fn demo(
         );
     }
     outln!();
-    outln!(
-        "{:.1} market days in {:.1} s. realised = closed PnL net of fees and funding (USDT); level = deepest grid level reached;",
-        report.days,
-        report.wall.as_secs_f64()
-    );
-    outln!("risk = risk alerts. Journals (sqlite3), state and logs: {}", report.out_dir.join("var").display());
+    if let Some(asked) = days.filter(|d| *d > report.days + 1e-9) {
+        outln!(
+            "--days {asked}: the bundled data holds {:.1} market days after the warm-up; all of them were traded.",
+            report.days
+        );
+    }
+    outln!("{:.1} market days in {:.1} s.", report.days, report.wall.as_secs_f64());
+    outln!("  fills, cycles: executions and closed round trips; level: the deepest grid level reached;");
+    outln!("  orders: orders placed; risk: risk alerts raised (each level's in the journal's events);");
+    outln!("  realised: closed PnL net of fees and funding; fees: paid (a rebate would be negative);");
+    outln!("  funding: net funding paid (+ paid, − received); equity: start → end. All in USDT.");
+    outln!("Journals (sqlite3), state and logs: {}", report.out_dir.join("var").display());
     OK
 }
 

@@ -72,9 +72,10 @@ enum Command {
     },
     /// The whole product on the bundled data: simulator + bot over loopback, then a summary.
     Demo {
-        /// Where the bundled candles are.
-        #[arg(long, default_value = "data")]
-        data: PathBuf,
+        /// Where the bundled candles are (default: ./data, else the data/ of the source tree
+        /// this binary was built from).
+        #[arg(long)]
+        data: Option<PathBuf>,
         /// Output directory (configuration, state, journals, logs); default: a new temp dir.
         #[arg(long)]
         out: Option<PathBuf>,
@@ -115,9 +116,10 @@ enum Command {
         /// Run the bundled example (config/backtest-example.yaml on the bundled data).
         #[arg(long)]
         example: bool,
-        /// Where the bundled candles are (for --example).
-        #[arg(long, default_value = "data")]
-        data_dir: PathBuf,
+        /// Where the bundled candles are, for --example (default: ./data, else the data/ of the
+        /// source tree this binary was built from).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Put each symbol's orders right from the exchange, as a start does, then exit without
     /// trading on (docs/ARCHITECTURE.md §7): this cancels and places orders; --dry-run only reads.
@@ -286,4 +288,28 @@ pub(crate) fn write_stdout(args: std::fmt::Arguments<'_>, newline: bool) {
     {
         std::process::exit(0);
     }
+}
+
+/// The bundled candle directory: `given` when the user named one; else `./data`, else the
+/// `data/` of the source tree this binary was built from — so the demo and the example run
+/// from any directory. Exit 2, naming what is missing, before anything is created.
+pub(crate) fn bundled_data(given: Option<PathBuf>, files: &[&str], flag: &str) -> Result<PathBuf, Failure> {
+    let explicit = given.is_some();
+    let candidates = match given {
+        Some(dir) => vec![dir],
+        None => vec![PathBuf::from("data"), PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../data"))],
+    };
+    if let Some(dir) = candidates.iter().find(|d| files.iter().all(|f| d.join(f).is_file())) {
+        return Ok(dir.clone());
+    }
+    let looked: Vec<String> = candidates.iter().map(|d| d.display().to_string()).collect();
+    Err(Failure::new(
+        2,
+        format!(
+            "the bundled candles ({}) are not in {}{}",
+            files.join(", "),
+            looked.join(" nor in "),
+            if explicit { String::new() } else { format!(": pass {flag} DIR (the repository's data/ directory)") }
+        ),
+    ))
 }

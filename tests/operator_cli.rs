@@ -270,3 +270,62 @@ fn the_demo_runs_from_any_directory_and_never_mixes_runs() {
     assert!(text(&nowhere).contains("are not in no-such-dir"), "{}", text(&nowhere));
     assert!(!dir.join("out2").exists(), "nothing created before the data was found");
 }
+
+#[test]
+fn doctor_checks_an_account_against_the_exchange_and_sends_nothing() {
+    let dir = temp_dir("operator-doctor");
+    let data = support::truncated(&dir, support::BTC_FILE, 1);
+    std::fs::write(
+        dir.join("sim.yaml"),
+        format!(
+            "bind: 127.0.0.1:0\ninterval: 1m\ncandles_per_second: 0\nwarmup_days: 0\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n\
+             accounts:\n  - {{api_key: key-d, api_secret: secret-d, wallet: 10000}}\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let mut sim = support::Proc::gridbot(&["sim", "--config", dir.join("sim.yaml").to_str().unwrap()], &[]);
+    sim.wait_for("listening on http://", std::time::Duration::from_secs(60));
+    let url = sim.output().split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
+    let account = |name: &str, secret: &str, base_qty: &str| {
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::write(
+            &path,
+            format!(
+                "account_id: {name}\nenvironment: sim\nbase_url: {url}\napi_key: key-d\napi_secret: {secret}\nsymbols:\n  - symbol: BTCUSDT\n    \
+                 strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"{base_qty}\"\n      max_levels: 5\n      atr_pct: 0.02\n"
+            ),
+        )
+        .unwrap();
+        path.to_str().unwrap().to_owned()
+    };
+    // A sound account: every check ok or warn (one-way mode and leverage are what the start sets).
+    let good = gridbot(&["doctor", "--config", &account("good", "secret-d", "0.001")]);
+    let out = text(&good);
+    assert!(good.status.success(), "{out}");
+    for what in [
+        "keys: accepted",
+        "clock:",
+        "sizes: 6 levels from 0.001 to 0.032",
+        "position mode:",
+        "balance: ",
+        "data directory:",
+    ] {
+        assert!(out.contains(what), "{what}: {out}");
+    }
+    assert!(!out.contains("FAIL"), "{out}");
+    // Too big for the wallet: the balance check fails, exit 1.
+    let big = gridbot(&["doctor", "--config", &account("big", "secret-d", "0.01")]);
+    assert_eq!(big.status.code(), Some(1), "{}", text(&big));
+    assert!(text(&big).contains("FAIL big: balance: "), "{}", text(&big));
+    // A wrong secret: the keys are refused.
+    let wrong = gridbot(&["doctor", "--config", &account("wrong", "not-the-secret", "0.001")]);
+    assert_eq!(wrong.status.code(), Some(1), "{}", text(&wrong));
+    assert!(text(&wrong).contains("FAIL wrong: keys: refused"), "{}", text(&wrong));
+    // Read only: nothing was placed or switched on the exchange.
+    let ex = support::client(&url, "key-d", "secret-d");
+    let btc = gridbot_core::Symbol::new("BTCUSDT").unwrap();
+    assert!(gridbot_core::Exchange::open_orders(&ex, &btc).unwrap().is_empty());
+    let rows = gridbot_core::Exchange::positions(&ex, &btc).unwrap();
+    assert!(rows.iter().all(|p| p.position_idx == gridbot_core::PositionIdx::OneWay), "mode untouched: {rows:?}");
+}

@@ -162,7 +162,7 @@ impl PrivateSink for AccountSink {
     }
 }
 
-fn client(account: &AccountConfig, options: &BotOptions) -> Result<BybitClient, BotError> {
+pub(crate) fn client(account: &AccountConfig, options: &BotOptions) -> Result<BybitClient, BotError> {
     let credentials = Credentials::new(account.api_key.expose(), account.api_secret.expose())
         .map_err(|e| BotError::Start(format!("{}: {e}", account.account_id)))?;
     let mut config = ClientConfig::new(Environment::custom(&account.rest_url), Some(credentials));

@@ -11,6 +11,7 @@
 //! - [`config`]: the bot and account YAML files, validated with `file:line` errors.
 //! - [`alerts`]: log lines and rate-limited Telegram messages that never block trading.
 //! - [`persist`]: the per-account thread that writes the snapshot and the journal.
+//! - [`doctor`]: the read-only preflight of `gridbot doctor`.
 //! - [`operator`]: the emergency-stop and resume files, and the status read from an
 //!   account's files.
 //!
@@ -38,6 +39,7 @@ pub mod account;
 pub mod alerts;
 pub mod bot;
 pub mod clock;
+pub mod doctor;
 pub mod latency;
 pub mod log_context;
 pub mod operator;

@@ -295,6 +295,35 @@ pub(crate) fn recover(path: &Path, account: Option<&str>, dry_run: bool) -> Resu
     OK
 }
 
+/// `gridbot doctor`.
+pub(crate) fn doctor(path: &Path, account: Option<&str>, json: bool) -> Result<(), Failure> {
+    let config = load(path)?;
+    if let Some(a) = account
+        && !config.accounts.iter().any(|x| x.account_id == a)
+    {
+        return Err(Failure::new(2, format!("no account {a:?} in {}", path.display())));
+    }
+    let checks = gridbot_engine::doctor::doctor(&config, account);
+    if json {
+        outln!("{}", serde_json::to_string_pretty(&checks).map_err(|e| Failure::new(1, e.to_string()))?);
+    } else {
+        for c in &checks {
+            let verdict = match c.verdict {
+                gridbot_engine::doctor::Verdict::Ok => "ok  ",
+                gridbot_engine::doctor::Verdict::Warn => "warn",
+                gridbot_engine::doctor::Verdict::Fail => "FAIL",
+            };
+            let whose = c.symbol.as_ref().map_or_else(|| c.account.clone(), |s| format!("{} {s}", c.account));
+            outln!("{verdict} {whose}: {}: {}", c.what, c.detail);
+        }
+    }
+    let failed = checks.iter().filter(|c| c.verdict == gridbot_engine::doctor::Verdict::Fail).count();
+    if failed > 0 {
+        return Err(Failure::new(1, format!("{failed} check(s) failed; nothing was sent")));
+    }
+    OK
+}
+
 /// `gridbot status`.
 pub(crate) fn status(path: &Path, json: bool) -> Result<(), Failure> {
     let config = load_operating(path)?;

@@ -134,6 +134,20 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// A read-only preflight before real money: keys and trade permission, clock skew,
+    /// instruments and sizes, hedge mode and leverage, the margin the deepest levels need, the
+    /// data directory. Sends no order; exit 1 when a check fails.
+    Doctor {
+        /// The bot YAML (or an account YAML).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Only this account.
+        #[arg(long)]
+        account: Option<String>,
+        /// Print the checks as JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// State of every account: running, emergency stop, legs, PnL, recent events.
     Status {
         /// The bot YAML (or an account YAML).
@@ -259,6 +273,7 @@ fn main() -> ExitCode {
             })
         }
         Command::Recover { config, account, dry_run } => commands::recover(&config, account.as_deref(), dry_run),
+        Command::Doctor { config, account, json } => commands::doctor(&config, account.as_deref(), json),
         Command::Status { config, json } => commands::status(&config, json),
         Command::Stop { config, account, reason } => commands::stop(&config, &account, &reason),
         Command::Resume { config, account } => commands::resume(&config, &account),

@@ -456,6 +456,24 @@ impl BybitClient {
         self.send(&Call::post(PATH, body, EndpointClass::Orders)).map(drop)
     }
 
+    /// `GET /v5/user/query-api`: what the key may do (for a preflight, never for trading).
+    pub fn api_key_info(&self) -> Result<ApiKeyInfo, BybitError> {
+        const PATH: &str = "/v5/user/query-api";
+        #[derive(serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Raw {
+            #[serde(default)]
+            read_only: i64,
+            #[serde(default)]
+            permissions: std::collections::BTreeMap<String, Vec<String>>,
+            #[serde(default)]
+            ips: Vec<String>,
+        }
+        let body = self.send(&Call::get(PATH, String::new(), true, EndpointClass::Queries))?;
+        let raw: Raw = result(PATH, &body)?;
+        Ok(ApiKeyInfo { read_only: raw.read_only != 0, permissions: raw.permissions, ips: raw.ips })
+    }
+
     /// `GET /v5/account/wallet-balance?accountType=UNIFIED`.
     pub fn wallet_balance(&self) -> Result<Wallet, BybitError> {
         const PATH: &str = "/v5/account/wallet-balance";
@@ -464,6 +482,26 @@ impl BybitClient {
         let account =
             page.list.first().ok_or_else(|| wire::DecodeError::new(PATH, "no UNIFIED account in the reply"))?;
         Ok(Fields::new(PATH).wallet(account)?)
+    }
+}
+
+/// What an API key may do, as `/v5/user/query-api` says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiKeyInfo {
+    /// A read-only key cannot trade.
+    pub read_only: bool,
+    /// Permissions by group (`ContractTrade: [Order, Position]`, …).
+    pub permissions: std::collections::BTreeMap<String, Vec<String>>,
+    /// The IP whitelist (`*`: any).
+    pub ips: Vec<String>,
+}
+
+impl ApiKeyInfo {
+    /// True when the key may place orders and manage positions on derivatives.
+    #[must_use]
+    pub fn can_trade_contracts(&self) -> bool {
+        let granted = self.permissions.get("ContractTrade").map_or(&[][..], Vec::as_slice);
+        !self.read_only && ["Order", "Position"].iter().all(|p| granted.iter().any(|g| g == p))
     }
 }
 

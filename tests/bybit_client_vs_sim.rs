@@ -352,6 +352,10 @@ fn the_client_rides_out_injected_faults() {
 
 /// One raw HTTP/1.1 request; returns (status, body).
 fn raw(addr: &str, method: &str, target: &str, headers: &[(&str, String)], body: &str) -> (u16, String) {
+    raw_bytes(addr, method, target, headers, body.as_bytes())
+}
+
+fn raw_bytes(addr: &str, method: &str, target: &str, headers: &[(&str, String)], body: &[u8]) -> (u16, String) {
     use std::io::{Read, Write};
     let mut s = std::net::TcpStream::connect(addr).unwrap();
     let mut req = format!(
@@ -362,10 +366,12 @@ fn raw(addr: &str, method: &str, target: &str, headers: &[(&str, String)], body:
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    req.push_str(body);
     s.write_all(req.as_bytes()).unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
+    // A server may answer (413) before reading a large body: a write error is not the test's.
+    let _ = s.write_all(body);
+    let mut bytes = Vec::new();
+    let _ = s.read_to_end(&mut bytes);
+    let out = String::from_utf8_lossy(&bytes).into_owned();
     let status = out.split(' ').nth(1).unwrap().parse().unwrap();
     let body = out.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
     (status, body)
@@ -404,8 +410,16 @@ fn malformed_requests_get_bybit_errors_and_the_server_keeps_serving() {
     assert!(code(&body) == 10_001 && body.contains("symbol invalid"), "{body}");
     let (_, body) = raw(&addr, "GET", "/v5/market/kline?category=linear&symbol=BTCUSDT&interval=7", &[], "");
     assert_eq!(code(&body), 10_001);
-    let (status, _) = raw(&addr, "GET", "/v5/no/such/route", &[], "");
-    assert_eq!(status, 404);
+    let (status, body) = raw(&addr, "GET", "/v5/no/such/route", &[], "");
+    assert_eq!((status, code(&body)), (404, 10_017), "Bybit's envelope on a 404 too: {body}");
+    // A body that is not UTF-8 is a malformed request (10001), not a signature error (10004).
+    let latin1: &[u8] = b"{\"category\":\"linear\",\"symbol\":\"BTC\xe9USDT\"}";
+    let (status, body) = raw_bytes(&addr, "POST", "/v5/order/create", &signed_headers("x"), latin1);
+    assert_eq!((status, code(&body)), (200, 10_001), "{body}");
+    // Too large: HTTP 413, still in Bybit's envelope.
+    let huge = vec![b' '; 3 << 20];
+    let (status, body) = raw_bytes(&addr, "POST", "/v5/order/create", &signed_headers("x"), &huge);
+    assert_eq!((status, code(&body)), (413, 10_001), "{body}");
     let (_, body) = raw(
         &addr,
         "GET",
@@ -417,5 +431,42 @@ fn malformed_requests_get_bybit_errors_and_the_server_keeps_serving() {
     // still serving
     let (status, body) = raw(&addr, "GET", "/v5/market/time", &[], "");
     assert_eq!((status, code(&body)), (200, 0));
+    s.stop();
+}
+
+#[test]
+fn websocket_mistakes_get_answers_not_silence() {
+    use tungstenite::Message;
+    let s = server();
+    let (mut ws, _) = tungstenite::connect(format!("ws://{}/v5/public/linear", s.addr())).unwrap();
+    let mut answer = |msg: Message| -> serde_json::Value {
+        ws.send(msg).unwrap();
+        loop {
+            if let Message::Text(t) = ws.read().unwrap() {
+                return serde_json::from_str(t.as_str()).unwrap();
+            }
+        }
+    };
+    let binary = answer(Message::Binary(vec![1, 2, 3].into()));
+    assert_eq!(binary["success"], false, "{binary}");
+    assert!(binary["ret_msg"].as_str().unwrap().contains("binary"), "{binary}");
+    for bad in [
+        r#"{"op":"subscribe"}"#,
+        r#"{"op":"subscribe","args":[]}"#,
+        r#"{"op":"subscribe","args":[1]}"#,
+        r#"{"op":"subscribe","args":"orderbook.1.BTCUSDT"}"#,
+    ] {
+        let reply = answer(Message::Text(bad.into()));
+        assert_eq!(
+            (reply["success"].clone(), reply["op"].clone()),
+            (false.into(), "subscribe".into()),
+            "{bad}: {reply}"
+        );
+    }
+    let unknown = answer(Message::Text(r#"{"op":"subscribe","args":["orderbook.1.NOPE!"]}"#.into()));
+    assert_eq!(unknown["success"], false, "{unknown}");
+    // Still serving.
+    let pong = answer(Message::Text(r#"{"op":"ping","req_id":"7"}"#.into()));
+    assert_eq!((pong["ret_msg"].clone(), pong["req_id"].clone()), ("pong".into(), "7".into()), "{pong}");
     s.stop();
 }

@@ -30,17 +30,26 @@ struct Reply {
     now: i64,
     /// HTTP 503 instead of an envelope (fault injection).
     unavailable: bool,
+    /// The HTTP status of the envelope (200 for every business error, as Bybit).
+    status: StatusCode,
 }
 
 impl Reply {
     fn new(result: Result<Value, SimError>, limit: Option<(u32, u32, i64)>, now: i64) -> Self {
-        Self { result, limit, now, unavailable: false }
+        Self { result, limit, now, unavailable: false, status: StatusCode::OK }
+    }
+
+    /// A body the server could not read (too large, cut short): Bybit's envelope with the
+    /// HTTP status that says why, not a plain-text page.
+    fn unreadable(rejection: &axum::extract::rejection::BytesRejection, now: i64) -> Self {
+        let message = format!("params error: {}", rejection.body_text());
+        Self { status: rejection.status(), ..Self::new(Err(SimError::new(10_001, message)), None, now) }
     }
 
     /// An injected fault, if the fault generator draws one for this request.
     fn fault(ctx: &SharedServer, signed: bool, now: i64) -> Option<Self> {
         match ctx.faults.rest(signed)? {
-            RestFault::Unavailable => Some(Self { result: Ok(Value::Null), limit: None, now, unavailable: true }),
+            RestFault::Unavailable => Some(Self { unavailable: true, ..Self::new(Ok(Value::Null), None, now) }),
             RestFault::ServerError => {
                 Some(Self::new(Err(SimError::new(10_016, "Server error, please retry (injected)")), None, now))
             }
@@ -60,7 +69,7 @@ impl IntoResponse for Reply {
             Ok(result) => json!({"retCode": 0, "retMsg": "OK", "result": result, "retExtInfo": {}, "time": self.now}),
             Err(e) => json!({"retCode": e.code, "retMsg": e.message, "result": {}, "retExtInfo": {}, "time": self.now}),
         };
-        let mut response = (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response();
+        let mut response = (self.status, [("content-type", "application/json")], body.to_string()).into_response();
         let (limit, remaining, reset) = self.limit.unwrap_or((600, 599, self.now));
         let headers = response.headers_mut();
         for (name, value) in [
@@ -108,7 +117,10 @@ fn signed(
         return fault;
     }
     let raw_query = uri.query().unwrap_or("");
-    let raw_body = std::str::from_utf8(body).unwrap_or("");
+    let Ok(raw_body) = std::str::from_utf8(body) else {
+        // Not a signature problem: the request itself is malformed.
+        return Reply::new(Err(SimError::new(10_001, "params error: the body is not UTF-8 JSON")), None, now);
+    };
     let payload = if *method == Method::GET { raw_query } else { raw_body };
     let key = match auth::verify(headers, payload, now, |k| ctx.secret_of(k)) {
         Ok(k) => k,
@@ -156,8 +168,12 @@ macro_rules! signed_route {
             method: Method,
             uri: Uri,
             headers: HeaderMap,
-            body: Bytes,
+            body: Result<Bytes, axum::extract::rejection::BytesRejection>,
         ) -> Reply {
+            let body = match body {
+                Ok(b) => b,
+                Err(rejection) => return Reply::unreadable(&rejection, ctx.clock.now_ms()),
+            };
             if let Some(d) = ctx.faults.latency() {
                 tokio::time::sleep(d).await;
             }
@@ -540,7 +556,8 @@ signed_route!(account_info, "/v5/account/info", false, |_ctx, _id, _p| {
 signed_route!(coin_info, "/v5/asset/coin/query-info", false, |_ctx, _id, _p| { Ok(json!({"rows": []})) });
 
 async fn not_found(uri: Uri) -> Response {
-    (StatusCode::NOT_FOUND, format!("{} not found", uri.path())).into_response()
+    let body = json!({"retCode": 10_017, "retMsg": format!("route not found: {}", uri.path()), "result": {}, "retExtInfo": {}, "time": 0});
+    (StatusCode::NOT_FOUND, [("content-type", "application/json")], body.to_string()).into_response()
 }
 
 /// The REST router.

@@ -173,11 +173,14 @@ async fn public_frame(
         ];
     };
     let op = frame.get("op").and_then(Value::as_str).unwrap_or_default().to_owned();
-    let args: Vec<String> = frame
-        .get("args")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect())
-        .unwrap_or_default();
+    let raw_args = frame.get("args").and_then(Value::as_array);
+    let args: Vec<String> =
+        raw_args.map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_owned)).collect()).unwrap_or_default();
+    let well_formed = raw_args.is_some_and(|a| !a.is_empty() && a.len() == args.len());
+    if matches!(op.as_str(), "subscribe" | "unsubscribe") && !well_formed {
+        return vec![json!({"success": false, "ret_msg": format!("invalid request: {op} needs \"args\": a non-empty list of topic strings"),
+            "conn_id": id, "req_id": req_id(&frame), "op": op}).to_string()];
+    }
     match op.as_str() {
         "ping" => vec![json!({"success": true, "ret_msg": "pong", "conn_id": id, "req_id": req_id(&frame), "op": "ping"}).to_string()],
         "subscribe" => {
@@ -228,7 +231,15 @@ async fn run_public(ctx: SharedServer, mut socket: WebSocket) {
             () = &mut drop_at => return,
             msg = socket.recv() => {
                 let Some(Ok(msg)) = msg else { return };
-                let Message::Text(text) = msg else { continue };
+                let text = match msg {
+                    Message::Text(text) => text,
+                    Message::Binary(_) => {
+                        let _ = socket.send(Message::Text(binary_refused(&id).into())).await;
+                        continue;
+                    }
+                    Message::Close(_) => return,
+                    _ => continue,
+                };
                 ctx.activity.touch();
                 public_frame(&ctx, &id, &mut topics, text.as_str()).await
             }
@@ -336,7 +347,15 @@ async fn run_private(ctx: SharedServer, mut socket: WebSocket) {
             () = tokio::time::sleep(Duration::from_millis(50)), if held.is_some() => held.take().into_iter().collect(),
             msg = socket.recv() => {
                 let Some(Ok(msg)) = msg else { return };
-                let Message::Text(text) = msg else { continue };
+                let text = match msg {
+                    Message::Text(text) => text,
+                    Message::Binary(_) => {
+                        let _ = socket.send(Message::Text(binary_refused(&id).into())).await;
+                        continue;
+                    }
+                    Message::Close(_) => return,
+                    _ => continue,
+                };
                 ctx.activity.touch();
                 let frame = serde_json::from_str::<Value>(text.as_str()).unwrap_or(Value::Null);
                 let op = frame.get("op").and_then(Value::as_str).unwrap_or_default().to_owned();
@@ -397,4 +416,10 @@ async fn run_private(ctx: SharedServer, mut socket: WebSocket) {
             ctx.activity.touch();
         }
     }
+}
+
+/// The answer to a binary frame: the protocol is JSON text.
+fn binary_refused(id: &str) -> String {
+    json!({"success": false, "ret_msg": "invalid request: binary frames are not supported; send JSON text", "conn_id": id, "op": ""})
+        .to_string()
 }

@@ -470,3 +470,54 @@ fn websocket_mistakes_get_answers_not_silence() {
     assert_eq!((pong["ret_msg"].clone(), pong["req_id"].clone()), ("pong".into(), "7".into()), "{pong}");
     s.stop();
 }
+
+#[test]
+fn the_filters_clients_send_are_honoured() {
+    let s = server();
+    let addr = s.addr().to_string();
+    let json = |body: &str| serde_json::from_str::<serde_json::Value>(body).unwrap();
+    let count = |body: &str| json(body)["result"]["list"].as_array().map_or(0, Vec::len);
+    let get = |path: &str, query: &str| raw(&addr, "GET", &format!("{path}?{query}"), &signed_headers(query), "");
+    let (_, body) = get("/v5/market/instruments-info", "category=linear&status=Trading");
+    assert_eq!(count(&body), 1, "{body}");
+    let (_, body) = get("/v5/market/instruments-info", "category=linear&status=PreLaunch");
+    assert_eq!(count(&body), 0, "{body}");
+    let (_, body) = get("/v5/market/instruments-info", "category=linear&baseCoin=ETH");
+    assert_eq!(count(&body), 0, "{body}");
+    // Orders: one filled, one resting.
+    let c = client(&s, SECRET);
+    c.switch_mode(&btc(), PositionMode::Hedge).unwrap();
+    let mid = c.orderbook_top(&btc()).unwrap().bid.unwrap().price;
+    let buy = |id: &str, price| {
+        OrderRequest::limit(
+            btc(),
+            Side::Buy,
+            "0.001".parse().unwrap(),
+            price,
+            TimeInForce::Gtc,
+            PositionIdx::Long,
+            link(id),
+        )
+    };
+    c.create_order(&buy("filt-rest", mid.checked_sub(Decimal::from(500)).unwrap())).unwrap();
+    c.create_order(&OrderRequest::market(
+        btc(),
+        Side::Buy,
+        "0.001".parse().unwrap(),
+        PositionIdx::Long,
+        link("filt-fill"),
+    ))
+    .unwrap();
+    let (_, body) = get("/v5/order/history", "category=linear&symbol=BTCUSDT&orderStatus=Filled");
+    let list = json(&body)["result"]["list"].as_array().cloned().unwrap_or_default();
+    assert!(!list.is_empty() && list.iter().all(|o| o["orderStatus"] == "Filled"), "{body}");
+    let (_, body) = get("/v5/order/history", "category=linear&symbol=BTCUSDT&orderStatus=New,Filled");
+    assert_eq!(count(&body), 2, "{body}");
+    let (_, body) = get("/v5/order/realtime", "category=linear&symbol=BTCUSDT&orderFilter=StopOrder");
+    assert_eq!(count(&body), 0, "no conditional orders here: {body}");
+    let (_, body) = get("/v5/execution/list", "category=linear&symbol=BTCUSDT&orderLinkId=filt-rest");
+    assert_eq!(count(&body), 0, "{body}");
+    let (_, body) = get("/v5/execution/list", "category=linear&symbol=BTCUSDT&orderLinkId=filt-fill");
+    assert_eq!(count(&body), 1, "{body}");
+    s.stop();
+}

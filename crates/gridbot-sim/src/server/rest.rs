@@ -207,14 +207,28 @@ public_route!(instruments_info, |ctx, p| {
     }
     let m = ctx.market();
     let wanted = p.text("symbol");
+    // Every simulated instrument trades: `status=Trading` (Bybit's default) lists them, any other
+    // status (PreLaunch, Delivering, Closed) none.
+    let status_ok = p.text("status").is_none_or(|st| st == "Trading");
     let items: Vec<Value> = m
         .engine
         .instruments()
-        .filter(|i| wanted.as_deref().is_none_or(|w| i.symbol().as_str() == w))
+        .filter(|i| status_ok && wanted.as_deref().is_none_or(|w| i.symbol().as_str() == w))
+        .filter(|i| coin_matches(p, i.symbol()))
         .map(json::instrument)
         .collect();
-    Ok(list(items, ""))
+    let limit: usize = p.parsed("limit")?.unwrap_or(500).clamp(1, 1000);
+    let (items, next) = page(&items, p.text("cursor").as_deref(), limit);
+    Ok(list(items, &next))
 });
+
+/// `baseCoin` / `settleCoin` filters: the base is the symbol without its `USDT`; every linear
+/// instrument here settles in USDT.
+fn coin_matches(p: &Params, symbol: &Symbol) -> bool {
+    let s = symbol.as_str();
+    let base = s.strip_suffix("USDT").unwrap_or(s);
+    p.text("baseCoin").is_none_or(|b| b == base) && p.text("settleCoin").is_none_or(|c| c == "USDT")
+}
 
 public_route!(tickers, |ctx, p| {
     linear(p)?;
@@ -223,7 +237,7 @@ public_route!(tickers, |ctx, p| {
     let mut items = Vec::new();
     for i in m.engine.instruments() {
         let s = i.symbol();
-        if wanted.as_deref().is_some_and(|w| w != s.as_str()) {
+        if wanted.as_deref().is_some_and(|w| w != s.as_str()) || !coin_matches(p, s) {
             continue;
         }
         let Some(last) = m.engine.mark(s) else { continue };
@@ -430,7 +444,7 @@ fn order_list(ctx: &SharedServer, id: AccountId, p: &Params, history: bool) -> R
         None => return Err(SimError::params("params error: symbol, baseCoin or settleCoin is required")),
     };
     let mut orders = Vec::new();
-    for s in &symbols {
+    for s in symbols.iter().filter(|s| coin_matches(p, s)) {
         m.engine.instrument(s)?;
         if history {
             let end: i64 = p.parsed("endTime")?.unwrap_or(i64::MAX);
@@ -445,6 +459,15 @@ fn order_list(ctx: &SharedServer, id: AccountId, p: &Params, history: bool) -> R
     }
     if let Some(link) = p.text("orderLinkId") {
         orders.retain(|o| o.order_link_id == link);
+    }
+    if let Some(statuses) = p.text("orderStatus") {
+        // One status or a comma-separated list, as clients send it.
+        let wanted: Vec<&str> = statuses.split(',').map(str::trim).collect();
+        orders.retain(|o| wanted.contains(&o.status.as_str()));
+    }
+    // The simulator has no conditional orders: `StopOrder` and `tpslOrder` filters find none.
+    if p.text("orderFilter").is_some_and(|f| f != "Order") {
+        orders.clear();
     }
     let limit: usize = p.parsed("limit")?.unwrap_or(20).clamp(1, 50);
     let (items, next) = page(&orders, p.text("cursor").as_deref(), limit);
@@ -474,6 +497,10 @@ signed_route!(executions, "/v5/execution/list", false, |ctx, id, p| {
     if let Some(oid) = p.text("orderId") {
         rows.retain(|e| e.order_id == oid);
     }
+    if let Some(link) = p.text("orderLinkId") {
+        rows.retain(|e| e.order_link_id == link);
+    }
+    rows.retain(|e| coin_matches(p, &e.symbol));
     let limit: usize = p.parsed("limit")?.unwrap_or(50).clamp(1, 100);
     let (items, next) = page(&rows, p.text("cursor").as_deref(), limit);
     Ok(list(items.iter().map(json::execution).collect(), &next))
@@ -491,7 +518,7 @@ signed_route!(position_list, "/v5/position/list", false, |ctx, id, p| {
         None => return Err(SimError::params("params error: symbol or settleCoin is required")),
     };
     let mut rows = Vec::new();
-    for s in &symbols {
+    for s in symbols.iter().filter(|s| coin_matches(p, s)) {
         rows.extend(m.engine.positions(id, s)?.into_iter().filter(|p| by_symbol || !p.size.is_zero()));
     }
     let limit: usize = p.parsed("limit")?.unwrap_or(20).clamp(1, 200);

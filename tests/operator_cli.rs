@@ -328,4 +328,58 @@ fn doctor_checks_an_account_against_the_exchange_and_sends_nothing() {
     assert!(gridbot_core::Exchange::open_orders(&ex, &btc).unwrap().is_empty());
     let rows = gridbot_core::Exchange::positions(&ex, &btc).unwrap();
     assert!(rows.iter().all(|p| p.position_idx == gridbot_core::PositionIdx::OneWay), "mode untouched: {rows:?}");
+    // `config check --online` asks the exchange's instrument list: ETHUSDT is not listed here.
+    let eth = account("eth", "secret-d", "0.01");
+    std::fs::write(&eth, std::fs::read_to_string(&eth).unwrap().replace("BTCUSDT", "ETHUSDT")).unwrap();
+    let offline = gridbot(&["config", "check", &eth]);
+    assert!(offline.status.success(), "built-in filters offline: {}", text(&offline));
+    let online = gridbot(&["config", "check", "--online", &eth]);
+    assert_eq!(online.status.code(), Some(2), "{}", text(&online));
+    assert!(
+        text(&online).contains("eth.yaml:7: symbols[0].symbol: ETHUSDT is not a trading USDT perpetual"),
+        "{}",
+        text(&online)
+    );
+}
+
+#[test]
+fn config_check_catches_what_run_would_reject() {
+    let dir = temp_dir("operator-config-check");
+    let check = |file: &Path| {
+        Command::new(gridbot_bin())
+            .args(["config", "check"])
+            .arg(file)
+            .env("CC_KEY", "k")
+            .env("CC_SECRET", "s")
+            .output()
+            .unwrap()
+    };
+    let file = dir.join("deep.yaml");
+    // 1 BTC doubled over 12 levels reaches 4096 BTC: beyond Bybit's 1190 BTC per order.
+    std::fs::write(
+        &file,
+        "account_id: deep\nenvironment: testnet\napi_key: ${CC_KEY}\napi_secret: ${CC_SECRET}\nsymbols:\n  - symbol: BTCUSDT\n    strategy: progressive\n    \
+         leverage: 5\n    progressive:\n      base_qty: \"1\"\n      max_levels: 12\n",
+    )
+    .unwrap();
+    let out = check(&file);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("deep.yaml:10: symbols[0].progressive.base_qty"), "{}", text(&out));
+    // A symbol the binary does not know offline is said to be unchecked, not passed in silence.
+    std::fs::write(
+        &file,
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .replace("BTCUSDT", "SOLUSDT")
+            .replace("\"1\"", "\"0.1\"")
+            .replace("12", "3"),
+    )
+    .unwrap();
+    let out = check(&file);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("SOLUSDT is not one of the built-in instruments") && text(&out).contains("--online"),
+        "{}",
+        text(&out)
+    );
 }

@@ -169,8 +169,9 @@ fn writable(dir: &std::path::Path) -> std::io::Result<()> {
     std::fs::remove_file(probe)
 }
 
-/// The configured sizes against the instrument's limits (every level of a progressive plan).
-fn sizes(sc: &crate::config::SymbolConfig, instrument: &Instrument) -> Result<String, String> {
+/// The configured sizes against the instrument's limits (every level of a progressive plan):
+/// a sentence, or what does not fit. Also used by `gridbot config check`.
+pub fn sizes(sc: &crate::config::SymbolConfig, instrument: &Instrument) -> Result<String, String> {
     match &sc.strategy {
         StrategyConfig::Progressive(cfg) => {
             let plan = GridPlan::from_atr_pct_ema(&cfg.params, 0.01, instrument, 0).map_err(|e| e.to_string())?;
@@ -273,4 +274,21 @@ fn margin_needed(
         }
     };
     Ok(notional / leverage)
+}
+
+/// What `gridbot config check` can tell about one symbol against `instrument`: the leverage
+/// range and the sizes. `Err` names the first field that does not fit.
+pub fn fits(sc: &crate::config::SymbolConfig, instrument: &Instrument) -> Result<(), (&'static str, String)> {
+    let spec = instrument.spec();
+    if sc.leverage < spec.min_leverage || sc.leverage > spec.max_leverage {
+        return Err((
+            "leverage",
+            format!("{} is outside {}'s {}..{}", sc.leverage, sc.symbol, spec.min_leverage, spec.max_leverage),
+        ));
+    }
+    let field = match sc.strategy {
+        StrategyConfig::Progressive(_) => "progressive.base_qty",
+        StrategyConfig::Classic(_) => "classic.qty_per_level",
+    };
+    sizes(sc, instrument).map(drop).map_err(|e| (field, format!("{} ({})", e, sc.symbol)))
 }

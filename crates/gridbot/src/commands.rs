@@ -383,9 +383,65 @@ pub(crate) fn resume(path: &Path, account: &str) -> Result<(), Failure> {
     OK
 }
 
+/// The symbols of every account against their instruments: Bybit's built-in filters offline
+/// (BTCUSDT, ETHUSDT), the exchange's public instrument list with `online` (no key needed).
+/// Problems are `file:line: field: problem` and exit 2, like every configuration error.
+fn check_symbols_offline_or_online(config: &BotConfig, online: bool) -> Result<(), Failure> {
+    let mut problems = Vec::new();
+    for a in &config.accounts {
+        let listed = if online {
+            let client = gridbot_bybit::BybitClient::new(gridbot_bybit::ClientConfig::new(
+                gridbot_bybit::Environment::custom(&a.rest_url),
+                None,
+            ));
+            Some(
+                gridbot_core::Exchange::instruments(&client)
+                    .map_err(|e| Failure::new(1, format!("{}: instruments from {}: {e}", a.account_id, a.rest_url)))?,
+            )
+        } else {
+            None
+        };
+        let text = std::fs::read_to_string(&a.path).unwrap_or_default();
+        let lines = gridbot_core::yaml::LineIndex::new(&text);
+        for (i, sc) in a.symbols.iter().enumerate() {
+            let at = |field: &str| {
+                let path = format!("symbols[{i}].{field}");
+                let line = lines.line(&path).map_or_else(String::new, |l| format!(":{l}"));
+                format!("{}{line}: {path}", a.path.display())
+            };
+            let instrument = match &listed {
+                Some(list) => list.iter().find(|x| x.symbol() == &sc.symbol).cloned(),
+                None => gridbot_core::reference::bybit_linear(sc.symbol.as_str()),
+            };
+            match instrument {
+                Some(instrument) => {
+                    if let Err((field, message)) = gridbot_engine::doctor::fits(sc, &instrument) {
+                        problems.push(format!("{}: {message}", at(field)));
+                    }
+                }
+                None if online => {
+                    problems.push(format!(
+                        "{}: {} is not a trading USDT perpetual on {}",
+                        at("symbol"),
+                        sc.symbol,
+                        a.rest_url
+                    ));
+                }
+                None => outln!(
+                    "  note: {} is not one of the built-in instruments ({}): `config check --online` checks it against the exchange",
+                    sc.symbol,
+                    gridbot_core::reference::REFERENCE_SYMBOLS.join(", ")
+                ),
+            }
+        }
+    }
+    if problems.is_empty() { Ok(()) } else { Err(Failure::new(2, problems.join("\n"))) }
+}
+
 /// `gridbot config check`.
-pub(crate) fn config_check(path: &Path) -> Result<(), Failure> {
+pub(crate) fn config_check(path: &Path, online: bool) -> Result<(), Failure> {
     let config = load(path)?;
+    check_symbols_offline_or_online(&config, online)?;
     outln!("{}: valid", path.display());
     for a in &config.accounts {
         let symbols: Vec<String> = a

@@ -232,10 +232,15 @@ enum DataCommand {
 
 #[derive(Subcommand)]
 enum ConfigCommand {
-    /// Validate a bot or account file (and the account files a bot lists); sends nothing.
+    /// Validate a bot or account file (and the account files a bot lists): every field, and
+    /// each symbol's leverage and sizes against Bybit's filters (built in for BTCUSDT and
+    /// ETHUSDT; `--online` reads the exchange's public instrument list). Sends no order.
     Check {
         /// The file.
         file: PathBuf,
+        /// Check every symbol against the exchange's instruments (public data, no key).
+        #[arg(long)]
+        online: bool,
     },
 }
 
@@ -277,7 +282,7 @@ fn main() -> ExitCode {
         Command::Status { config, json } => commands::status(&config, json),
         Command::Stop { config, account, reason } => commands::stop(&config, &account, &reason),
         Command::Resume { config, account } => commands::resume(&config, &account),
-        Command::Config { command: ConfigCommand::Check { file } } => commands::config_check(&file),
+        Command::Config { command: ConfigCommand::Check { file, online } } => commands::config_check(&file, online),
         Command::Data { command: DataCommand::Fetch { symbol, interval, from, to, out, funding, base_url, quiet } } => {
             data::fetch(&data::FetchArgs { symbol, interval, from, to, out, funding, base_url, quiet })
         }

@@ -216,9 +216,20 @@ fn recover_dry_run_reads_beside_a_running_bot_and_speaks_plainly() {
     )
     .unwrap();
     let bot_yaml = dir.join("bot.yaml");
-    std::fs::write(&bot_yaml, "data_dir: var\naccounts: [r.yaml]\n").unwrap();
+    std::fs::write(&bot_yaml, "data_dir: var\naccounts: [r.yaml]\nlogging: {level: debug}\n").unwrap();
     let mut bot = support::Proc::gridbot(&["run", "--config", bot_yaml.to_str().unwrap()], &[]);
     bot.wait_for("trading", std::time::Duration::from_secs(60));
+    // At debug the account's log explains what the bot did, without the libraries' chatter.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let logs: String = std::fs::read_dir(dir.join("var/r/logs"))
+        .unwrap()
+        .flatten()
+        .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+        .collect();
+    assert!(logs.contains("\"message\":\"placed\""), "debug shows each order placed: {logs}");
+    for noise in ["\"target\":\"tungstenite", "\"target\":\"rustls", "\"target\":\"ureq", "\"target\":\"hyper"] {
+        assert!(!logs.contains(noise), "no library debug lines ({noise})");
+    }
 
     let dry = gridbot(&["recover", "--dry-run", "--config", bot_yaml.to_str().unwrap()]);
     let out = text(&dry);

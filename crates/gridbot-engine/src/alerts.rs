@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 pub use gridbot_strategy::records::AlertKind;
 
-use crate::config::TelegramConfig;
+use crate::config::{TelegramConfig, scrub};
 
 /// The emoji a Telegram message starts with.
 const fn icon(kind: AlertKind) -> &'static str {
@@ -139,14 +139,28 @@ impl Worker {
                 }
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
                 let reply = response.body_mut().read_to_string().unwrap_or_default();
-                let retry_after = serde_json::from_str::<serde_json::Value>(&reply)
-                    .ok()
+                let parsed = serde_json::from_str::<serde_json::Value>(&reply).ok();
+                let retry_after = parsed
+                    .as_ref()
                     .and_then(|v| v.pointer("/parameters/retry_after").and_then(serde_json::Value::as_u64));
                 if let Some(secs) = retry_after {
                     let b = self.refill(chat_id);
                     b.paused_until = Some(Instant::now() + Duration::from_secs(secs.min(3_600)));
                 }
-                tracing::warn!(target: "gridbot::telegram", status, retry_after, "telegram: sendMessage refused");
+                // Telegram says why; the reply never holds the token (it is only in the URL).
+                let description = parsed
+                    .as_ref()
+                    .and_then(|v| v.get("description").and_then(serde_json::Value::as_str))
+                    .unwrap_or("")
+                    .to_owned();
+                tracing::warn!(
+                    target: "gridbot::telegram",
+                    status,
+                    retry_after,
+                    description = %scrub(&description, &[self.config.bot_token.expose().to_owned()]),
+                    hint = refusal_hint(status),
+                    "telegram: sendMessage refused"
+                );
             }
             Err(e) => {
                 self.stats.failed.fetch_add(1, Ordering::Relaxed);
@@ -167,6 +181,17 @@ impl Worker {
 }
 
 /// The kind of a transport failure, never its text (which may quote the URL and its token).
+/// What a Telegram refusal usually means, for the operator reading the log.
+fn refusal_hint(status: u16) -> &'static str {
+    match status {
+        401 | 404 => "the bot token is wrong (notifications.telegram.bot_token)",
+        400 => "the chat_id is wrong, or the bot has not been added to that chat",
+        403 => "the bot was blocked or removed from the chat",
+        429 => "rate limited by Telegram: alerts wait retry_after seconds",
+        _ => "Telegram could not take the message",
+    }
+}
+
 fn error_kind(e: &ureq::Error) -> &'static str {
     match e {
         ureq::Error::Timeout(_) => "timeout",
@@ -351,5 +376,18 @@ mod tests {
         std::thread::sleep(Duration::from_millis(300));
         assert_eq!(telegram.stats().failed.load(Ordering::Relaxed), 1);
         telegram.stop();
+    }
+}
+
+#[cfg(test)]
+mod refusal_tests {
+    #[test]
+    fn a_refusal_says_why_and_what_to_check() {
+        assert!(super::refusal_hint(400).contains("chat_id"));
+        assert!(super::refusal_hint(401).contains("bot token"));
+        assert!(super::refusal_hint(403).contains("blocked"));
+        let token = "4242:secret-token".to_owned();
+        let text = crate::config::scrub("Unauthorized for 4242:secret-token", std::slice::from_ref(&token));
+        assert!(!text.contains("secret-token"), "{text}");
     }
 }

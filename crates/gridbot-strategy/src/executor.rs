@@ -73,6 +73,24 @@ pub fn execute(exchange: &dyn Exchange, commands: &[Command], may_send: &mut dyn
             Outcome::PlaceFailed { link_id, error } | Outcome::CancelFailed { link_id, error } => {
                 tracing::warn!(link_id = %link_id, error = %error, "command failed");
             }
+            Outcome::Placed { link_id, order_id } => {
+                if let Command::Place { request, .. } = command {
+                    tracing::debug!(
+                        link_id = %link_id,
+                        order_id = %order_id,
+                        side = request.side.as_str(),
+                        qty = %request.qty,
+                        price = %request.price.map_or_else(|| "market".to_owned(), |p| p.to_string()),
+                        reduce_only = request.reduce_only,
+                        "placed"
+                    );
+                }
+            }
+            Outcome::Cancelled { link_id } => tracing::debug!(link_id = %link_id, "cancelled"),
+            Outcome::CancelledAll { symbol, count } => tracing::debug!(%symbol, count, "cancelled all"),
+            Outcome::PlaceSkipped { link_id } => {
+                tracing::debug!(link_id = %link_id, "place skipped (its cancel did not go through, or halted)");
+            }
             _ => {}
         }
         outcomes.push(outcome);

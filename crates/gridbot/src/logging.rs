@@ -59,7 +59,12 @@ pub(crate) fn init(
     terminal: TerminalFormat,
     files: Option<(&Path, Vec<String>)>,
 ) -> Result<(), String> {
-    let level = filter(level);
+    // gridbot's own lines at the configured level; the libraries below it (TLS, WebSocket,
+    // HTTP) at most at WARN — at debug or trace they would bury the lines that explain the bot.
+    let ours = filter(level);
+    let level = tracing_subscriber::filter::Targets::new()
+        .with_default(std::cmp::min(ours, LevelFilter::WARN))
+        .with_target("gridbot", ours);
     // Colour only for a person at a terminal: a pipe, a file or journald gets plain text
     // (NO_COLOR is honoured too).
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr()) && std::env::var_os("NO_COLOR").is_none();
@@ -69,7 +74,7 @@ pub(crate) fn init(
                 .with_writer(std::io::stderr)
                 .with_ansi(colour)
                 .with_target(false)
-                .with_filter(level)
+                .with_filter(level.clone())
                 .boxed(),
         ),
         TerminalFormat::Json => Some(
@@ -77,7 +82,7 @@ pub(crate) fn init(
                 .json()
                 .with_ansi(false)
                 .with_writer(std::io::stderr)
-                .with_filter(level)
+                .with_filter(level.clone())
                 .boxed(),
         ),
         TerminalFormat::Off => None,

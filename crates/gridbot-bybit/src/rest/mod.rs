@@ -281,11 +281,16 @@ impl BybitClient {
         let mut resynced = false;
         loop {
             self.wait_for_slot(call.class);
+            let started = std::time::Instant::now();
             let error = match self.send_once(call) {
-                Ok(body) => return Ok(body),
+                Ok(body) => {
+                    tracing::trace!(path = call.path, ms = started.elapsed().as_millis(), attempt, "rest ok");
+                    return Ok(body);
+                }
                 Err(BybitError::Exchange(e)) => e,
                 Err(other) => return Err(other),
             };
+            tracing::debug!(path = call.path, ms = started.elapsed().as_millis(), attempt, error = %error, "rest request failed");
             let last_attempt = attempt + 1 >= self.config.retry.max_attempts;
             match error.action() {
                 ErrorAction::ResyncClock if !resynced => {

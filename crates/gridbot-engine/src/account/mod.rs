@@ -186,15 +186,34 @@ impl TradingAccount {
         self.summary.events += 1;
         let stamp = Some((envelope.read_at, Instant::now(), envelope.found_idle));
         self.sync_emergency_flag();
+        let waited_us = envelope.read_at.elapsed().as_micros();
         let event = match envelope.event {
-            Event::Executions(list) => CoreEvent::Executions(list),
-            Event::Orders(list) => CoreEvent::Orders(list),
-            Event::Positions(list) => CoreEvent::Positions(list),
+            Event::Executions(list) => {
+                for e in &list {
+                    tracing::debug!(account = %self.id, symbol = %e.symbol, order_link_id = %e.order_link_id,
+                        side = e.side.as_str(), price = %e.exec_price, qty = %e.exec_qty, exec_type = e.exec_type.as_str(), waited_us, "execution");
+                }
+                CoreEvent::Executions(list)
+            }
+            Event::Orders(list) => {
+                for o in &list {
+                    tracing::debug!(account = %self.id, symbol = %o.symbol, order_link_id = %o.order_link_id,
+                        status = o.status.as_str(), waited_us, "order update");
+                }
+                CoreEvent::Orders(list)
+            }
+            Event::Positions(list) => {
+                for p in &list {
+                    tracing::debug!(account = %self.id, symbol = %p.symbol, idx = ?p.position_idx, size = %p.size, waited_us, "position");
+                }
+                CoreEvent::Positions(list)
+            }
             Event::Wallet(w) => {
                 self.summary.equity = Some(w.total_equity.to_string());
                 CoreEvent::Wallet(w)
             }
             Event::Book { symbol, bid, ask, ts_ms } => {
+                tracing::trace!(account = %self.id, %symbol, bid = ?bid.map(|l| l.price.to_string()), ask = ?ask.map(|l| l.price.to_string()), ts_ms, waited_us, "book");
                 CoreEvent::Book { symbol, bid: bid.map(|l| l.price), ask: ask.map(|l| l.price), ts_ms }
             }
             Event::Reconcile(reason) => {

@@ -32,8 +32,8 @@ mod snapshot;
 
 pub use journal::{Journal, JournalError, JournalEvent, JournalTrade, Refusal};
 pub use snapshot::{
-    AccountSnapshot, ClassicSlot, ClassicState, InvalidSnapshot, LegProblem, LegState, Loaded, SCHEMA_VERSION,
-    SnapshotError, SnapshotStore, SymbolState, TrackedOrder,
+    AccountSnapshot, ClassicSlot, ClassicState, InvalidSnapshot, LegProblem, LegState, Loaded, RiskAlertMemory,
+    SCHEMA_VERSION, SnapshotError, SnapshotStore, SymbolState, TrackedOrder,
 };
 
 #[cfg(test)]

@@ -133,6 +133,24 @@ pub struct AccountSnapshot {
     pub last_execution_id: Option<String>,
     /// Its time, UTC ms.
     pub last_execution_ms: Option<i64>,
+    /// The risk conditions holding at the save, and when each was last alerted: a restart
+    /// does not alert again what is already known (the hourly repeat carries on).
+    #[serde(default)]
+    pub risk_alerts: Vec<RiskAlertMemory>,
+}
+
+/// A risk condition that holds, and when it was last alerted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RiskAlertMemory {
+    /// The symbol.
+    pub symbol: Symbol,
+    /// The risk level.
+    pub level: gridbot_risk::RiskLevel,
+    /// The leg, when the condition is a leg's.
+    pub leg: Option<Leg>,
+    /// When it was last alerted, event time (UTC ms).
+    pub at_ms: i64,
 }
 
 impl AccountSnapshot {
@@ -147,6 +165,7 @@ impl AccountSnapshot {
             account_risk: AccountMemory::default(),
             last_execution_id: None,
             last_execution_ms: None,
+            risk_alerts: Vec::new(),
         }
     }
 

@@ -176,3 +176,31 @@ fn a_restart_after_fills_while_down_keeps_the_inventory_and_the_grid() {
     trade(&sim, &ex, &mut core, restart + 6 * HOUR_MS);
     assert!(core.stats().strategy.fills > fills_after_restart, "the grid trades after the restart");
 }
+
+#[test]
+fn risk_conditions_already_alerted_survive_a_restart() {
+    let candles = gridbot_data::load_candles(DATA).unwrap();
+    let start = candles[0].open_time_ms;
+    let sim = SimExchange::new(
+        MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]),
+        CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)])),
+    );
+    let ex = sim.account(sim.add_account(Decimal::from(100_000)));
+    sim.advance_to(start + HOUR_MS);
+    let now = ex.server_time().unwrap();
+    let memory = gridbot_state::RiskAlertMemory {
+        symbol: btc(),
+        level: gridbot_risk::RiskLevel::LevelUpBudget,
+        leg: Some(gridbot_core::Leg::Long),
+        at_ms: now - 1_000,
+    };
+    let opened = open_symbol(&ex, "cls", &config(), None, None, now, false).unwrap();
+    let start_state = CoreStart { risk_alerts: vec![memory.clone()], ..CoreStart::default() };
+    let core = AccountCore::new("cls", RiskParams::default(), vec![opened.core], start_state);
+    // Known as holding and alerted at that time: saved again as it was, so the next start does
+    // not alert it again either (and the hourly repeat counts from the first alert).
+    assert_eq!(core.snapshot(now).risk_alerts, vec![memory]);
+    let opened = open_symbol(&ex, "cls", &config(), None, None, now, false).unwrap();
+    let fresh = AccountCore::new("cls", RiskParams::default(), vec![opened.core], CoreStart::default());
+    assert!(fresh.snapshot(now).risk_alerts.is_empty());
+}

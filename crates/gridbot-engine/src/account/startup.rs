@@ -189,6 +189,7 @@ impl TradingAccount {
             account_memory: snapshot.as_ref().map(|s| s.account_risk.clone()).unwrap_or_default(),
             last_execution: snapshot.as_ref().and_then(|s| s.last_execution_id.clone().zip(s.last_execution_ms)),
             halted: flag.exists(),
+            risk_alerts: snapshot.as_ref().map(|s| s.risk_alerts.clone()).unwrap_or_default(),
         };
         let core = AccountCore::new(&id, config.risk.clone(), symbols, start);
         if let Some(slot) = &tape

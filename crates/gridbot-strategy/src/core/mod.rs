@@ -231,6 +231,8 @@ pub struct CoreStart {
     pub last_execution: Option<(String, i64)>,
     /// The emergency stop is on.
     pub halted: bool,
+    /// Risk conditions that held at the last save, with when each was last alerted.
+    pub risk_alerts: Vec<gridbot_state::RiskAlertMemory>,
 }
 
 /// The sans-IO core of one account.
@@ -269,7 +271,15 @@ pub struct Work {
 impl AccountCore {
     /// The core of `account_id` over its symbols.
     #[must_use]
-    pub fn new(account_id: &str, risk_params: RiskParams, symbols: Vec<SymbolCore>, start: CoreStart) -> Self {
+    pub fn new(account_id: &str, risk_params: RiskParams, mut symbols: Vec<SymbolCore>, start: CoreStart) -> Self {
+        // What was already alerted before a restart is not alerted again.
+        let mut alerted = HashMap::new();
+        for m in start.risk_alerts {
+            if let Some(i) = symbols.iter().position(|s| s.symbol() == &m.symbol) {
+                alerted.insert((m.level, m.leg, i), m.at_ms);
+                symbols[i].risk_active.insert((m.level, m.leg));
+            }
+        }
         Self {
             account_id: account_id.to_owned(),
             risk_params,
@@ -277,7 +287,7 @@ impl AccountCore {
             wallet_figures: start.wallet.as_ref().map(|w| AccountView::from_wallet(w, 0.0)),
             wallet: start.wallet,
             account_memory: start.account_memory,
-            alerted: HashMap::new(),
+            alerted,
             halted: start.halted,
             last_execution: start.last_execution,
             last_equity_ms: 0,
@@ -355,6 +365,21 @@ impl AccountCore {
             snapshot.last_execution_id = Some(id.clone());
             snapshot.last_execution_ms = Some(*t);
         }
+        let mut alerts: Vec<gridbot_state::RiskAlertMemory> = self
+            .alerted
+            .iter()
+            .filter(|((level, leg, i), _)| {
+                self.symbols.get(*i).is_some_and(|s| s.risk_active.contains(&(*level, *leg)))
+            })
+            .map(|((level, leg, i), at)| gridbot_state::RiskAlertMemory {
+                symbol: self.symbols[*i].symbol().clone(),
+                level: *level,
+                leg: *leg,
+                at_ms: *at,
+            })
+            .collect();
+        alerts.sort_by(|a, b| (&a.symbol, a.level, a.leg, a.at_ms).cmp(&(&b.symbol, b.level, b.leg, b.at_ms)));
+        snapshot.risk_alerts = alerts;
         snapshot
     }
 

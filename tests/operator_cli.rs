@@ -394,3 +394,25 @@ fn config_check_catches_what_run_would_reject() {
         text(&out)
     );
 }
+
+#[test]
+fn a_lockstep_demo_gives_the_same_results_every_run() {
+    let dir = temp_dir("operator-demo-lockstep");
+    let table = |out: &str| {
+        let run = Command::new(gridbot_bin())
+            .args(["demo", "--lockstep", "--days", "0.1", "--out", dir.join(out).to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(run.status.success(), "{}", text(&run));
+        let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+        assert!(stdout.contains("paced to the bot"), "{stdout}");
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("main ") || l.starts_with("range "))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let first = table("one");
+    assert_eq!(first.len(), 2, "{first:?}");
+    assert_eq!(first, table("two"), "same data and options, same results");
+}

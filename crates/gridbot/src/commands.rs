@@ -122,14 +122,23 @@ pub(crate) fn sim(config: PathBuf, bind: Option<SocketAddr>, cps: Option<f64>, f
         .map_err(|e| Failure::new(if e.is_config() { 2 } else { 1 }, e.to_string()))
 }
 
+/// How the demo's replay moves: at a speed, or paced to the bot.
+pub(crate) struct Pace {
+    /// Candles per second.
+    pub(crate) speed: f64,
+    /// Paced to the bot instead.
+    pub(crate) lockstep: bool,
+}
+
 /// `gridbot demo`.
 pub(crate) fn demo(
     data: Option<PathBuf>,
     out: Option<PathBuf>,
     days: Option<f64>,
-    speed: f64,
+    pace: Pace,
     verbose: bool,
 ) -> Result<(), Failure> {
+    let Pace { speed, lockstep } = pace;
     if !(speed.is_finite() && speed >= 1.0) {
         return Err(Failure::new(2, format!("--speed: expected at least 1 candle per second, got {speed}")));
     }
@@ -169,7 +178,12 @@ pub(crate) fn demo(
             last_line = std::time::Instant::now();
         }
     };
-    let options = DemoOptions { data_dir: data, out_dir: out_dir.clone(), days, candles_per_second: speed };
+    if lockstep {
+        outln!("paced to the bot (--lockstep): the same results on every run, at the bot's speed.");
+    } else {
+        outln!("at {speed} candles/s: the results depend on how fast this machine runs the bot (--lockstep does not).");
+    }
+    let options = DemoOptions { data_dir: data, out_dir: out_dir.clone(), days, candles_per_second: speed, lockstep };
     let report = match run_demo(&options, &mut progress) {
         Ok(r) => r,
         Err(e) => {

@@ -35,6 +35,8 @@ pub(crate) const DATA_FILES: [(&str, &str); 2] = [
     ("ETHUSDT", "binanceusdm_ETHUSDT_1m_2025-05_2025-06.csv.gz"),
 ];
 const WALLET: u32 = 100_000;
+/// The quiet a lockstep demo waits for after each price-path point.
+const LOCKSTEP_QUIET: Duration = Duration::from_millis(10);
 
 /// How to run the demo.
 #[derive(Debug, Clone)]
@@ -47,6 +49,8 @@ pub(crate) struct DemoOptions {
     pub(crate) days: Option<f64>,
     /// Replay speed.
     pub(crate) candles_per_second: f64,
+    /// Pace the replay to the bot instead (the same results every run).
+    pub(crate) lockstep: bool,
 }
 
 /// One account's results.
@@ -188,13 +192,18 @@ pub(crate) fn run_demo(options: &DemoOptions, progress: &mut dyn FnMut(&str)) ->
     let started = Instant::now();
     #[allow(clippy::cast_possible_truncation, reason = "days of the bundled data: far below i64::MAX ms")]
     let end = start + (days * DAY_MS as f64) as i64;
-    handle
-        .drive(Duration::from_secs_f64(1.0 / options.candles_per_second.max(1.0)))
-        .map_err(|e| fail("simulator")(e.to_string()))?;
+    if options.lockstep {
+        // Paced to the bot: each price-path point once both accounts have acted on the last.
+        handle.drive_lockstep_until(LOCKSTEP_QUIET, end).map_err(|e| fail("simulator")(e.to_string()))?;
+    } else {
+        handle
+            .drive(Duration::from_secs_f64(1.0 / options.candles_per_second.max(1.0)))
+            .map_err(|e| fail("simulator")(e.to_string()))?;
+    }
     loop {
         std::thread::sleep(Duration::from_millis(250));
         let now = handle.market_time_ms();
-        let done = now >= end || handle.replay_remaining() == 0;
+        let done = now >= end || handle.replay_remaining() == 0 || (options.lockstep && handle.driver_finished());
         if !bot.healthy() {
             handle.stop_driving();
             bot.stop();

@@ -82,9 +82,14 @@ enum Command {
         /// Market days to trade after the warm-up (default: all the bundled data).
         #[arg(long)]
         days: Option<f64>,
-        /// Replay speed, candles per second.
+        /// Replay speed, candles per second. At a speed the results depend on how fast this
+        /// machine runs the bot (it may miss moves); see --lockstep.
         #[arg(long, default_value_t = 2_000.0)]
         speed: f64,
+        /// Pace the replay to the bot — each price-path point once both accounts have acted —
+        /// for the same results on every run and machine (slower than --speed).
+        #[arg(long)]
+        lockstep: bool,
         /// Log to the terminal too.
         #[arg(short, long)]
         verbose: bool,
@@ -263,7 +268,9 @@ fn main() -> ExitCode {
         Command::Sim { config, bind, candles_per_second, fresh } => {
             commands::sim(config, bind, candles_per_second, fresh)
         }
-        Command::Demo { data, out, days, speed, verbose } => commands::demo(data, out, days, speed, verbose),
+        Command::Demo { data, out, days, speed, lockstep, verbose } => {
+            commands::demo(data, out, days, commands::Pace { speed, lockstep }, verbose)
+        }
         Command::Backtest { config, data, from, to, balance, out, quiet, example, data_dir } => {
             backtest::backtest(backtest::BacktestArgs {
                 config,

@@ -301,6 +301,12 @@ impl ServerHandle {
     /// ones (fills, orders, positions, wallet).
     /// Runs on a thread of its own until the replay ends or the server stops.
     pub fn drive_lockstep(&mut self, quiet: std::time::Duration) -> std::io::Result<()> {
+        self.drive_lockstep_until(quiet, i64::MAX)
+    }
+
+    /// [`Self::drive_lockstep`], stopping once the market reaches `until_ms` (a run that ends
+    /// at the same point every time).
+    pub fn drive_lockstep_until(&mut self, quiet: std::time::Duration, until_ms: i64) -> std::io::Result<()> {
         let shared = Arc::clone(&self.shared);
         let stop = Arc::clone(&self.driver_stop);
         let thread = std::thread::Builder::new().name("gridbot-sim-lockstep".into()).spawn(move || {
@@ -315,7 +321,7 @@ impl ServerHandle {
             shared.activity.wait_quiet(quiet.max(LOCKSTEP_START_QUIET), &stopped);
             loop {
                 shared.activity.wait_quiet(quiet, &stopped);
-                if stopped() {
+                if stopped() || shared.market().engine.now_ms() >= until_ms {
                     break;
                 }
                 // The market first, then what it filled, each heard and acted on before the
@@ -341,6 +347,13 @@ impl ServerHandle {
     #[must_use]
     pub fn market_time_ms(&self) -> i64 {
         self.shared.market().engine.now_ms()
+    }
+
+    /// True once a replay driver has stopped on its own (the replay or a lockstep's end
+    /// reached); false while it runs or when none was started.
+    #[must_use]
+    pub fn driver_finished(&self) -> bool {
+        self.driver.as_ref().is_some_and(std::thread::JoinHandle::is_finished)
     }
 
     /// Candles not yet replayed.

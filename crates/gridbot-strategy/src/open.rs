@@ -80,6 +80,37 @@ pub struct OpenedSymbol {
     pub config_changes: Vec<String>,
 }
 
+/// The settings of a classic grid's configuration that differ from the generation it runs:
+/// the generation keeps its levels, quantities, bias and whole-grid take-profit/stop-loss until
+/// its next rebuild (a recentre), which applies them; recentring rules apply at once.
+#[must_use]
+pub fn classic_changes(configured: &ClassicSettings, running: &gridbot_grid::ClassicPlan) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut differs = |name: &str, was: String, now: String| {
+        if was != now {
+            out.push(format!(
+                "{name}: configured {now}, the running grid has {was} — applied at its next rebuild (recentre)"
+            ));
+        }
+    };
+    differs("bias", format!("{:?}", running.bias()).to_lowercase(), format!("{:?}", configured.bias).to_lowercase());
+    if let Some(level) = running.levels().first() {
+        differs("qty_per_level", level.qty.to_string(), configured.qty_per_level.to_string());
+    }
+    let levels = match configured.layout {
+        LayoutSpec::AroundMarket { levels_per_side, .. } => Some(2 * levels_per_side as usize + 1),
+        LayoutSpec::Bounds { levels, .. } => Some(levels as usize),
+        LayoutSpec::BoundsBySpacing { .. } => None,
+    };
+    if let Some(n) = levels {
+        differs("levels", running.levels().len().to_string(), n.to_string());
+    }
+    let opt = |v: Option<f64>| v.map_or_else(|| "off".to_owned(), |f| f.to_string());
+    differs("take_profit", opt(running.take_profit()), opt(configured.take_profit));
+    differs("stop_loss", opt(running.stop_loss()), opt(configured.stop_loss));
+    out
+}
+
 /// The settings of `configured` that differ from the `locked` plan's, one sentence each saying
 /// what happens: the locked plan is kept, so none of them applies to the running grid.
 #[must_use]
@@ -276,6 +307,9 @@ pub fn open_symbol(
             let state = state.filter(|s| s.classic.is_some());
             if let Some(s) = state {
                 grid.restore(s);
+                if let Some(c) = &s.classic {
+                    config_changes = classic_changes(&settings, &c.plan);
+                }
             }
             let sync = ClassicSync::find(exchange, tag, symbol, state, &positions, heard_until, dry_run, now).map_err(
                 |source| OpenError::Exchange { what: format!("{symbol}: recovery"), source: Box::new(source) },
@@ -346,5 +380,37 @@ mod tests {
         assert_eq!(changes.len(), 2, "{changes:?}");
         assert!(changes[0].starts_with("max_levels: configured 10, locked 8 — kept as locked"), "{changes:?}");
         assert!(changes[1].contains("configured take_profit 0.004, locked take_profit_steps 1"), "{changes:?}");
+    }
+
+    #[test]
+    fn a_classic_grid_names_what_its_next_rebuild_applies() {
+        use crate::classic::{ClassicSettings, LayoutSpec, RecentrePolicy};
+        use gridbot_core::reference::bybit_ethusdt;
+        use gridbot_grid::{Bias, ClassicPlan, Progression};
+        let settings = ClassicSettings {
+            layout: LayoutSpec::AroundMarket { spacing: 0.01, levels_per_side: 3 },
+            progression: Progression::Arithmetic,
+            bias: Bias::Neutral,
+            qty_per_level: "0.1".parse().unwrap(),
+            take_profit: None,
+            stop_loss: None,
+            recentre: RecentrePolicy::default(),
+            partial_fill_timeout_ms: 60_000,
+        };
+        let mid = "2000".parse().unwrap();
+        let plan = ClassicPlan::build(&settings.params_at(mid, None), mid, &bybit_ethusdt()).unwrap();
+        assert!(super::classic_changes(&settings, &plan).is_empty());
+        let changed = ClassicSettings {
+            layout: LayoutSpec::AroundMarket { spacing: 0.01, levels_per_side: 5 },
+            stop_loss: Some(0.05),
+            ..settings
+        };
+        let changes = super::classic_changes(&changed, &plan);
+        assert_eq!(changes.len(), 2, "{changes:?}");
+        assert!(
+            changes[0].starts_with("levels: configured 11, the running grid has 7 — applied at its next rebuild"),
+            "{changes:?}"
+        );
+        assert!(changes[1].starts_with("stop_loss: configured 0.05, the running grid has off"), "{changes:?}");
     }
 }

@@ -220,7 +220,7 @@ impl TradingAccount {
             account.announce(symbol, report, dry_run, journal);
         }
         for (symbol, change) in changes {
-            let text = format!("the configuration differs from the locked plan: {change}");
+            let text = format!("the configuration differs from the running grid: {change}");
             account.alerts.raise(AlertKind::Risk, Some(symbol.as_str()), &text);
             if journal {
                 account.persister.send(Record::Journal(JournalRecord::Event {

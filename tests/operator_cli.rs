@@ -416,3 +416,42 @@ fn a_lockstep_demo_gives_the_same_results_every_run() {
     assert_eq!(first.len(), 2, "{first:?}");
     assert_eq!(first, table("two"), "same data and options, same results");
 }
+
+#[test]
+fn a_wall_clock_simulator_answers_in_todays_time() {
+    use gridbot_core::{Exchange, Interval, KlineQuery, OrderRequest, PositionIdx, PositionMode, Side, TimeWindow};
+    let dir = temp_dir("operator-wall-clock");
+    let data = support::truncated(&dir, support::BTC_FILE, 1);
+    std::fs::write(
+        dir.join("sim.yaml"),
+        format!(
+            "bind: 127.0.0.1:0\ninterval: 1m\ncandles_per_second: 0\nclock: wall\nwarmup_days: 0\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n\
+             accounts:\n  - {{api_key: key-w, api_secret: secret-w, wallet: 10000}}\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    let mut sim = support::Proc::gridbot(&["sim", "--config", dir.join("sim.yaml").to_str().unwrap()], &[]);
+    sim.wait_for("listening on http://", std::time::Duration::from_secs(60));
+    assert!(sim.output().contains("clock: wall"), "{}", sim.output());
+    let url = sim.output().split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
+    let ex = support::client(&url, "key-w", "secret-w");
+    let btc = gridbot_core::Symbol::new("BTCUSDT").unwrap();
+    let now = ex.server_time().unwrap();
+    // The market's latest candle is today's, not the data's 2025 date.
+    let candles = ex
+        .klines(&KlineQuery {
+            symbol: btc.clone(),
+            interval: Interval::M1,
+            window: TimeWindow { start_ms: now - 3_600_000, end_ms: now + 60_000 },
+        })
+        .unwrap();
+    let last = candles.last().expect("candles of the last hour").open_time_ms;
+    assert!((now - last).abs() <= 120_000, "the replay is re-based to now: {last} vs {now}");
+    // "Executions since an hour ago" finds a fill made now.
+    ex.set_position_mode(&btc, PositionMode::Hedge).unwrap();
+    let id = gridbot_core::OrderLinkId::new("wall-1").unwrap();
+    ex.place(&OrderRequest::market(btc.clone(), Side::Buy, "0.001".parse().unwrap(), PositionIdx::Long, id)).unwrap();
+    let fills = ex.executions(&btc, TimeWindow { start_ms: now - 3_600_000, end_ms: now + 3_600_000 }).unwrap();
+    assert_eq!(fills.len(), 1, "{fills:?}");
+}

@@ -23,6 +23,8 @@
 //!   orders_per_sec: 10          # create, cancel, cancel-all, leverage, mode (default 10)
 //!   queries_per_sec: 50         # open orders, history, executions, positions, wallet (default 50)
 //! state_file: sim-state.json    # saved on exit and every 10 s; restored on start
+//! clock: wall                   # wall: market time re-based to now (default at real-time speed,
+//!                               # 1 candle a minute for 1m data); replay: the data's own times
 //! ```
 
 use std::collections::BTreeMap;
@@ -80,6 +82,8 @@ struct RawFile {
     allow_remote: bool,
     #[serde(default)]
     rate_limits: Option<RawRateLimits>,
+    #[serde(default)]
+    clock: Option<String>,
     markets: Vec<RawMarket>,
     accounts: Vec<RawAccount>,
     #[serde(default)]
@@ -109,6 +113,26 @@ pub struct SimSetup {
     pub state_file: Option<PathBuf>,
     /// `allow_remote: true`: a bind address other machines can reach is accepted.
     pub allow_remote: bool,
+    /// Market time re-based to the wall clock (`clock: wall`; the default at real-time speed):
+    /// orders, executions, positions and candles carry today's times, so "executions since an
+    /// hour ago" finds them. Otherwise (`clock: replay`) they carry the data's own times while
+    /// `/v5/market/time` is the wall clock (request signing needs it).
+    pub wall_clock: bool,
+}
+
+impl SimSetup {
+    /// Re-bases the replay (and any funding history) so the market reaches the first candle
+    /// after the warm-up at `now_ms`, rounded down to the candle interval. Before the warm-up.
+    pub fn rebase_to_wall_clock(&mut self, now_ms: i64) -> Option<i64> {
+        let first = self.replay.next_time()?;
+        let interval = self.replay.interval_ms().max(1);
+        let serving = first + self.warmup_ms;
+        let offset = (now_ms - serving).div_euclid(interval) * interval;
+        let replay = std::mem::replace(&mut self.replay, CandleReplay::new(interval, BTreeMap::new()));
+        self.replay = replay.shifted(offset);
+        self.engine.shift_funding_history(offset);
+        Some(offset)
+    }
 }
 
 /// Refuses an address other machines can reach unless `allow_remote` says so: the simulator's
@@ -274,6 +298,13 @@ pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
             }
         }
     }
+    let real_time = (candles_per_second * interval_ms as f64 / 1_000.0 - 1.0).abs() < 0.01;
+    let wall_clock = match raw.clock.as_deref() {
+        None => real_time,
+        Some("wall") => true,
+        Some("replay") => false,
+        Some(other) => return Err(err("clock", format!("expected wall or replay, got {other:?}"))),
+    };
     Ok(SimSetup {
         server,
         engine: MatchingEngine::new(raw.engine, instruments),
@@ -283,6 +314,7 @@ pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
         warmup_ms,
         state_file: raw.state_file.map(|p| base.join(p)),
         allow_remote: raw.allow_remote,
+        wall_clock,
     })
 }
 

@@ -55,6 +55,9 @@ pub struct ReplayPosition {
     pub cursor: BTreeMap<Symbol, usize>,
     /// Next funding settlement.
     pub next_funding_ms: Option<i64>,
+    /// How far the replay was moved in time (re-based to the wall clock), ms.
+    #[serde(default)]
+    pub offset_ms: i64,
 }
 
 #[derive(Debug, Clone)]
@@ -120,6 +123,8 @@ pub struct QuietWalk {
 #[derive(Debug, Clone)]
 pub struct CandleReplay {
     interval_ms: i64,
+    /// How far the candles were moved in time ([`CandleReplay::shifted`]).
+    offset_ms: i64,
     series: Vec<Series>,
     next_funding_ms: Option<i64>,
     step: StepInProgress,
@@ -147,6 +152,7 @@ impl CandleReplay {
         series.dedup_by(|a, b| a.0 == b.0);
         Self {
             interval_ms: interval_ms.max(1),
+            offset_ms: 0,
             series: series
                 .into_iter()
                 .map(|(symbol, candles)| Series { symbol, candles, cursor: 0, inert: None })
@@ -154,6 +160,22 @@ impl CandleReplay {
             next_funding_ms: None,
             step: StepInProgress::default(),
         }
+    }
+
+    /// The same replay `offset_ms` later in time: every candle's open time moved (prices
+    /// unchanged). For re-basing a paper-trading replay to the wall clock, before it starts.
+    #[must_use]
+    pub fn shifted(self, offset_ms: i64) -> Self {
+        let series = self
+            .series
+            .into_iter()
+            .map(|s| {
+                let candles: Vec<Candle> =
+                    s.candles.iter().map(|c| Candle { open_time_ms: c.open_time_ms + offset_ms, ..*c }).collect();
+                (s.symbol, Arc::from(candles))
+            })
+            .collect();
+        Self { offset_ms: self.offset_ms + offset_ms, ..Self::shared(self.interval_ms, series) }
     }
 
     /// Open time of the next candle to start, if any is left.
@@ -180,11 +202,17 @@ impl CandleReplay {
         ReplayPosition {
             cursor: self.series.iter().map(|s| (s.symbol.clone(), s.cursor)).collect(),
             next_funding_ms: self.next_funding_ms,
+            offset_ms: self.offset_ms,
         }
     }
 
-    /// Continues from a saved position (the series must be the same files).
+    /// Continues from a saved position (the series must be the same files), moved in time as
+    /// the saved replay was.
     pub fn restore(&mut self, position: ReplayPosition) {
+        if position.offset_ms != self.offset_ms {
+            let replay = std::mem::replace(self, Self::shared(self.interval_ms, Vec::new()));
+            *self = replay.shifted(position.offset_ms - self.offset_ms);
+        }
         for s in &mut self.series {
             if let Some(&i) = position.cursor.get(&s.symbol) {
                 s.cursor = i.min(s.candles.len());

@@ -77,6 +77,14 @@ pub fn serve(options: &ServeOptions, say: &dyn Fn(&str)) -> Result<(), ServeErro
         setup.engine = state::load(path, &mut setup.replay).map_err(ServeError::Restore)?;
         say(&format!("restored {}", path.display()));
     } else {
+        if setup.wall_clock
+            && let Some(offset) = setup.rebase_to_wall_clock(gridbot_core::Clock::now_ms(&SystemClock))
+        {
+            say(&format!(
+                "clock: wall — the replay is moved {:.1} days later so its market time is now (clock: replay keeps the data's own times)",
+                offset as f64 / 86_400_000.0
+            ));
+        }
         warmed = setup.warm_up();
     }
     let state_file = setup.state_file.clone();

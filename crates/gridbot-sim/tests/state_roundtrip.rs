@@ -95,3 +95,24 @@ fn save_and_restore_mid_replay_changes_nothing() {
     assert!(matches!(load(&dir.join("missing.json"), &mut fresh().1), Err(StateError::Io { .. })));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_replay_moved_to_the_wall_clock_restores_at_the_same_times() {
+    let (mut engine, replay) = fresh();
+    let offset = 500 * 86_400_000;
+    let mut moved = replay.shifted(offset);
+    let first = moved.next_time().unwrap();
+    moved.step(&mut engine);
+    moved.step(&mut engine);
+    let dir = std::env::temp_dir().join(format!("gridbot-sim-shifted-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("state.json");
+    save(&path, &engine, &moved).unwrap();
+    // A restart loads the data files afresh (unmoved): restoring moves them as saved.
+    let (_, mut reloaded) = fresh();
+    let engine2 = load(&path, &mut reloaded).unwrap();
+    assert_eq!(engine2.now_ms(), engine.now_ms());
+    assert_eq!(reloaded.next_time(), moved.next_time());
+    assert_eq!(reloaded.next_time(), Some(first + 2 * 60_000));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

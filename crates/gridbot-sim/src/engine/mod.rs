@@ -290,6 +290,15 @@ impl MatchingEngine {
         self.accounts.len()
     }
 
+    /// Moves the funding history `offset_ms` later (with a replay re-based to the wall clock).
+    pub fn shift_funding_history(&mut self, offset_ms: i64) {
+        for points in self.config.funding_history.values_mut() {
+            for p in points {
+                p.time_ms += offset_ms;
+            }
+        }
+    }
+
     /// Settings.
     #[must_use]
     pub fn config(&self) -> &SimConfig {

@@ -521,3 +521,39 @@ fn the_filters_clients_send_are_honoured() {
     assert_eq!(count(&body), 1, "{body}");
     s.stop();
 }
+
+#[test]
+fn a_silent_connection_is_closed_and_a_talking_one_is_not() {
+    use std::io::{Read, Write};
+    let path = format!("{}/../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz", env!("CARGO_MANIFEST_DIR"));
+    let candles = gridbot_data::load_candles(path).unwrap()[..1440].to_vec();
+    let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
+    let engine = MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]);
+    let accounts = vec![ServerAccount { api_key: KEY.into(), api_secret: SECRET.into(), wallet: Decimal::from(1_000) }];
+    let config =
+        ServerConfig { idle_timeout: std::time::Duration::from_millis(600), ..ServerConfig::loopback(accounts) };
+    let s = start(config, engine, replay, Arc::new(SystemClock)).unwrap();
+    s.step().unwrap();
+    // Half-open: connects, never sends a request.
+    let mut silent = std::net::TcpStream::connect(s.addr()).unwrap();
+    silent.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    let started = std::time::Instant::now();
+    let mut byte = [0u8; 1];
+    let n = silent.read(&mut byte).unwrap_or(0);
+    assert_eq!(n, 0, "closed by the server, not answered");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "closed after the idle timeout: {:?}",
+        started.elapsed()
+    );
+    // A client that keeps talking keeps its connection (keep-alive requests 300 ms apart).
+    let mut talking = std::net::TcpStream::connect(s.addr()).unwrap();
+    for _ in 0..4 {
+        talking.write_all(format!("GET /v5/market/time HTTP/1.1\r\nHost: {}\r\n\r\n", s.addr()).as_bytes()).unwrap();
+        let mut reply = [0u8; 512];
+        let n = talking.read(&mut reply).unwrap();
+        assert!(String::from_utf8_lossy(&reply[..n]).starts_with("HTTP/1.1 200"));
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    s.stop();
+}

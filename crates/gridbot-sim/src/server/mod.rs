@@ -15,6 +15,7 @@
 mod activity;
 mod auth;
 mod faults;
+mod idle;
 mod json;
 mod rest;
 mod ws;
@@ -66,6 +67,8 @@ pub struct ServerConfig {
     pub queries_per_sec: u32,
     /// Fault injection (off by default).
     pub faults: FaultConfig,
+    /// A connection silent this long (no byte received) is closed.
+    pub idle_timeout: std::time::Duration,
 }
 
 impl ServerConfig {
@@ -78,6 +81,7 @@ impl ServerConfig {
             orders_per_sec: 10,
             queries_per_sec: 50,
             faults: FaultConfig::default(),
+            idle_timeout: idle::IDLE,
         }
     }
 }
@@ -458,6 +462,7 @@ pub fn start(
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let listener = runtime.block_on(tokio::net::TcpListener::bind(config.bind))?;
     let addr = listener.local_addr()?;
+    let listener = idle::IdleListener { inner: listener, idle: config.idle_timeout };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let app = rest::router(Arc::clone(&shared));
     let thread = std::thread::Builder::new().name("gridbot-sim-server".into()).spawn(move || {

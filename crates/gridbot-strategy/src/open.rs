@@ -13,7 +13,7 @@
 
 use gridbot_core::time::DAY_MS;
 use gridbot_core::{
-    ErrorAction, Exchange, ExchangeError, Instrument, Interval, KlineQuery, OhlcSeries, PositionMode, Symbol,
+    ErrorAction, Exchange, ExchangeError, Instrument, Interval, KlineQuery, Leg, OhlcSeries, PositionMode, Symbol,
     TimeWindow, decimal_to_f64,
 };
 use gridbot_grid::GridPlan;
@@ -117,14 +117,17 @@ pub fn classic_changes(configured: &ClassicSettings, running: &gridbot_grid::Cla
 pub fn plan_changes(
     locked: &gridbot_grid::ProgressiveParams,
     configured: &gridbot_grid::ProgressiveParams,
+    relocked: bool,
 ) -> Vec<String> {
+    let fate = if relocked {
+        "applied: both legs were flat, so the plan is re-locked with it"
+    } else {
+        "kept as locked until a start finds both legs flat, which re-locks the plan"
+    };
     let mut out = Vec::new();
     let mut differs = |name: &str, was: String, now: String| {
         if was != now {
-            out.push(format!(
-                "{name}: configured {now}, locked {was} — kept as locked (the plan is locked while it fits the \
-                 instrument; a new plan needs a fresh state)"
-            ));
+            out.push(format!("{name}: configured {now}, locked {was} — {fate}"));
         }
     };
     differs("ema_span", locked.ema_span.to_string(), configured.ema_span.to_string());
@@ -272,9 +275,14 @@ pub fn open_symbol(
     let mut config_changes = Vec::new();
     let (grid, recovery, new_plan) = match &sc.strategy {
         StrategyConfig::Progressive(cfg) => {
-            let (plan, fresh) = plan(exchange, cfg, &instrument, state.and_then(|s| s.plan.as_ref()), now)?;
-            if !fresh {
-                config_changes = plan_changes(plan.params(), &cfg.params);
+            // A changed configuration is applied when both legs are flat (nothing is open at the
+            // old plan's levels); otherwise the locked plan stays until a start that finds them so.
+            let flat = Leg::BOTH.iter().all(|l| positions.get(*l).as_ref().is_none_or(|p| p.size.is_zero()));
+            let locked = state.and_then(|s| s.plan.as_ref());
+            let relock = !dry_run && flat && locked.is_some_and(|p| p.params() != &cfg.params);
+            let (plan, fresh) = plan(exchange, cfg, &instrument, locked.filter(|_| !relock), now)?;
+            if let Some(old) = locked.filter(|_| relock || !fresh) {
+                config_changes = plan_changes(old.params(), &cfg.params, relock);
             }
             let mut grid = ProgressiveGrid::new(tag, instrument.clone(), plan.clone(), cfg.settings, now);
             let input = RecoveryInput {
@@ -373,12 +381,13 @@ mod tests {
     #[test]
     fn every_setting_that_differs_from_the_locked_plan_is_named_with_its_fate() {
         let locked = ProgressiveParams::with_base_qty("0.001".parse().unwrap());
-        assert!(super::plan_changes(&locked, &locked).is_empty());
+        assert!(super::plan_changes(&locked, &locked, false).is_empty());
         let configured =
             ProgressiveParams { max_levels: 10, take_profit: TakeProfitRule::Fraction(0.004), ..locked.clone() };
-        let changes = super::plan_changes(&locked, &configured);
+        let changes = super::plan_changes(&locked, &configured, false);
         assert_eq!(changes.len(), 2, "{changes:?}");
-        assert!(changes[0].starts_with("max_levels: configured 10, locked 8 — kept as locked"), "{changes:?}");
+        assert!(changes[0].starts_with("max_levels: configured 10, locked 8 — kept as locked until"), "{changes:?}");
+        assert!(super::plan_changes(&locked, &configured, true)[0].contains("re-locked"));
         assert!(changes[1].contains("configured take_profit 0.004, locked take_profit_steps 1"), "{changes:?}");
     }
 

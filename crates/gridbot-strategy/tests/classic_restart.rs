@@ -204,3 +204,41 @@ fn risk_conditions_already_alerted_survive_a_restart() {
     let fresh = AccountCore::new("cls", RiskParams::default(), vec![opened.core], CoreStart::default());
     assert!(fresh.snapshot(now).risk_alerts.is_empty());
 }
+
+#[test]
+fn a_changed_progressive_plan_is_relocked_when_both_legs_are_flat() {
+    use gridbot_grid::ProgressiveParams;
+    use gridbot_strategy::config::ProgressiveConfig;
+    let candles = gridbot_data::load_candles(DATA).unwrap();
+    let start = candles[0].open_time_ms;
+    let sim = SimExchange::new(
+        MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]),
+        CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)])),
+    );
+    let ex = sim.account(sim.add_account(Decimal::from(100_000)));
+    sim.advance_to(start + HOUR_MS);
+    let progressive = |levels: u32| SymbolConfig {
+        strategy: StrategyConfig::Progressive(ProgressiveConfig {
+            params: ProgressiveParams {
+                max_levels: levels,
+                ..ProgressiveParams::with_base_qty("0.001".parse().unwrap())
+            },
+            atr_pct: Some(0.02),
+            settings: gridbot_strategy::ProgressiveSettings::default(),
+        }),
+        ..config()
+    };
+    let now = ex.server_time().unwrap();
+    let first = open_symbol(&ex, "prg", &progressive(4), None, None, now, false).unwrap();
+    let state = first.core.grid().state();
+    assert_eq!(state.plan.as_ref().map(gridbot_grid::GridPlan::max_level), Some(4));
+    // Nothing has filled: both legs are flat, so the new max_levels is applied at once.
+    let again = open_symbol(&ex, "prg", &progressive(6), Some(&state), None, now, false).unwrap();
+    assert!(again.new_plan.is_some(), "re-locked");
+    assert!(
+        again.config_changes.iter().any(|c| c.starts_with("max_levels: configured 6, locked 4 — applied")),
+        "{:?}",
+        again.config_changes
+    );
+    assert_eq!(again.core.grid().state().plan.as_ref().map(gridbot_grid::GridPlan::max_level), Some(6));
+}

@@ -376,3 +376,19 @@ fn closed_history_older_than_the_retention_is_dropped_and_open_orders_stay() {
     assert_eq!(again.unwrap_err().code, 110_072);
     e.cancel(a, &btc(), &OrderRef::LinkId(OrderLinkId::new("resting").unwrap())).unwrap();
 }
+
+#[test]
+fn positions_show_money_and_average_prices_to_eight_places() {
+    let mut e = MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]);
+    let a = e.add_account(d("100000"));
+    e.switch_mode(a, &btc(), PositionMode::Hedge).unwrap();
+    for (i, price) in ["95411.7", "95411.8", "95411.8"].into_iter().enumerate() {
+        e.move_price(&btc(), p(price));
+        let link = OrderLinkId::new(format!("avg{i}")).unwrap();
+        e.place(a, &OrderRequest::market(btc(), Side::Buy, q("0.001"), PositionIdx::Long, link)).unwrap();
+    }
+    let long = e.positions(a, &btc()).unwrap().into_iter().find(|x| x.position_idx == PositionIdx::Long).unwrap();
+    let avg = long.avg_price.unwrap().as_decimal();
+    assert!(avg.scale() <= 8, "{avg}");
+    assert!(long.position_value.scale() <= 8 && long.unrealised_pnl.scale() <= 8, "{long:?}");
+}

@@ -78,21 +78,23 @@ impl MatchingEngine {
         for &idx in idxs {
             let leg = sa.legs.get(&idx.as_i64()).cloned().unwrap_or_default();
             let m = mark.map_or(Decimal::ZERO, Price::as_decimal);
-            let value = leg.size.as_decimal() * leg.avg_price;
+            // Shown as Bybit shows them: money and the average price to 8 places (the engine
+            // keeps the average exact); the liquidation price as the engine liquidates at.
+            let value = gridbot_core::usdt(leg.size.as_decimal() * leg.avg_price);
             out.push(gridbot_core::Position {
                 symbol: symbol.clone(),
                 position_idx: idx,
                 side: leg.side,
                 size: leg.size,
-                avg_price: Price::new(leg.avg_price).ok().filter(|p| !p.is_zero()),
+                avg_price: Price::new(leg.avg_price.round_dp(8)).ok().filter(|p| !p.is_zero()),
                 position_value: value,
                 leverage: sa.leverage,
                 mark_price: mark,
                 liq_price: self.accounts[id].liquidation_price(symbol, idx.as_i64(), &marks, mmr),
-                unrealised_pnl: leg.unrealised(m),
-                cum_realised_pnl: leg.cum_realised_pnl,
-                position_im: leg.size.as_decimal() * m / sa.leverage,
-                position_mm: leg.size.as_decimal() * m * mmr,
+                unrealised_pnl: gridbot_core::usdt(leg.unrealised(m)),
+                cum_realised_pnl: gridbot_core::usdt(leg.cum_realised_pnl),
+                position_im: gridbot_core::usdt(leg.size.as_decimal() * m / sa.leverage),
+                position_mm: gridbot_core::usdt(leg.size.as_decimal() * m * mmr),
                 status: gridbot_core::PositionStatus::Normal,
                 updated_time_ms: leg.updated_ms,
             });

@@ -271,6 +271,9 @@ fn the_demo_runs_from_any_directory_and_never_mixes_runs() {
     let first = run(&["demo", "--days", "0.1", "--speed", "5000", "--out", out.to_str().unwrap()]);
     assert!(first.status.success(), "from a directory without data/: {}", text(&first));
     assert!(text(&first).contains("funding: net funding paid"), "the columns are explained: {}", text(&first));
+    let report = out.join("backtest/report.html");
+    assert!(report.is_file(), "the demo writes a backtest report too: {}", text(&first));
+    assert!(std::fs::read_to_string(&report).unwrap().contains("<svg"), "a report with charts");
     // The same --out again would add the old journals to the new summary: refused.
     let again = run(&["demo", "--days", "0.1", "--out", out.to_str().unwrap()]);
     assert_eq!(again.status.code(), Some(2), "{}", text(&again));

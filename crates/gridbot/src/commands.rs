@@ -238,6 +238,28 @@ pub(crate) fn demo(
     outln!("  realised: closed PnL net of fees and funding; fees: paid (a rebate would be negative);");
     outln!("  funding: net funding paid (+ paid, − received); equity: start → end. All in USDT.");
     outln!("Journals (sqlite3), state and logs: {}", report.out_dir.join("var").display());
+    // The same `main` account backtested over the same minutes: the report a trader reads.
+    let backtest_out = report.out_dir.join("backtest");
+    let iso = |ms: i64| gridbot_core::time::format_iso8601(ms).trim_end_matches('Z').to_owned();
+    let args = crate::backtest::BacktestArgs {
+        config: Some(report.out_dir.join("config").join("main.yaml")),
+        data: report.data.iter().map(|(symbol, path)| format!("{symbol}={}", path.display())).collect(),
+        // Whole minutes: the demo's clock reads candle closes (…:59.999).
+        from: Some(iso(report.window_ms.0 - report.window_ms.0.rem_euclid(60_000) + 60_000)),
+        to: Some(iso(report.window_ms.1 - report.window_ms.1.rem_euclid(60_000))),
+        balance: None,
+        out: Some(backtest_out.clone()),
+        quiet: true,
+        example: false,
+        data_dir: None,
+    };
+    match crate::backtest::backtest(args) {
+        Ok(()) => outln!(
+            "The main account backtested over the same minutes (the one core, in-process): {}",
+            backtest_out.join("report.html").display()
+        ),
+        Err(e) => outln!("(no backtest report: {})", e.message),
+    }
     OK
 }
 

@@ -91,6 +91,10 @@ pub(crate) struct DemoReport {
     pub(crate) wall: Duration,
     /// Where everything was written.
     pub(crate) out_dir: PathBuf,
+    /// The market time traded: from, to (UTC ms).
+    pub(crate) window_ms: (i64, i64),
+    /// The bundled candle files (symbol, path).
+    pub(crate) data: Vec<(String, PathBuf)>,
 }
 
 /// Why the demo could not run.
@@ -257,5 +261,6 @@ pub(crate) fn run_demo(options: &DemoOptions, progress: &mut dyn FnMut(&str)) ->
         });
     }
     handle.stop();
-    Ok(DemoReport { accounts, days, wall, out_dir: options.out_dir.clone() })
+    let data = DATA_FILES.iter().map(|(symbol, file)| ((*symbol).to_owned(), options.data_dir.join(file))).collect();
+    Ok(DemoReport { accounts, days, wall, out_dir: options.out_dir.clone(), window_ms: (start, end), data })
 }

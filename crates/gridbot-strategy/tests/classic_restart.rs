@@ -242,3 +242,49 @@ fn a_changed_progressive_plan_is_relocked_when_both_legs_are_flat() {
     );
     assert_eq!(again.core.grid().state().plan.as_ref().map(gridbot_grid::GridPlan::max_level), Some(6));
 }
+
+#[test]
+fn an_emergency_stop_and_resume_keep_the_classic_inventory() {
+    let candles = gridbot_data::load_candles(DATA).unwrap();
+    let start = candles[0].open_time_ms;
+    let sim = SimExchange::new(
+        MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]),
+        CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)])),
+    );
+    let ex = sim.account(sim.add_account(Decimal::from(100_000)));
+    sim.advance_to(start + HOUR_MS);
+    sim.drain_events();
+    // Risk closes are the strategy's own decisions, halted or not: the trailing stop (L3) is
+    // set out of reach so that only what the stop and resume themselves do is seen.
+    let t0 = ex.server_time().unwrap();
+    let opened = open_symbol(&ex, "cls", &config(), None, None, t0, false).unwrap();
+    let risk = RiskParams { trailing_activation: 0.99, ..RiskParams::default() };
+    let start_state = CoreStart { wallet: Some(ex.wallet().unwrap()), ..CoreStart::default() };
+    let mut core = AccountCore::new("cls", risk, vec![opened.core], start_state);
+    trade(&sim, &ex, &mut core, t0 + DAY_MS);
+    let generation = core.snapshot(t0).symbols[&btc()].classic.as_ref().map(|s| s.generation);
+    // The operator stops the account; the market moves on and resting levels fill meanwhile.
+    let mut gate = || true;
+    let mut venue = Venue { exchange: &ex, may_send: &mut gate };
+    let stop_at = ex.server_time().unwrap();
+    drive(&mut core, &mut venue, CoreEvent::EmergencyStop { on: true }, stop_at, false);
+    trade(&sim, &ex, &mut core, stop_at + 3 * HOUR_MS);
+    let resumed = ex.server_time().unwrap();
+    let mut venue = Venue { exchange: &ex, may_send: &mut gate };
+    drive(&mut core, &mut venue, CoreEvent::EmergencyStop { on: false }, resumed, false);
+    drive(&mut core, &mut venue, CoreEvent::Resume, resumed, false);
+    let fills_before = core.stats().strategy.fills;
+    trade(&sim, &ex, &mut core, resumed + 10 * 60_000);
+    let window = TimeWindow { start_ms: resumed - 60_000, end_ms: resumed + 10 * 60_000 };
+    let market: Vec<_> =
+        ex.order_history(&btc(), window).unwrap().into_iter().filter(|o| o.order_type == OrderType::Market).collect();
+    assert!(market.is_empty(), "resuming closed inventory at market: {market:?}");
+    let gridbot_strategy::Grid::Classic(grid) = core.symbols()[0].grid() else { panic!("classic") };
+    assert_eq!(grid.classic_state().map(|s| s.generation), generation, "the same generation carries on");
+    assert!(fills_before > 0 && core.stats().strategy.risk_closes == 0);
+    let sizes = grid.leg_sizes();
+    for p in ex.positions(&btc()).unwrap() {
+        let size = if p.position_idx == PositionIdx::Long { sizes.long } else { sizes.short };
+        assert_eq!(p.size, size, "{:?}", p.position_idx);
+    }
+}

@@ -53,6 +53,14 @@ const fn filter(level: LogLevel) -> LevelFilter {
     }
 }
 
+/// `--log-level`, when given: it wins over the configuration's level.
+static LEVEL_OVERRIDE: std::sync::OnceLock<LogLevel> = std::sync::OnceLock::new();
+
+/// Sets the level every later [`init`] uses, whatever its configuration says.
+pub(crate) fn override_level(level: LogLevel) {
+    let _ = LEVEL_OVERRIDE.set(level);
+}
+
 /// Installs the global subscriber. `files`: the data directory and the account ids.
 pub(crate) fn init(
     level: LogLevel,
@@ -61,7 +69,7 @@ pub(crate) fn init(
 ) -> Result<(), String> {
     // gridbot's own lines at the configured level; the libraries below it (TLS, WebSocket,
     // HTTP) at most at WARN — at debug or trace they would bury the lines that explain the bot.
-    let ours = filter(level);
+    let ours = filter(LEVEL_OVERRIDE.get().copied().unwrap_or(level));
     let level = tracing_subscriber::filter::Targets::new()
         .with_default(std::cmp::min(ours, LevelFilter::WARN))
         .with_target("gridbot", ours);

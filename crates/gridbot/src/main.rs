@@ -45,6 +45,22 @@ use clap::{Parser, Subcommand};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Log level for this run, overriding the bot file's `logging.level`: error, warn, info,
+    /// debug (every order, execution and update), trace (every request and book).
+    #[arg(long, global = true, value_parser = parse_log_level)]
+    log_level: Option<gridbot_engine::config::LogLevel>,
+}
+
+fn parse_log_level(text: &str) -> Result<gridbot_engine::config::LogLevel, String> {
+    use gridbot_engine::config::LogLevel;
+    match text {
+        "error" => Ok(LogLevel::Error),
+        "warn" => Ok(LogLevel::Warn),
+        "info" => Ok(LogLevel::Info),
+        "debug" => Ok(LogLevel::Debug),
+        "trace" => Ok(LogLevel::Trace),
+        other => Err(format!("expected error, warn, info, debug or trace, got {other:?}")),
+    }
 }
 
 #[derive(Subcommand)]
@@ -263,6 +279,9 @@ impl Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(level) = cli.log_level {
+        logging::override_level(level);
+    }
     let result = match cli.command {
         Command::Run { config } => commands::run(&config),
         Command::Sim { config, bind, candles_per_second, fresh } => {

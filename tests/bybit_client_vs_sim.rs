@@ -22,13 +22,20 @@ fn btc() -> Symbol {
 }
 
 fn server() -> ServerHandle {
+    server_with(3, |_| {})
+}
+
+/// The simulator over `days` of bundled minutes, one account, its settings changed by `tweak`.
+fn server_with(days: usize, tweak: impl FnOnce(&mut ServerConfig)) -> ServerHandle {
     let path = format!("{}/../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz", env!("CARGO_MANIFEST_DIR"));
-    let candles = gridbot_data::load_candles(path).unwrap()[..3 * 1440].to_vec();
+    let candles = gridbot_data::load_candles(path).unwrap()[..days * 1440].to_vec();
     let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
     let engine = MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]);
     let accounts =
         vec![ServerAccount { api_key: KEY.into(), api_secret: SECRET.into(), wallet: Decimal::from(100_000) }];
-    let s = start(ServerConfig::loopback(accounts), engine, replay, Arc::new(SystemClock)).unwrap();
+    let mut config = ServerConfig::loopback(accounts);
+    tweak(&mut config);
+    let s = start(config, engine, replay, Arc::new(SystemClock)).unwrap();
     s.step().unwrap();
     s
 }
@@ -274,12 +281,6 @@ fn the_client_rides_out_injected_faults() {
     use gridbot_bybit::ws::stream::{Lifecycle, PrivateEvent, PublicEvent, PublicHub, StreamConfig, start_private};
     use gridbot_sim::server::FaultConfig;
 
-    let path = format!("{}/../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz", env!("CARGO_MANIFEST_DIR"));
-    let candles = gridbot_data::load_candles(path).unwrap()[..1440].to_vec();
-    let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
-    let engine = MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]);
-    let accounts =
-        vec![ServerAccount { api_key: KEY.into(), api_secret: SECRET.into(), wallet: Decimal::from(100_000) }];
     let faults = FaultConfig {
         seed: 42,
         latency_ms: 2,
@@ -289,9 +290,7 @@ fn the_client_rides_out_injected_faults() {
         duplicate_rate: 0.5,
         reorder_rate: 0.3,
     };
-    let config = ServerConfig { faults, ..ServerConfig::loopback(accounts) };
-    let s = start(config, engine, replay, Arc::new(SystemClock)).unwrap();
-    s.step().unwrap();
+    let s = server_with(1, |c| c.faults = faults);
     let mut cc = ClientConfig::new(Environment::custom(&s.base_url()), Some(Credentials::new(KEY, SECRET).unwrap()));
     cc.retry = gridbot_bybit::rest::limits::RetryPolicy { max_attempts: 8, base_delay_ms: 5, max_delay_ms: 50 };
     let c = BybitClient::new(cc);
@@ -525,15 +524,7 @@ fn the_filters_clients_send_are_honoured() {
 #[test]
 fn a_silent_connection_is_closed_and_a_talking_one_is_not() {
     use std::io::{Read, Write};
-    let path = format!("{}/../data/binance_BTCUSDT_1m_2021-08_2021-09.csv.gz", env!("CARGO_MANIFEST_DIR"));
-    let candles = gridbot_data::load_candles(path).unwrap()[..1440].to_vec();
-    let replay = CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)]));
-    let engine = MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]);
-    let accounts = vec![ServerAccount { api_key: KEY.into(), api_secret: SECRET.into(), wallet: Decimal::from(1_000) }];
-    let config =
-        ServerConfig { idle_timeout: std::time::Duration::from_millis(600), ..ServerConfig::loopback(accounts) };
-    let s = start(config, engine, replay, Arc::new(SystemClock)).unwrap();
-    s.step().unwrap();
+    let s = server_with(1, |c| c.idle_timeout = std::time::Duration::from_millis(600));
     // Half-open: connects, never sends a request.
     let mut silent = std::net::TcpStream::connect(s.addr()).unwrap();
     silent.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();

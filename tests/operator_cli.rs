@@ -109,20 +109,12 @@ fn a_closed_pipe_ends_output_quietly() {
 #[test]
 fn an_unknown_symbol_anywhere_stops_the_start_before_any_order() {
     let dir = temp_dir("operator-unknown-symbol");
-    let data = support::truncated(&dir, support::BTC_FILE, 1);
-    let sim_yaml = dir.join("sim.yaml");
-    std::fs::write(
-        &sim_yaml,
-        format!(
-            "bind: 127.0.0.1:0\ninterval: 1m\nlockstep_quiet_ms: 20\nwarmup_days: 0\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n\
-             accounts:\n  - {{api_key: key-a, api_secret: secret-a, wallet: 10000}}\n  - {{api_key: key-b, api_secret: secret-b, wallet: 10000}}\n",
-            data.display()
-        ),
-    )
-    .unwrap();
-    let mut sim = support::Proc::gridbot(&["sim", "--config", sim_yaml.to_str().unwrap()], &[]);
-    sim.wait_for("listening on http://", std::time::Duration::from_secs(60));
-    let url = sim.output().split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
+    let (_sim, url) = support::sim_on_btc(
+        &dir,
+        1,
+        "lockstep_quiet_ms: 20\n",
+        &[("key-a", "secret-a", 10000), ("key-b", "secret-b", 10000)],
+    );
     let progressive = |symbol: &str| {
         format!(
             "  - symbol: {symbol}\n    strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.002\"\n      \
@@ -194,19 +186,7 @@ fn sigterm_during_start_up_stops_the_bot_promptly() {
 #[test]
 fn recover_dry_run_reads_beside_a_running_bot_and_speaks_plainly() {
     let dir = temp_dir("operator-recover-dry");
-    let data = support::truncated(&dir, support::BTC_FILE, 1);
-    std::fs::write(
-        dir.join("sim.yaml"),
-        format!(
-            "bind: 127.0.0.1:0\ninterval: 1m\ncandles_per_second: 5\nwarmup_days: 0\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n\
-             accounts:\n  - {{api_key: key-r, api_secret: secret-r, wallet: 10000}}\n",
-            data.display()
-        ),
-    )
-    .unwrap();
-    let mut sim = support::Proc::gridbot(&["sim", "--config", dir.join("sim.yaml").to_str().unwrap()], &[]);
-    sim.wait_for("listening on http://", std::time::Duration::from_secs(60));
-    let url = sim.output().split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
+    let (_sim, url) = support::sim_on_btc(&dir, 1, "candles_per_second: 5\n", &[("key-r", "secret-r", 10000)]);
     std::fs::write(
         dir.join("r.yaml"),
         format!(
@@ -288,19 +268,7 @@ fn the_demo_runs_from_any_directory_and_never_mixes_runs() {
 #[test]
 fn doctor_checks_an_account_against_the_exchange_and_sends_nothing() {
     let dir = temp_dir("operator-doctor");
-    let data = support::truncated(&dir, support::BTC_FILE, 1);
-    std::fs::write(
-        dir.join("sim.yaml"),
-        format!(
-            "bind: 127.0.0.1:0\ninterval: 1m\ncandles_per_second: 0\nwarmup_days: 0\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n\
-             accounts:\n  - {{api_key: key-d, api_secret: secret-d, wallet: 10000}}\n",
-            data.display()
-        ),
-    )
-    .unwrap();
-    let mut sim = support::Proc::gridbot(&["sim", "--config", dir.join("sim.yaml").to_str().unwrap()], &[]);
-    sim.wait_for("listening on http://", std::time::Duration::from_secs(60));
-    let url = sim.output().split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
+    let (_sim, url) = support::sim_on_btc(&dir, 1, "candles_per_second: 0\n", &[("key-d", "secret-d", 10000)]);
     let account = |name: &str, secret: &str, base_qty: &str| {
         let path = dir.join(format!("{name}.yaml"));
         std::fs::write(
@@ -424,20 +392,9 @@ fn a_lockstep_demo_gives_the_same_results_every_run() {
 fn a_wall_clock_simulator_answers_in_todays_time() {
     use gridbot_core::{Exchange, Interval, KlineQuery, OrderRequest, PositionIdx, PositionMode, Side, TimeWindow};
     let dir = temp_dir("operator-wall-clock");
-    let data = support::truncated(&dir, support::BTC_FILE, 1);
-    std::fs::write(
-        dir.join("sim.yaml"),
-        format!(
-            "bind: 127.0.0.1:0\ninterval: 1m\ncandles_per_second: 0\nclock: wall\nwarmup_days: 0\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n\
-             accounts:\n  - {{api_key: key-w, api_secret: secret-w, wallet: 10000}}\n",
-            data.display()
-        ),
-    )
-    .unwrap();
-    let mut sim = support::Proc::gridbot(&["sim", "--config", dir.join("sim.yaml").to_str().unwrap()], &[]);
-    sim.wait_for("listening on http://", std::time::Duration::from_secs(60));
+    let (sim, url) =
+        support::sim_on_btc(&dir, 1, "candles_per_second: 0\nclock: wall\n", &[("key-w", "secret-w", 10000)]);
     assert!(sim.output().contains("clock: wall"), "{}", sim.output());
-    let url = sim.output().split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
     let ex = support::client(&url, "key-w", "secret-w");
     let btc = gridbot_core::Symbol::new("BTCUSDT").unwrap();
     let now = ex.server_time().unwrap();

@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use gridbot_core::{Symbol, TimeWindow};
 use gridbot_recovery::LinkTag;
-use support::{BTC_FILE, Proc, client, gridbot_bin, temp_dir, truncated};
+use support::{BTC_FILE, Proc, client, gridbot_bin, temp_dir};
 
 const KEY: &str = "parity-key";
 const SECRET: &str = "parity-secret";
@@ -99,21 +99,13 @@ fn paper_fills(url: &str, window: TimeWindow) -> Vec<Fill> {
 #[test]
 fn a_backtest_fills_exactly_what_paper_trading_fills() {
     let dir = temp_dir("parity");
-    let data = truncated(&dir, BTC_FILE, DAYS);
-    let sim_yaml = dir.join("sim.yaml");
-    std::fs::write(
-        &sim_yaml,
-        format!(
-            "bind: 127.0.0.1:0\ninterval: 1m\nlockstep_quiet_ms: 15\nwarmup_days: 0\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n\
-             accounts:\n  - {{api_key: {KEY}, api_secret: {SECRET}, wallet: 10000}}\n\
-             engine: {{fill_through_ticks: 1, touch_fill_fraction: \"0\", funding_rate: \"0.0001\"}}\n",
-            data.display()
-        ),
-    )
-    .unwrap();
-    let mut sim = Proc::gridbot(&["sim", "--config", sim_yaml.to_str().unwrap()], &[]);
-    sim.wait_for("listening on http://", Duration::from_secs(60));
-    let url = sim.output().split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
+    let (sim, url) = support::sim_on_btc(
+        &dir,
+        DAYS,
+        "lockstep_quiet_ms: 15\nengine: {fill_through_ticks: 1, touch_fill_fraction: \"0\", funding_rate: \"0.0001\"}\n",
+        &[(KEY, SECRET, 10_000)],
+    );
+    let data = dir.join(BTC_FILE.replace(".gz", ""));
     let account = dir.join("parity.yaml");
     std::fs::write(&account, account_yaml(&url)).unwrap();
     std::fs::write(dir.join("bot.yaml"), "data_dir: var\naccounts: [parity.yaml]\nlogging: {level: info}\n").unwrap();

@@ -204,3 +204,24 @@ pub fn check_invariants(state_dir: &Path, account: &str, ex: &BybitClient, symbo
         assert!(seen.values().all(|n| *n == 1), "{account} {symbol}: two live orders for one slot: {seen:?}");
     }
 }
+
+/// `gridbot sim` replaying the first `days` of the bundled BTCUSDT minutes, with `settings`
+/// (top-level YAML lines: speed or lockstep, clock, engine…) and `accounts` (key, secret,
+/// wallet), no warm-up; returns the running process and its base URL.
+pub fn sim_on_btc(dir: &Path, days: usize, settings: &str, accounts: &[(&str, &str, u32)]) -> (Proc, String) {
+    let data = truncated(dir, BTC_FILE, days);
+    let accounts: String = accounts
+        .iter()
+        .map(|(key, secret, wallet)| format!("  - {{api_key: {key}, api_secret: {secret}, wallet: {wallet}}}\n"))
+        .collect();
+    let yaml = format!(
+        "bind: 127.0.0.1:0\ninterval: 1m\nwarmup_days: 0\n{settings}markets:\n  - symbol: BTCUSDT\n    file: {}\naccounts:\n{accounts}",
+        data.display()
+    );
+    let path = dir.join("sim.yaml");
+    std::fs::write(&path, yaml).unwrap();
+    let mut sim = Proc::gridbot(&["sim", "--config", path.to_str().unwrap()], &[]);
+    sim.wait_for("listening on http://", Duration::from_secs(60));
+    let url = sim.output().split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
+    (sim, url)
+}

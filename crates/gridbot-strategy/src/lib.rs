@@ -66,6 +66,9 @@ pub mod reconcile;
 pub mod records;
 pub mod working;
 
+#[cfg(test)]
+mod test_orders;
+
 pub use crate::core::{AccountCore, CoreEvent, CoreStart, CoreStats, Effect, Effects, SymbolCore, Work};
 pub use classic::{ClassicGrid, ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy};
 pub use command::{Command, Outcome};

@@ -5,52 +5,19 @@
 //! over real minutes, one thread.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
-use std::collections::BTreeMap;
+mod support;
 
-use gridbot_core::reference::bybit_btcusdt;
 use gridbot_core::time::{DAY_MS, HOUR_MS};
-use gridbot_core::{Decimal, Exchange, OrderType, PositionIdx, Qty, Symbol, TimeWindow};
+use gridbot_core::{Decimal, Exchange, OrderType, PositionIdx, Qty, TimeWindow};
 use gridbot_grid::{Bias, Progression};
 use gridbot_risk::RiskParams;
-use gridbot_sim::{CandleReplay, MatchingEngine, SimAccount, SimConfig, SimEvent, SimExchange};
+use gridbot_sim::{SimAccount, SimExchange};
 use gridbot_strategy::config::{ClassicConfig, StrategyConfig, SymbolConfig};
 use gridbot_strategy::{
     AccountCore, ClassicSettings, ClassicSync, CoreEvent, CoreStart, LayoutSpec, RecentrePolicy, SymbolRecovery, Venue,
     drive, open_symbol,
 };
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binanceusdm_BTCUSDT_1m_2025-05_2025-06.csv.gz");
-
-fn btc() -> Symbol {
-    Symbol::new("BTCUSDT").unwrap()
-}
-
-fn core_events(ex: &SimAccount, events: Vec<SimEvent>) -> Vec<CoreEvent> {
-    let (mut executions, mut orders, mut positions, mut wallet) = (Vec::new(), Vec::new(), false, false);
-    for e in events {
-        match e {
-            SimEvent::Execution(a, x) if a == ex.id() => executions.push(x),
-            SimEvent::Order(a, o) if a == ex.id() => orders.push(o),
-            SimEvent::Position(a, ..) if a == ex.id() => positions = true,
-            SimEvent::Wallet(a) if a == ex.id() => wallet = true,
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    if !executions.is_empty() {
-        out.push(CoreEvent::Executions(executions));
-    }
-    if !orders.is_empty() {
-        out.push(CoreEvent::Orders(orders));
-    }
-    if positions {
-        out.push(CoreEvent::Positions(ex.positions(&btc()).unwrap()));
-    }
-    if wallet {
-        out.push(CoreEvent::Wallet(ex.wallet().unwrap()));
-    }
-    out
-}
+use support::{btc, core_events, sim};
 
 fn config() -> SymbolConfig {
     SymbolConfig {
@@ -115,15 +82,7 @@ fn open(ex: &SimAccount, snapshot: Option<&gridbot_state::AccountSnapshot>) -> (
 
 #[test]
 fn a_restart_after_fills_while_down_keeps_the_inventory_and_the_grid() {
-    let candles = gridbot_data::load_candles(DATA).unwrap();
-    let start = candles[0].open_time_ms;
-    let sim = SimExchange::new(
-        MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]),
-        CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)])),
-    );
-    let ex = sim.account(sim.add_account(Decimal::from(100_000)));
-    sim.advance_to(start + HOUR_MS);
-    sim.drain_events();
+    let (sim, ex) = sim(100_000, HOUR_MS);
 
     let (mut core, _) = open(&ex, None);
     let t0 = ex.server_time().unwrap();
@@ -179,14 +138,7 @@ fn a_restart_after_fills_while_down_keeps_the_inventory_and_the_grid() {
 
 #[test]
 fn risk_conditions_already_alerted_survive_a_restart() {
-    let candles = gridbot_data::load_candles(DATA).unwrap();
-    let start = candles[0].open_time_ms;
-    let sim = SimExchange::new(
-        MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]),
-        CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)])),
-    );
-    let ex = sim.account(sim.add_account(Decimal::from(100_000)));
-    sim.advance_to(start + HOUR_MS);
+    let (_sim, ex) = sim(100_000, HOUR_MS);
     let now = ex.server_time().unwrap();
     let memory = gridbot_state::RiskAlertMemory {
         symbol: btc(),
@@ -209,14 +161,7 @@ fn risk_conditions_already_alerted_survive_a_restart() {
 fn a_changed_progressive_plan_is_relocked_when_both_legs_are_flat() {
     use gridbot_grid::ProgressiveParams;
     use gridbot_strategy::config::ProgressiveConfig;
-    let candles = gridbot_data::load_candles(DATA).unwrap();
-    let start = candles[0].open_time_ms;
-    let sim = SimExchange::new(
-        MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]),
-        CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)])),
-    );
-    let ex = sim.account(sim.add_account(Decimal::from(100_000)));
-    sim.advance_to(start + HOUR_MS);
+    let (_sim, ex) = sim(100_000, HOUR_MS);
     let progressive = |levels: u32| SymbolConfig {
         strategy: StrategyConfig::Progressive(ProgressiveConfig {
             params: ProgressiveParams {
@@ -245,15 +190,7 @@ fn a_changed_progressive_plan_is_relocked_when_both_legs_are_flat() {
 
 #[test]
 fn an_emergency_stop_and_resume_keep_the_classic_inventory() {
-    let candles = gridbot_data::load_candles(DATA).unwrap();
-    let start = candles[0].open_time_ms;
-    let sim = SimExchange::new(
-        MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]),
-        CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)])),
-    );
-    let ex = sim.account(sim.add_account(Decimal::from(100_000)));
-    sim.advance_to(start + HOUR_MS);
-    sim.drain_events();
+    let (sim, ex) = sim(100_000, HOUR_MS);
     // Risk closes are the strategy's own decisions, halted or not: the trailing stop (L3) is
     // set out of reach so that only what the stop and resume themselves do is seen.
     let t0 = ex.server_time().unwrap();

@@ -4,64 +4,20 @@
 //! at the end the exchange's positions are the grid's legs.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
-use std::collections::BTreeMap;
+mod support;
 
-use gridbot_core::reference::bybit_btcusdt;
 use gridbot_core::time::DAY_MS;
-use gridbot_core::{Decimal, Exchange, Leg, Qty, Symbol};
+use gridbot_core::{Decimal, Exchange, Leg, Qty};
 use gridbot_grid::{ProgressiveParams, TakeProfitRule};
 use gridbot_risk::RiskParams;
-use gridbot_sim::{CandleReplay, MatchingEngine, SimAccount, SimConfig, SimEvent, SimExchange};
 use gridbot_strategy::config::{ProgressiveConfig, StrategyConfig, SymbolConfig};
 use gridbot_strategy::{AccountCore, CoreEvent, CoreStart, Grid, ProgressiveSettings, Venue, drive, open_symbol};
-
-const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binanceusdm_BTCUSDT_1m_2025-05_2025-06.csv.gz");
-
-fn btc() -> Symbol {
-    Symbol::new("BTCUSDT").unwrap()
-}
-
-/// The simulator's events for `account`, as the core's events, in the live queue's priority
-/// order (executions, orders, positions, wallet), followed by the book.
-fn core_events(ex: &SimAccount, events: Vec<SimEvent>) -> Vec<CoreEvent> {
-    let (mut executions, mut orders, mut positions, mut wallet) = (Vec::new(), Vec::new(), false, false);
-    for e in events {
-        match e {
-            SimEvent::Execution(a, x) if a == ex.id() => executions.push(x),
-            SimEvent::Order(a, o) if a == ex.id() => orders.push(o),
-            SimEvent::Position(a, ..) if a == ex.id() => positions = true,
-            SimEvent::Wallet(a) if a == ex.id() => wallet = true,
-            _ => {}
-        }
-    }
-    let mut out = Vec::new();
-    if !executions.is_empty() {
-        out.push(CoreEvent::Executions(executions));
-    }
-    if !orders.is_empty() {
-        out.push(CoreEvent::Orders(orders));
-    }
-    if positions {
-        out.push(CoreEvent::Positions(ex.positions(&btc()).unwrap()));
-    }
-    if wallet {
-        out.push(CoreEvent::Wallet(ex.wallet().unwrap()));
-    }
-    out
-}
+use support::{btc, core_events, sim};
 
 #[test]
 fn the_core_trades_days_of_real_minutes_against_the_in_process_simulator() {
-    let candles = gridbot_data::load_candles(DATA).unwrap();
-    let start = candles[0].open_time_ms;
-    let sim = SimExchange::new(
-        MatchingEngine::new(SimConfig::default(), vec![bybit_btcusdt()]),
-        CandleReplay::new(60_000, BTreeMap::from([(btc(), candles)])),
-    );
-    let ex = sim.account(sim.add_account(Decimal::from(100_000)));
     // Sixteen days of history first: the plan locks from the daily ATR, as live.
-    sim.advance_to(start + 16 * DAY_MS);
-    sim.drain_events();
+    let (sim, ex) = sim(100_000, 16 * DAY_MS);
     let params = ProgressiveParams {
         max_levels: 6,
         step_scale_factor: 0.25,

@@ -231,14 +231,10 @@ async fn run_public(ctx: SharedServer, mut socket: WebSocket) {
             () = &mut drop_at => return,
             msg = socket.recv() => {
                 let Some(Ok(msg)) = msg else { return };
-                let text = match msg {
-                    Message::Text(text) => text,
-                    Message::Binary(_) => {
-                        let _ = socket.send(Message::Text(binary_refused(&id).into())).await;
-                        continue;
-                    }
-                    Message::Close(_) => return,
-                    _ => continue,
+                let text = match inbound(&mut socket, &id, msg).await {
+                    Inbound::Text(text) => text,
+                    Inbound::Skip => continue,
+                    Inbound::Close => return,
                 };
                 ctx.activity.touch();
                 public_frame(&ctx, &id, &mut topics, text.as_str()).await
@@ -347,14 +343,10 @@ async fn run_private(ctx: SharedServer, mut socket: WebSocket) {
             () = tokio::time::sleep(Duration::from_millis(50)), if held.is_some() => held.take().into_iter().collect(),
             msg = socket.recv() => {
                 let Some(Ok(msg)) = msg else { return };
-                let text = match msg {
-                    Message::Text(text) => text,
-                    Message::Binary(_) => {
-                        let _ = socket.send(Message::Text(binary_refused(&id).into())).await;
-                        continue;
-                    }
-                    Message::Close(_) => return,
-                    _ => continue,
+                let text = match inbound(&mut socket, &id, msg).await {
+                    Inbound::Text(text) => text,
+                    Inbound::Skip => continue,
+                    Inbound::Close => return,
                 };
                 ctx.activity.touch();
                 let frame = serde_json::from_str::<Value>(text.as_str()).unwrap_or(Value::Null);
@@ -415,6 +407,29 @@ async fn run_private(ctx: SharedServer, mut socket: WebSocket) {
             }
             ctx.activity.touch();
         }
+    }
+}
+
+/// What an inbound frame means to a stream's loop.
+enum Inbound {
+    /// A text frame to handle.
+    Text(axum::extract::ws::Utf8Bytes),
+    /// Nothing to handle (a control frame, or a binary frame already answered).
+    Skip,
+    /// The client closed.
+    Close,
+}
+
+/// Sorts an inbound frame; a binary frame is answered (the protocol is JSON text).
+async fn inbound(socket: &mut WebSocket, id: &str, msg: Message) -> Inbound {
+    match msg {
+        Message::Text(text) => Inbound::Text(text),
+        Message::Binary(_) => {
+            let _ = socket.send(Message::Text(binary_refused(id).into())).await;
+            Inbound::Skip
+        }
+        Message::Close(_) => Inbound::Close,
+        _ => Inbound::Skip,
     }
 }
 

@@ -239,28 +239,14 @@ fn state_round_trips_through_restore() {
 
 /// The exchange's report that a PostOnly order of `w` was cancelled as crossing.
 fn refused(w: &WorkingOrder) -> Order {
-    Order {
-        order_id: format!("x-{}", w.link_id),
-        order_link_id: w.link_id.as_str().to_owned(),
-        symbol: bybit_ethusdt().symbol().clone(),
-        side: w.side,
-        order_type: OrderType::Limit,
-        price: w.price,
-        qty: w.qty,
-        time_in_force: TimeInForce::PostOnly,
-        position_idx: w.tag.leg.position_idx(),
-        status: OrderStatus::Cancelled,
-        cancel_type: gridbot_core::CancelType::Unknown,
-        reject_reason: RejectReason::PostOnlyWillTakeLiquidity,
-        avg_price: None,
-        leaves_qty: Qty::ZERO,
-        cum_exec_qty: Qty::ZERO,
-        cum_exec_value: Decimal::ZERO,
-        cum_exec_fee: Decimal::ZERO,
-        reduce_only: false,
-        created_time_ms: 0,
-        updated_time_ms: 0,
-    }
+    crate::test_orders::report(
+        w.link_id.as_str(),
+        bybit_ethusdt().symbol().clone(),
+        (w.tag.leg, w.side),
+        (w.price, w.qty),
+        OrderStatus::Cancelled,
+        RejectReason::PostOnlyWillTakeLiquidity,
+    )
 }
 
 #[test]

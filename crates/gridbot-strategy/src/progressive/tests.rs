@@ -3,8 +3,7 @@
 
 use gridbot_core::reference::bybit_btcusdt;
 use gridbot_core::{
-    CancelType, Decimal, ErrorDetail, ExchangeError, ExecType, Execution, OrderType, Price, Qty, RejectReason, Side,
-    TimeInForce,
+    Decimal, ErrorDetail, ExchangeError, ExecType, Execution, OrderType, Price, Qty, RejectReason, Side, TimeInForce,
 };
 use gridbot_grid::{ProgressiveParams, TakeProfitRule};
 use gridbot_risk::{LegDecision, RiskDecision, RiskLevel};
@@ -266,28 +265,14 @@ fn an_order_the_exchange_cancels_is_replaced() {
     run(&mut g, 0, &m, &decision());
     let balance = one(&g, Leg::Long, OrderRole::Balance);
     // PostOnly would have crossed: Bybit cancels it.
-    let order = Order {
-        order_id: "x".into(),
-        order_link_id: balance.link_id.as_str().to_owned(),
-        symbol: bybit_btcusdt().symbol().clone(),
-        side: Side::Buy,
-        order_type: OrderType::Limit,
-        price: balance.price,
-        qty: balance.qty,
-        time_in_force: TimeInForce::PostOnly,
-        position_idx: Leg::Long.position_idx(),
-        status: OrderStatus::Cancelled,
-        cancel_type: CancelType::Other("UNKNOWN".into()),
-        reject_reason: RejectReason::Other("EC_PostOnlyWillTakeLiquidity".into()),
-        avg_price: None,
-        leaves_qty: Qty::ZERO,
-        cum_exec_qty: Qty::ZERO,
-        cum_exec_value: Decimal::ZERO,
-        cum_exec_fee: Decimal::ZERO,
-        reduce_only: false,
-        created_time_ms: 0,
-        updated_time_ms: 0,
-    };
+    let order = crate::test_orders::report(
+        balance.link_id.as_str(),
+        bybit_btcusdt().symbol().clone(),
+        (Leg::Long, Side::Buy),
+        (balance.price, balance.qty),
+        OrderStatus::Cancelled,
+        RejectReason::Other("EC_PostOnlyWillTakeLiquidity".into()),
+    );
     g.apply(GridEvent::Order(&order), 1);
     assert!(working(&g, Leg::Long, OrderRole::Balance).is_empty());
     let cmds = run(&mut g, 2, &m, &decision());

@@ -13,8 +13,8 @@
 
 use gridbot_core::time::DAY_MS;
 use gridbot_core::{
-    ErrorAction, Exchange, ExchangeError, Instrument, Interval, KlineQuery, Leg, OhlcSeries, PositionMode, Symbol,
-    TimeWindow, decimal_to_f64,
+    Decimal, ErrorAction, Exchange, ExchangeError, ExecType, Execution, Instrument, Interval, KlineQuery, Leg,
+    OhlcSeries, PositionMode, Price, Symbol, TimeWindow, decimal_to_f64,
 };
 use gridbot_grid::GridPlan;
 use gridbot_recovery::{RecoveryInput, RecoveryReport, recover};
@@ -78,6 +78,59 @@ pub struct OpenedSymbol {
     /// Settings of the configuration that differ from the locked plan, each with what happens
     /// to it (for the log, the alerts and the journal).
     pub config_changes: Vec<String>,
+    /// A progressive grid's executions on the exchange since the snapshot's newest (fills of
+    /// ours while the bot was away, funding), oldest first, each with the PnL it realised: for
+    /// the journal, which then holds every execution the exchange does. (A classic grid's
+    /// come through its catch-up, as events.)
+    pub missed: Vec<(Execution, Option<Decimal>)>,
+}
+
+/// The executions of `list` after `since` that belong to the account tagged `tag` (its fills,
+/// and funding), oldest first, each with the PnL it realised against `state`'s legs as they
+/// were saved — the strategy's own arithmetic (`(exit − average) × qty`, to 8 places).
+fn missed_fills(
+    tag: &str,
+    state: &SymbolState,
+    mut list: Vec<Execution>,
+    since: i64,
+) -> Vec<(Execution, Option<Decimal>)> {
+    list.retain(|e| e.exec_time_ms > since);
+    list.sort_by(|a, b| a.exec_time_ms.cmp(&b.exec_time_ms).then(a.exec_id.cmp(&b.exec_id)));
+    let mut legs = [
+        (state.long.size.as_decimal(), state.long.avg_entry.map(Price::as_decimal)),
+        (state.short.size.as_decimal(), state.short.avg_entry.map(Price::as_decimal)),
+    ];
+    let mut out = Vec::new();
+    for e in list {
+        if e.exec_type == ExecType::Funding {
+            out.push((e, None));
+            continue;
+        }
+        let Ok(t) = gridbot_recovery::LinkTag::decode(&e.order_link_id) else { continue };
+        if t.account != tag || e.exec_type != ExecType::Trade {
+            continue;
+        }
+        let (size, avg) = &mut legs[usize::from(t.leg == Leg::Short)];
+        let (p, q) = (e.exec_price.as_decimal(), e.exec_qty.as_decimal());
+        let realised = if t.role.opens() {
+            let total = *size + q;
+            *avg = (avg.unwrap_or(p) * *size + p * q).checked_div(total);
+            *size = total;
+            None
+        } else {
+            let a = avg.unwrap_or(p);
+            *size = (*size - q).max(Decimal::ZERO);
+            if size.is_zero() {
+                *avg = None;
+            }
+            Some(gridbot_core::usdt(match t.leg {
+                Leg::Long => (p - a) * q,
+                Leg::Short => (a - p) * q,
+            }))
+        };
+        out.push((e, realised));
+    }
+    out
 }
 
 /// The settings of a classic grid's configuration that differ from the generation it runs:
@@ -273,6 +326,7 @@ pub fn open_symbol(
     let mut positions = positions_by_leg(&ex(|| format!("{symbol}: positions"), exchange.positions(symbol))?);
     let risk = state.map(|s| s.risk.clone()).unwrap_or_default();
     let mut config_changes = Vec::new();
+    let mut missed = Vec::new();
     let (grid, recovery, new_plan) = match &sc.strategy {
         StrategyConfig::Progressive(cfg) => {
             // A changed configuration is applied when both legs are flat (nothing is open at the
@@ -301,6 +355,13 @@ pub fn open_symbol(
                 other => OpenError::Setup(format!("{symbol}: recovery: {other}")),
             })?;
             grid.restore(&report.state);
+            // The fills made while the bot was away, with the PnL each realised against the
+            // snapshot's legs — what the grid would have journaled had it heard them live.
+            if let (Some(s), Some(since)) = (state.filter(|s| s.classic.is_none()), heard_until) {
+                let window = TimeWindow { start_ms: since, end_ms: now };
+                let list = ex(|| format!("{symbol}: executions while away"), exchange.executions(symbol, window))?;
+                missed = missed_fills(tag, s, list, since);
+            }
             let new_plan = fresh.then(|| GridChange::Plan {
                 base_step: plan.base_step(),
                 atr_pct_ema: plan.atr_pct_ema(),
@@ -334,7 +395,7 @@ pub fn open_symbol(
     if let SymbolRecovery::Classic(sync @ ClassicSync::CatchUp { .. }) = &recovery {
         core.catch_up = Some(sync.clone());
     }
-    Ok(OpenedSymbol { core, recovery, new_plan, config_changes })
+    Ok(OpenedSymbol { core, recovery, new_plan, config_changes, missed })
 }
 
 impl SymbolRecovery {

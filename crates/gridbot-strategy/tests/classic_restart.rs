@@ -225,3 +225,54 @@ fn an_emergency_stop_and_resume_keep_the_classic_inventory() {
         assert_eq!(p.size, size, "{:?}", p.position_idx);
     }
 }
+
+#[test]
+fn a_progressive_restart_journals_the_fills_made_while_away_with_their_pnl() {
+    use gridbot_grid::{ProgressiveParams, TakeProfitRule};
+    use gridbot_strategy::config::ProgressiveConfig;
+    let (sim, ex) = sim(100_000, HOUR_MS);
+    let progressive = SymbolConfig {
+        strategy: StrategyConfig::Progressive(ProgressiveConfig {
+            params: ProgressiveParams {
+                max_levels: 5,
+                step_scale_factor: 0.1,
+                take_profit: TakeProfitRule::Fraction(0.002),
+                ..ProgressiveParams::with_base_qty("0.002".parse().unwrap())
+            },
+            atr_pct: Some(0.02),
+            settings: gridbot_strategy::ProgressiveSettings::default(),
+        }),
+        ..config()
+    };
+    let realised_on_exchange =
+        |ex: &SimAccount| -> Decimal { ex.positions(&btc()).unwrap().iter().map(|p| p.cum_realised_pnl).sum() };
+    let t0 = ex.server_time().unwrap();
+    let opened = open_symbol(&ex, "prg", &progressive, None, None, t0, false).unwrap();
+    let start_state = CoreStart { wallet: Some(ex.wallet().unwrap()), ..CoreStart::default() };
+    let mut core = AccountCore::new("prg", RiskParams::default(), vec![opened.core], start_state);
+    trade(&sim, &ex, &mut core, t0 + 6 * HOUR_MS);
+    let crash = ex.server_time().unwrap();
+    let snapshot = core.snapshot(crash);
+    let before = realised_on_exchange(&ex);
+    drop(core);
+    sim.advance_to(crash + 2 * DAY_MS);
+    sim.drain_events();
+    let after = realised_on_exchange(&ex);
+    let restart = ex.server_time().unwrap();
+    let state = snapshot.symbols.get(&btc());
+    let reopened = open_symbol(&ex, "prg", &progressive, state, snapshot.last_execution_ms, restart, false).unwrap();
+    let trades = reopened.missed.iter().filter(|(e, _)| e.exec_type == gridbot_core::ExecType::Trade).count();
+    assert!(trades > 0, "levels and take-profits filled while away");
+    // What the journal gets adds up to what the exchange booked meanwhile: realised PnL net of
+    // fees, and funding (the exchange's cumulative realised PnL counts both).
+    let journaled: Decimal = reopened
+        .missed
+        .iter()
+        .map(|(e, realised)| match e.exec_type {
+            gridbot_core::ExecType::Funding => -e.exec_fee,
+            _ => realised.unwrap_or_default() - e.exec_fee,
+        })
+        .sum();
+    let booked = after - before;
+    assert!((journaled - booked).abs() < Decimal::new(1, 6), "journal {journaled} vs exchange {booked}");
+}

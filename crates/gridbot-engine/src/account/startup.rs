@@ -161,6 +161,7 @@ impl TradingAccount {
         let mut reports = Vec::new();
         let mut plan_rows = Vec::new();
         let mut changes = Vec::new();
+        let mut missed = Vec::new();
         for sc in &config.symbols {
             let state = snapshot.as_ref().and_then(|s| s.symbols.get(&sc.symbol));
             let heard_until = snapshot.as_ref().and_then(|s| s.last_execution_ms);
@@ -170,6 +171,7 @@ impl TradingAccount {
                 plan_rows.push(JournalRecord::Grid { at_ms: now, symbol: sc.symbol.clone(), change });
             }
             changes.extend(opened.config_changes.into_iter().map(|c| (sc.symbol.clone(), c)));
+            missed.extend(opened.missed);
             reports.push((sc.symbol.clone(), opened.recovery));
             symbols.push(opened.core);
         }
@@ -177,6 +179,19 @@ impl TradingAccount {
         if !options.dry_run {
             for row in plan_rows {
                 persister.send(Record::Journal(row));
+            }
+        }
+        // Executions made while the bot was away: journaled, so the journal holds every one the
+        // exchange does (idempotent on exec_id), and the newest is remembered.
+        let mut last_execution = snapshot.as_ref().and_then(|s| s.last_execution_id.clone().zip(s.last_execution_ms));
+        if !options.dry_run && !missed.is_empty() {
+            tracing::info!(account = %id, executions = missed.len(), "journaling the executions made while away");
+            for (execution, realised_pnl) in missed {
+                if last_execution.as_ref().is_none_or(|(_, t)| execution.exec_time_ms >= *t) {
+                    last_execution = Some((execution.exec_id.clone(), execution.exec_time_ms));
+                }
+                persister
+                    .send(Record::Journal(JournalRecord::Execution { execution: Box::new(execution), realised_pnl }));
             }
         }
         let summary = AccountSummary {
@@ -187,7 +202,7 @@ impl TradingAccount {
         let start = CoreStart {
             wallet: Some(wallet),
             account_memory: snapshot.as_ref().map(|s| s.account_risk.clone()).unwrap_or_default(),
-            last_execution: snapshot.as_ref().and_then(|s| s.last_execution_id.clone().zip(s.last_execution_ms)),
+            last_execution,
             halted: flag.exists(),
             risk_alerts: snapshot.as_ref().map(|s| s.risk_alerts.clone()).unwrap_or_default(),
         };

@@ -16,24 +16,13 @@ use std::time::Duration;
 use gridbot_core::SystemClock;
 use gridbot_sim::server::{FaultConfig, ServerHandle};
 use support::{
-    BTC_FILE, ETH_FILE, Proc, account_yaml, check_invariants_eventually, client, data, gridbot_bin, temp_dir,
+    BTC_FILE, ETH_FILE, Proc, Rng, account_yaml, check_invariants_eventually, client, data, gridbot_bin,
+    orders_created, quiet, step, temp_dir,
 };
 
 const KEY: &str = "kill-key";
 const SECRET: &str = "kill-secret";
 const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
-
-/// A small deterministic generator (the test's random moments).
-struct Rng(u64);
-
-impl Rng {
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n.max(1)
-    }
-}
 
 fn sim(dir: &Path, faults: FaultConfig) -> ServerHandle {
     let yaml = format!(
@@ -59,40 +48,6 @@ fn start_bot(bot_yaml: &Path) -> Proc {
 fn operator(args: &[&str], bot_yaml: &Path) {
     let out = Command::new(gridbot_bin()).args(args).arg("--config").arg(bot_yaml).output().unwrap();
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-}
-
-fn step(handle: &ServerHandle, n: u64) {
-    for _ in 0..n {
-        handle.step();
-        std::thread::sleep(Duration::from_millis(2));
-    }
-}
-
-/// Waits until no order was created for 700 ms and the state file has been still for 300 ms
-/// (with sockets dropped every few seconds, reconciliations come and go).
-fn quiet(handle: &ServerHandle, state_file: &Path) {
-    let deadline = std::time::Instant::now() + Duration::from_secs(30);
-    let mut last = orders_created(handle);
-    let mut since = std::time::Instant::now();
-    loop {
-        std::thread::sleep(Duration::from_millis(50));
-        let now = orders_created(handle);
-        if now != last {
-            last = now;
-            since = std::time::Instant::now();
-        }
-        let file_still = std::fs::metadata(state_file)
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().is_ok_and(|e| e > Duration::from_millis(300)));
-        if since.elapsed() > Duration::from_millis(700) && file_still {
-            return;
-        }
-        assert!(std::time::Instant::now() < deadline, "the bot never settled");
-    }
-}
-
-fn orders_created(handle: &ServerHandle) -> u64 {
-    handle.with_engine(|e| e.next_order_number())
 }
 
 /// `kills` rounds of: trade a while → SIGKILL at a random moment → the market moves while the

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use gridbot_bybit::{BybitClient, ClientConfig, Credentials, Environment};
 use gridbot_core::{Leg, PositionIdx, Symbol};
 use gridbot_recovery::LinkTag;
+use gridbot_sim::server::ServerHandle;
 use gridbot_state::{Loaded, SnapshotStore};
 
 /// The `gridbot` binary (these tests are targets of the gridbot package, so cargo builds it first).
@@ -224,4 +225,50 @@ pub fn sim_on_btc(dir: &Path, days: usize, settings: &str, accounts: &[(&str, &s
     sim.wait_for("listening on http://", Duration::from_secs(60));
     let url = sim.output().split_whitespace().find(|w| w.starts_with("http://127.0.0.1:")).unwrap().to_owned();
     (sim, url)
+}
+
+/// A small deterministic generator (the test's random moments).
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n.max(1)
+    }
+}
+
+pub fn step(handle: &ServerHandle, n: u64) {
+    for _ in 0..n {
+        handle.step();
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+/// Waits until no order was created for 700 ms and the state file has been still for 300 ms
+/// (with sockets dropped every few seconds, reconciliations come and go).
+pub fn quiet(handle: &ServerHandle, state_file: &Path) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last = orders_created(handle);
+    let mut since = Instant::now();
+    loop {
+        std::thread::sleep(Duration::from_millis(50));
+        let now = orders_created(handle);
+        if now != last {
+            last = now;
+            since = Instant::now();
+        }
+        let file_still = std::fs::metadata(state_file)
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| t.elapsed().is_ok_and(|e| e > Duration::from_millis(300)));
+        if since.elapsed() > Duration::from_millis(700) && file_still {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the bot never settled");
+    }
+}
+
+pub fn orders_created(handle: &ServerHandle) -> u64 {
+    handle.with_engine(|e| e.next_order_number())
 }

@@ -203,6 +203,15 @@ impl Journal {
             .map_err(|e| self.sql(e))
     }
 
+    /// True when the execution `exec_id` is recorded.
+    pub fn has_execution(&self, exec_id: &str) -> Result<bool, JournalError> {
+        self.conn
+            .query_row("SELECT 1 FROM executions WHERE exec_id = ?1", params![exec_id], |_| Ok(()))
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(|e| self.sql(e))
+    }
+
     /// Orders of `symbol` open on the exchange as last heard (their newest status is `New`,
     /// `PartiallyFilled` or `Untriggered`).
     pub fn open_order_count(&self, symbol: &str) -> Result<i64, JournalError> {

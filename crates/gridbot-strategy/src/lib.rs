@@ -76,7 +76,9 @@ pub use driver::{Carried, CoreTape, SentBatch, Venue, checked_snapshot, drive};
 pub use executor::execute;
 pub use grid::{Applied, Calm, DecisionContext, Grid, GridEvent, Note, StrategyStats};
 pub use market::MarketView;
-pub use open::{OpenError, OpenedSymbol, SymbolRecovery, check_symbols, classic_changes, open_symbol, plan_changes};
+pub use open::{
+    OpenError, OpenedSymbol, SymbolRecovery, check_symbols, classic_changes, missed_fills, open_symbol, plan_changes,
+};
 pub use progressive::{ProgressiveGrid, ProgressiveSettings};
 pub use reasons::{RecentreReason, ReconcileReason};
 pub use reconcile::{ClassicSync, ReconcileJob, ReconcileOutcome, Reconciled};

@@ -78,23 +78,15 @@ pub struct OpenedSymbol {
     /// Settings of the configuration that differ from the locked plan, each with what happens
     /// to it (for the log, the alerts and the journal).
     pub config_changes: Vec<String>,
-    /// A progressive grid's executions on the exchange since the snapshot's newest (fills of
-    /// ours while the bot was away, funding), oldest first, each with the PnL it realised: for
-    /// the journal, which then holds every execution the exchange does. (A classic grid's
-    /// come through its catch-up, as events.)
-    pub missed: Vec<(Execution, Option<Decimal>)>,
 }
 
-/// The executions of `list` after `since` that belong to the account tagged `tag` (its fills,
-/// and funding), oldest first, each with the PnL it realised against `state`'s legs as they
-/// were saved — the strategy's own arithmetic (`(exit − average) × qty`, to 8 places).
-fn missed_fills(
-    tag: &str,
-    state: &SymbolState,
-    mut list: Vec<Execution>,
-    since: i64,
-) -> Vec<(Execution, Option<Decimal>)> {
-    list.retain(|e| e.exec_time_ms > since);
+/// Executions the journal does not hold yet (fills of ours made while the bot was away, and
+/// funding), oldest first, each with the PnL it realised against the legs as `state` saved
+/// them — the strategy's own arithmetic (`(exit − average) × qty`, to 8
+/// places), what it would have journaled had it heard them live (for a classic grid too: its
+/// catch-up applies the fills to the grid, and these rows come first in the journal). The I/O
+/// side picks the executions (the exchange's, minus the journal's) and writes the rows.
+pub fn missed_fills(tag: &str, state: &SymbolState, mut list: Vec<Execution>) -> Vec<(Execution, Option<Decimal>)> {
     list.sort_by(|a, b| a.exec_time_ms.cmp(&b.exec_time_ms).then(a.exec_id.cmp(&b.exec_id)));
     let mut legs = [
         (state.long.size.as_decimal(), state.long.avg_entry.map(Price::as_decimal)),
@@ -110,9 +102,12 @@ fn missed_fills(
         if t.account != tag || e.exec_type != ExecType::Trade {
             continue;
         }
+
         let (size, avg) = &mut legs[usize::from(t.leg == Leg::Short)];
         let (p, q) = (e.exec_price.as_decimal(), e.exec_qty.as_decimal());
-        let realised = if t.role.opens() {
+        // A fill on the leg's entry side opens (balance, protective, a classic buy on the long
+        // leg), the other side closes (take-profit, a classic sell on the long leg).
+        let realised = if e.side == t.leg.entry_side() {
             let total = *size + q;
             *avg = (avg.unwrap_or(p) * *size + p * q).checked_div(total);
             *size = total;
@@ -326,7 +321,6 @@ pub fn open_symbol(
     let mut positions = positions_by_leg(&ex(|| format!("{symbol}: positions"), exchange.positions(symbol))?);
     let risk = state.map(|s| s.risk.clone()).unwrap_or_default();
     let mut config_changes = Vec::new();
-    let mut missed = Vec::new();
     let (grid, recovery, new_plan) = match &sc.strategy {
         StrategyConfig::Progressive(cfg) => {
             // A changed configuration is applied when both legs are flat (nothing is open at the
@@ -355,13 +349,6 @@ pub fn open_symbol(
                 other => OpenError::Setup(format!("{symbol}: recovery: {other}")),
             })?;
             grid.restore(&report.state);
-            // The fills made while the bot was away, with the PnL each realised against the
-            // snapshot's legs — what the grid would have journaled had it heard them live.
-            if let (Some(s), Some(since)) = (state.filter(|s| s.classic.is_none()), heard_until) {
-                let window = TimeWindow { start_ms: since, end_ms: now };
-                let list = ex(|| format!("{symbol}: executions while away"), exchange.executions(symbol, window))?;
-                missed = missed_fills(tag, s, list, since);
-            }
             let new_plan = fresh.then(|| GridChange::Plan {
                 base_step: plan.base_step(),
                 atr_pct_ema: plan.atr_pct_ema(),
@@ -395,7 +382,7 @@ pub fn open_symbol(
     if let SymbolRecovery::Classic(sync @ ClassicSync::CatchUp { .. }) = &recovery {
         core.catch_up = Some(sync.clone());
     }
-    Ok(OpenedSymbol { core, recovery, new_plan, config_changes, missed })
+    Ok(OpenedSymbol { core, recovery, new_plan, config_changes })
 }
 
 impl SymbolRecovery {

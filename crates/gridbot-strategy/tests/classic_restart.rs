@@ -260,13 +260,16 @@ fn a_progressive_restart_journals_the_fills_made_while_away_with_their_pnl() {
     let after = realised_on_exchange(&ex);
     let restart = ex.server_time().unwrap();
     let state = snapshot.symbols.get(&btc());
-    let reopened = open_symbol(&ex, "prg", &progressive, state, snapshot.last_execution_ms, restart, false).unwrap();
-    let trades = reopened.missed.iter().filter(|(e, _)| e.exec_type == gridbot_core::ExecType::Trade).count();
+    // As the live shell does: the exchange's executions the journal lacks (here: after the
+    // newest the core heard), with the PnL they realised against the saved legs.
+    let heard = snapshot.last_execution_ms.unwrap();
+    let list = ex.executions(&btc(), TimeWindow { start_ms: heard + 1, end_ms: restart }).unwrap();
+    let missed = gridbot_strategy::missed_fills("prg", state.unwrap(), list);
+    let trades = missed.iter().filter(|(e, _)| e.exec_type == gridbot_core::ExecType::Trade).count();
     assert!(trades > 0, "levels and take-profits filled while away");
     // What the journal gets adds up to what the exchange booked meanwhile: realised PnL net of
     // fees, and funding (the exchange's cumulative realised PnL counts both).
-    let journaled: Decimal = reopened
-        .missed
+    let journaled: Decimal = missed
         .iter()
         .map(|(e, realised)| match e.exec_type {
             gridbot_core::ExecType::Funding => -e.exec_fee,

@@ -20,6 +20,10 @@ use super::{AccountParts, AccountSummary, TradingAccount, files};
 use crate::alerts::AlertKind;
 use crate::persist::{Persister, Record};
 
+/// How far before the snapshot's newest execution a restart looks for executions the journal
+/// lacks (an unheard fill of one symbol can be older than a heard one of another).
+const MISSED_MARGIN_MS: i64 = 3_600_000;
+
 /// Why an account could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -171,7 +175,22 @@ impl TradingAccount {
                 plan_rows.push(JournalRecord::Grid { at_ms: now, symbol: sc.symbol.clone(), change });
             }
             changes.extend(opened.config_changes.into_iter().map(|c| (sc.symbol.clone(), c)));
-            missed.extend(opened.missed);
+            // What the exchange executed that the journal does not hold (the bot was away):
+            // fills with the PnL they realised, and funding — from a little before the newest
+            // execution the snapshot knows, so nothing unheard on another symbol slips through.
+            if let (Some(state), Some(since)) = (state, snapshot.as_ref().and_then(|s| s.last_execution_ms)) {
+                let window = gridbot_core::TimeWindow { start_ms: since - MISSED_MARGIN_MS, end_ms: now };
+                match exchange.executions(&sc.symbol, window) {
+                    Ok(list) => {
+                        let unjournaled: Vec<_> =
+                            list.into_iter().filter(|e| !journal.has_execution(&e.exec_id).unwrap_or(true)).collect();
+                        missed.extend(gridbot_strategy::missed_fills(&config.tag, state, unjournaled));
+                    }
+                    Err(e) => {
+                        tracing::warn!(account = %id, symbol = %sc.symbol, error = %e, "executions while away: not read")
+                    }
+                }
+            }
             reports.push((sc.symbol.clone(), opened.recovery));
             symbols.push(opened.core);
         }

@@ -74,6 +74,8 @@ pub(crate) enum RestFault {
 #[derive(Debug)]
 pub(crate) struct Faults {
     config: FaultConfig,
+    /// Faults are injected while on (a test switches them per round).
+    on: std::sync::atomic::AtomicBool,
     rng: Mutex<u64>,
     signed: AtomicU64,
     injected: AtomicU64,
@@ -82,7 +84,13 @@ pub(crate) struct Faults {
 impl Faults {
     pub(crate) fn new(config: FaultConfig) -> Self {
         let seed = if config.seed == 0 { 0x9E37_79B9_7F4A_7C15 } else { config.seed };
-        Self { config, rng: Mutex::new(seed), signed: AtomicU64::new(0), injected: AtomicU64::new(0) }
+        Self {
+            config,
+            on: std::sync::atomic::AtomicBool::new(true),
+            rng: Mutex::new(seed),
+            signed: AtomicU64::new(0),
+            injected: AtomicU64::new(0),
+        }
     }
 
     /// A uniform draw in [0, 1).
@@ -107,6 +115,15 @@ impl Faults {
         self.injected.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Switches injection on or off (the configuration stays).
+    pub(crate) fn set_on(&self, on: bool) {
+        self.on.store(on, Ordering::Relaxed);
+    }
+
+    fn active(&self) -> bool {
+        self.on.load(Ordering::Relaxed)
+    }
+
     /// How many faults were injected so far.
     pub(crate) fn injected(&self) -> u64 {
         self.injected.load(Ordering::Relaxed)
@@ -114,11 +131,14 @@ impl Faults {
 
     /// Added latency per REST reply.
     pub(crate) fn latency(&self) -> Option<Duration> {
-        (self.config.latency_ms > 0).then(|| Duration::from_millis(self.config.latency_ms))
+        (self.active() && self.config.latency_ms > 0).then(|| Duration::from_millis(self.config.latency_ms))
     }
 
     /// The fault, if any, for the next REST request.
     pub(crate) fn rest(&self, signed: bool) -> Option<RestFault> {
+        if !self.active() {
+            return None;
+        }
         if signed && self.config.rate_limit_every > 0 {
             let n = self.signed.fetch_add(1, Ordering::Relaxed) + 1;
             if n.is_multiple_of(self.config.rate_limit_every) {
@@ -135,12 +155,12 @@ impl Faults {
 
     /// How long a WebSocket connection lives.
     pub(crate) fn ws_lifetime(&self) -> Option<Duration> {
-        (self.config.ws_drop_every_s > 0).then(|| Duration::from_secs(self.config.ws_drop_every_s))
+        (self.active() && self.config.ws_drop_every_s > 0).then(|| Duration::from_secs(self.config.ws_drop_every_s))
     }
 
     /// Whether to send this private event twice.
     pub(crate) fn duplicate(&self) -> bool {
-        let hit = self.hit(self.config.duplicate_rate);
+        let hit = self.active() && self.hit(self.config.duplicate_rate);
         if hit {
             self.count();
         }
@@ -149,7 +169,7 @@ impl Faults {
 
     /// Whether to hold this private event back behind the next one.
     pub(crate) fn reorder(&self) -> bool {
-        let hit = self.hit(self.config.reorder_rate);
+        let hit = self.active() && self.hit(self.config.reorder_rate);
         if hit {
             self.count();
         }

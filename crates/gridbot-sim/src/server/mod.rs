@@ -381,6 +381,12 @@ impl ServerHandle {
         crate::state::save(path, &m.engine, &m.replay)
     }
 
+    /// Switches fault injection on or off (its configuration stays): a test can run some rounds
+    /// with faults and others without.
+    pub fn set_faults_on(&self, on: bool) {
+        self.shared.faults.set_on(on);
+    }
+
     /// Faults injected so far.
     #[must_use]
     pub fn faults_injected(&self) -> u64 {

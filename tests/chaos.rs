@@ -1,0 +1,305 @@
+//! Chaos at scale: `gridbot run` with two accounts — progressive grids on BTCUSDT and ETHUSDT,
+//! classic grids on both — SIGKILLed at varied moments against the simulator on loopback, with
+//! faults in a share of the rounds, and invariants checked after every recovery.
+//!
+//! ```sh
+//! cargo test -p gridbot --test chaos -- --nocapture                       # CI: 12 kills, fixed seed
+//! CHAOS_KILLS=500 CHAOS_SEED=$RANDOM cargo test -p gridbot --test chaos -- --nocapture
+//! ```
+//!
+//! Settings (environment): `CHAOS_KILLS` (rounds, default 12), `CHAOS_SEED` (default a fixed
+//! one; every round prints its own seed, so a failure is replayable), `CHAOS_FAULT_SHARE`
+//! (share of rounds with faults on: REST errors, 10006 bursts, dropped sockets, duplicated and
+//! reordered private events; default 0.3).
+//!
+//! A round: trade a while → SIGKILL at a moment drawn from the round's seed (while orders go
+//! out, right after a fill before its take-profit, during the recovery of the restart itself,
+//! or while the snapshot is written — any instant) → the market moves while the bot is down →
+//! restart (every fifth round with the emergency flag set first) → the market pauses → check.
+//!
+//! Invariants after every recovery: each account's positions equal its state, no slot has two
+//! live orders, no orphan; nothing is sent while the emergency flag exists; **no market order
+//! at all** — the grids here are configured so the strategy never closes by itself (no
+//! whole-grid take-profit/stop-loss, no recentring, risk closes out of reach), so a market
+//! order could only come from a restart dumping inventory. At the end: the journal's fills are
+//! the exchange's (none lost, none doubled) and no orderLinkId was refused as reused (110072);
+//! the journal's realised PnL net of fees and funding is printed beside the exchange's (not yet
+//! equal: an open item).
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gridbot_core::{Decimal, ExecType, OrderType, Symbol, SystemClock, TimeWindow};
+use gridbot_sim::server::{FaultConfig, ServerHandle};
+use support::{
+    BTC_FILE, ETH_FILE, Proc, Rng, check_invariants_eventually, client, data, gridbot_bin, orders_created, quiet, step,
+    temp_dir,
+};
+
+const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
+/// (account, key, secret)
+const ACCOUNTS: [(&str, &str, &str); 2] =
+    [("prog", "chaos-key-p", "chaos-secret-p"), ("clas", "chaos-key-c", "chaos-secret-c")];
+
+/// Risk settings under which the strategy never closes a position by itself.
+const NO_CLOSES: &str = "risk:\n  trailing_activation: 0.99\n  im_rate_close_in_profit: 0.9\n  max_level_timeout_ms: 315360000000\n  \
+                         both_in_profit_min_pnl: 1000000000\n  daily_drawdown_kill: 0.99\n";
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn account_files(dir: &Path, url: &str) {
+    let (id, key, secret) = ACCOUNTS[0];
+    let progressive = |symbol: &str, qty: &str| {
+        format!(
+            "  - symbol: {symbol}\n    strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"{qty}\"\n      \
+             max_levels: 5\n      step_scale_factor: 0.1\n      take_profit: 0.002\n"
+        )
+    };
+    std::fs::write(
+        dir.join(format!("{id}.yaml")),
+        format!(
+            "account_id: {id}\nenvironment: sim\nbase_url: {url}\napi_key: {key}\napi_secret: {secret}\nsymbols:\n{}{}{NO_CLOSES}",
+            progressive("BTCUSDT", "0.002"),
+            progressive("ETHUSDT", "0.05")
+        ),
+    )
+    .unwrap();
+    let (id, key, secret) = ACCOUNTS[1];
+    let classic = |symbol: &str, qty: &str| {
+        format!(
+            "  - symbol: {symbol}\n    strategy: classic\n    leverage: 5\n    classic:\n      qty_per_level: \"{qty}\"\n      \
+             spacing: 0.003\n      levels_per_side: 6\n      progression: arithmetic\n"
+        )
+    };
+    std::fs::write(
+        dir.join(format!("{id}.yaml")),
+        format!(
+            "account_id: {id}\nenvironment: sim\nbase_url: {url}\napi_key: {key}\napi_secret: {secret}\nsymbols:\n{}{}{NO_CLOSES}",
+            classic("BTCUSDT", "0.002"),
+            classic("ETHUSDT", "0.05")
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("bot.yaml"), "data_dir: var\naccounts: [prog.yaml, clas.yaml]\nlogging: {level: info}\n")
+        .unwrap();
+}
+
+fn sim(dir: &Path, faults: FaultConfig) -> ServerHandle {
+    let accounts: String = ACCOUNTS
+        .iter()
+        .map(|(_, key, secret)| format!("  - {{api_key: {key}, api_secret: {secret}, wallet: 100000}}\n"))
+        .collect();
+    let yaml = format!(
+        "warmup_days: 15\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n  - symbol: ETHUSDT\n    file: {}\naccounts:\n{accounts}",
+        data(BTC_FILE).display(),
+        data(ETH_FILE).display()
+    );
+    std::fs::write(dir.join("sim.yaml"), yaml).unwrap();
+    let mut setup = gridbot_sim::load_sim_file(&dir.join("sim.yaml")).unwrap();
+    setup.server.orders_per_sec = 10_000;
+    setup.server.queries_per_sec = 10_000;
+    setup.server.faults = faults;
+    setup.warm_up().unwrap();
+    let handle = gridbot_sim::server::start(setup.server, setup.engine, setup.replay, Arc::new(SystemClock)).unwrap();
+    handle.set_faults_on(false);
+    handle
+}
+
+/// Starts the bot; the time until it says every account is running (all orders in place).
+fn start(bot_yaml: &Path) -> (Proc, Duration) {
+    let started = Instant::now();
+    let mut bot = Proc::gridbot(&["run", "--config", bot_yaml.to_str().unwrap()], &[]);
+    bot.wait_for("gridbot running", Duration::from_secs(90));
+    (bot, started.elapsed())
+}
+
+fn kill(bot: Proc) {
+    bot.kill();
+}
+
+fn operator(args: &[&str], bot_yaml: &Path) {
+    let out = Command::new(gridbot_bin()).args(args).arg("--config").arg(bot_yaml).output().unwrap();
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Market orders of our accounts in the simulator's history (none may exist here).
+fn market_orders(handle: &ServerHandle) -> Vec<String> {
+    handle.with_engine(|e| {
+        let end = e.now_ms() + 86_400_000;
+        (0..ACCOUNTS.len())
+            .flat_map(|a| {
+                SYMBOLS
+                    .iter()
+                    .flat_map(|s| e.order_history(a, &Symbol::new(*s).unwrap(), 0, end))
+                    .filter(|o| o.order_type == OrderType::Market)
+                    .map(|o| format!("{} {} {} {}", o.order_link_id, o.side.as_str(), o.qty, o.created_time_ms))
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    })
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted.get(i).copied().unwrap_or_default()
+}
+
+#[test]
+fn hundreds_of_kills_break_no_invariant() {
+    let kills: u64 = env_or("CHAOS_KILLS", 12);
+    let seed: u64 = env_or("CHAOS_SEED", 0xC4A0_5EED);
+    let fault_share: f64 = env_or("CHAOS_FAULT_SHARE", 0.3);
+    eprintln!("chaos: {kills} kills, seed {seed}, faults in {:.0}% of rounds", fault_share * 100.0);
+    let dir = temp_dir("chaos");
+    let faults = FaultConfig {
+        seed,
+        latency_ms: 1,
+        error_rate: 0.03,
+        rate_limit_every: 40,
+        ws_drop_every_s: 3,
+        duplicate_rate: 0.1,
+        reorder_rate: 0.1,
+    };
+    let handle = sim(&dir, faults);
+    let url = handle.base_url();
+    account_files(&dir, &url);
+    let bot_yaml = dir.join("bot.yaml");
+    let clients: Vec<_> = ACCOUNTS.iter().map(|(_, key, secret)| client(&url, key, secret)).collect();
+    let mut rng = Rng(seed | 1);
+    let (mut bot, first) = start(&bot_yaml);
+    let mut to_orders: Vec<Duration> = vec![first];
+    let (mut with_faults, mut flagged_rounds) = (0u64, 0u64);
+    for k in 0..kills {
+        let round_seed = rng.0;
+        let faulty = (rng.below(1_000) as f64) < fault_share * 1_000.0;
+        handle.set_faults_on(faulty);
+        with_faults += u64::from(faulty);
+        let moment = rng.below(4);
+        match moment {
+            // While orders go out: a burst of candles, killed within milliseconds.
+            0 => {
+                step(&handle, 20 + rng.below(200));
+                let pid = bot.child.id();
+                let delay = rng.below(10);
+                let killer = std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(delay));
+                    Command::new("kill").args(["-KILL", &pid.to_string()]).status().unwrap();
+                });
+                step(&handle, 5);
+                killer.join().unwrap();
+                kill(bot);
+            }
+            // Right after a fill, before its take-profit or turnaround goes out.
+            1 => {
+                step(&handle, 20 + rng.below(100));
+                handle.step();
+                kill(bot);
+            }
+            // During the recovery of a restart: killed again before it says it runs.
+            2 => {
+                step(&handle, 20 + rng.below(100));
+                kill(bot);
+                let again = Proc::gridbot(&["run", "--config", bot_yaml.to_str().unwrap()], &[]);
+                std::thread::sleep(Duration::from_millis(rng.below(400)));
+                kill(again);
+            }
+            // Any instant: the persister may be writing the snapshot.
+            _ => {
+                step(&handle, 20 + rng.below(200));
+                std::thread::sleep(Duration::from_millis(rng.below(30)));
+                kill(bot);
+            }
+        }
+        // The market moves while the bot is down: fills, crossings.
+        step(&handle, rng.below(90));
+        let flagged = k % 5 == 4;
+        if flagged {
+            flagged_rounds += 1;
+            for (id, ..) in ACCOUNTS {
+                operator(&["stop", "--account", id, "--reason", "chaos"], &bot_yaml);
+            }
+            let before = orders_created(&handle);
+            let (b, _) = start(&bot_yaml);
+            bot = b;
+            step(&handle, 100);
+            std::thread::sleep(Duration::from_millis(1_000));
+            assert_eq!(
+                orders_created(&handle),
+                before,
+                "round {k} (seed {round_seed}): an order was sent under the emergency flag"
+            );
+            for (id, ..) in ACCOUNTS {
+                operator(&["resume", "--account", id], &bot_yaml);
+            }
+            std::thread::sleep(Duration::from_millis(2_000));
+        } else {
+            let (b, took) = start(&bot_yaml);
+            bot = b;
+            to_orders.push(took);
+        }
+        handle.set_faults_on(false);
+        for (id, ..) in ACCOUNTS {
+            quiet(&handle, &dir.join(format!("var/{id}/{id}.state.json")));
+        }
+        for ((id, ..), ex) in ACCOUNTS.iter().zip(&clients) {
+            check_invariants_eventually(&dir.join("var"), id, ex, &SYMBOLS);
+        }
+        let market = market_orders(&handle);
+        assert!(market.is_empty(), "round {k} (seed {round_seed}): a market order was sent: {market:?}");
+        eprintln!("chaos: round {k} ok (seed {round_seed}, moment {moment}, faults {faulty}, flagged {flagged})");
+    }
+    assert_eq!(bot.terminate(), Some(0));
+    for (id, ..) in ACCOUNTS {
+        quiet(&handle, &dir.join(format!("var/{id}/{id}.state.json")));
+    }
+    // The journal against the exchange, per account.
+    let end = handle.market_time_ms() + 86_400_000;
+    let window = TimeWindow { start_ms: end - 60 * 86_400_000, end_ms: end };
+    for ((id, ..), ex) in ACCOUNTS.iter().zip(&clients) {
+        check_invariants_eventually(&dir.join("var"), id, ex, &SYMBOLS);
+        let journal = gridbot_state::Journal::open(&dir.join(format!("var/{id}/journal.sqlite"))).unwrap();
+        let journaled = journal.trades_between(0, i64::MAX).unwrap();
+        let mut ids: Vec<&str> = journaled.iter().map(|t| t.exec_id.as_str()).collect();
+        let executions: Vec<_> =
+            SYMBOLS.iter().flat_map(|s| ex.executions(&Symbol::new(*s).unwrap(), window).unwrap()).collect();
+        let mut on_exchange: Vec<&str> =
+            executions.iter().filter(|e| e.exec_type == ExecType::Trade).map(|e| e.exec_id.as_str()).collect();
+        ids.sort_unstable();
+        on_exchange.sort_unstable();
+        assert_eq!(ids, on_exchange, "{id}: the journal's fills are the exchange's");
+        assert!(ids.len() > 10, "{id}: traded across the restarts ({} fills)", ids.len());
+        // Realised PnL net of fees and funding: the journal's sum against the exchange's.
+        let journal_net: Decimal = journal.realised_pnl_by_day().unwrap().iter().map(|(_, v)| *v).sum();
+        let exchange_net: Decimal = SYMBOLS
+            .iter()
+            .flat_map(|s| ex.positions(&Symbol::new(*s).unwrap()).unwrap())
+            .map(|p| p.cum_realised_pnl)
+            .sum();
+        // Not yet an invariant (issue 17 has it open): a few tenths of a USDT apart after a
+        // dozen kills; printed so the gap is seen.
+        eprintln!("chaos: {id}: realised PnL net of fees and funding: journal {journal_net}, exchange {exchange_net}");
+        let logs: String = std::fs::read_dir(dir.join(format!("var/{id}/logs")))
+            .unwrap()
+            .flatten()
+            .map(|f| std::fs::read_to_string(f.path()).unwrap_or_default())
+            .collect();
+        assert!(!logs.contains("110072"), "{id}: an orderLinkId was reused");
+    }
+    to_orders.sort_unstable();
+    eprintln!(
+        "chaos: {kills} kills (seed {seed}), {with_faults} with faults, {flagged_rounds} under the emergency flag, {} faults injected; \
+         restart to all orders in place: median {:?}, p99 {:?} over {} starts; 0 invariant breaks",
+        handle.faults_injected(),
+        percentile(&to_orders, 0.5),
+        percentile(&to_orders, 0.99),
+        to_orders.len()
+    );
+}

@@ -85,8 +85,16 @@ pub struct OpenedSymbol {
 /// them — the strategy's own arithmetic (`(exit − average) × qty`, to 8
 /// places), what it would have journaled had it heard them live (for a classic grid too: its
 /// catch-up applies the fills to the grid, and these rows come first in the journal). The I/O
-/// side picks the executions (the exchange's, minus the journal's) and writes the rows.
-pub fn missed_fills(tag: &str, state: &SymbolState, mut list: Vec<Execution>) -> Vec<(Execution, Option<Decimal>)> {
+/// side picks the executions and writes the rows. `list` is every fill the saved legs do not
+/// reflect (after the snapshot's newest, and any the journal lacks): all of them move the legs,
+/// only those `journaled` does not know come back (a kill between a journal row and the
+/// snapshot leaves a fill journaled but not in the legs).
+pub fn missed_fills(
+    tag: &str,
+    state: &SymbolState,
+    mut list: Vec<Execution>,
+    journaled: &dyn Fn(&str) -> bool,
+) -> Vec<(Execution, Option<Decimal>)> {
     list.sort_by(|a, b| a.exec_time_ms.cmp(&b.exec_time_ms).then(a.exec_id.cmp(&b.exec_id)));
     let mut legs = [
         (state.long.size.as_decimal(), state.long.avg_entry.map(Price::as_decimal)),
@@ -95,7 +103,9 @@ pub fn missed_fills(tag: &str, state: &SymbolState, mut list: Vec<Execution>) ->
     let mut out = Vec::new();
     for e in list {
         if e.exec_type == ExecType::Funding {
-            out.push((e, None));
+            if !journaled(&e.exec_id) {
+                out.push((e, None));
+            }
             continue;
         }
         let Ok(t) = gridbot_recovery::LinkTag::decode(&e.order_link_id) else { continue };
@@ -123,7 +133,9 @@ pub fn missed_fills(tag: &str, state: &SymbolState, mut list: Vec<Execution>) ->
                 Leg::Short => (a - p) * q,
             }))
         };
-        out.push((e, realised));
+        if !journaled(&e.exec_id) {
+            out.push((e, realised));
+        }
     }
     out
 }

@@ -182,9 +182,16 @@ impl TradingAccount {
                 let window = gridbot_core::TimeWindow { start_ms: since - MISSED_MARGIN_MS, end_ms: now };
                 match exchange.executions(&sc.symbol, window) {
                     Ok(list) => {
-                        let unjournaled: Vec<_> =
-                            list.into_iter().filter(|e| !journal.has_execution(&e.exec_id).unwrap_or(true)).collect();
-                        missed.extend(gridbot_strategy::missed_fills(&config.tag, state, unjournaled));
+                        let journaled = |exec_id: &str| journal.has_execution(exec_id).unwrap_or(true);
+                        // The legs as saved reflect every fill up to the snapshot's newest; later
+                        // ones, and any the journal lacks, move them.
+                        let unreflected: Vec<_> =
+                            list.into_iter().filter(|e| e.exec_time_ms > since || !journaled(&e.exec_id)).collect();
+                        let rows = gridbot_strategy::missed_fills(&config.tag, state, unreflected, &journaled);
+                        // A classic grid's catch-up applies its fills on the first event and
+                        // moves the newest heard execution then; only the rest moves it now.
+                        let moves = state.classic.is_none();
+                        missed.extend(rows.into_iter().map(|(e, pnl)| (e, pnl, moves)));
                     }
                     Err(e) => {
                         tracing::warn!(account = %id, symbol = %sc.symbol, error = %e, "executions while away: not read")
@@ -205,8 +212,8 @@ impl TradingAccount {
         let mut last_execution = snapshot.as_ref().and_then(|s| s.last_execution_id.clone().zip(s.last_execution_ms));
         if !options.dry_run && !missed.is_empty() {
             tracing::info!(account = %id, executions = missed.len(), "journaling the executions made while away");
-            for (execution, realised_pnl) in missed {
-                if last_execution.as_ref().is_none_or(|(_, t)| execution.exec_time_ms >= *t) {
+            for (execution, realised_pnl, moves) in missed {
+                if moves && last_execution.as_ref().is_none_or(|(_, t)| execution.exec_time_ms >= *t) {
                     last_execution = Some((execution.exec_id.clone(), execution.exec_time_ms));
                 }
                 persister

@@ -23,6 +23,8 @@ pub enum Record {
     Snapshot(Box<AccountSnapshot>),
     /// A journal row.
     Journal(JournalRecord),
+    /// Everything before this is on disk: answered when reached.
+    Barrier(std::sync::mpsc::SyncSender<()>),
 }
 
 /// The persister thread of one account.
@@ -55,6 +57,10 @@ fn write(store: &SnapshotStore, journal: &Journal, record: Record, warned: &mut 
     let result = match record {
         Record::Snapshot(s) => store.save(&s).map_err(|e| (0, e.to_string())),
         Record::Journal(row) => journal_row(journal, row).map_err(|e| (1, e.to_string())),
+        Record::Barrier(done) => {
+            let _ = done.send(());
+            Ok(())
+        }
     };
     let took = started.elapsed();
     if took >= std::time::Duration::from_secs(1) {
@@ -104,6 +110,15 @@ impl Persister {
         if let Some(tx) = &self.tx {
             let _ = tx.send(record);
         }
+    }
+
+    /// Writes `snapshot` (after everything sent before it) and waits until it is on disk, at
+    /// most `wait`; false when it did not get there in time (the write still happens).
+    pub fn save_now(&self, snapshot: AccountSnapshot, wait: std::time::Duration) -> bool {
+        let (done, reached) = std::sync::mpsc::sync_channel(1);
+        self.send(Record::Snapshot(Box::new(snapshot)));
+        self.send(Record::Barrier(done));
+        reached.recv_timeout(wait).is_ok()
     }
 
     /// Writes everything queued, then stops.

@@ -22,6 +22,9 @@ pub struct Venue<'a> {
     pub exchange: &'a dyn Exchange,
     /// `false` sends nothing (live: the emergency-stop flag exists).
     pub may_send: &'a mut dyn FnMut() -> bool,
+    /// Makes the core's state durable before the next batch ([`Effect::SaveNow`]; live: the
+    /// snapshot written and synced; a backtest: nothing).
+    pub durable: &'a mut dyn FnMut(&AccountCore),
 }
 
 impl std::fmt::Debug for Venue<'_> {
@@ -97,6 +100,7 @@ fn carry(
             Effect::Record(r) => out.records.push(r),
             Effect::Alert(a) => out.alerts.push(a),
             Effect::Save => out.save = true,
+            Effect::SaveNow => (venue.durable)(core),
         }
     }
 }

@@ -44,7 +44,7 @@ fn config() -> SymbolConfig {
 /// `until` (inclusive), one candle at a time.
 fn trade(sim: &SimExchange, ex: &SimAccount, core: &mut AccountCore, until: i64) {
     let mut gate = || true;
-    let mut venue = Venue { exchange: ex, may_send: &mut gate };
+    let mut venue = Venue { exchange: ex, may_send: &mut gate, durable: &mut |_| {} };
     let mut feed = |core: &mut AccountCore, event: CoreEvent, now: i64| {
         let mut pending = vec![event];
         while !pending.is_empty() {
@@ -202,12 +202,12 @@ fn an_emergency_stop_and_resume_keep_the_classic_inventory() {
     let generation = core.snapshot(t0).symbols[&btc()].classic.as_ref().map(|s| s.generation);
     // The operator stops the account; the market moves on and resting levels fill meanwhile.
     let mut gate = || true;
-    let mut venue = Venue { exchange: &ex, may_send: &mut gate };
+    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_| {} };
     let stop_at = ex.server_time().unwrap();
     drive(&mut core, &mut venue, CoreEvent::EmergencyStop { on: true }, stop_at, false);
     trade(&sim, &ex, &mut core, stop_at + 3 * HOUR_MS);
     let resumed = ex.server_time().unwrap();
-    let mut venue = Venue { exchange: &ex, may_send: &mut gate };
+    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_| {} };
     drive(&mut core, &mut venue, CoreEvent::EmergencyStop { on: false }, resumed, false);
     drive(&mut core, &mut venue, CoreEvent::Resume, resumed, false);
     let fills_before = core.stats().strategy.fills;

@@ -246,7 +246,15 @@ impl TradingAccount {
             }
             true
         };
-        let mut venue = Venue { exchange: &*self.exchange, may_send: &mut gate };
+        // A new classic generation is on disk before its first orders go out.
+        let persister = &self.persister;
+        let mut durable = |core: &AccountCore| {
+            let snapshot = core.snapshot(now);
+            if snapshot.validate().is_ok() && !persister.save_now(snapshot, Duration::from_secs(5)) {
+                tracing::warn!("the state was not on disk within 5 s before a new grid's first orders");
+            }
+        };
+        let mut venue = Venue { exchange: &*self.exchange, may_send: &mut gate, durable: &mut durable };
         let carried = drive(&mut self.core, &mut venue, event, now, record);
         self.carry_out(carried);
     }
@@ -309,7 +317,7 @@ impl TradingAccount {
         let record = self.tape.is_some();
         let flag = &self.emergency_flag;
         let mut gate = || !flag.exists();
-        let mut venue = Venue { exchange: &*self.exchange, may_send: &mut gate };
+        let mut venue = Venue { exchange: &*self.exchange, may_send: &mut gate, durable: &mut |_| {} };
         let (snapshot, mut carried) = checked_snapshot(&mut self.core, &mut venue, now, record);
         carried.save = false;
         self.carry_out(carried);

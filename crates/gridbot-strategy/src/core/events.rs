@@ -357,6 +357,7 @@ impl AccountCore {
         let (commands, notes, grid_calm) =
             self.symbols[i].grid.commands_calm(&DecisionContext { now_ms: now, market: &market, decision: &decision });
         let quiet = commands.is_empty() && notes.is_empty();
+        let built = notes.iter().any(|n| matches!(n, Note::Recentred { .. }));
         for note in notes {
             self.note(i, note, now, out);
         }
@@ -364,6 +365,9 @@ impl AccountCore {
             (quiet && self.skip_when_calm).then(|| self.calm(i, &snapshot, &decision, grid_calm)).flatten();
         if commands.is_empty() {
             return;
+        }
+        if built {
+            out.push(Effect::SaveNow);
         }
         out.push(Effect::Send { symbol: self.symbols[i].symbol().clone(), round, commands });
         // The orders change: the snapshot's list of them is saved after this batch.

@@ -122,6 +122,10 @@ pub enum Effect {
     Alert(Alert),
     /// The state changed in a way worth saving (after this event).
     Save,
+    /// Make the state durable *now*, before the next batch goes out: a classic grid built a new
+    /// generation, and a crash after its first orders must find it (else the next start would
+    /// not know the orders and fills as its own).
+    SaveNow,
 }
 
 /// Effects in order.

@@ -34,14 +34,12 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use gridbot_core::{Decimal, ExecType, OrderType, Symbol, SystemClock, TimeWindow};
+use gridbot_core::{Decimal, ExecType, OrderType, Symbol, TimeWindow};
 use gridbot_sim::server::{FaultConfig, ServerHandle};
 use support::{
-    BTC_FILE, ETH_FILE, Proc, Rng, check_invariants_eventually, client, data, gridbot_bin, orders_created, quiet, step,
-    temp_dir,
+    Proc, Rng, check_invariants_eventually, client, gridbot_bin, orders_created, quiet, step, stepped_sim, temp_dir,
 };
 
 const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
@@ -92,27 +90,6 @@ fn account_files(dir: &Path, url: &str) {
     .unwrap();
     std::fs::write(dir.join("bot.yaml"), "data_dir: var\naccounts: [prog.yaml, clas.yaml]\nlogging: {level: info}\n")
         .unwrap();
-}
-
-fn sim(dir: &Path, faults: FaultConfig) -> ServerHandle {
-    let accounts: String = ACCOUNTS
-        .iter()
-        .map(|(_, key, secret)| format!("  - {{api_key: {key}, api_secret: {secret}, wallet: 100000}}\n"))
-        .collect();
-    let yaml = format!(
-        "warmup_days: 15\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n  - symbol: ETHUSDT\n    file: {}\naccounts:\n{accounts}",
-        data(BTC_FILE).display(),
-        data(ETH_FILE).display()
-    );
-    std::fs::write(dir.join("sim.yaml"), yaml).unwrap();
-    let mut setup = gridbot_sim::load_sim_file(&dir.join("sim.yaml")).unwrap();
-    setup.server.orders_per_sec = 10_000;
-    setup.server.queries_per_sec = 10_000;
-    setup.server.faults = faults;
-    setup.warm_up().unwrap();
-    let handle = gridbot_sim::server::start(setup.server, setup.engine, setup.replay, Arc::new(SystemClock)).unwrap();
-    handle.set_faults_on(false);
-    handle
 }
 
 /// Starts the bot; the time until it says every account is running (all orders in place).
@@ -171,7 +148,9 @@ fn hundreds_of_kills_break_no_invariant() {
         duplicate_rate: 0.1,
         reorder_rate: 0.1,
     };
-    let handle = sim(&dir, faults);
+    let keys: Vec<(&str, &str)> = ACCOUNTS.iter().map(|(_, key, secret)| (*key, *secret)).collect();
+    let handle = stepped_sim(&dir, &keys, faults);
+    handle.set_faults_on(false);
     let url = handle.base_url();
     account_files(&dir, &url);
     let bot_yaml = dir.join("bot.yaml");

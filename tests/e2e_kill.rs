@@ -10,34 +10,17 @@ mod support;
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
 use std::time::Duration;
 
-use gridbot_core::SystemClock;
-use gridbot_sim::server::{FaultConfig, ServerHandle};
+use gridbot_sim::server::FaultConfig;
 use support::{
-    BTC_FILE, ETH_FILE, Proc, Rng, account_yaml, check_invariants_eventually, client, data, gridbot_bin,
-    orders_created, quiet, step, temp_dir,
+    Proc, Rng, account_yaml, check_invariants_eventually, client, gridbot_bin, orders_created, quiet, step,
+    stepped_sim, temp_dir,
 };
 
 const KEY: &str = "kill-key";
 const SECRET: &str = "kill-secret";
 const SYMBOLS: [&str; 2] = ["BTCUSDT", "ETHUSDT"];
-
-fn sim(dir: &Path, faults: FaultConfig) -> ServerHandle {
-    let yaml = format!(
-        "warmup_days: 15\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n  - symbol: ETHUSDT\n    file: {}\naccounts:\n  - {{api_key: {KEY}, api_secret: {SECRET}, wallet: 100000}}\n",
-        data(BTC_FILE).display(),
-        data(ETH_FILE).display()
-    );
-    std::fs::write(dir.join("sim.yaml"), yaml).unwrap();
-    let mut setup = gridbot_sim::load_sim_file(&dir.join("sim.yaml")).unwrap();
-    setup.server.orders_per_sec = 10_000;
-    setup.server.queries_per_sec = 10_000;
-    setup.server.faults = faults;
-    setup.warm_up().unwrap();
-    gridbot_sim::server::start(setup.server, setup.engine, setup.replay, Arc::new(SystemClock)).unwrap()
-}
 
 fn start_bot(bot_yaml: &Path) -> Proc {
     let mut bot = Proc::gridbot(&["run", "--config", bot_yaml.to_str().unwrap()], &[]);
@@ -55,7 +38,7 @@ fn operator(args: &[&str], bot_yaml: &Path) {
 fn kill_and_recover(tag: &str, kills: u64, faults: FaultConfig, seed: u64) {
     let dir = temp_dir(tag);
     let faults_on = !faults.is_off();
-    let handle = sim(&dir, faults);
+    let handle = stepped_sim(&dir, &[(KEY, SECRET)], faults);
     let url = handle.base_url();
     std::fs::write(dir.join("acck.yaml"), account_yaml("acck", &url, KEY, SECRET, false)).unwrap();
     std::fs::write(

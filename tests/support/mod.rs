@@ -272,3 +272,25 @@ pub fn quiet(handle: &ServerHandle, state_file: &Path) {
 pub fn orders_created(handle: &ServerHandle) -> u64 {
     handle.with_engine(|e| e.next_order_number())
 }
+
+/// The simulator in-process (driven step by step by the test) over the bundled BTCUSDT and
+/// ETHUSDT minutes after a 15-day warm-up, with `accounts` (key, secret) of 100,000 USDT, no
+/// rate limits to speak of, and `faults`.
+pub fn stepped_sim(dir: &Path, accounts: &[(&str, &str)], faults: gridbot_sim::server::FaultConfig) -> ServerHandle {
+    let accounts: String = accounts
+        .iter()
+        .map(|(key, secret)| format!("  - {{api_key: {key}, api_secret: {secret}, wallet: 100000}}\n"))
+        .collect();
+    let yaml = format!(
+        "warmup_days: 15\nmarkets:\n  - symbol: BTCUSDT\n    file: {}\n  - symbol: ETHUSDT\n    file: {}\naccounts:\n{accounts}",
+        data(BTC_FILE).display(),
+        data(ETH_FILE).display()
+    );
+    std::fs::write(dir.join("sim.yaml"), yaml).unwrap();
+    let mut setup = gridbot_sim::load_sim_file(&dir.join("sim.yaml")).unwrap();
+    setup.server.orders_per_sec = 10_000;
+    setup.server.queries_per_sec = 10_000;
+    setup.server.faults = faults;
+    setup.warm_up().unwrap();
+    gridbot_sim::server::start(setup.server, setup.engine, setup.replay, Arc::new(gridbot_core::SystemClock)).unwrap()
+}

@@ -26,8 +26,7 @@
 //! whole-grid take-profit/stop-loss, no recentring, risk closes out of reach), so a market
 //! order could only come from a restart dumping inventory. At the end: the journal's fills are
 //! the exchange's (none lost, none doubled) and no orderLinkId was refused as reused (110072);
-//! the journal's realised PnL net of fees and funding is printed beside the exchange's (not yet
-//! equal: an open item).
+//! the journal's realised PnL net of fees and funding equals the exchange's (to the cent).
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod support;
@@ -265,9 +264,11 @@ fn hundreds_of_kills_break_no_invariant() {
             .flat_map(|s| ex.positions(&Symbol::new(*s).unwrap()).unwrap())
             .map(|p| p.cum_realised_pnl)
             .sum();
-        // Not yet an invariant (issue 17 has it open): a few tenths of a USDT apart after a
-        // dozen kills; printed so the gap is seen.
         eprintln!("chaos: {id}: realised PnL net of fees and funding: journal {journal_net}, exchange {exchange_net}");
+        assert!(
+            (journal_net - exchange_net).abs() < Decimal::new(1, 2),
+            "{id}: the journal's realised PnL {journal_net} is the exchange's {exchange_net}"
+        );
         let logs: String = std::fs::read_dir(dir.join(format!("var/{id}/logs")))
             .unwrap()
             .flatten()

@@ -44,17 +44,12 @@ pub struct ReconcileJob {
 
 #[derive(Debug, Clone)]
 pub(crate) enum JobWork {
-    Progressive {
-        tag: String,
-        state: Box<SymbolState>,
-        nonces: NonceSource,
-    },
-    /// `heard_until`: the newest execution the core applied (older ones are not applied again).
-    Classic {
-        tag: String,
-        state: Box<SymbolState>,
-        heard_until: Option<i64>,
-    },
+    /// `executions_from`: read the symbol's executions from then (exchange time; `None`: the
+    /// whole history window), so the core can journal the fills it missed.
+    Progressive { tag: String, state: Box<SymbolState>, nonces: NonceSource, executions_from: Option<i64> },
+    /// `executions_from`: fills at or before it are not offered (the core tells the rest
+    /// apart by the executions it heard).
+    Classic { tag: String, state: Box<SymbolState>, executions_from: Option<i64> },
 }
 
 /// What came of a [`ReconcileJob`]: fed back to the core as `CoreEvent::Reconciled`.
@@ -83,6 +78,9 @@ pub enum ReconcileOutcome {
         nonces: NonceSource,
         /// What recovery changed on the exchange (`None`: every order was already in place).
         changed: Option<String>,
+        /// The symbol's executions read just before the recovery (`None`: the read failed):
+        /// those the core has not heard were missed live and are journaled.
+        executions: Option<Vec<Execution>>,
     },
     /// Classic: whether the exchange agreed.
     Classic(ClassicSync),
@@ -297,9 +295,17 @@ impl ReconcileJob {
     pub fn run(self, ex: &dyn Exchange, now_ms: i64) -> Reconciled {
         let symbol = self.symbol.clone();
         let outcome = match self.work {
-            JobWork::Progressive { tag, state, mut nonces } => match state.plan.clone() {
+            JobWork::Progressive { tag, state, mut nonces, executions_from } => match state.plan.clone() {
                 None => ReconcileOutcome::Failed { error: "no locked plan".into() },
                 Some(plan) => {
+                    // Read before the recovery: every fill listed is one the recovered legs
+                    // reflect.
+                    let window =
+                        TimeWindow { start_ms: executions_from.unwrap_or(now_ms - HISTORY_MS), end_ms: now_ms };
+                    let executions = ex
+                        .executions(&symbol, window)
+                        .map_err(|e| tracing::warn!(%symbol, error = %e, "executions not read; fills missed live stay unjournaled"))
+                        .ok();
                     let input = RecoveryInput {
                         account_tag: &tag,
                         symbol: &symbol,
@@ -315,15 +321,16 @@ impl ReconcileJob {
                                 .then(|| format!("cancelled {}, placed {}", report.cancelled, report.placed)),
                             state: Box::new(report.state),
                             nonces,
+                            executions,
                         },
                         Err(e) => ReconcileOutcome::Failed { error: e.to_string() },
                     }
                 }
             },
-            JobWork::Classic { tag, state, heard_until } => {
+            JobWork::Classic { tag, state, executions_from } => {
                 let sync = ex.positions(&symbol).and_then(|list| {
                     let positions = positions_by_leg(&list);
-                    ClassicSync::find(ex, &tag, &symbol, Some(&state), &positions, heard_until, false, now_ms)
+                    ClassicSync::find(ex, &tag, &symbol, Some(&state), &positions, executions_from, false, now_ms)
                 });
                 match sync {
                     Ok(sync) => ReconcileOutcome::Classic(sync),

@@ -36,3 +36,26 @@ pub(crate) fn report(
         updated_time_ms: 0,
     }
 }
+
+/// A fill of 0.001 BTCUSDT at 50,000 with id `exec_id` at `exec_time_ms` (no order of ours).
+pub(crate) fn execution_at(exec_id: &str, exec_time_ms: i64) -> gridbot_core::Execution {
+    let price = Price::new(Decimal::new(50_000, 0)).unwrap_or(Price::ZERO);
+    let qty = Qty::new(Decimal::new(1, 3)).unwrap_or(Qty::ZERO);
+    gridbot_core::Execution {
+        exec_id: exec_id.to_owned(),
+        order_id: String::new(),
+        order_link_id: String::new(),
+        symbol: Symbol::new("BTCUSDT").unwrap_or_else(|_| unreachable!("a valid symbol")),
+        side: Side::Buy,
+        exec_type: gridbot_core::ExecType::Trade,
+        order_type: OrderType::Limit,
+        exec_price: price,
+        exec_qty: qty,
+        exec_value: price.as_decimal() * qty.as_decimal(),
+        exec_fee: Decimal::ZERO,
+        fee_rate: Decimal::ZERO,
+        is_maker: true,
+        closed_size: Qty::ZERO,
+        exec_time_ms,
+    }
+}

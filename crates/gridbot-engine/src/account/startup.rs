@@ -13,7 +13,7 @@ use std::time::Instant;
 use gridbot_core::{ErrorAction, ExchangeError, Symbol};
 use gridbot_state::{Journal, Loaded, SnapshotStore};
 use gridbot_strategy::{
-    AccountCore, CoreStart, CoreTape, EventKind, JournalRecord, OpenError, SymbolRecovery, open_symbol,
+    AccountCore, CoreStart, CoreTape, EventKind, HeardExecutions, JournalRecord, OpenError, SymbolRecovery, open_symbol,
 };
 
 use super::{AccountParts, AccountSummary, TradingAccount, files};
@@ -166,6 +166,9 @@ impl TradingAccount {
         let mut plan_rows = Vec::new();
         let mut changes = Vec::new();
         let mut missed = Vec::new();
+        // The executions read here are heard: a later reconciliation does not count them again.
+        let mut heard_floor = None;
+        let mut heard = Vec::new();
         for sc in &config.symbols {
             let state = snapshot.as_ref().and_then(|s| s.symbols.get(&sc.symbol));
             let heard_until = snapshot.as_ref().and_then(|s| s.last_execution_ms);
@@ -182,6 +185,8 @@ impl TradingAccount {
                 let window = gridbot_core::TimeWindow { start_ms: since - MISSED_MARGIN_MS, end_ms: now };
                 match exchange.executions(&sc.symbol, window) {
                     Ok(list) => {
+                        heard_floor = Some(window.start_ms);
+                        heard.extend(list.iter().map(|e| (e.exec_id.clone(), e.exec_time_ms)));
                         let journaled = |exec_id: &str| journal.has_execution(exec_id).unwrap_or(true);
                         // The legs as saved reflect every fill up to the snapshot's newest; later
                         // ones, and any the journal lacks, move them.
@@ -231,6 +236,7 @@ impl TradingAccount {
             last_execution,
             halted: flag.exists(),
             risk_alerts: snapshot.as_ref().map(|s| s.risk_alerts.clone()).unwrap_or_default(),
+            heard: HeardExecutions::seeded(heard_floor, heard),
         };
         let core = AccountCore::new(&id, config.risk.clone(), symbols, start);
         if let Some(slot) = &tape

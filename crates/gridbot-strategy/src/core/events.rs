@@ -1,6 +1,8 @@
 //! How the core reacts to each event.
 
-use gridbot_core::{ErrorAction, Execution, Leg, Order, OrderStatus, Position, PositionIdx, Qty, RejectReason, Wallet};
+use gridbot_core::{
+    ErrorAction, ExecType, Execution, Leg, Order, OrderStatus, Position, PositionIdx, Qty, RejectReason, Wallet,
+};
 use gridbot_risk::AccountView;
 use gridbot_risk::{RiskLevel, calm_until, evaluate};
 
@@ -79,6 +81,7 @@ impl AccountCore {
         let mut filled = false;
         for e in list {
             let Some(i) = self.slot_of(&e.symbol) else { continue };
+            self.heard.note(&e);
             let applied = self.symbols[i].grid.apply(GridEvent::Execution(&e), now);
             filled |= applied.filled;
             if applied.filled && self.last_execution.as_ref().is_none_or(|(_, t)| e.exec_time_ms >= *t) {
@@ -443,11 +446,12 @@ impl AccountCore {
                 tag: g.account_tag().to_owned(),
                 state: Box::new(state),
                 nonces: g.nonces_mut().clone(),
+                executions_from: self.heard.read_from_ms(),
             },
             Grid::Classic(g) => JobWork::Classic {
                 tag: g.account_tag().to_owned(),
                 state: Box::new(state),
-                heard_until: self.last_execution.as_ref().map(|(_, t)| *t),
+                executions_from: self.heard.read_from_ms(),
             },
         };
         out.push(Effect::Reconcile(ReconcileJob { symbol, reason, then_act, work }));
@@ -458,12 +462,37 @@ impl AccountCore {
         let symbol = r.symbol.clone();
         let mut caught_up = None;
         let changed = match (r.outcome, &mut self.symbols[i].grid) {
-            (ReconcileOutcome::Recovered { state, nonces, changed }, Grid::Progressive(g)) => {
+            (ReconcileOutcome::Recovered { state, nonces, changed, executions }, Grid::Progressive(g)) => {
+                // Fills missed live: journaled with the PnL each realised against the legs as
+                // the grid knew them; the recovered state reflects them all.
+                let unheard: Vec<Execution> =
+                    executions.unwrap_or_default().into_iter().filter(|e| !self.heard.knows(e)).collect();
+                if !unheard.is_empty() {
+                    let rows = crate::open::missed_fills(g.account_tag(), &g.state(), unheard, &|_| false);
+                    tracing::warn!(
+                        account = %self.account_id, %symbol, fills = rows.len(),
+                        "executions missed live, found by the reconciliation: journaled"
+                    );
+                    for (e, realised_pnl) in rows {
+                        self.heard.note(&e);
+                        if e.exec_type == ExecType::Trade
+                            && self.last_execution.as_ref().is_none_or(|(_, t)| e.exec_time_ms >= *t)
+                        {
+                            self.last_execution = Some((e.exec_id.clone(), e.exec_time_ms));
+                        }
+                        out.push(Effect::Record(JournalRecord::Execution { execution: Box::new(e), realised_pnl }));
+                    }
+                }
                 g.restore(&state);
                 *g.nonces_mut() = nonces;
                 Ok(changed)
             }
-            (ReconcileOutcome::Classic(sync), Grid::Classic(g)) => {
+            (ReconcileOutcome::Classic(mut sync), Grid::Classic(g)) => {
+                // Only the fills not heard are caught up with (the job offers every one since
+                // the heard window's floor).
+                if let ClassicSync::CatchUp { executions, .. } = &mut sync {
+                    executions.retain(|e| !self.heard.knows(e));
+                }
                 let text = g.apply_sync(&sync);
                 if matches!(sync, ClassicSync::CatchUp { .. }) {
                     caught_up = Some(sync);

@@ -28,7 +28,10 @@
 //!   gate still checks it before every request.
 
 mod events;
+mod heard;
 mod risk_view;
+
+pub use heard::{HEARD_KEEP_MS, HeardExecutions};
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -237,6 +240,9 @@ pub struct CoreStart {
     pub halted: bool,
     /// Risk conditions that held at the last save, with when each was last alerted.
     pub risk_alerts: Vec<gridbot_state::RiskAlertMemory>,
+    /// The executions the start read from the exchange (journaled, reflected in the recovered
+    /// legs): a later reconciliation does not count them as missed.
+    pub heard: HeardExecutions,
 }
 
 /// The sans-IO core of one account.
@@ -253,6 +259,8 @@ pub struct AccountCore {
     alerted: HashMap<(RiskLevel, Option<Leg>, usize), i64>,
     halted: bool,
     last_execution: Option<(String, i64)>,
+    /// Executions heard lately: a reconciliation journals the fills it finds that are not.
+    heard: HeardExecutions,
     last_equity_ms: i64,
     risk_events: u64,
     risk_by_level: BTreeMap<RiskLevel, u64>,
@@ -294,6 +302,7 @@ impl AccountCore {
             alerted,
             halted: start.halted,
             last_execution: start.last_execution,
+            heard: start.heard,
             last_equity_ms: 0,
             risk_events: 0,
             risk_by_level: BTreeMap::new(),

@@ -249,6 +249,11 @@ pub fn step(handle: &ServerHandle, n: u64) {
 /// Waits until no order was created for 700 ms and the state file has been still for 300 ms
 /// (with sockets dropped every few seconds, reconciliations come and go).
 pub fn quiet(handle: &ServerHandle, state_file: &Path) {
+    quiet_all(handle, &[state_file]);
+}
+
+/// [`quiet`] for several accounts at once: every state file still.
+pub fn quiet_all(handle: &ServerHandle, state_files: &[&Path]) {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut last = orders_created(handle);
     let mut since = Instant::now();
@@ -259,9 +264,11 @@ pub fn quiet(handle: &ServerHandle, state_file: &Path) {
             last = now;
             since = Instant::now();
         }
-        let file_still = std::fs::metadata(state_file)
-            .and_then(|m| m.modified())
-            .is_ok_and(|t| t.elapsed().is_ok_and(|e| e > Duration::from_millis(300)));
+        let file_still = state_files.iter().all(|f| {
+            std::fs::metadata(f)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|e| e > Duration::from_millis(300)))
+        });
         if since.elapsed() > Duration::from_millis(700) && file_still {
             return;
         }

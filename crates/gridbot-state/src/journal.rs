@@ -102,6 +102,10 @@ pub enum JournalError {
 /// An event row: `(ms, kind, symbol, message)`.
 pub type JournalEvent = (i64, String, Option<String>, String);
 
+/// A row of the grid history: `(ms, symbol, kind, details JSON)` — a progressive plan locked, a
+/// classic grid (re)built.
+pub type GridHistoryRow = (i64, String, String, String);
+
 /// A trade as the journal stores it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JournalTrade {
@@ -475,6 +479,25 @@ impl Journal {
     #[cfg(test)]
     pub(crate) fn conn_for_tests(&self) -> &Connection {
         &self.conn
+    }
+
+    /// When the oldest order the journal holds was created (exchange time).
+    pub fn first_order_ms(&self) -> Result<Option<i64>, JournalError> {
+        self.conn
+            .query_row("SELECT MIN(created_ms) FROM orders WHERE created_ms > 0", [], |r| r.get(0))
+            .map_err(|e| self.sql(e))
+    }
+
+    /// The grid history of `symbol`, oldest first.
+    pub fn grid_history(&self, symbol: &str) -> Result<Vec<GridHistoryRow>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT ts_ms, symbol, kind, details FROM grid_history WHERE symbol = ?1 ORDER BY ts_ms, id")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![symbol], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .map_err(|e| self.sql(e))?;
+        rows.collect::<Result<_, _>>().map_err(|e| self.sql(e))
     }
 
     /// The last `limit` events, newest first.

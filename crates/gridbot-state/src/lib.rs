@@ -30,7 +30,7 @@
 mod journal;
 mod snapshot;
 
-pub use journal::{Journal, JournalError, JournalEvent, JournalTrade, Refusal};
+pub use journal::{GridHistoryRow, Journal, JournalError, JournalEvent, JournalTrade, Refusal};
 pub use snapshot::{
     AccountSnapshot, ClassicSlot, ClassicState, InvalidSnapshot, LegProblem, LegState, Loaded, RiskAlertMemory,
     SCHEMA_VERSION, SnapshotError, SnapshotStore, SymbolState, TrackedOrder,

@@ -299,6 +299,11 @@ fn journal_orders_equity_grid_and_events() {
     assert_eq!(j.latest_equity().unwrap(), Some((20, "1000.5".parse().unwrap())));
     assert_eq!(j.equity_curve(0, 15).unwrap(), vec![(10, "1000".parse().unwrap())]);
     j.record_grid(5, "BTCUSDT", "plan", r#"{"base_step":"0.02"}"#).unwrap();
+    assert_eq!(j.first_order_ms().unwrap(), Some(1), "the oldest order journaled above");
+    j.record_grid(4, "ETHUSDT", "recentre", r#"{"generation":2}"#).unwrap();
+    j.record_grid(9, "BTCUSDT", "recentre", r#"{"generation":1}"#).unwrap();
+    let btc = j.grid_history("BTCUSDT").unwrap();
+    assert_eq!(btc.iter().map(|r| (r.0, r.2.as_str())).collect::<Vec<_>>(), vec![(5, "plan"), (9, "recentre")]);
     j.record_event(6, "risk", Some("BTCUSDT"), "L1 IM-rate block").unwrap();
     j.record_event(7, "operator", None, "stop").unwrap();
     let events = j.recent_events(10).unwrap();

@@ -181,8 +181,15 @@ impl TradingAccount {
             // What the exchange executed that the journal does not hold (the bot was away):
             // fills with the PnL they realised, and funding — from a little before the newest
             // execution the snapshot knows, so nothing unheard on another symbol slips through.
-            if let (Some(state), Some(since)) = (state, snapshot.as_ref().and_then(|s| s.last_execution_ms)) {
-                let window = gridbot_core::TimeWindow { start_ms: since - MISSED_MARGIN_MS, end_ms: now };
+            // The saved legs reflect every fill up to the snapshot's newest execution; without
+            // one (killed before any fill was saved) the journal says from when to read.
+            let reflected_until = snapshot.as_ref().and_then(|s| s.last_execution_ms);
+            let read_from = reflected_until
+                .or_else(|| journal.last_execution().ok().flatten().map(|(_, t)| t))
+                .or_else(|| journal.first_order_ms().ok().flatten())
+                .unwrap_or(now - gridbot_strategy::reconcile::HISTORY_MS + MISSED_MARGIN_MS);
+            if let Some(state) = state {
+                let window = gridbot_core::TimeWindow { start_ms: read_from - MISSED_MARGIN_MS, end_ms: now };
                 match exchange.executions(&sc.symbol, window) {
                     Ok(list) => {
                         heard_floor = Some(window.start_ms);
@@ -190,8 +197,10 @@ impl TradingAccount {
                         let journaled = |exec_id: &str| journal.has_execution(exec_id).unwrap_or(true);
                         // The legs as saved reflect every fill up to the snapshot's newest; later
                         // ones, and any the journal lacks, move them.
-                        let unreflected: Vec<_> =
-                            list.into_iter().filter(|e| e.exec_time_ms > since || !journaled(&e.exec_id)).collect();
+                        let unreflected: Vec<_> = list
+                            .into_iter()
+                            .filter(|e| reflected_until.is_none_or(|t| e.exec_time_ms > t) || !journaled(&e.exec_id))
+                            .collect();
                         let rows = gridbot_strategy::missed_fills(&config.tag, state, unreflected, &journaled);
                         // A classic grid's catch-up applies its fills on the first event and
                         // moves the newest heard execution then; only the rest moves it now.

@@ -95,12 +95,13 @@ fn account_files(dir: &Path, url: &str) {
         .unwrap();
 }
 
-/// Starts the bot; the time until it says every account is running (all orders in place).
-fn start(bot_yaml: &Path) -> (Proc, Duration) {
-    let started = Instant::now();
+/// Starts the bot and waits until it says every account is running; returns when it was
+/// spawned and when it said so.
+fn start(bot_yaml: &Path) -> (Proc, Instant, Instant) {
+    let spawned = Instant::now();
     let mut bot = Proc::gridbot(&["run", "--config", bot_yaml.to_str().unwrap()], &[]);
     bot.wait_for("gridbot running", Duration::from_secs(90));
-    (bot, started.elapsed())
+    (bot, spawned, Instant::now())
 }
 
 fn kill(bot: Proc) {
@@ -216,8 +217,9 @@ fn hundreds_of_kills_break_no_invariant() {
         ACCOUNTS.iter().map(|(id, ..)| dir.join(format!("var/{id}/{id}.state.json"))).collect();
     let clients: Vec<_> = ACCOUNTS.iter().map(|(_, key, secret)| client(&url, key, secret)).collect();
     let mut rng = Rng(seed | 1);
-    let (mut bot, first) = start(&bot_yaml);
-    let mut to_orders: Vec<Duration> = vec![first];
+    let (mut bot, ..) = start(&bot_yaml);
+    // Restart to "gridbot running" (every account's orders in place): without faults, with.
+    let mut to_orders: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
     let (mut with_faults, mut flagged_rounds) = (0u64, 0u64);
     let (mut mid_write, mut market_closes) = (0u64, 0usize);
     let mut moments = [0u64; 5];
@@ -292,13 +294,14 @@ fn hundreds_of_kills_break_no_invariant() {
         // The market moves while the bot is down: fills, crossings.
         step(&handle, rng.below(90));
         let flagged = k % 5 == 4;
+        let mut restart = None;
         if flagged {
             flagged_rounds += 1;
             for (id, ..) in ACCOUNTS {
                 operator(&["stop", "--account", id, "--reason", "chaos"], &bot_yaml);
             }
             let before = orders_created(&handle);
-            let (b, _) = start(&bot_yaml);
+            let (b, ..) = start(&bot_yaml);
             bot = b;
             step(&handle, 100);
             std::thread::sleep(Duration::from_millis(1_000));
@@ -312,12 +315,19 @@ fn hundreds_of_kills_break_no_invariant() {
             }
             std::thread::sleep(Duration::from_millis(2_000));
         } else {
-            let (b, took) = start(&bot_yaml);
+            let (b, spawned, running) = start(&bot_yaml);
             bot = b;
-            to_orders.push(took);
+            restart = Some((spawned, running));
         }
         handle.set_faults_on(false);
-        quiet_all(&handle, &state_files.iter().map(PathBuf::as_path).collect::<Vec<_>>());
+        let last_order = quiet_all(&handle, &state_files.iter().map(PathBuf::as_path).collect::<Vec<_>>());
+        // Restart to all orders in place: the market is paused, so every order sent from the
+        // spawn on is the restart's; the last one (or "running", if later) ends it.
+        if let Some((spawned, running)) = restart.take() {
+            let done = last_order.map_or(running, |t| t.max(running));
+            to_orders[usize::from(faulty)].push(done - spawned);
+            eprintln!("chaos: restart: running after {:?}, last order after {:?}", running - spawned, done - spawned);
+        }
         for ((id, ..), ex) in ACCOUNTS.iter().zip(&clients) {
             check_invariants_eventually(&dir.join("var"), id, ex, &SYMBOLS);
         }
@@ -330,7 +340,7 @@ fn hundreds_of_kills_break_no_invariant() {
         eprintln!("chaos: round {k} ok (seed {round_seed}, moment {moment}, faults {faulty}, flagged {flagged})");
     }
     assert_eq!(bot.terminate(), Some(0));
-    quiet_all(&handle, &state_files.iter().map(PathBuf::as_path).collect::<Vec<_>>());
+    let _ = quiet_all(&handle, &state_files.iter().map(PathBuf::as_path).collect::<Vec<_>>());
     // The journal against the exchange, per account.
     let end = handle.market_time_ms() + 86_400_000;
     let window = TimeWindow { start_ms: end - 60 * 86_400_000, end_ms: end };
@@ -366,7 +376,6 @@ fn hundreds_of_kills_break_no_invariant() {
             .collect();
         assert!(!logs.contains("110072"), "{id}: an orderLinkId was reused");
     }
-    to_orders.sort_unstable();
     let recentres = recentred_for_the_market(&dir, ACCOUNTS[1].0, "ETHUSDT").len();
     eprintln!(
         "chaos: kills by moment: {} while orders go out, {} right after a fill, {} during the restart's recovery, \
@@ -374,12 +383,22 @@ fn hundreds_of_kills_break_no_invariant() {
          {recentres} classic rebuilds because the market left the range ({market_closes} market closes, each explained)",
         moments[0], moments[1], moments[2], moments[3], moments[4]
     );
+    let mut timing = String::new();
+    for (list, label) in to_orders.iter_mut().zip(["without faults", "with faults"]) {
+        list.sort_unstable();
+        if list.is_empty() {
+            continue;
+        }
+        timing += &format!(
+            "; {label}: median {:?}, p99 {:?} over {} starts",
+            percentile(list, 0.5),
+            percentile(list, 0.99),
+            list.len()
+        );
+    }
     eprintln!(
         "chaos: {kills} kills (seed {seed}), {with_faults} with faults, {flagged_rounds} under the emergency flag, {} faults injected; \
-         restart to all orders in place: median {:?}, p99 {:?} over {} starts; 0 invariant breaks",
+         0 invariant breaks; restart to all orders in place{timing}",
         handle.faults_injected(),
-        percentile(&to_orders, 0.5),
-        percentile(&to_orders, 0.99),
-        to_orders.len()
     );
 }

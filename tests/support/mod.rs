@@ -249,20 +249,23 @@ pub fn step(handle: &ServerHandle, n: u64) {
 /// Waits until no order was created for 700 ms and the state file has been still for 300 ms
 /// (with sockets dropped every few seconds, reconciliations come and go).
 pub fn quiet(handle: &ServerHandle, state_file: &Path) {
-    quiet_all(handle, &[state_file]);
+    let _ = quiet_all(handle, &[state_file]);
 }
 
-/// [`quiet`] for several accounts at once: every state file still.
-pub fn quiet_all(handle: &ServerHandle, state_files: &[&Path]) {
+/// [`quiet`] for several accounts at once: every state file still. Returns when the last
+/// order was created while waiting (`None`: none was).
+pub fn quiet_all(handle: &ServerHandle, state_files: &[&Path]) -> Option<Instant> {
     let deadline = Instant::now() + Duration::from_secs(30);
     let mut last = orders_created(handle);
     let mut since = Instant::now();
+    let mut last_order = None;
     loop {
-        std::thread::sleep(Duration::from_millis(50));
+        std::thread::sleep(Duration::from_millis(5));
         let now = orders_created(handle);
         if now != last {
             last = now;
             since = Instant::now();
+            last_order = Some(since);
         }
         let file_still = state_files.iter().all(|f| {
             std::fs::metadata(f)
@@ -270,7 +273,7 @@ pub fn quiet_all(handle: &ServerHandle, state_files: &[&Path]) {
                 .is_ok_and(|t| t.elapsed().is_ok_and(|e| e > Duration::from_millis(300)))
         });
         if since.elapsed() > Duration::from_millis(700) && file_still {
-            return;
+            return last_order;
         }
         assert!(Instant::now() < deadline, "the bot never settled");
     }

@@ -200,7 +200,7 @@ impl Recorder {
                 GridChange::Plan { base_step, atr_pct_ema, max_level, quantities } => {
                     Some((s, PlanSummary { base_step, atr_pct_ema, max_level, quantities }))
                 }
-                GridChange::Recentre { .. } => None,
+                GridChange::Recentre { .. } | GridChange::RebuildStarted { .. } => None,
             })
             .collect();
         Self {

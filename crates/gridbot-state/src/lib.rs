@@ -32,8 +32,8 @@ mod snapshot;
 
 pub use journal::{GridHistoryRow, Journal, JournalError, JournalEvent, JournalTrade, Refusal};
 pub use snapshot::{
-    AccountSnapshot, ClassicSlot, ClassicState, InvalidSnapshot, LegProblem, LegState, Loaded, RiskAlertMemory,
-    SCHEMA_VERSION, SnapshotError, SnapshotStore, SymbolState, TrackedOrder,
+    AccountSnapshot, ClassicSlot, ClassicState, InvalidSnapshot, LegProblem, LegState, Loaded, Rebuilding,
+    RiskAlertMemory, SCHEMA_VERSION, SnapshotError, SnapshotStore, SymbolState, TrackedOrder,
 };
 
 #[cfg(test)]

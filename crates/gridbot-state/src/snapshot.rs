@@ -91,6 +91,20 @@ pub struct ClassicState {
     pub fees: Decimal,
     /// Set when the whole-grid stop-loss stopped it: why.
     pub stopped: Option<String>,
+    /// A rebuild (recentre) under way — cancelling, closing — when the state was saved: a
+    /// restart finishes it instead of carrying on with the old generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rebuilding: Option<Rebuilding>,
+}
+
+/// A classic grid's rebuild under way.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rebuilding {
+    /// Why it was started (as said when it started).
+    pub reason: String,
+    /// It ends with the grid stopped (a stop-loss), not rebuilt.
+    pub stops_the_grid: bool,
 }
 
 /// One symbol of the account.

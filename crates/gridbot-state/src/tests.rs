@@ -128,6 +128,7 @@ fn classic_symbol() -> SymbolState {
             realised_pnl: "1.25".parse().unwrap(),
             fees: "0.04".parse().unwrap(),
             stopped: None,
+            rebuilding: Some(Rebuilding { reason: "mid 101 left the range".into(), stops_the_grid: false }),
         }),
     }
 }

@@ -70,6 +70,14 @@ pub enum Note {
         /// True when a take-profit closed it, false for a risk close.
         take_profit: bool,
     },
+    /// A classic grid starts a rebuild of generation `generation` (cancel, close, then build
+    /// or stop): saved before its first order goes out, so a restart finishes it.
+    RebuildStarted {
+        /// The generation being replaced.
+        generation: u32,
+        /// Why.
+        reason: RecentreReason,
+    },
     /// A classic grid was (re)built around a price.
     Recentred {
         /// The new generation.

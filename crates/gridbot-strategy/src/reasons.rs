@@ -142,13 +142,21 @@ pub enum RecentreReason {
     },
     /// An operator resumed a stopped grid.
     Resumed,
+    /// A rebuild a restart interrupted (after its cancels or closes, before the new grid),
+    /// finished.
+    Interrupted {
+        /// Why it was started.
+        was: String,
+        /// It ends with the grid stopped (a stop-loss).
+        stops: bool,
+    },
 }
 
 impl RecentreReason {
     /// True when the grid stops after closing instead of being rebuilt.
     #[must_use]
     pub const fn stops_the_grid(&self) -> bool {
-        matches!(self, Self::StopLoss { .. })
+        matches!(self, Self::StopLoss { .. } | Self::Interrupted { stops: true, .. })
     }
 }
 
@@ -171,6 +179,7 @@ impl std::fmt::Display for RecentreReason {
             Self::OneSided(side) => write!(f, "every level is a {side:?}: the market left the range"),
             Self::FastMove { moved, window_ms } => write!(f, "{:+.3}% within {window_ms} ms", moved * 100.0),
             Self::Resumed => f.write_str("resumed by the operator"),
+            Self::Interrupted { was, .. } => write!(f, "finishing the rebuild a restart interrupted ({was})"),
         }
     }
 }

@@ -78,6 +78,14 @@ pub enum GridChange {
         /// The quantity of each level.
         quantities: Vec<gridbot_core::Qty>,
     },
+    /// A classic grid starts replacing generation `generation` (its orders cancelled, its
+    /// inventory closed, then a new grid or a stop).
+    RebuildStarted {
+        /// The generation being replaced.
+        generation: u32,
+        /// Why.
+        reason: RecentreReason,
+    },
     /// A classic grid was (re)built.
     Recentre {
         /// The new generation.
@@ -96,6 +104,7 @@ impl GridChange {
         match self {
             Self::Plan { .. } => "plan",
             Self::Recentre { .. } => "recentre",
+            Self::RebuildStarted { .. } => "rebuild",
         }
     }
 
@@ -108,6 +117,10 @@ impl GridChange {
                 "atr_pct_ema": atr_pct_ema,
                 "max_level": max_level,
                 "quantities": quantities.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            }),
+            Self::RebuildStarted { generation, reason } => serde_json::json!({
+                "reason": format!("rebuilding generation {generation}: {reason}"),
+                "generation": generation,
             }),
             Self::Recentre { generation, mid, reason } => serde_json::json!({
                 "reason": format!("generation {generation} at {mid}: {reason}"),

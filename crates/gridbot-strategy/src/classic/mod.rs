@@ -236,6 +236,7 @@ impl ClassicGrid {
             realised_pnl: Decimal::ZERO,
             fees: Decimal::ZERO,
             stopped: None,
+            rebuilding: None,
         });
         if generation > 1 {
             self.stats.recentres += 1;
@@ -613,6 +614,7 @@ impl ClassicGrid {
                 if reason.stops_the_grid() {
                     self.stats.risk_closes += 1;
                 }
+                notes.push(Note::RebuildStarted { generation: state.generation, reason: reason.clone() });
                 self.rebuild = Some(Rebuild { reason });
             }
         }
@@ -773,13 +775,27 @@ impl ClassicGrid {
             short: leg(1),
             risk: LegPair::default(),
             orders: self.orders.list.iter().map(WorkingOrder::tracked).collect(),
-            classic: self.state.clone(),
+            classic: self.state.clone().map(|mut c| {
+                c.rebuilding = self.rebuild.as_ref().map(|r| gridbot_state::Rebuilding {
+                    reason: r.reason.to_string(),
+                    stops_the_grid: r.reason.stops_the_grid(),
+                });
+                c
+            }),
         }
     }
 
     /// Replaces the state with a recovered one.
     pub fn restore(&mut self, state: &SymbolState) {
         self.state = state.classic.clone();
+        // A rebuild a restart interrupted is finished, not forgotten.
+        if let Some(c) = self.state.as_mut()
+            && let Some(r) = c.rebuilding.take()
+            && self.rebuild.is_none()
+        {
+            self.rebuild =
+                Some(Rebuild { reason: RecentreReason::Interrupted { was: r.reason, stops: r.stops_the_grid } });
+        }
         for (i, l) in [&state.long, &state.short].into_iter().enumerate() {
             self.inventory[i] =
                 Inventory { size: l.size, avg: l.avg_entry.map(Price::as_decimal).filter(|_| !l.size.is_zero()) };

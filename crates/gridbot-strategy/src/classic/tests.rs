@@ -178,6 +178,43 @@ fn leaving_the_range_recentres_closing_the_inventory() {
 }
 
 #[test]
+fn a_rebuild_interrupted_by_a_restart_is_finished_not_forgotten() {
+    let mut s = settings(Bias::Neutral);
+    s.recentre.max_deviation = Some(0.01);
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), s, 0);
+    run(&mut g, 0, &market("2000"));
+    let lowest = at_level(&g, 0);
+    g.apply(GridEvent::Execution(&fill(&lowest, 1)), 1);
+    let (cmds, notes) = run_noting(&mut g, 2, &market("1900"));
+    assert!(cmds.iter().all(|c| matches!(c, Command::Cancel { .. })), "{cmds:?}");
+    assert!(matches!(notes.first(), Some(Note::RebuildStarted { generation: 1, .. })), "{notes:?}");
+    // Killed here: the saved state says a rebuild is under way, and why.
+    let saved = g.state();
+    let rebuilding = saved.classic.as_ref().and_then(|c| c.rebuilding.clone()).expect("saved as under way");
+    assert!(rebuilding.reason.contains("left the range") && !rebuilding.stops_the_grid, "{rebuilding:?}");
+    // The restart finds the cancelled orders gone and the inventory still there: it closes it
+    // and builds generation 2, as the grid would have without the crash.
+    let mut h = ClassicGrid::new("acc1", bybit_ethusdt(), s, 0);
+    let mut restored = saved.clone();
+    restored.orders.clear();
+    h.restore(&restored);
+    let cmds = run(&mut h, 3, &market("1900"));
+    let Some(Command::Place { request, .. }) = cmds.first() else { panic!("{cmds:?}") };
+    assert_eq!((request.order_type, request.side, request.reduce_only), (OrderType::Market, Side::Sell, true));
+    let close = h.working()[0].clone();
+    let mut e = fill(&close, 2);
+    e.exec_price = p("1900");
+    h.apply(GridEvent::Execution(&e), 4);
+    let (_, notes) = run_noting(&mut h, 5, &market("1900"));
+    assert!(
+        matches!(notes.last(), Some(Note::Recentred { generation: 2, reason: RecentreReason::Interrupted { .. }, .. })),
+        "{notes:?}"
+    );
+    assert_eq!(h.classic_state().unwrap().rebuilding, None);
+    assert_eq!(h.state().classic.unwrap().rebuilding, None, "nothing under way any more");
+}
+
+#[test]
 fn the_stop_loss_closes_and_stops_the_grid() {
     let mut s = settings(Bias::Neutral);
     s.stop_loss = Some(0.01);

@@ -323,6 +323,14 @@ impl AccountCore {
                     if take_profit { (AlertKind::TakeProfit, "take-profit") } else { (AlertKind::Risk, "risk close") };
                 alert(out, kind, Some(&symbol), format!("{leg:?} leg cycle {cycle} closed by its {how}"));
             }
+            Note::RebuildStarted { generation, reason } => {
+                alert(out, AlertKind::Info, Some(&symbol), format!("rebuilding generation {generation}: {reason}"));
+                out.push(Effect::Record(JournalRecord::Grid {
+                    at_ms: now,
+                    symbol,
+                    change: GridChange::RebuildStarted { generation, reason },
+                }));
+            }
             Note::Recentred { generation, mid, reason } => {
                 alert(
                     out,
@@ -360,7 +368,8 @@ impl AccountCore {
         let (commands, notes, grid_calm) =
             self.symbols[i].grid.commands_calm(&DecisionContext { now_ms: now, market: &market, decision: &decision });
         let quiet = commands.is_empty() && notes.is_empty();
-        let built = notes.iter().any(|n| matches!(n, Note::Recentred { .. }));
+        // A new generation, or the start of a rebuild, is on disk before the orders it causes.
+        let built = notes.iter().any(|n| matches!(n, Note::Recentred { .. } | Note::RebuildStarted { .. }));
         for note in notes {
             self.note(i, note, now, out);
         }

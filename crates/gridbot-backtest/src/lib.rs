@@ -38,6 +38,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod account;
 pub mod data;
 pub mod metrics;
 pub mod record;
@@ -45,8 +46,11 @@ pub mod report;
 pub mod run;
 pub mod settings;
 
+pub use account::{settings_of, spec_of};
 pub use data::{DataError, Gap, MarketData, Series, symbol_of};
 pub use metrics::Metrics;
 pub use record::{BacktestRun, EquityPoint, Trade};
-pub use run::{AccountSpec, BacktestError, Progress, RunOptions, Window, iso, run, run_with, warm_up_days};
+pub use run::{
+    AccountSpec, BacktestError, Progress, RunOptions, Window, iso, resolve_window, run, run_with, warm_up_days,
+};
 pub use settings::{BacktestSettings, FillModel, Funding};

@@ -353,24 +353,12 @@ pub fn run(
     run_with(spec, data, settings, window, RunOptions::default(), progress)
 }
 
-/// [`run`] with options.
-pub fn run_with(
-    spec: &AccountSpec,
-    data: &MarketData,
-    settings: &BacktestSettings,
-    window: Window,
-    options: RunOptions,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<crate::record::BacktestRun, BacktestError> {
-    // Instruments and series, in the account's symbol order.
-    let mut instruments: Vec<Instrument> = Vec::new();
-    let mut shared = Vec::new();
-    for sc in &spec.symbols {
-        let instrument = gridbot_core::reference::bybit_linear(sc.symbol.as_str())
-            .ok_or_else(|| BacktestError::UnknownInstrument(sc.symbol.clone()))?;
-        let series = data.get(&sc.symbol).ok_or_else(|| BacktestError::NoData(sc.symbol.clone()))?;
-        instruments.push(instrument);
-        shared.push((sc.symbol.clone(), series.candles.clone()));
+/// The moments a run of `spec` over `data` would trade between, and its candle steps: the
+/// requested window, or from the end of the warm-up to the end of the data; the errors a run
+/// would stop with before it starts (not enough history, nothing to trade).
+pub fn resolve_window(spec: &AccountSpec, data: &MarketData, window: Window) -> Result<(i64, i64, u64), BacktestError> {
+    if let Some(sc) = spec.symbols.iter().find(|sc| data.get(&sc.symbol).is_none()) {
+        return Err(BacktestError::NoData(sc.symbol.clone()));
     }
     let first = |s: &Symbol| data.get(s).and_then(|x| x.candles.first()).map_or(0, |c| c.open_time_ms);
     let last = |s: &Symbol| data.get(s).and_then(|x| x.candles.last()).map_or(0, |c| c.open_time_ms);
@@ -411,6 +399,29 @@ pub fn run_with(
     if total == 0 || to < from {
         return Err(BacktestError::EmptyWindow { from: iso(from), to: iso(to) });
     }
+    Ok((from, to, total))
+}
+
+/// [`run`] with options.
+pub fn run_with(
+    spec: &AccountSpec,
+    data: &MarketData,
+    settings: &BacktestSettings,
+    window: Window,
+    options: RunOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<crate::record::BacktestRun, BacktestError> {
+    // Instruments and series, in the account's symbol order.
+    let mut instruments: Vec<Instrument> = Vec::new();
+    let mut shared = Vec::new();
+    for sc in &spec.symbols {
+        let instrument = gridbot_core::reference::bybit_linear(sc.symbol.as_str())
+            .ok_or_else(|| BacktestError::UnknownInstrument(sc.symbol.clone()))?;
+        let series = data.get(&sc.symbol).ok_or_else(|| BacktestError::NoData(sc.symbol.clone()))?;
+        instruments.push(instrument);
+        shared.push((sc.symbol.clone(), series.candles.clone()));
+    }
+    let (from, to, total) = resolve_window(spec, data, window)?;
     let engine = MatchingEngine::new(settings.sim_config(), instruments.clone());
     let sim = SimExchange::new(engine, CandleReplay::shared(data.interval_ms, shared));
     let ex = sim.account(sim.add_account(settings.balance));

@@ -278,6 +278,13 @@ pub fn load_account_for_backtest(path: &Path) -> Result<AccountConfig, ConfigErr
     validate::account(path, &text, &std::collections::HashMap::<String, String>::new(), Purpose::Backtest)
 }
 
+/// [`load_account_for_backtest`] of `text` as if read from `path` (relative paths in it, such
+/// as funding files, resolve beside `path`; errors name it): a parameter search checks each
+/// variant of an account file this way before it runs.
+pub fn parse_account_for_backtest(path: &Path, text: &str) -> Result<AccountConfig, ConfigErrors> {
+    validate::account(path, text, &std::collections::HashMap::<String, String>::new(), Purpose::Backtest)
+}
+
 /// Loads and validates a bot file and every account file it lists.
 pub fn load_bot(path: &Path, env: &dyn Env) -> Result<BotConfig, ConfigErrors> {
     let text = read(path)?;

@@ -7,10 +7,10 @@ use std::time::{Duration, Instant};
 
 use gridbot_backtest::report::{Inputs, write_all};
 use gridbot_backtest::{
-    AccountSpec, BacktestRun, BacktestSettings, FillModel, Funding, MarketData, Progress, Window, run, symbol_of,
+    BacktestRun, BacktestSettings, MarketData, Progress, Window, run, settings_of, spec_of, symbol_of,
 };
 use gridbot_core::{Decimal, Symbol};
-use gridbot_engine::config::{AccountConfig, BacktestConfig, FillConfig, FundingConfig, load_account_for_backtest};
+use gridbot_engine::config::{AccountConfig, BacktestConfig, load_account_for_backtest};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::Failure;
@@ -48,10 +48,7 @@ fn time_arg(name: &str, text: Option<&String>) -> Result<Option<i64>, Failure> {
 
 /// The backtest's exchange from the file's `backtest:` section and the command line.
 fn settings(b: &BacktestConfig, balance: Option<&String>) -> Result<BacktestSettings, Failure> {
-    let mut s = BacktestSettings::default();
-    if let Some(v) = b.balance {
-        s.balance = v;
-    }
+    let mut s = settings_of(b).map_err(|e| usage(e.to_string()))?;
     if let Some(text) = balance {
         s.balance = text
             .parse::<Decimal>()
@@ -59,29 +56,6 @@ fn settings(b: &BacktestConfig, balance: Option<&String>) -> Result<BacktestSett
             .filter(|v| *v > Decimal::ZERO)
             .ok_or_else(|| usage(format!("--balance: expected a positive number of USDT, got {text:?}")))?;
     }
-    s.maker_fee = b.maker_fee.unwrap_or(s.maker_fee);
-    s.taker_fee = b.taker_fee.unwrap_or(s.taker_fee);
-    s.slippage = b.slippage.unwrap_or(s.slippage);
-    s.fill = match b.fill {
-        None => s.fill,
-        Some(FillConfig::Touch) => FillModel::Touch,
-        Some(FillConfig::Through { ticks }) => FillModel::TradeThrough { ticks },
-    };
-    s.funding = match &b.funding {
-        None => s.funding,
-        Some(FundingConfig::Rate(r)) => Funding::Constant(*r),
-        Some(FundingConfig::Files(files)) => {
-            let mut points = std::collections::BTreeMap::new();
-            for (symbol, file) in files {
-                let list = gridbot_data::load_funding(file).map_err(|e| usage(e.to_string()))?;
-                points.insert(
-                    symbol.clone(),
-                    list.into_iter().map(|p| gridbot_sim::FundingPoint { time_ms: p.time_ms, rate: p.rate }).collect(),
-                );
-            }
-            Funding::History { files: files.clone(), points, before: Decimal::ZERO }
-        }
-    };
     Ok(s)
 }
 
@@ -192,12 +166,7 @@ pub(crate) fn backtest(args: BacktestArgs) -> Result<(), Failure> {
             }
         }
     }
-    let spec = AccountSpec {
-        account_id: account.account_id.clone(),
-        tag: account.tag.clone(),
-        symbols: account.symbols.clone(),
-        risk: account.risk.clone(),
-    };
+    let spec = spec_of(&account);
     let started = Instant::now();
     let bar = ProgressBar::hidden();
     if let Ok(style) = ProgressStyle::with_template("{bar:40} {pos}/{len} candles  {per_sec}  eta {eta}  {msg}") {

@@ -16,10 +16,11 @@
 //!   each candidate.
 //!
 //! ```no_run
-//! use gridbot_optimize::{OptimizeFile, Problem, search};
+//! use gridbot_optimize::{OptimizeFile, Options, Problem, search};
 //! let file = OptimizeFile::load("config/optimize-example.yaml".as_ref())?;
 //! let problem = Problem::load(file)?;
-//! let outcome = search(&problem, 2, &mut |_| {}, &mut |_| {});
+//! let options = Options { threads: 2, stop: &|| false, prior: Vec::new() };
+//! let outcome = search(&problem, options, &mut |_| {}, &mut |_| {})?;
 //! for i in &outcome.front {
 //!     println!("{:?}", outcome.evaluations[*i].params);
 //! }
@@ -43,4 +44,4 @@ pub use apply::AccountTemplate;
 pub use evaluation::Evaluation;
 pub use file::{Method, OptimizeFile, Search};
 pub use objective::{Constraints, Direction, Objective};
-pub use search::{Outcome, Problem, Progress, SetupError, search};
+pub use search::{Options, Outcome, Problem, Progress, ResumeMismatch, SetupError, search};

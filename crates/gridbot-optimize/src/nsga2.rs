@@ -27,24 +27,27 @@ pub struct Nsga2 {
     pub seed: u64,
 }
 
+/// Scores a generation (same order), or says stop (`None`).
+pub type Evaluate<'a> = dyn FnMut(&[Vec<f64>]) -> Option<Vec<Scored>> + 'a;
+
 const CROSSOVER_PROBABILITY: f64 = 0.9;
 const CROSSOVER_ETA: f64 = 15.0;
 const MUTATION_ETA: f64 = 20.0;
 
 impl Nsga2 {
-    /// Runs the search in `dim` dimensions; `evaluate` scores a batch of points (same order).
-    /// Returns every point evaluated with its score, in evaluation order.
-    pub fn run(&self, dim: usize, evaluate: &mut dyn FnMut(&[Vec<f64>]) -> Vec<Scored>) -> Vec<(Vec<f64>, Scored)> {
+    /// Runs the search in `dim` dimensions; `evaluate` scores a batch of points (same order),
+    /// or says stop (`None`). Returns every point evaluated with its score, in evaluation order.
+    pub fn run(&self, dim: usize, evaluate: &mut Evaluate<'_>) -> Vec<(Vec<f64>, Scored)> {
         let mut rng = Rng::new(self.seed);
         let mut archive: Vec<(Vec<f64>, Scored)> = Vec::new();
         let first = latin_hypercube(&mut rng, self.population.min(self.budget), dim);
-        let scores = evaluate(&first);
+        let Some(scores) = evaluate(&first) else { return archive };
         let mut population: Vec<(Vec<f64>, Scored)> = first.into_iter().zip(scores).collect();
         archive.extend(population.iter().cloned());
         while archive.len() < self.budget && population.len() >= 2 {
             let want = self.population.min(self.budget - archive.len());
             let offspring = self.offspring(&population, want, dim, &mut rng);
-            let scores = evaluate(&offspring);
+            let Some(scores) = evaluate(&offspring) else { break };
             let children: Vec<(Vec<f64>, Scored)> = offspring.into_iter().zip(scores).collect();
             archive.extend(children.iter().cloned());
             population.extend(children);
@@ -212,13 +215,15 @@ mod tests {
     fn solve(problem: Problem, seed: u64) -> Vec<(f64, f64)> {
         let search = Nsga2 { population: 100, budget: 20_000, seed };
         let all = search.run(30, &mut |batch| {
-            batch
-                .iter()
-                .map(|x| {
-                    let (a, b) = problem(x);
-                    Scored { objectives: vec![a, b], violation: 0.0 }
-                })
-                .collect()
+            Some(
+                batch
+                    .iter()
+                    .map(|x| {
+                        let (a, b) = problem(x);
+                        Scored { objectives: vec![a, b], violation: 0.0 }
+                    })
+                    .collect(),
+            )
         });
         assert_eq!(all.len(), 20_000, "the budget is spent exactly");
         let scores: Vec<Scored> = all.iter().map(|(_, s)| s.clone()).collect();
@@ -256,7 +261,7 @@ mod tests {
     fn the_same_seed_evaluates_the_same_points() {
         let run = |seed| {
             Nsga2 { population: 12, budget: 60, seed }.run(3, &mut |batch| {
-                batch.iter().map(|x| Scored { objectives: vec![x[0], 1.0 - x[1]], violation: 0.0 }).collect()
+                Some(batch.iter().map(|x| Scored { objectives: vec![x[0], 1.0 - x[1]], violation: 0.0 }).collect())
             })
         };
         assert_eq!(run(5), run(5));

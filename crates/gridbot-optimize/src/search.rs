@@ -78,6 +78,8 @@ pub struct Outcome {
     pub evaluations: Vec<Evaluation>,
     /// The Pareto front of the feasible ones: indices, ascending.
     pub front: Vec<usize>,
+    /// Stopped before the budget was spent.
+    pub stopped: bool,
 }
 
 impl Problem {
@@ -127,6 +129,19 @@ impl Problem {
         }
     }
 
+    /// The values of a recorded candidate, in the file's order (`Err`: it lacks a varied
+    /// field — results of another optimize file).
+    pub fn values_of(&self, e: &Evaluation) -> Result<Vec<Value>, String> {
+        self.file
+            .params
+            .iter()
+            .map(|p| {
+                let v = e.params.get(&p.field).ok_or_else(|| format!("candidate #{} has no {}", e.index, p.field))?;
+                serde_yaml::to_value(v).map_err(|err| err.to_string())
+            })
+            .collect()
+    }
+
     /// The account file of `values`, as `--export` writes it.
     pub fn render(&self, values: &[Value]) -> Result<String, String> {
         self.template.account(&self.file.params, values)?;
@@ -169,6 +184,10 @@ fn parallel<T: Sync, R: Send>(
 struct Runner<'a> {
     problem: &'a Problem,
     threads: usize,
+    stop: &'a (dyn Fn() -> bool + Sync),
+    prior: Vec<Evaluation>,
+    mismatch: Option<ResumeMismatch>,
+    stopped: bool,
     total: usize,
     seen: HashMap<String, Evaluation>,
     all: Vec<Evaluation>,
@@ -185,6 +204,20 @@ impl Runner<'_> {
     fn batch(&mut self, batch: Vec<Vec<Value>>) -> Vec<Scored> {
         let start = self.all.len();
         let keys: Vec<String> = batch.iter().map(|v| key(v)).collect();
+        // Results of the interrupted run: taken as recorded, once checked to be these candidates.
+        for (k, values) in batch.iter().enumerate() {
+            let Some(recorded) = self.prior.get(start + k) else { break };
+            let expected = params_of(&self.problem.file.params, values);
+            if recorded.params != expected || recorded.index != start + k {
+                self.mismatch = Some(ResumeMismatch {
+                    index: start + k,
+                    recorded: serde_json::to_string(&recorded.params).unwrap_or_default(),
+                    expected: serde_json::to_string(&expected).unwrap_or_default(),
+                });
+                return Vec::new();
+            }
+            self.seen.entry(keys[k].clone()).or_insert_with(|| recorded.clone());
+        }
         let mut fresh: Vec<(String, Vec<Value>)> = Vec::new();
         for (k, v) in keys.iter().zip(&batch) {
             if !self.seen.contains_key(k) && !fresh.iter().any(|(f, _)| f == k) {
@@ -192,11 +225,17 @@ impl Runner<'_> {
             }
         }
         let problem = self.problem;
-        let evaluate = |(_, values): &(String, Vec<Value>)| problem.evaluate(0, values);
+        let stop = self.stop;
+        let evaluate = |(_, values): &(String, Vec<Value>)| (!stop()).then(|| problem.evaluate(0, values));
         let mut emitted = 0;
         self.hand_out(&keys, start, &mut emitted);
         parallel(&fresh, self.threads, &evaluate, &mut |i, e| {
-            self.seen.insert(fresh[i].0.clone(), e);
+            match e {
+                Some(e) => {
+                    self.seen.insert(fresh[i].0.clone(), e);
+                }
+                None => self.stopped = true,
+            }
             self.hand_out(&keys, start, &mut emitted);
         });
         let objectives = &self.problem.file.objectives;
@@ -209,12 +248,13 @@ impl Runner<'_> {
             let Some(found) = self.seen.get(k) else { break };
             let mut e = found.clone();
             e.index = start + *emitted;
-            self.emit(e);
+            let new = e.index >= self.prior.len();
+            self.emit(e, new);
             *emitted += 1;
         }
     }
 
-    fn emit(&mut self, e: Evaluation) {
+    fn emit(&mut self, e: Evaluation, new: bool) {
         if let (true, Some(Some(v)), Some(o)) = (e.feasible, e.objectives.first(), self.problem.file.objectives.first())
         {
             let better = match o.direction {
@@ -225,25 +265,67 @@ impl Runner<'_> {
                 self.best = Some(*v);
             }
         }
-        (self.on_result)(&e);
+        if new {
+            (self.on_result)(&e);
+        }
         self.all.push(e);
         (self.on_progress)(Progress { done: self.all.len(), total: self.total, best: self.best });
     }
 }
 
-/// Runs `problem`'s search on `threads` threads. `on_result` sees every evaluation in
-/// candidate order (to stream them to a file); `on_progress` after each.
+/// How a search runs.
+pub struct Options<'a> {
+    /// Threads (≥ 1).
+    pub threads: usize,
+    /// Asked before each backtest starts: `true` stops the search (those running finish).
+    pub stop: &'a (dyn Fn() -> bool + Sync),
+    /// Results of an earlier, interrupted run of the same search (`results.jsonl`, in order):
+    /// taken as they are instead of being run again, each checked against the candidate it
+    /// must be.
+    pub prior: Vec<Evaluation>,
+}
+
+impl std::fmt::Debug for Options<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Options")
+            .field("threads", &self.threads)
+            .field("prior", &self.prior.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A resumed search whose earlier results are not this search's.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "result #{index} is not this search's candidate #{index} (another optimize file, seed or method?): recorded {recorded}, expected {expected}"
+)]
+pub struct ResumeMismatch {
+    /// The candidate.
+    pub index: usize,
+    /// Its recorded fields.
+    pub recorded: String,
+    /// The fields this search gives it.
+    pub expected: String,
+}
+
+/// Runs `problem`'s search. `on_result` sees every new evaluation in candidate order (to
+/// stream them to a file; earlier results given in `options.prior` are not repeated);
+/// `on_progress` after each. A stop ends it early: the outcome holds what finished, in order.
 pub fn search(
     problem: &Problem,
-    threads: usize,
+    options: Options<'_>,
     on_result: &mut dyn FnMut(&Evaluation),
     on_progress: &mut dyn FnMut(Progress),
-) -> Outcome {
+) -> Result<Outcome, ResumeMismatch> {
     let f = &problem.file;
     let dim = f.params.len();
     let mut runner = Runner {
         problem,
-        threads,
+        threads: options.threads,
+        stop: options.stop,
+        prior: options.prior,
+        mismatch: None,
+        stopped: false,
         total: f.search.budget,
         seen: HashMap::new(),
         all: Vec::new(),
@@ -266,10 +348,16 @@ pub fn search(
         }
         Method::Nsga2 => {
             let nsga = Nsga2 { population: f.search.population, budget: f.search.budget, seed: f.search.seed };
-            nsga.run(dim, &mut |points| runner.batch(points.iter().map(|u| decode(&f.params, u)).collect()));
+            nsga.run(dim, &mut |points| {
+                let scores = runner.batch(points.iter().map(|u| decode(&f.params, u)).collect());
+                (!runner.stopped && runner.mismatch.is_none()).then_some(scores)
+            });
         }
+    }
+    if let Some(m) = runner.mismatch {
+        return Err(m);
     }
     let scores: Vec<Scored> = runner.all.iter().map(|e| e.scored(&f.objectives)).collect();
     let front = front(&scores);
-    Outcome { evaluations: runner.all, front }
+    Ok(Outcome { evaluations: runner.all, front, stopped: runner.stopped })
 }

@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use gridbot_backtest::{MarketData, Window, run, settings_of, spec_of, symbol_of};
-use gridbot_optimize::{Evaluation, OptimizeFile, Problem, search};
+use gridbot_optimize::{Evaluation, OptimizeFile, Options, Problem, search};
 
 const DATA: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binanceusdm_BTCUSDT_1m_2025-05_2025-06.csv.gz");
 
@@ -35,6 +35,10 @@ fn file(d: &Path, search: &str) -> OptimizeFile {
     OptimizeFile::load(&d.join("opt.yaml")).unwrap()
 }
 
+fn opts(threads: usize) -> Options<'static> {
+    Options { threads, stop: &|| false, prior: Vec::new() }
+}
+
 fn lines(evaluations: &[Evaluation]) -> Vec<String> {
     evaluations.iter().map(|e| serde_json::to_string(e).unwrap()).collect()
 }
@@ -45,14 +49,14 @@ fn a_grid_search_is_ordered_identical_on_any_thread_count_and_exports_what_it_ra
     let problem = Problem::load(file(&d, "{method: grid}")).unwrap();
     let mut streamed = Vec::new();
     let mut last = None;
-    let two = search(&problem, 2, &mut |e| streamed.push(e.index), &mut |p| last = Some(p));
+    let two = search(&problem, opts(2), &mut |e| streamed.push(e.index), &mut |p| last = Some(p)).unwrap();
     assert_eq!(two.evaluations.len(), 6, "3 step scales × 2 take-profits");
     assert_eq!(streamed, (0..6).collect::<Vec<_>>(), "handed out in candidate order");
     assert_eq!(last.map(|p| (p.done, p.total)), Some((6, 6)));
     assert!(two.evaluations.iter().all(|e| e.error.is_none()), "{:?}", two.evaluations);
     assert!(two.evaluations.iter().any(|e| e.metrics["fills"].unwrap_or(0.0) > 0.0), "it traded");
     assert!(!two.front.is_empty());
-    let one = search(&problem, 1, &mut |_| {}, &mut |_| {});
+    let one = search(&problem, opts(1), &mut |_| {}, &mut |_| {}).unwrap();
     assert_eq!(lines(&one.evaluations), lines(&two.evaluations), "the same results on one thread and two");
     assert_eq!(one.front, two.front);
 
@@ -76,8 +80,8 @@ fn nsga2_and_latin_hypercube_are_reproducible_from_their_seed() {
     let d = dir("seeded");
     for method in ["{method: nsga2, seed: 3, budget: 8, population: 4}", "{method: lhs, seed: 3, budget: 4}"] {
         let problem = Problem::load(file(&d, method)).unwrap();
-        let a = search(&problem, 2, &mut |_| {}, &mut |_| {});
-        let b = search(&problem, 1, &mut |_| {}, &mut |_| {});
+        let a = search(&problem, opts(2), &mut |_| {}, &mut |_| {}).unwrap();
+        let b = search(&problem, opts(1), &mut |_| {}, &mut |_| {}).unwrap();
         assert_eq!(lines(&a.evaluations), lines(&b.evaluations), "{method}");
         assert_eq!(a.evaluations.len(), problem.file.search.budget, "{method}");
     }
@@ -107,4 +111,44 @@ fn a_field_the_account_file_does_not_have_is_refused_before_anything_runs() {
     std::fs::write(d.join("opt.yaml"), early).unwrap();
     let err = Problem::load(OptimizeFile::load(&d.join("opt.yaml")).unwrap()).unwrap_err().to_string();
     assert!(err.contains("needs 15 days of history before the start"), "{err}");
+}
+
+#[test]
+fn the_example_optimize_file_loads_with_its_account_file_and_data() {
+    let path = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../config/optimize-example.yaml"));
+    let problem = Problem::load(OptimizeFile::load(path).unwrap()).unwrap();
+    assert_eq!(problem.file.params.len(), 4);
+    assert_eq!(problem.data.series.len(), 2);
+}
+
+#[test]
+fn a_stopped_search_keeps_what_finished_and_resumes_to_the_uninterrupted_results() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let d = dir("resume");
+    let problem = Problem::load(file(&d, "{method: nsga2, seed: 4, budget: 8, population: 4}")).unwrap();
+    let whole = search(&problem, opts(2), &mut |_| {}, &mut |_| {}).unwrap();
+    assert!(!whole.stopped);
+    // Stopped as the fourth backtest would start (one thread: three ran; a repeated candidate
+    // costs no backtest and may follow them).
+    let started = AtomicUsize::new(0);
+    let stop = || started.fetch_add(1, Ordering::SeqCst) >= 3;
+    let mut written = Vec::new();
+    let options = Options { threads: 1, stop: &stop, prior: Vec::new() };
+    let part = search(&problem, options, &mut |e| written.push(e.clone()), &mut |_| {}).unwrap();
+    assert!(part.stopped);
+    let done = part.evaluations.len();
+    assert!((3..8).contains(&done), "what finished, in order: {done}");
+    assert_eq!(lines(&written), lines(&whole.evaluations[..done]));
+    // Resumed from what was written: only the rest is run, and the end is the same.
+    let mut more = Vec::new();
+    let options = Options { threads: 2, stop: &|| false, prior: written.clone() };
+    let resumed = search(&problem, options, &mut |e| more.push(e.index), &mut |_| {}).unwrap();
+    assert_eq!(more, (done..8).collect::<Vec<_>>(), "the earlier results are not written again");
+    assert_eq!(lines(&resumed.evaluations), lines(&whole.evaluations));
+    assert_eq!(resumed.front, whole.front);
+    // Results of another search are refused.
+    let other = Problem::load(file(&d, "{method: nsga2, seed: 5, budget: 8, population: 4}")).unwrap();
+    let options = Options { threads: 1, stop: &|| false, prior: written };
+    let err = search(&other, options, &mut |_| {}, &mut |_| {}).unwrap_err();
+    assert_eq!(err.index, 0, "{err}");
 }

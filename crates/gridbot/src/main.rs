@@ -26,6 +26,7 @@ mod commands;
 mod data;
 mod demo;
 mod logging;
+mod optimize;
 mod signals;
 
 use std::net::SocketAddr;
@@ -141,6 +142,31 @@ enum Command {
         /// source tree this binary was built from).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+    },
+    /// Search grid parameters over history: the optimize file's fields varied (grid, random,
+    /// Latin hypercube or NSGA-II), each candidate backtested on every core; writes
+    /// results.jsonl (in candidate order) and front.json, prints the Pareto front.
+    Optimize {
+        /// The optimize YAML (see config/optimize-example.yaml).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Output directory (results.jsonl, front.json).
+        #[arg(long, default_value = "optimize-out")]
+        out: PathBuf,
+        /// Threads (default: every core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// No progress bar and no summary (for scripts).
+        #[arg(short, long)]
+        quiet: bool,
+        /// Continue an interrupted search from --out's results.jsonl (same file, same seed):
+        /// what finished is not run again, and the end is what an uninterrupted run gives.
+        #[arg(long)]
+        resume: bool,
+        /// Write candidate N of --out's results.jsonl as a complete account file to OUT.yaml
+        /// (nothing is searched).
+        #[arg(long, num_args = 2, value_names = ["N", "OUT.yaml"])]
+        export: Option<Vec<String>>,
     },
     /// Put each symbol's orders right from the exchange, as a start does, then exit without
     /// trading on (docs/ARCHITECTURE.md §7): this cancels and places orders; --dry-run only reads.
@@ -303,6 +329,10 @@ fn main() -> ExitCode {
                 data_dir,
             })
         }
+        Command::Optimize { config, out, threads, quiet, resume, export } => match export_arg(export) {
+            Ok(export) => optimize::optimize(optimize::OptimizeArgs { config, out, threads, quiet, resume, export }),
+            Err(f) => Err(f),
+        },
         Command::Recover { config, account, dry_run } => commands::recover(&config, account.as_deref(), dry_run),
         Command::Doctor { config, account, json } => commands::doctor(&config, account.as_deref(), json),
         Command::Status { config, json } => commands::status(&config, json),
@@ -320,6 +350,18 @@ fn main() -> ExitCode {
             eprintln!("gridbot: {}", f.message);
             ExitCode::from(f.code)
         }
+    }
+}
+
+/// `--export N OUT.yaml` as (N, path).
+fn export_arg(export: Option<Vec<String>>) -> Result<Option<(usize, PathBuf)>, Failure> {
+    let Some(list) = export else { return Ok(None) };
+    match list.as_slice() {
+        [n, path] => n
+            .parse::<usize>()
+            .map(|n| Some((n, PathBuf::from(path))))
+            .map_err(|_| Failure::new(2, format!("--export: expected a candidate number, got {n:?}"))),
+        _ => Err(Failure::new(2, "--export takes a candidate number and a file: --export 12 best.yaml")),
     }
 }
 

@@ -179,3 +179,43 @@ fn ctrl_c_keeps_what_finished_and_resume_ends_where_an_uninterrupted_run_does() 
     assert!(run.status.success(), "{}", text(&run));
     assert_eq!(std::fs::read(&results).unwrap(), std::fs::read(whole.join("results.jsonl")).unwrap());
 }
+
+#[test]
+fn shards_merge_into_the_single_runs_files() {
+    let d = dir("shards");
+    let opt = write_files(&d);
+    let single = d.join("single");
+    let run = gridbot(&["optimize", "--config", s(&opt), "--out", s(&single), "--quiet"]);
+    assert!(run.status.success(), "{}", text(&run));
+    for n in [2, 3] {
+        let mut dirs = Vec::new();
+        for k in 0..n {
+            let part = d.join(format!("part-{k}-of-{n}"));
+            let shard = format!("{k}/{n}");
+            let run = gridbot(&["optimize", "--config", s(&opt), "--out", s(&part), "--shard", &shard, "--quiet"]);
+            assert!(run.status.success(), "{}", text(&run));
+            dirs.push(part);
+        }
+        let merged = d.join(format!("merged-{n}"));
+        let mut args = vec!["optimize", "merge", "--config", s(&opt), "--out", s(&merged)];
+        args.extend(dirs.iter().map(|p| s(p)));
+        let run = gridbot(&args);
+        assert!(run.status.success(), "{}", text(&run));
+        assert!(text(&run).contains(&format!("merged {n} shard(s): 6 results")), "{}", text(&run));
+        for f in ["results.jsonl", "front.json"] {
+            assert_eq!(
+                std::fs::read(merged.join(f)).unwrap(),
+                std::fs::read(single.join(f)).unwrap(),
+                "{f}, {n} shards"
+            );
+        }
+        // One shard short: said, exit 2.
+        let mut args = vec!["optimize", "merge", "--config", s(&opt), "--out", s(&merged)];
+        args.extend(dirs.iter().skip(1).map(|p| s(p)));
+        let run = gridbot(&args);
+        assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+        assert!(text(&run).contains("a shard is missing"), "{}", text(&run));
+    }
+    let run = gridbot(&["optimize", "--config", s(&opt), "--shard", "3/3"]);
+    assert_eq!(run.status.code(), Some(2), "{}", text(&run));
+}

@@ -293,3 +293,111 @@ fn a_restart_keeps_every_order_that_is_already_right() {
     assert_eq!(now.len(), resting.len());
     assert!(resting.iter().filter(|id| **id != victim).all(|id| now.contains(id)), "the others were kept");
 }
+
+/// The simulator behind a client whose creates are all answered as a retry whose first attempt
+/// reached the exchange: the order is placed, the answer is 110072 (duplicate orderLinkId).
+struct RetriedCreates<'a>(&'a SimAccount);
+
+impl Exchange for RetriedCreates<'_> {
+    fn server_time(&self) -> Result<i64, gridbot_core::ExchangeError> {
+        self.0.server_time()
+    }
+    fn instruments(&self) -> Result<Vec<gridbot_core::Instrument>, gridbot_core::ExchangeError> {
+        self.0.instruments()
+    }
+    fn instrument(&self, s: &Symbol) -> Result<gridbot_core::Instrument, gridbot_core::ExchangeError> {
+        self.0.instrument(s)
+    }
+    fn ticker(&self, s: &Symbol) -> Result<gridbot_core::Ticker, gridbot_core::ExchangeError> {
+        self.0.ticker(s)
+    }
+    fn klines(&self, q: &gridbot_core::KlineQuery) -> Result<Vec<gridbot_core::Candle>, gridbot_core::ExchangeError> {
+        self.0.klines(q)
+    }
+    fn orderbook_top(&self, s: &Symbol) -> Result<gridbot_core::OrderBookTop, gridbot_core::ExchangeError> {
+        self.0.orderbook_top(s)
+    }
+    fn place(&self, order: &OrderRequest) -> Result<gridbot_core::OrderAck, gridbot_core::ExchangeError> {
+        self.0.place(order)?;
+        Err(gridbot_core::ExchangeError::Reconcile(gridbot_core::ErrorDetail {
+            endpoint: "/v5/order/create".into(),
+            ret_code: Some(110_072),
+            http_status: Some(200),
+            message: "OrderLinkedID is duplicate".into(),
+        }))
+    }
+    fn cancel(
+        &self,
+        s: &Symbol,
+        o: &gridbot_core::OrderRef,
+    ) -> Result<gridbot_core::OrderAck, gridbot_core::ExchangeError> {
+        self.0.cancel(s, o)
+    }
+    fn cancel_all(&self, s: &Symbol) -> Result<Vec<gridbot_core::OrderAck>, gridbot_core::ExchangeError> {
+        self.0.cancel_all(s)
+    }
+    fn open_orders(&self, s: &Symbol) -> Result<Vec<gridbot_core::Order>, gridbot_core::ExchangeError> {
+        self.0.open_orders(s)
+    }
+    fn order_history(
+        &self,
+        s: &Symbol,
+        w: TimeWindow,
+    ) -> Result<Vec<gridbot_core::Order>, gridbot_core::ExchangeError> {
+        self.0.order_history(s, w)
+    }
+    fn executions(
+        &self,
+        s: &Symbol,
+        w: TimeWindow,
+    ) -> Result<Vec<gridbot_core::Execution>, gridbot_core::ExchangeError> {
+        self.0.executions(s, w)
+    }
+    fn positions(&self, s: &Symbol) -> Result<Vec<gridbot_core::Position>, gridbot_core::ExchangeError> {
+        self.0.positions(s)
+    }
+    fn wallet(&self) -> Result<gridbot_core::Wallet, gridbot_core::ExchangeError> {
+        self.0.wallet()
+    }
+    fn set_leverage(&self, s: &Symbol, buy: Decimal, sell: Decimal) -> Result<(), gridbot_core::ExchangeError> {
+        self.0.set_leverage(s, buy, sell)
+    }
+    fn set_position_mode(&self, s: &Symbol, m: PositionMode) -> Result<(), gridbot_core::ExchangeError> {
+        self.0.set_position_mode(s, m)
+    }
+    fn funding_history(
+        &self,
+        s: &Symbol,
+        w: TimeWindow,
+    ) -> Result<Vec<gridbot_core::FundingRate>, gridbot_core::ExchangeError> {
+        self.0.funding_history(s, w)
+    }
+}
+
+#[test]
+fn a_create_answered_duplicate_after_a_retry_is_taken_as_placed_not_as_a_failed_start() {
+    // Found by the chaos runner: a start's recovery whose create was retried after its first
+    // attempt reached the exchange got 110072 and the whole start failed (exit 1).
+    let (sim, ex) = sim();
+    open_leg(&sim, &ex, Leg::Long, 1, false);
+    let plan = plan();
+    let symbol = btc();
+    let flaky = RetriedCreates(&ex);
+    let report = recover(&flaky, &input(&symbol, &plan, false), &mut nonces(&symbol, 1_700_000_100_000)).unwrap();
+    let open = ex.open_orders(&symbol).unwrap();
+    assert!(report.placed > 0 && report.placed == open.len(), "{report:?}");
+    for o in &open {
+        assert!(
+            report
+                .state
+                .orders
+                .iter()
+                .any(|t| t.link_id == o.order_link_id && t.order_id.as_deref() == Some(&o.order_id)),
+            "{} is tracked with its order id",
+            o.order_link_id
+        );
+    }
+    // Nothing doubled: the next recovery finds every order in place.
+    let again = recover(&ex, &input(&symbol, &plan, false), &mut nonces(&symbol, 1_700_000_200_000)).unwrap();
+    assert!(again.unchanged, "{again:?}");
+}

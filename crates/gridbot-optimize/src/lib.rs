@@ -19,7 +19,7 @@
 //! use gridbot_optimize::{OptimizeFile, Options, Problem, search};
 //! let file = OptimizeFile::load("config/optimize-example.yaml".as_ref())?;
 //! let problem = Problem::load(file)?;
-//! let options = Options { threads: 2, stop: &|| false, prior: Vec::new() };
+//! let options = Options { threads: 2, stop: &|| false, prior: Vec::new(), shard: None };
 //! let outcome = search(&problem, options, &mut |_| {}, &mut |_| {})?;
 //! for i in &outcome.front {
 //!     println!("{:?}", outcome.evaluations[*i].params);
@@ -44,4 +44,6 @@ pub use apply::AccountTemplate;
 pub use evaluation::Evaluation;
 pub use file::{Method, OptimizeFile, Search};
 pub use objective::{Constraints, Direction, Objective};
-pub use search::{Options, Outcome, Problem, Progress, ResumeMismatch, SetupError, search};
+pub use search::{
+    Options, Outcome, Problem, Progress, ResumeMismatch, SearchError, SetupError, Shard, candidates, merge, search,
+};

@@ -201,16 +201,18 @@ fn key(values: &[Value]) -> String {
 }
 
 impl Runner<'_> {
-    fn batch(&mut self, batch: Vec<Vec<Value>>) -> Vec<Scored> {
+    /// Evaluates candidates `(global index, values)` and hands them out in that order;
+    /// returns their standings.
+    fn batch(&mut self, items: Vec<(usize, Vec<Value>)>) -> Vec<Scored> {
         let start = self.all.len();
-        let keys: Vec<String> = batch.iter().map(|v| key(v)).collect();
+        let keys: Vec<String> = items.iter().map(|(_, v)| key(v)).collect();
         // Results of the interrupted run: taken as recorded, once checked to be these candidates.
-        for (k, values) in batch.iter().enumerate() {
+        for (k, (index, values)) in items.iter().enumerate() {
             let Some(recorded) = self.prior.get(start + k) else { break };
             let expected = params_of(&self.problem.file.params, values);
-            if recorded.params != expected || recorded.index != start + k {
+            if recorded.params != expected || recorded.index != *index {
                 self.mismatch = Some(ResumeMismatch {
-                    index: start + k,
+                    index: *index,
                     recorded: serde_json::to_string(&recorded.params).unwrap_or_default(),
                     expected: serde_json::to_string(&expected).unwrap_or_default(),
                 });
@@ -219,16 +221,17 @@ impl Runner<'_> {
             self.seen.entry(keys[k].clone()).or_insert_with(|| recorded.clone());
         }
         let mut fresh: Vec<(String, Vec<Value>)> = Vec::new();
-        for (k, v) in keys.iter().zip(&batch) {
+        for (k, (_, v)) in keys.iter().zip(&items) {
             if !self.seen.contains_key(k) && !fresh.iter().any(|(f, _)| f == k) {
                 fresh.push((k.clone(), v.clone()));
             }
         }
+        let indices: Vec<usize> = items.iter().map(|(i, _)| *i).collect();
         let problem = self.problem;
         let stop = self.stop;
         let evaluate = |(_, values): &(String, Vec<Value>)| (!stop()).then(|| problem.evaluate(0, values));
         let mut emitted = 0;
-        self.hand_out(&keys, start, &mut emitted);
+        self.hand_out(&keys, &indices, &mut emitted);
         parallel(&fresh, self.threads, &evaluate, &mut |i, e| {
             match e {
                 Some(e) => {
@@ -236,19 +239,19 @@ impl Runner<'_> {
                 }
                 None => self.stopped = true,
             }
-            self.hand_out(&keys, start, &mut emitted);
+            self.hand_out(&keys, &indices, &mut emitted);
         });
         let objectives = &self.problem.file.objectives;
         self.all[start..].iter().map(|e| e.scored(objectives)).collect()
     }
 
     /// Hands out the batch's results that complete a prefix, in order.
-    fn hand_out(&mut self, keys: &[String], start: usize, emitted: &mut usize) {
-        while let Some(k) = keys.get(*emitted) {
+    fn hand_out(&mut self, keys: &[String], indices: &[usize], emitted: &mut usize) {
+        while let (Some(k), Some(index)) = (keys.get(*emitted), indices.get(*emitted)) {
             let Some(found) = self.seen.get(k) else { break };
             let mut e = found.clone();
-            e.index = start + *emitted;
-            let new = e.index >= self.prior.len();
+            e.index = *index;
+            let new = self.all.len() >= self.prior.len();
             self.emit(e, new);
             *emitted += 1;
         }
@@ -283,6 +286,35 @@ pub struct Options<'a> {
     /// taken as they are instead of being run again, each checked against the candidate it
     /// must be.
     pub prior: Vec<Evaluation>,
+    /// Evaluate only this shard's candidates (grid, random and Latin hypercube searches).
+    pub shard: Option<Shard>,
+}
+
+/// Part `k` of `n` of a search's candidates: those whose number is `k` modulo `n` — every
+/// n-th, so each shard gets a like share of cheap and costly candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    /// Which part, `0..n`.
+    pub k: usize,
+    /// Of how many.
+    pub n: usize,
+}
+
+impl Shard {
+    /// `K/N` (K from 0 to N − 1, as Kubernetes' `JOB_COMPLETION_INDEX`).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let parsed = text.split_once('/').and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
+        match parsed {
+            Some((k, n)) if n >= 1 && k < n => Ok(Self { k, n }),
+            _ => Err(format!("expected K/N with 0 ≤ K < N (e.g. 0/3, as JOB_COMPLETION_INDEX counts), got {text:?}")),
+        }
+    }
+
+    /// Whether candidate `index` is this shard's.
+    #[must_use]
+    pub const fn holds(self, index: usize) -> bool {
+        index % self.n == self.k
+    }
 }
 
 impl std::fmt::Debug for Options<'_> {
@@ -308,6 +340,72 @@ pub struct ResumeMismatch {
     pub expected: String,
 }
 
+/// Why a search (or a merge of shards) cannot go on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SearchError {
+    /// The earlier results given to resume from are another search's.
+    #[error(transparent)]
+    Resume(#[from] ResumeMismatch),
+    /// NSGA-II cannot be split: each generation needs the whole previous one.
+    #[error(
+        "an nsga2 search cannot be split into shards (each generation needs all of the previous one); shard a grid, random or lhs search"
+    )]
+    ShardedNsga2,
+    /// Merging: a candidate no shard has.
+    #[error("no shard has candidate #{0}: a shard is missing or did not finish")]
+    Missing(usize),
+    /// Merging: a candidate in two shards, or beyond the search.
+    #[error("candidate #{0} is in two shards, or is not this search's")]
+    Duplicate(usize),
+}
+
+/// Every candidate of a grid, random or Latin hypercube search, in order (`None` for NSGA-II,
+/// whose candidates depend on the results).
+#[must_use]
+pub fn candidates(file: &OptimizeFile) -> Option<Vec<Vec<Value>>> {
+    let dim = file.params.len();
+    let mut rng = Rng::new(file.search.seed);
+    match file.search.method {
+        Method::Grid => grid_points(&file.params),
+        Method::Random => {
+            Some(random(&mut rng, file.search.budget, dim).iter().map(|u| decode(&file.params, u)).collect())
+        }
+        Method::Lhs => {
+            Some(latin_hypercube(&mut rng, file.search.budget, dim).iter().map(|u| decode(&file.params, u)).collect())
+        }
+        Method::Nsga2 => None,
+    }
+}
+
+/// The shards' results joined: exactly what one run of the whole search gives.
+pub fn merge(problem: &Problem, shards: Vec<Vec<Evaluation>>) -> Result<Outcome, SearchError> {
+    let f = &problem.file;
+    let Some(all) = candidates(f) else { return Err(SearchError::ShardedNsga2) };
+    let mut slots: Vec<Option<Evaluation>> = vec![None; all.len()];
+    for e in shards.into_iter().flatten() {
+        let index = e.index;
+        let fits = all.get(index).is_some_and(|values| params_of(&f.params, values) == e.params);
+        match slots.get_mut(index) {
+            Some(slot) if slot.is_none() && fits => *slot = Some(e),
+            Some(_) | None => {
+                if !fits && index < all.len() {
+                    let expected = all.get(index).map(|v| params_of(&f.params, v)).unwrap_or_default();
+                    return Err(SearchError::Resume(ResumeMismatch {
+                        index,
+                        recorded: serde_json::to_string(&e.params).unwrap_or_default(),
+                        expected: serde_json::to_string(&expected).unwrap_or_default(),
+                    }));
+                }
+                return Err(SearchError::Duplicate(index));
+            }
+        }
+    }
+    let evaluations: Vec<Evaluation> =
+        slots.into_iter().enumerate().map(|(i, e)| e.ok_or(SearchError::Missing(i))).collect::<Result<_, _>>()?;
+    let scores: Vec<Scored> = evaluations.iter().map(|e| e.scored(&f.objectives)).collect();
+    Ok(Outcome { front: front(&scores), evaluations, stopped: false })
+}
+
 /// Runs `problem`'s search. `on_result` sees every new evaluation in candidate order (to
 /// stream them to a file; earlier results given in `options.prior` are not repeated);
 /// `on_progress` after each. A stop ends it early: the outcome holds what finished, in order.
@@ -316,7 +414,7 @@ pub fn search(
     options: Options<'_>,
     on_result: &mut dyn FnMut(&Evaluation),
     on_progress: &mut dyn FnMut(Progress),
-) -> Result<Outcome, ResumeMismatch> {
+) -> Result<Outcome, SearchError> {
     let f = &problem.file;
     let dim = f.params.len();
     let mut runner = Runner {
@@ -333,29 +431,30 @@ pub fn search(
         on_result,
         on_progress,
     };
-    let mut rng = Rng::new(f.search.seed);
-    match f.search.method {
-        Method::Grid => {
-            runner.batch(grid_points(&f.params).unwrap_or_default());
-        }
-        Method::Random => {
-            let points = random(&mut rng, f.search.budget, dim);
-            runner.batch(points.iter().map(|u| decode(&f.params, u)).collect());
-        }
-        Method::Lhs => {
-            let points = latin_hypercube(&mut rng, f.search.budget, dim);
-            runner.batch(points.iter().map(|u| decode(&f.params, u)).collect());
-        }
-        Method::Nsga2 => {
-            let nsga = Nsga2 { population: f.search.population, budget: f.search.budget, seed: f.search.seed };
-            nsga.run(dim, &mut |points| {
-                let scores = runner.batch(points.iter().map(|u| decode(&f.params, u)).collect());
-                (!runner.stopped && runner.mismatch.is_none()).then_some(scores)
-            });
-        }
+    if options.shard.is_some() && f.search.method == Method::Nsga2 {
+        return Err(SearchError::ShardedNsga2);
+    }
+    let upfront = candidates(&problem.file).unwrap_or_default();
+    if f.search.method == Method::Nsga2 {
+        let nsga = Nsga2 { population: f.search.population, budget: f.search.budget, seed: f.search.seed };
+        let mut next = 0;
+        nsga.run(dim, &mut |points| {
+            let items: Vec<(usize, Vec<Value>)> =
+                points.iter().enumerate().map(|(k, u)| (next + k, decode(&f.params, u))).collect();
+            next += points.len();
+            let scores = runner.batch(items);
+            (!runner.stopped && runner.mismatch.is_none()).then_some(scores)
+        });
+    }
+    if !upfront.is_empty() {
+        // A shard takes every n-th candidate, keeping their numbers.
+        let items: Vec<(usize, Vec<Value>)> =
+            upfront.into_iter().enumerate().filter(|(i, _)| options.shard.is_none_or(|s| s.holds(*i))).collect();
+        runner.total = items.len();
+        runner.batch(items);
     }
     if let Some(m) = runner.mismatch {
-        return Err(m);
+        return Err(SearchError::Resume(m));
     }
     let scores: Vec<Scored> = runner.all.iter().map(|e| e.scored(&f.objectives)).collect();
     let front = front(&scores);

@@ -36,7 +36,7 @@ fn file(d: &Path, search: &str) -> OptimizeFile {
 }
 
 fn opts(threads: usize) -> Options<'static> {
-    Options { threads, stop: &|| false, prior: Vec::new() }
+    Options { threads, stop: &|| false, prior: Vec::new(), shard: None }
 }
 
 fn lines(evaluations: &[Evaluation]) -> Vec<String> {
@@ -133,7 +133,7 @@ fn a_stopped_search_keeps_what_finished_and_resumes_to_the_uninterrupted_results
     let started = AtomicUsize::new(0);
     let stop = || started.fetch_add(1, Ordering::SeqCst) >= 3;
     let mut written = Vec::new();
-    let options = Options { threads: 1, stop: &stop, prior: Vec::new() };
+    let options = Options { threads: 1, stop: &stop, prior: Vec::new(), shard: None };
     let part = search(&problem, options, &mut |e| written.push(e.clone()), &mut |_| {}).unwrap();
     assert!(part.stopped);
     let done = part.evaluations.len();
@@ -141,14 +141,41 @@ fn a_stopped_search_keeps_what_finished_and_resumes_to_the_uninterrupted_results
     assert_eq!(lines(&written), lines(&whole.evaluations[..done]));
     // Resumed from what was written: only the rest is run, and the end is the same.
     let mut more = Vec::new();
-    let options = Options { threads: 2, stop: &|| false, prior: written.clone() };
+    let options = Options { threads: 2, stop: &|| false, prior: written.clone(), shard: None };
     let resumed = search(&problem, options, &mut |e| more.push(e.index), &mut |_| {}).unwrap();
     assert_eq!(more, (done..8).collect::<Vec<_>>(), "the earlier results are not written again");
     assert_eq!(lines(&resumed.evaluations), lines(&whole.evaluations));
     assert_eq!(resumed.front, whole.front);
     // Results of another search are refused.
     let other = Problem::load(file(&d, "{method: nsga2, seed: 5, budget: 8, population: 4}")).unwrap();
-    let options = Options { threads: 1, stop: &|| false, prior: written };
+    let options = Options { threads: 1, stop: &|| false, prior: written, shard: None };
     let err = search(&other, options, &mut |_| {}, &mut |_| {}).unwrap_err();
-    assert_eq!(err.index, 0, "{err}");
+    assert!(matches!(&err, gridbot_optimize::SearchError::Resume(m) if m.index == 0), "{err}");
+}
+
+#[test]
+fn shards_of_two_and_of_three_merge_into_exactly_the_single_run() {
+    use gridbot_optimize::{SearchError, Shard, merge};
+    let d = dir("shards");
+    let problem = Problem::load(file(&d, "{method: lhs, seed: 2, budget: 7}")).unwrap();
+    let whole = search(&problem, opts(2), &mut |_| {}, &mut |_| {}).unwrap();
+    for n in [2, 3] {
+        let mut parts = Vec::new();
+        for k in 0..n {
+            let options = Options { threads: 1, stop: &|| false, prior: Vec::new(), shard: Some(Shard { k, n }) };
+            let part = search(&problem, options, &mut |_| {}, &mut |_| {}).unwrap();
+            assert!(part.evaluations.iter().all(|e| e.index % n == k), "shard {k}/{n} keeps the candidates' numbers");
+            parts.push(part.evaluations);
+        }
+        let merged = merge(&problem, parts.clone()).unwrap();
+        assert_eq!(lines(&merged.evaluations), lines(&whole.evaluations), "{n} shards");
+        assert_eq!(merged.front, whole.front);
+        parts.pop();
+        assert!(matches!(merge(&problem, parts), Err(SearchError::Missing(_))), "a missing shard is said");
+    }
+    assert_eq!(Shard::parse("2/3"), Ok(Shard { k: 2, n: 3 }));
+    assert!(Shard::parse("3/3").is_err() && Shard::parse("x").is_err());
+    let nsga = Problem::load(file(&d, "{method: nsga2, seed: 2, budget: 8, population: 4}")).unwrap();
+    let options = Options { threads: 1, stop: &|| false, prior: Vec::new(), shard: Some(Shard { k: 0, n: 2 }) };
+    assert_eq!(search(&nsga, options, &mut |_| {}, &mut |_| {}).unwrap_err(), SearchError::ShardedNsga2);
 }

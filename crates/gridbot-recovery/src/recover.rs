@@ -260,9 +260,23 @@ pub fn recover<E: Exchange + ?Sized>(
                 keep(&mut tracked, d, k);
                 continue;
             }
-            let ack = ex.place(&d.request)?;
-            placed += 1;
-            tracked.push(track(&d.tag, &d.request, ack.order_link_id, Some(ack.order_id)));
+            match ex.place(&d.request) {
+                Ok(ack) => {
+                    placed += 1;
+                    tracked.push(track(&d.tag, &d.request, ack.order_link_id, Some(ack.order_id)));
+                }
+                // "Look again": a retried create whose first attempt did reach the exchange is
+                // answered 110072 (duplicate id). The order is ours: track it if it rests; if it
+                // is gone already (filled, refused as crossing) the live loop sees to the leg.
+                Err(e) if e.action() == ErrorAction::Reconcile => {
+                    let id = d.request.order_link_id.as_str();
+                    if let Some(o) = ex.open_orders(symbol)?.into_iter().find(|o| o.order_link_id == id) {
+                        placed += 1;
+                        tracked.push(track(&d.tag, &d.request, o.order_link_id.clone(), Some(o.order_id)));
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
     let leg_state = |a: &LegAnalysis| LegState {

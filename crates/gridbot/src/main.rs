@@ -146,10 +146,13 @@ enum Command {
     /// Search grid parameters over history: the optimize file's fields varied (grid, random,
     /// Latin hypercube or NSGA-II), each candidate backtested on every core; writes
     /// results.jsonl (in candidate order) and front.json, prints the Pareto front.
+    #[command(args_conflicts_with_subcommands = true)]
     Optimize {
+        #[command(subcommand)]
+        action: Option<OptimizeAction>,
         /// The optimize YAML (see config/optimize-example.yaml).
         #[arg(short, long)]
-        config: PathBuf,
+        config: Option<PathBuf>,
         /// Output directory (results.jsonl, front.json).
         #[arg(long, default_value = "optimize-out")]
         out: PathBuf,
@@ -163,6 +166,11 @@ enum Command {
         /// what finished is not run again, and the end is what an uninterrupted run gives.
         #[arg(long)]
         resume: bool,
+        /// Evaluate only shard K of N (K from 0 to N−1, as Kubernetes' JOB_COMPLETION_INDEX):
+        /// every N-th candidate of a grid, random or lhs search; `gridbot optimize merge` joins
+        /// the shards' --out directories into exactly the single run's result.
+        #[arg(long, value_name = "K/N")]
+        shard: Option<String>,
         /// Write candidate N of --out's results.jsonl as a complete account file to OUT.yaml
         /// (nothing is searched).
         #[arg(long, num_args = 2, value_names = ["N", "OUT.yaml"])]
@@ -234,6 +242,26 @@ enum Command {
     Data {
         #[command(subcommand)]
         command: DataCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum OptimizeAction {
+    /// Join the --out directories of a search's shards (`--shard K/N`) into one result:
+    /// results.jsonl and front.json exactly as a single run writes them.
+    Merge {
+        /// The optimize YAML the shards ran.
+        #[arg(short, long)]
+        config: PathBuf,
+        /// Output directory of the joined result.
+        #[arg(long, default_value = "optimize-out")]
+        out: PathBuf,
+        /// No summary.
+        #[arg(short, long)]
+        quiet: bool,
+        /// The shards' --out directories.
+        #[arg(required = true)]
+        shards: Vec<PathBuf>,
     },
 }
 
@@ -329,10 +357,12 @@ fn main() -> ExitCode {
                 data_dir,
             })
         }
-        Command::Optimize { config, out, threads, quiet, resume, export } => match export_arg(export) {
-            Ok(export) => optimize::optimize(optimize::OptimizeArgs { config, out, threads, quiet, resume, export }),
-            Err(f) => Err(f),
-        },
+        Command::Optimize { action: Some(OptimizeAction::Merge { config, out, quiet, shards }), .. } => {
+            optimize::merge_shards(&config, &out, &shards, quiet)
+        }
+        Command::Optimize { action: None, config, out, threads, quiet, resume, shard, export } => {
+            optimize_args(config, out, threads, quiet, resume, shard, export).and_then(optimize::optimize)
+        }
         Command::Recover { config, account, dry_run } => commands::recover(&config, account.as_deref(), dry_run),
         Command::Doctor { config, account, json } => commands::doctor(&config, account.as_deref(), json),
         Command::Status { config, json } => commands::status(&config, json),
@@ -351,6 +381,25 @@ fn main() -> ExitCode {
             ExitCode::from(f.code)
         }
     }
+}
+
+/// `gridbot optimize`'s flags, checked.
+fn optimize_args(
+    config: Option<PathBuf>,
+    out: PathBuf,
+    threads: Option<usize>,
+    quiet: bool,
+    resume: bool,
+    shard: Option<String>,
+    export: Option<Vec<String>>,
+) -> Result<optimize::OptimizeArgs, Failure> {
+    let config =
+        config.ok_or_else(|| Failure::new(2, "--config OPT.yaml is required (see config/optimize-example.yaml)"))?;
+    let shard = shard
+        .map(|s| gridbot_optimize::Shard::parse(&s))
+        .transpose()
+        .map_err(|e| Failure::new(2, format!("--shard: {e}")))?;
+    Ok(optimize::OptimizeArgs { config, out, threads, quiet, resume, shard, export: export_arg(export)? })
 }
 
 /// `--export N OUT.yaml` as (N, path).

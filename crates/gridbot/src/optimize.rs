@@ -6,7 +6,9 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use gridbot_optimize::{Evaluation, OptimizeFile, Options, Outcome, Problem, Progress, SetupError, search};
+use gridbot_optimize::{
+    Evaluation, OptimizeFile, Options, Outcome, Problem, Progress, SetupError, Shard, merge, search,
+};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::Failure;
@@ -18,6 +20,7 @@ pub(crate) struct OptimizeArgs {
     pub(crate) threads: Option<usize>,
     pub(crate) quiet: bool,
     pub(crate) resume: bool,
+    pub(crate) shard: Option<Shard>,
     pub(crate) export: Option<(usize, PathBuf)>,
 }
 
@@ -68,7 +71,7 @@ pub(crate) fn optimize(args: OptimizeArgs) -> Result<(), Failure> {
     let first = problem.file.objectives.first().map(ToString::to_string).unwrap_or_default();
     let outcome = search(
         &problem,
-        Options { threads, stop: &stop, prior },
+        Options { threads, stop: &stop, prior, shard: args.shard },
         &mut |e: &Evaluation| {
             let line = serde_json::to_string(e).unwrap_or_default();
             if let Err(err) = writeln!(results, "{line}").and_then(|()| results.flush()) {
@@ -86,7 +89,7 @@ pub(crate) fn optimize(args: OptimizeArgs) -> Result<(), Failure> {
             }
         },
     )
-    .map_err(|e| Failure::new(2, format!("--resume: {}: {e}", results_path.display())))?;
+    .map_err(|e| Failure::new(2, format!("{}: {e}", results_path.display())))?;
     bar.finish_and_clear();
     if let Some(e) = write_error {
         return Err(io(&results_path, &e));
@@ -193,6 +196,39 @@ fn summary(problem: &Problem, outcome: &Outcome, threads: usize, wall: Duration)
             e.index
         );
     }
+}
+
+/// `gridbot optimize merge`: the shards' results joined, written as one run writes them.
+pub(crate) fn merge_shards(config: &Path, out: &Path, shards: &[PathBuf], quiet: bool) -> Result<(), Failure> {
+    let problem = load(config)?;
+    let mut parts = Vec::new();
+    for dir in shards {
+        let path = dir.join("results.jsonl");
+        if !path.is_file() {
+            return Err(Failure::new(
+                2,
+                format!("{}: no results.jsonl (is it a shard's --out directory?)", dir.display()),
+            ));
+        }
+        parts.push(read_results(&path)?);
+    }
+    let outcome = merge(&problem, parts).map_err(|e| Failure::new(2, e.to_string()))?;
+    std::fs::create_dir_all(out).map_err(|e| io(out, &e))?;
+    let results_path = out.join("results.jsonl");
+    let mut text = String::new();
+    for e in &outcome.evaluations {
+        text += &serde_json::to_string(e).unwrap_or_default();
+        text.push('\n');
+    }
+    std::fs::write(&results_path, text).map_err(|e| io(&results_path, &e))?;
+    let front_path = out.join("front.json");
+    write_front(&problem, &outcome, &front_path)?;
+    if !quiet {
+        outln!("merged {} shard(s): {} results", shards.len(), outcome.evaluations.len());
+        outln!("wrote {}", results_path.display());
+        outln!("wrote {}", front_path.display());
+    }
+    Ok(())
 }
 
 /// The results an interrupted run wrote, in order; a last line cut short is dropped.

@@ -131,7 +131,7 @@ fn mistakes_exit_2_naming_file_line_and_field() {
     assert_eq!(run.status.code(), Some(2), "{}", text(&run));
     let shown = text(&run);
     assert!(shown.contains(&format!("{}:8: vary[0].step: expected a positive number", opt.display())), "{shown}");
-    assert!(shown.contains("objectives[0]: unknown metric \"retrun\""), "{shown}");
+    assert!(shown.contains("objectives[0]: unknown metric retrun; expected one of: return"), "{shown}");
     let run = gridbot(&["optimize", "--config", s(&opt), "--export", "x", "y.yaml"]);
     assert_eq!(run.status.code(), Some(2), "{}", text(&run));
 }

@@ -119,6 +119,11 @@ fn resolve(base: &Path, text: &str) -> PathBuf {
     if p.is_absolute() { p } else { base.join(p) }
 }
 
+/// A value as the file would write it.
+fn shown(v: &Value) -> String {
+    serde_yaml::to_string(v).map_or_else(|_| format!("{v:?}"), |t| t.trim().to_owned())
+}
+
 fn as_f64(v: &Value) -> Option<f64> {
     v.as_f64().filter(|x| x.is_finite())
 }
@@ -143,7 +148,7 @@ fn parse_param(p: &mut Problems<'_>, at: &str, v: &Value) -> Option<Param> {
         Some(s) => match s.as_u64().and_then(|n| usize::try_from(n).ok()).filter(|n| *n >= 2) {
             Some(n) => Some(n),
             None => {
-                p.at(&format!("{at}.steps"), format!("expected a whole number ≥ 2 of grid values, got {s:?}"));
+                p.at(&format!("{at}.steps"), format!("expected a whole number ≥ 2 of grid values, got {}", shown(s)));
                 return None;
             }
         },
@@ -187,7 +192,7 @@ fn parse_param(p: &mut Problems<'_>, at: &str, v: &Value) -> Option<Param> {
             None => Domain::Uniform { lo, hi, steps },
             Some(s) => {
                 let Some(step) = as_f64(s).filter(|x| *x > 0.0) else {
-                    p.at(&format!("{at}.step"), format!("expected a positive number, got {s:?}"));
+                    p.at(&format!("{at}.step"), format!("expected a positive number, got {}", shown(s)));
                     return None;
                 };
                 if steps.is_some() {
@@ -221,14 +226,14 @@ fn parse_objective(p: &mut Problems<'_>, at: &str, v: &Value) -> Option<Objectiv
         Some("maximise" | "maximize") => Direction::Maximise,
         Some("minimise" | "minimize") => Direction::Minimise,
         _ => {
-            p.at(at, format!("expected maximise or minimise, got {k:?}"));
+            p.at(at, format!("expected maximise or minimise, got {}", shown(k)));
             return None;
         }
     };
     let metric = m.as_str().unwrap_or_default().to_owned();
     if !is_metric(&metric) {
         let names: Vec<&str> = METRICS.iter().map(|(n, _)| *n).collect();
-        p.at(at, format!("unknown metric {m:?}; expected one of: {}", names.join(", ")));
+        p.at(at, format!("unknown metric {}; expected one of: {}", shown(m), names.join(", ")));
         return None;
     }
     Some(Objective { metric, direction })
@@ -252,7 +257,7 @@ fn parse_constraints(p: &mut Problems<'_>, v: Option<&Value>) -> Constraints {
         let x = v.get(name)?;
         let got = as_f64(x).filter(|f| *f >= lo);
         if got.is_none() {
-            p.at(&format!("constraints.{name}"), format!("expected a number ≥ {lo}, got {x:?}"));
+            p.at(&format!("constraints.{name}"), format!("expected a number ≥ {lo}, got {}", shown(x)));
         }
         got
     };
@@ -262,7 +267,7 @@ fn parse_constraints(p: &mut Problems<'_>, v: Option<&Value>) -> Constraints {
     if let Some(x) = v.get("min_cycles") {
         c.min_cycles = x.as_u64();
         if c.min_cycles.is_none() {
-            p.at("constraints.min_cycles", format!("expected a whole number, got {x:?}"));
+            p.at("constraints.min_cycles", format!("expected a whole number, got {}", shown(x)));
         }
     }
     c
@@ -283,7 +288,7 @@ fn parse_search(p: &mut Problems<'_>, v: Option<&Value>, params: &[Param]) -> Se
             Some("lhs" | "latin_hypercube") => Method::Lhs,
             Some("nsga2" | "nsga-ii") => Method::Nsga2,
             _ => {
-                p.at("search.method", format!("expected grid, random, lhs or nsga2, got {m:?}"));
+                p.at("search.method", format!("expected grid, random, lhs or nsga2, got {}", shown(m)));
                 Method::Grid
             }
         };
@@ -292,7 +297,7 @@ fn parse_search(p: &mut Problems<'_>, v: Option<&Value>, params: &[Param]) -> Se
         let x = get(k)?;
         let got = x.as_u64();
         if got.is_none() {
-            p.at(&format!("search.{k}"), format!("expected a whole number, got {x:?}"));
+            p.at(&format!("search.{k}"), format!("expected a whole number, got {}", shown(x)));
         }
         got
     };

@@ -20,6 +20,7 @@
 //!   - minimise: max_drawdown
 //! constraints: {no_liquidation: true, max_drawdown: 0.3, min_cycles: 10}
 //! search: {method: nsga2, seed: 7, budget: 400, population: 40}
+//! walk_forward: {train_days: 30, test_days: 10, mode: rolling, pick: return}   # optional
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -57,6 +58,21 @@ pub struct Search {
     pub population: usize,
 }
 
+/// Walk-forward validation: the window is cut into train/test pairs; each train window is
+/// searched, the best candidate by `pick` is backtested on the test window that follows.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WalkForward {
+    /// Days of each train window (anchored: of the first; later ones grow from the start).
+    pub train_days: u32,
+    /// Days of each test window.
+    pub test_days: u32,
+    /// Anchored (every train window starts at the beginning) rather than rolling.
+    pub anchored: bool,
+    /// The objective whose best feasible candidate goes to the test window (index into the
+    /// objectives).
+    pub pick: usize,
+}
+
 /// A validated optimize file.
 #[derive(Debug, Clone)]
 pub struct OptimizeFile {
@@ -78,9 +94,13 @@ pub struct OptimizeFile {
     pub constraints: Constraints,
     /// The search.
     pub search: Search,
+    /// Walk-forward validation, when asked for.
+    pub walk_forward: Option<WalkForward>,
 }
 
-const TOP_LEVEL: &[&str] = &["account", "data", "from", "to", "vary", "objectives", "constraints", "search"];
+const TOP_LEVEL: &[&str] =
+    &["account", "data", "from", "to", "vary", "objectives", "constraints", "search", "walk_forward"];
+const WALK_KEYS: &[&str] = &["train_days", "test_days", "mode", "pick"];
 const PARAM_KEYS: &[&str] = &["field", "range", "log_range", "step", "steps", "choice"];
 const CONSTRAINT_KEYS: &[&str] = &["no_liquidation", "max_drawdown", "min_cycles", "min_return", "max_margin_use"];
 const SEARCH_KEYS: &[&str] = &["method", "seed", "budget", "population"];
@@ -345,6 +365,42 @@ fn parse_search(p: &mut Problems<'_>, v: Option<&Value>, params: &[Param]) -> Se
     s
 }
 
+fn parse_walk_forward(p: &mut Problems<'_>, v: Option<&Value>, objectives: &[Objective]) -> Option<WalkForward> {
+    let v = v?;
+    let Some(map) = v.as_mapping() else {
+        p.at("walk_forward", "expected a mapping, e.g. {train_days: 30, test_days: 10, mode: rolling}");
+        return None;
+    };
+    p.unknown_keys("walk_forward", map, WALK_KEYS);
+    let days = |p: &mut Problems<'_>, k: &str| -> Option<u32> {
+        let got = v.get(k).and_then(Value::as_u64).and_then(|d| u32::try_from(d).ok()).filter(|d| *d >= 1);
+        if got.is_none() {
+            p.at(&format!("walk_forward.{k}"), "required: a whole number of days ≥ 1");
+        }
+        got
+    };
+    let (train_days, test_days) = (days(p, "train_days"), days(p, "test_days"));
+    let anchored = match v.get("mode").map(|m| m.as_str()) {
+        None | Some(Some("rolling")) => false,
+        Some(Some("anchored")) => true,
+        Some(_) => {
+            p.at("walk_forward.mode", "expected rolling (train windows slide) or anchored (they grow from the start)");
+            false
+        }
+    };
+    let pick = match v.get("pick") {
+        None => 0,
+        Some(m) => match objectives.iter().position(|o| Some(o.metric.as_str()) == m.as_str()) {
+            Some(i) => i,
+            None => {
+                p.at("walk_forward.pick", format!("expected one of the objectives' metrics, got {}", shown(m)));
+                0
+            }
+        },
+    };
+    Some(WalkForward { train_days: train_days?, test_days: test_days?, anchored, pick })
+}
+
 impl OptimizeFile {
     /// Reads and checks `path` (the account file itself is checked when loaded).
     pub fn load(path: &Path) -> Result<Self, ConfigErrors> {
@@ -434,10 +490,22 @@ impl OptimizeFile {
         }
         let constraints = parse_constraints(&mut p, doc.get("constraints"));
         let search = parse_search(&mut p, doc.get("search"), &params);
+        let walk_forward = parse_walk_forward(&mut p, doc.get("walk_forward"), &objectives);
         if !p.list.is_empty() {
             return Err(ConfigErrors(p.list));
         }
-        Ok(Self { path: path.to_path_buf(), account, data, from_ms, to_ms, params, objectives, constraints, search })
+        Ok(Self {
+            path: path.to_path_buf(),
+            account,
+            data,
+            from_ms,
+            to_ms,
+            params,
+            objectives,
+            constraints,
+            search,
+            walk_forward,
+        })
     }
 }
 

@@ -12,6 +12,8 @@
 //!   trading and `gridbot backtest` — so an exported candidate reproduces bit for bit.
 //! - [`search`]: every backtest on every core, results in candidate order whatever the thread
 //!   count (same seed, same output file).
+//! - [`walk`]: walk-forward validation — each train window searched, its pick scored on the
+//!   test window after it, the out-of-sample equity stitched.
 //! - [`pareto`], [`objective`], [`evaluation`]: constrained domination, fronts, the record of
 //!   each candidate.
 //!
@@ -36,14 +38,17 @@ pub mod file;
 pub mod nsga2;
 pub mod objective;
 pub mod pareto;
+pub mod report;
 pub mod sample;
 pub mod search;
 pub mod space;
+pub mod walk;
 
 pub use apply::AccountTemplate;
 pub use evaluation::Evaluation;
-pub use file::{Method, OptimizeFile, Search};
+pub use file::{Method, OptimizeFile, Search, WalkForward};
 pub use objective::{Constraints, Direction, Objective};
 pub use search::{
     Options, Outcome, Problem, Progress, ResumeMismatch, SearchError, SetupError, Shard, candidates, merge, search,
 };
+pub use walk::{WalkForwardOutcome, WindowResult, walk_forward};

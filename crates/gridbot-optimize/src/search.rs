@@ -50,7 +50,7 @@ pub enum SetupError {
 }
 
 /// Everything a search evaluates candidates against.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Problem {
     /// The optimize file.
     pub file: OptimizeFile,
@@ -140,6 +140,22 @@ impl Problem {
                 serde_yaml::to_value(v).map_err(|err| err.to_string())
             })
             .collect()
+    }
+
+    /// The same problem over another window (the candles are shared, not copied).
+    #[must_use]
+    pub fn with_window(&self, from_ms: Option<i64>, to_ms: Option<i64>) -> Self {
+        let mut p = self.clone();
+        p.file.from_ms = from_ms;
+        p.file.to_ms = to_ms;
+        p
+    }
+
+    /// The backtest of `values` over `window`, whole (equity, trades, metrics).
+    pub fn backtest(&self, values: &[Value], window: Window) -> Result<gridbot_backtest::BacktestRun, String> {
+        let account = self.template.account(&self.file.params, values).map_err(|e| format!("configuration: {e}"))?;
+        let settings = settings_of(&account.backtest).map_err(|e| e.to_string())?;
+        run(&spec_of(&account), &self.data, &settings, window, &mut |_| {}).map_err(|e| e.to_string())
     }
 
     /// The account file of `values`, as `--export` writes it.

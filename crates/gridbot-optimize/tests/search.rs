@@ -179,3 +179,49 @@ fn shards_of_two_and_of_three_merge_into_exactly_the_single_run() {
     let options = Options { threads: 1, stop: &|| false, prior: Vec::new(), shard: Some(Shard { k: 0, n: 2 }) };
     assert_eq!(search(&nsga, options, &mut |_| {}, &mut |_| {}).unwrap_err(), SearchError::ShardedNsga2);
 }
+
+#[test]
+fn walk_forward_searches_each_train_window_and_scores_its_pick_on_the_next() {
+    use gridbot_optimize::walk_forward;
+    let d = dir("walk");
+    let f = file(&d, "{method: grid}");
+    let text = std::fs::read_to_string(&f.path).unwrap().replace("to: 2025-05-28", "to: 2025-06-03")
+        + "walk_forward: {train_days: 4, test_days: 3, mode: rolling, pick: return}\n";
+    std::fs::write(&f.path, text).unwrap();
+    let problem = Problem::load(OptimizeFile::load(&f.path).unwrap()).unwrap();
+    let wf = problem.file.walk_forward.clone().unwrap();
+    let mut seen = Vec::new();
+    let outcome = walk_forward(&problem, &wf, 2, &|| false, &mut |k, n, _| seen.push((k, n))).unwrap();
+    // 2025-05-20 .. 2025-06-03: 14 days → train 4 / test 3, sliding by 3: tests at days 4, 7, 10.
+    assert_eq!(outcome.windows.len(), 4, "{:?}", outcome.windows.iter().map(|w| (w.train, w.test)).collect::<Vec<_>>());
+    assert_eq!(seen.last().map(|(_, n)| *n), Some(4));
+    for w in &outcome.windows {
+        assert_eq!(w.train.1, w.test.0, "each test window follows its train window");
+        assert!(w.error.is_none(), "{:?}", w.error);
+        let chosen = w.chosen.as_ref().unwrap();
+        assert!(chosen.feasible);
+        assert!(w.out_of_sample[0].is_some() && w.test_return == w.out_of_sample[0]);
+    }
+    assert!(outcome.stitched.windows(2).all(|p| p[0].0 <= p[1].0), "stitched in time order");
+    // The report draws it all: objectives, each field against each objective, the walk-forward.
+    let whole = search(&problem, opts(2), &mut |_| {}, &mut |_| {}).unwrap();
+    let html = gridbot_optimize::report::report_html(&problem, &whole, Some(&outcome));
+    for id in [
+        "id=\"objectives\"",
+        "id=\"field-0-objective-1\"",
+        "id=\"field-1-objective-0\"",
+        "id=\"walk-forward\"",
+        "id=\"walk-forward-equity\"",
+    ] {
+        assert!(html.contains(id), "report.html lacks {id}");
+    }
+    assert_eq!(html.matches("<tr><td>").count() >= whole.front.len() + outcome.windows.len(), true);
+    assert!(!html.contains("<script"), "no script");
+    let product: f64 = outcome.windows.iter().map(|w| 1.0 + w.test_return.unwrap()).product();
+    assert!(
+        (outcome.stitched_return - (product - 1.0)).abs() < 1e-9,
+        "compounded: {} vs {}",
+        outcome.stitched_return,
+        product - 1.0
+    );
+}

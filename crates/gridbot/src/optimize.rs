@@ -1,13 +1,15 @@
 //! `gridbot optimize`: an optimize file's search on every core, `results.jsonl` streamed in
-//! candidate order, `front.json`, the front and the best per objective in the terminal; and
-//! `--export N OUT.yaml`, candidate N as a complete account file.
+//! candidate order, `front.json`, `report.html`, the front and the best per objective in the
+//! terminal, the walk-forward when the file asks for it (`walk_forward.json`); `--export N
+//! OUT.yaml`, candidate N as a complete account file; `merge`, the shards of a search joined.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use gridbot_optimize::{
-    Evaluation, OptimizeFile, Options, Outcome, Problem, Progress, SetupError, Shard, merge, search,
+    Evaluation, OptimizeFile, Options, Outcome, Problem, Progress, SetupError, Shard, WalkForwardOutcome, merge,
+    search, walk_forward,
 };
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -97,15 +99,52 @@ pub(crate) fn optimize(args: OptimizeArgs) -> Result<(), Failure> {
     let wall = started.elapsed();
     let front_path = args.out.join("front.json");
     write_front(&problem, &outcome, &front_path)?;
+    // Walk-forward validation, when the file asks for it (not for one shard of a search).
+    let mut walk = None;
+    if let Some(wf) = problem.file.walk_forward.clone()
+        && !outcome.stopped
+        && args.shard.is_none()
+    {
+        let bar = ProgressBar::hidden();
+        if let Ok(style) =
+            ProgressStyle::with_template("walk-forward window {msg}  {bar:30} {pos}/{len} backtests  eta {eta}")
+        {
+            bar.set_style(style);
+        }
+        let result = walk_forward(&problem, &wf, threads, &stop, &mut |k, n, p| {
+            bar.set_message(format!("{}/{n}", k + 1));
+            bar.set_length(u64::try_from(p.total).unwrap_or(u64::MAX));
+            bar.set_position(u64::try_from(p.done).unwrap_or(u64::MAX));
+            if show && bar.is_hidden() {
+                bar.set_draw_target(ProgressDrawTarget::stderr());
+            }
+        })
+        .map_err(|e| Failure::new(2, e.to_string()))?;
+        bar.finish_and_clear();
+        let path = args.out.join("walk_forward.json");
+        let text = serde_json::to_string_pretty(&result).unwrap_or_default();
+        std::fs::write(&path, text + "\n").map_err(|e| io(&path, &e))?;
+        walk = Some((result, path));
+    }
+    let report_path = args.out.join("report.html");
+    let html = gridbot_optimize::report::report_html(&problem, &outcome, walk.as_ref().map(|(w, _)| w));
+    std::fs::write(&report_path, html).map_err(|e| io(&report_path, &e))?;
     if !args.quiet {
         if resumed > 0 {
             outln!("resumed: {resumed} results taken from {}", results_path.display());
         }
         summary(&problem, &outcome, threads, wall);
+        if let Some((w, _)) = &walk {
+            walk_summary(&problem, w);
+        }
         outln!("wrote {}", results_path.display());
         outln!("wrote {}", front_path.display());
+        if let Some((_, path)) = &walk {
+            outln!("wrote {}", path.display());
+        }
+        outln!("wrote {}", report_path.display());
     }
-    if outcome.stopped {
+    if outcome.stopped || walk.as_ref().is_some_and(|(w, _)| w.stopped) {
         eprintln!(
             "gridbot: stopped after {} of {} backtests; what finished is in {} — run the same command with --resume to go on",
             outcome.evaluations.len(),
@@ -223,6 +262,9 @@ pub(crate) fn merge_shards(config: &Path, out: &Path, shards: &[PathBuf], quiet:
     std::fs::write(&results_path, text).map_err(|e| io(&results_path, &e))?;
     let front_path = out.join("front.json");
     write_front(&problem, &outcome, &front_path)?;
+    let report_path = out.join("report.html");
+    std::fs::write(&report_path, gridbot_optimize::report::report_html(&problem, &outcome, None))
+        .map_err(|e| io(&report_path, &e))?;
     if !quiet {
         outln!("merged {} shard(s): {} results", shards.len(), outcome.evaluations.len());
         outln!("wrote {}", results_path.display());
@@ -248,6 +290,36 @@ fn read_results(path: &Path) -> Result<Vec<Evaluation>, Failure> {
         }
     }
     Ok(out)
+}
+
+fn walk_summary(problem: &Problem, w: &WalkForwardOutcome) {
+    let day = |ms: i64| gridbot_backtest::iso(ms).chars().take(10).collect::<String>();
+    let pick = problem.file.objectives.get(w.settings.pick).map_or_else(String::new, ToString::to_string);
+    outln!(
+        "walk-forward ({}, train {} d, test {} d, pick {pick}): out of sample, chained: return {:+.2}%, max drawdown {:.2}%",
+        if w.settings.anchored { "anchored" } else { "rolling" },
+        w.settings.train_days,
+        w.settings.test_days,
+        w.stitched_return * 100.0,
+        w.stitched_max_drawdown * 100.0
+    );
+    let k = w.settings.pick;
+    for win in &w.windows {
+        let is = win.chosen.as_ref().and_then(|e| e.objectives.get(k).copied().flatten());
+        let oos = win.out_of_sample.get(k).copied().flatten();
+        let chosen = win.chosen.as_ref().map_or_else(|| "—".to_owned(), |e| format!("#{} {}", e.index, params_text(e)));
+        outln!(
+            "  train {}→{}  test {}→{}  in sample {}  out of sample {}   {}{}",
+            day(win.train.0),
+            day(win.train.1),
+            day(win.test.0),
+            day(win.test.1),
+            value(is),
+            value(oos),
+            chosen,
+            win.error.as_ref().map_or_else(String::new, |e| format!("  ({e})"))
+        );
+    }
 }
 
 /// Writes candidate `index` of `out/results.jsonl` as a complete account file.

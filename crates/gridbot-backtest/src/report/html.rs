@@ -11,7 +11,8 @@ use crate::metrics::utc_date;
 use crate::record::BacktestRun;
 use crate::run::AccountSpec;
 
-const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1000px;color:#222;padding:0 12px}\
+/// The reports' style sheet (the backtest's and the search's pages share it).
+pub const STYLE: &str = "body{font:14px/1.45 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px auto;max-width:1000px;color:#222;padding:0 12px}\
 h1{font-size:22px;margin:0 0 4px}h2{font-size:17px;margin:28px 0 8px;border-bottom:1px solid #ddd;padding-bottom:4px}\
 .sub{color:#666;margin:0 0 16px}table{border-collapse:collapse;margin:4px 0}td,th{padding:3px 10px;text-align:right;border-bottom:1px solid #eee}\
 th{text-align:left;font-weight:600}td:first-child,th:first-child{text-align:left}.kpi{display:grid;grid-template-columns:repeat(4,1fr);gap:8px}\

@@ -8,7 +8,7 @@
 //! position value, IM rate), `level_time_ms`. Times are UTC milliseconds; money is USDT.
 
 mod html;
-mod svg;
+pub mod svg;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -20,7 +20,7 @@ use crate::record::BacktestRun;
 use crate::run::AccountSpec;
 use crate::settings::{BacktestSettings, FillModel, Funding};
 
-pub use html::report_html;
+pub use html::{STYLE, report_html};
 
 /// The version of `result.json`'s layout.
 pub const RESULT_SCHEMA_VERSION: u32 = 1;

@@ -11,8 +11,8 @@ const RIGHT: f64 = 16.0;
 const TOP: f64 = 22.0;
 const BOTTOM: f64 = 28.0;
 
-/// A chart under construction.
-pub(crate) struct Chart {
+/// A chart under construction (also used by gridbot-optimize's report).
+pub struct Chart {
     id: String,
     height: f64,
     x: (f64, f64),
@@ -67,14 +67,16 @@ fn fmt_time(ms: f64) -> String {
 }
 
 /// Escapes text for XML.
-pub(crate) fn esc(s: &str) -> String {
+/// `s` escaped for HTML text and attributes.
+#[must_use]
+pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 impl Chart {
     /// A chart with `id`, `height` px, over x in `x` (UTC ms when `time_axis`) and y in `y`
     /// (widened a little so lines do not touch the frame).
-    pub(crate) fn new(id: &str, height: f64, x: (f64, f64), y: (f64, f64), time_axis: bool) -> Self {
+    pub fn new(id: &str, height: f64, x: (f64, f64), y: (f64, f64), time_axis: bool) -> Self {
         let pad = ((y.1 - y.0).abs() * 0.05).max(y.1.abs() * 1e-6).max(1e-9);
         let x = if x.1 > x.0 { x } else { (x.0 - 1.0, x.0 + 1.0) };
         Self {
@@ -98,7 +100,7 @@ impl Chart {
 
     /// A polyline through `points` (at most ~2 per pixel column are drawn: each column keeps its
     /// first, lowest, highest and last point, so spikes survive).
-    pub(crate) fn line(&mut self, name: &str, class: &str, color: &str, points: &[(f64, f64)]) {
+    pub fn line(&mut self, name: &str, class: &str, color: &str, points: &[(f64, f64)]) {
         if points.is_empty() {
             return;
         }
@@ -136,7 +138,7 @@ impl Chart {
     }
 
     /// A step line through `points` (`None` breaks it), dashed.
-    pub(crate) fn steps(&mut self, name: &str, class: &str, color: &str, points: &[(f64, Option<f64>)]) {
+    pub fn steps(&mut self, name: &str, class: &str, color: &str, points: &[(f64, Option<f64>)]) {
         let mut d = String::new();
         let mut previous: Option<f64> = None;
         for &(x, y) in points {
@@ -167,7 +169,7 @@ impl Chart {
     }
 
     /// The area between a line and zero (a drawdown), filled.
-    pub(crate) fn area(&mut self, name: &str, class: &str, color: &str, points: &[(f64, f64)]) {
+    pub fn area(&mut self, name: &str, class: &str, color: &str, points: &[(f64, f64)]) {
         let (Some(first), Some(last)) = (points.first(), points.last()) else { return };
         let mut d = format!("M{:.1},{:.1}", self.px(first.0), self.py(0.0));
         for &(x, y) in points {
@@ -183,7 +185,7 @@ impl Chart {
     }
 
     /// Markers: `up` triangles (buys) or down triangles (sells), one per point, with a title.
-    pub(crate) fn markers(&mut self, name: &str, class: &str, color: &str, up: bool, points: &[(f64, f64, String)]) {
+    pub fn markers(&mut self, name: &str, class: &str, color: &str, up: bool, points: &[(f64, f64, String)]) {
         if points.is_empty() {
             return;
         }
@@ -203,15 +205,25 @@ impl Chart {
         self.legend.push((name.to_owned(), color.to_owned()));
     }
 
+    /// Dots of `radius` px at `points` (x, y, tooltip): a scatter.
+    pub fn dots(&mut self, name: &str, class: &str, color: &str, radius: f64, points: &[(f64, f64, String)]) {
+        if points.is_empty() {
+            return;
+        }
+        for (x, y, title) in points {
+            let _ = write!(
+                self.body,
+                r#"<circle class="{class}" cx="{:.1}" cy="{:.1}" r="{radius}" fill="{color}"><title>{}</title></circle>"#,
+                self.px(*x),
+                self.py(*y),
+                esc(title)
+            );
+        }
+        self.legend.push((name.to_owned(), color.to_owned()));
+    }
+
     /// Bars at `points` (x, height), `width` in x units; negative values go down in `negative`.
-    pub(crate) fn bars(
-        &mut self,
-        class: &str,
-        positive: &str,
-        negative: &str,
-        width: f64,
-        points: &[(f64, f64, String)],
-    ) {
+    pub fn bars(&mut self, class: &str, positive: &str, negative: &str, width: f64, points: &[(f64, f64, String)]) {
         for (x, v, title) in points {
             let x0 = self.px(*x - width / 2.0);
             let x1 = self.px(*x + width / 2.0);
@@ -228,7 +240,7 @@ impl Chart {
     }
 
     /// The finished `<svg>` with axes, grid lines and a legend.
-    pub(crate) fn finish(self, x_labels: Option<&[(f64, String)]>) -> String {
+    pub fn finish(self, x_labels: Option<&[(f64, String)]>) -> String {
         let mut s = format!(
             r#"<svg id="{}" class="chart" viewBox="0 0 {W} {h}" width="100%" preserveAspectRatio="none" role="img" xmlns="http://www.w3.org/2000/svg">"#,
             self.id,

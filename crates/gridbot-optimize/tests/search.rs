@@ -215,7 +215,7 @@ fn walk_forward_searches_each_train_window_and_scores_its_pick_on_the_next() {
     ] {
         assert!(html.contains(id), "report.html lacks {id}");
     }
-    assert_eq!(html.matches("<tr><td>").count() >= whole.front.len() + outcome.windows.len(), true);
+    assert!(html.matches("<tr><td>").count() >= whole.front.len() + outcome.windows.len(), "a row per set and window");
     assert!(!html.contains("<script"), "no script");
     let product: f64 = outcome.windows.iter().map(|w| 1.0 + w.test_return.unwrap()).product();
     assert!(

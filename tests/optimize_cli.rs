@@ -219,3 +219,52 @@ fn shards_merge_into_the_single_runs_files() {
     let run = gridbot(&["optimize", "--config", s(&opt), "--shard", "3/3"]);
     assert_eq!(run.status.code(), Some(2), "{}", text(&run));
 }
+
+fn chromium(args: &[&str]) -> Output {
+    let user_dir = std::env::temp_dir().join(format!("gridbot-chromium-optimize-{}", std::process::id()));
+    let out = Command::new("chromium")
+        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
+        .args(["--disable-component-update", "--disable-sync"])
+        .arg(format!("--user-data-dir={}", user_dir.display()))
+        .args(args)
+        .output();
+    match out {
+        Ok(o) => o,
+        Err(e) => {
+            panic!("chromium is needed for this test (Debian: apt-get install chromium; .ci/run installs it): {e}")
+        }
+    }
+}
+
+#[test]
+fn the_walk_forward_and_the_report_in_a_real_browser() {
+    let d = dir("report");
+    let opt = write_files(&d);
+    let with_walk =
+        std::fs::read_to_string(&opt).unwrap() + "walk_forward: {train_days: 3, test_days: 1, mode: rolling}\n";
+    std::fs::write(&opt, with_walk).unwrap();
+    let out = d.join("out");
+    let run = gridbot(&["optimize", "--config", s(&opt), "--out", s(&out)]);
+    assert!(run.status.success(), "{}", text(&run));
+    let shown = text(&run);
+    assert!(shown.contains("walk-forward (rolling, train 3 d, test 1 d, pick max return): out of sample, chained"), "{shown}");
+    let walk: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("walk_forward.json")).unwrap()).unwrap();
+    assert_eq!(walk["windows"].as_array().unwrap().len(), 3, "6 days: train 3, test 1, three times");
+    let report = out.join("report.html").canonicalize().unwrap();
+    let url = format!("file://{}", report.display());
+    let dom = chromium(&["--dump-dom", &url]);
+    assert!(dom.status.success(), "{}", String::from_utf8_lossy(&dom.stderr));
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    for id in ["objectives", "field-0-objective-0", "field-1-objective-1", "walk-forward-equity"] {
+        assert!(dom.contains(&format!("<svg id=\"{id}\"")), "no {id} in the rendered page");
+    }
+    let objectives = dom.split("<svg id=\"objectives\"").nth(1).unwrap().split("</svg>").next().unwrap();
+    assert_eq!(objectives.matches("<circle").count(), 6, "one dot per candidate");
+    assert!(dom.contains("<table id=\"walk-forward\">"));
+    let shot = Path::new(ROOT).join("target/optimize-report.png");
+    let _ = std::fs::remove_file(&shot);
+    let taken = chromium(&["--window-size=1100,2400", &format!("--screenshot={}", shot.display()), &url]);
+    assert!(taken.status.success(), "{}", String::from_utf8_lossy(&taken.stderr));
+    assert!(std::fs::metadata(&shot).unwrap().len() > 20_000, "the screenshot has content");
+}

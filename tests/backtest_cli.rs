@@ -3,7 +3,12 @@
 //! under `target/`), and mistakes that exit 2 naming the file — with no secret set anywhere.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
+#[path = "support/chromium.rs"]
+mod chromium;
+
 use std::path::{Path, PathBuf};
+
+use chromium::chromium;
 use std::process::{Command, Output};
 
 fn gridbot() -> Command {
@@ -25,30 +30,6 @@ fn backtest(out: &Path, extra: &[&str]) -> Output {
     c.args(["backtest", "--example", "--from", "2025-05-20", "--to", "2025-05-24", "--quiet", "--out"]).arg(out);
     c.args(extra);
     c.output().unwrap()
-}
-
-fn chromium(args: &[&str]) -> Output {
-    let user_dir = std::env::temp_dir().join(format!("gridbot-chromium-{}", std::process::id()));
-    let out = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
-        .arg(format!("--user-data-dir={}", user_dir.display()))
-        .args(args)
-        .output();
-    match out {
-        Ok(o) => o,
-        Err(e) => {
-            panic!("chromium is needed for this test (Debian: apt-get install chromium; .ci/run installs it): {e}")
-        }
-    }
 }
 
 #[test]

@@ -4,7 +4,12 @@
 //! reproduces to the last digit; mistakes exit 2 naming the file, the line and the field.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
+#[path = "support/chromium.rs"]
+mod chromium;
+
 use std::path::{Path, PathBuf};
+
+use chromium::chromium;
 use std::process::{Command, Output};
 
 const ROOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
@@ -220,22 +225,6 @@ fn shards_merge_into_the_single_runs_files() {
     assert_eq!(run.status.code(), Some(2), "{}", text(&run));
 }
 
-fn chromium(args: &[&str]) -> Output {
-    let user_dir = std::env::temp_dir().join(format!("gridbot-chromium-optimize-{}", std::process::id()));
-    let out = Command::new("chromium")
-        .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"])
-        .args(["--disable-component-update", "--disable-sync"])
-        .arg(format!("--user-data-dir={}", user_dir.display()))
-        .args(args)
-        .output();
-    match out {
-        Ok(o) => o,
-        Err(e) => {
-            panic!("chromium is needed for this test (Debian: apt-get install chromium; .ci/run installs it): {e}")
-        }
-    }
-}
-
 #[test]
 fn the_walk_forward_and_the_report_in_a_real_browser() {
     let d = dir("report");
@@ -247,7 +236,10 @@ fn the_walk_forward_and_the_report_in_a_real_browser() {
     let run = gridbot(&["optimize", "--config", s(&opt), "--out", s(&out)]);
     assert!(run.status.success(), "{}", text(&run));
     let shown = text(&run);
-    assert!(shown.contains("walk-forward (rolling, train 3 d, test 1 d, pick max return): out of sample, chained"), "{shown}");
+    assert!(
+        shown.contains("walk-forward (rolling, train 3 d, test 1 d, pick max return): out of sample, chained"),
+        "{shown}"
+    );
     let walk: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("walk_forward.json")).unwrap()).unwrap();
     assert_eq!(walk["windows"].as_array().unwrap().len(), 3, "6 days: train 3, test 1, three times");

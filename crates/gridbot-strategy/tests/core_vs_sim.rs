@@ -7,33 +7,16 @@
 mod support;
 
 use gridbot_core::time::DAY_MS;
-use gridbot_core::{Decimal, Exchange, Leg, Qty};
-use gridbot_grid::{ProgressiveParams, TakeProfitRule};
+use gridbot_core::{Exchange, Leg, Qty};
 use gridbot_risk::RiskParams;
-use gridbot_strategy::config::{ProgressiveConfig, StrategyConfig, SymbolConfig};
-use gridbot_strategy::{AccountCore, CoreEvent, CoreStart, Grid, ProgressiveSettings, Venue, drive, open_symbol};
-use support::{btc, core_events, sim};
+use gridbot_strategy::{AccountCore, CoreEvent, CoreStart, Grid, Venue, drive, open_symbol};
+use support::{btc, core_events, progressive_btc, sim};
 
 #[test]
 fn the_core_trades_days_of_real_minutes_against_the_in_process_simulator() {
     // Sixteen days of history first: the plan locks from the daily ATR, as live.
     let (sim, ex) = sim(100_000, 16 * DAY_MS);
-    let params = ProgressiveParams {
-        max_levels: 6,
-        step_scale_factor: 0.25,
-        take_profit: TakeProfitRule::Fraction(0.003),
-        ..ProgressiveParams::with_base_qty("0.002".parse().unwrap())
-    };
-    let config = SymbolConfig {
-        symbol: btc(),
-        leverage: Decimal::from(5),
-        risk_limit: Decimal::from(2_000_000),
-        strategy: StrategyConfig::Progressive(ProgressiveConfig {
-            params,
-            atr_pct: None,
-            settings: ProgressiveSettings::default(),
-        }),
-    };
+    let config = progressive_btc(0.25);
     let now = ex.server_time().unwrap();
     let opened = open_symbol(&ex, "core", &config, None, None, now, false).unwrap();
     assert!(opened.new_plan.is_some(), "a plan was locked from the replayed daily candles");

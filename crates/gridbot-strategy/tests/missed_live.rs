@@ -12,33 +12,14 @@ use std::collections::BTreeMap;
 
 use gridbot_core::time::DAY_MS;
 use gridbot_core::{Decimal, Exchange, ExecType, TimeWindow};
-use gridbot_grid::{ProgressiveParams, TakeProfitRule};
 use gridbot_risk::RiskParams;
-use gridbot_strategy::config::{ProgressiveConfig, StrategyConfig, SymbolConfig};
-use gridbot_strategy::{
-    AccountCore, CoreEvent, CoreStart, JournalRecord, ProgressiveSettings, ReconcileReason, Venue, drive, open_symbol,
-};
-use support::{btc, core_events, sim};
+use gridbot_strategy::{AccountCore, CoreEvent, CoreStart, JournalRecord, ReconcileReason, Venue, drive, open_symbol};
+use support::{btc, core_events, progressive_btc, sim};
 
 #[test]
 fn fills_missed_over_a_dropped_stream_are_journaled_once_with_the_exchanges_pnl() {
     let (sim, ex) = sim(100_000, 16 * DAY_MS);
-    let params = ProgressiveParams {
-        max_levels: 6,
-        step_scale_factor: 0.2,
-        take_profit: TakeProfitRule::Fraction(0.003),
-        ..ProgressiveParams::with_base_qty("0.002".parse().unwrap())
-    };
-    let config = SymbolConfig {
-        symbol: btc(),
-        leverage: Decimal::from(5),
-        risk_limit: Decimal::from(2_000_000),
-        strategy: StrategyConfig::Progressive(ProgressiveConfig {
-            params,
-            atr_pct: None,
-            settings: ProgressiveSettings::default(),
-        }),
-    };
+    let config = progressive_btc(0.2);
     let now = ex.server_time().unwrap();
     let opened = open_symbol(&ex, "miss", &config, None, None, now, false).unwrap();
     let start_state = CoreStart { wallet: Some(ex.wallet().unwrap()), ..CoreStart::default() };

@@ -17,6 +17,29 @@ pub fn btc() -> Symbol {
     Symbol::new("BTCUSDT").unwrap()
 }
 
+/// A BTCUSDT progressive grid of 0.002 BTC, six levels, 0.3 % take-profit, 5× leverage, at
+/// `step_scale_factor`.
+pub fn progressive_btc(step_scale_factor: f64) -> gridbot_strategy::config::SymbolConfig {
+    use gridbot_grid::{ProgressiveParams, TakeProfitRule};
+    use gridbot_strategy::config::{ProgressiveConfig, StrategyConfig, SymbolConfig};
+    let params = ProgressiveParams {
+        max_levels: 6,
+        step_scale_factor,
+        take_profit: TakeProfitRule::Fraction(0.003),
+        ..ProgressiveParams::with_base_qty("0.002".parse().unwrap())
+    };
+    SymbolConfig {
+        symbol: btc(),
+        leverage: Decimal::from(5),
+        risk_limit: Decimal::from(2_000_000),
+        strategy: StrategyConfig::Progressive(ProgressiveConfig {
+            params,
+            atr_pct: None,
+            settings: gridbot_strategy::ProgressiveSettings::default(),
+        }),
+    }
+}
+
 /// The simulator over [`DATA`] with one account of `wallet` USDT, moved `warm_up_ms` in.
 pub fn sim(wallet: u32, warm_up_ms: i64) -> (Arc<SimExchange>, SimAccount) {
     let candles = gridbot_data::load_candles(DATA).unwrap();

@@ -41,7 +41,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use gridbot_core::{Decimal, ExecType, OrderType, Symbol, TimeWindow};
+use gridbot_core::{Decimal, ExecType, Leg, OrderType, Symbol, TimeWindow};
 use gridbot_sim::server::{FaultConfig, ServerHandle};
 use support::{
     Proc, Rng, check_invariants_eventually, client, gridbot_bin, orders_created, quiet_all, step, stepped_sim, temp_dir,
@@ -388,8 +388,9 @@ fn hundreds_of_kills_break_no_invariant() {
     assert_eq!(bot.terminate(), Some(0));
     let _ = quiet_all(&handle, &state_files.iter().map(PathBuf::as_path).collect::<Vec<_>>());
     // The journal against the exchange, per account.
+    // The whole run: everything the exchange keeps (two years back from the market's end).
     let end = handle.market_time_ms() + 86_400_000;
-    let window = TimeWindow { start_ms: end - 60 * 86_400_000, end_ms: end };
+    let window = TimeWindow { start_ms: end - 700 * 86_400_000, end_ms: end };
     for ((id, ..), ex) in ACCOUNTS.iter().zip(&clients) {
         check_invariants_eventually(&dir.join("var"), id, ex, &SYMBOLS);
         let journal = gridbot_state::Journal::open(&dir.join(format!("var/{id}/journal.sqlite"))).unwrap();

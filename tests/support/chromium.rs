@@ -1,6 +1,6 @@
 //! Debian's headless Chromium for the tests that open a page in a real browser
 //! (`--dump-dom`, `--screenshot`); `.ci/run` installs it.
-#![allow(dead_code, clippy::panic)]
+#![allow(dead_code, unreachable_pub, clippy::panic)]
 
 use std::process::{Command, Output};
 

@@ -45,7 +45,14 @@ fn groups(outcome: &Outcome) -> [(&'static str, &'static str, Vec<&Evaluation>);
     ]
 }
 
-fn scatter(id: &str, problem: &Problem, outcome: &Outcome, x: &dyn Fn(&Evaluation) -> Option<f64>, y: usize) -> String {
+fn scatter(
+    id: &str,
+    problem: &Problem,
+    outcome: &Outcome,
+    x: &dyn Fn(&Evaluation) -> Option<f64>,
+    y: usize,
+    x_labels: Option<&[(f64, String)]>,
+) -> String {
     let points = |list: &[&Evaluation]| -> Vec<(f64, f64, String)> {
         list.iter()
             .filter_map(|e| Some((x(e)?, e.objectives.get(y).copied().flatten()?, title(problem, e))))
@@ -61,7 +68,7 @@ fn scatter(id: &str, problem: &Problem, outcome: &Outcome, x: &dyn Fn(&Evaluatio
         let radius = if color == FRONT { 4.0 } else { 3.0 };
         chart.dots(name, "dot", color, radius, &points(&list));
     }
-    chart.finish(None)
+    chart.finish(x_labels)
 }
 
 fn front_table(problem: &Problem, outcome: &Outcome) -> String {
@@ -168,12 +175,12 @@ pub fn report_html(problem: &Problem, outcome: &Outcome, walk: Option<&WalkForwa
     s.push_str("<h2>Objectives</h2>");
     if f.objectives.len() >= 2 {
         let _ = write!(s, "<h3>{} against {}</h3>", esc(&objectives[1]), esc(&objectives[0]));
-        s.push_str(&scatter("objectives", problem, outcome, &|e| e.objectives.first().copied().flatten(), 1));
+        s.push_str(&scatter("objectives", problem, outcome, &|e| e.objectives.first().copied().flatten(), 1, None));
     } else {
         #[allow(clippy::cast_precision_loss, reason = "candidate numbers")]
         let by_index = |e: &Evaluation| Some(e.index as f64);
         let _ = write!(s, "<h3>{} by candidate</h3>", esc(&objectives[0]));
-        s.push_str(&scatter("objectives", problem, outcome, &by_index, 0));
+        s.push_str(&scatter("objectives", problem, outcome, &by_index, 0, None));
     }
     let _ = write!(s, "<h2>Pareto front ({} sets)</h2>", outcome.front.len());
     s.push_str(&front_table(problem, outcome));
@@ -194,9 +201,17 @@ pub fn report_html(problem: &Problem, outcome: &Outcome, walk: Option<&WalkForwa
                 choices.iter().position(|c| *c == text).map(|k| k as f64)
             })
         };
+        // Choices that are not numbers are labelled by their values.
+        let numeric = match &p.domain {
+            crate::space::Domain::Choice(list) => list.iter().all(|v| v.as_f64().is_some()),
+            _ => true,
+        };
+        #[allow(clippy::cast_precision_loss, reason = "a handful of choices")]
+        let labels: Vec<(f64, String)> = choices.iter().enumerate().map(|(k, c)| (k as f64, c.clone())).collect();
+        let x_labels = (!numeric).then_some(labels.as_slice());
         for (oi, o) in f.objectives.iter().enumerate() {
             let _ = write!(s, "<h3>{} against {}</h3>", esc(&o.to_string()), esc(&p.field));
-            s.push_str(&scatter(&format!("field-{pi}-objective-{oi}"), problem, outcome, &x, oi));
+            s.push_str(&scatter(&format!("field-{pi}-objective-{oi}"), problem, outcome, &x, oi, x_labels));
         }
     }
     if let Some(wf) = walk {

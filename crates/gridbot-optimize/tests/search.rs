@@ -217,6 +217,8 @@ fn walk_forward_searches_each_train_window_and_scores_its_pick_on_the_next() {
     }
     assert!(html.matches("<tr><td>").count() >= whole.front.len() + outcome.windows.len(), "a row per set and window");
     assert!(!html.contains("<script"), "no script");
+    let kept = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/optimize-report-lib.html"));
+    std::fs::write(kept, &html).unwrap();
     let product: f64 = outcome.windows.iter().map(|w| 1.0 + w.test_return.unwrap()).product();
     assert!(
         (outcome.stitched_return - (product - 1.0)).abs() < 1e-9,

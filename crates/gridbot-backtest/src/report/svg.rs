@@ -66,7 +66,6 @@ fn fmt_time(ms: f64) -> String {
     format!("{y:04}-{m:02}-{d:02}")
 }
 
-/// Escapes text for XML.
 /// `s` escaped for HTML text and attributes.
 #[must_use]
 pub fn esc(s: &str) -> String {
@@ -79,6 +78,8 @@ impl Chart {
     pub fn new(id: &str, height: f64, x: (f64, f64), y: (f64, f64), time_axis: bool) -> Self {
         let pad = ((y.1 - y.0).abs() * 0.05).max(y.1.abs() * 1e-6).max(1e-9);
         let x = if x.1 > x.0 { x } else { (x.0 - 1.0, x.0 + 1.0) };
+        // A value axis gets the same margin, so dots at the ends are not cut.
+        let x = if time_axis { x } else { (x.0 - (x.1 - x.0) * 0.04, x.1 + (x.1 - x.0) * 0.04) };
         Self {
             id: id.to_owned(),
             height,
@@ -266,7 +267,7 @@ impl Chart {
         let labels: Vec<(f64, String)> = match x_labels {
             Some(l) => l.to_vec(),
             None if self.time_axis => ticks(self.x.0, self.x.1, 6).into_iter().map(|t| (t, fmt_time(t))).collect(),
-            None => Vec::new(),
+            None => ticks(self.x.0, self.x.1, 6).into_iter().map(|t| (t, fmt_value(t))).collect(),
         };
         for (x, label) in labels {
             let px = self.px(x);

@@ -4,13 +4,13 @@
 //! classic spacing, risk limits — any field of the account file) would have done best over
 //! history, by the objectives the trader chooses, without over-trusting one lucky run.
 //!
-//! - [`file`]: the optimize file (account file, data, what varies, objectives, constraints,
+//! - [`mod@file`]: the optimize file (account file, data, what varies, objectives, constraints,
 //!   search), checked with file, line and field for every mistake.
 //! - [`space`]: the fields and their domains; candidates are points of the unit cube.
 //! - [`sample`], [`nsga2`]: grid, random, Latin hypercube and NSGA-II (tested on ZDT1–3).
 //! - [`apply`]: a candidate written into the account file, read by the same loader as live
 //!   trading and `gridbot backtest` — so an exported candidate reproduces bit for bit.
-//! - [`search`]: every backtest on every core, results in candidate order whatever the thread
+//! - [`mod@search`]: every backtest on every core, results in candidate order whatever the thread
 //!   count (same seed, same output file).
 //! - [`walk`]: walk-forward validation — each train window searched, its pick scored on the
 //!   test window after it, the out-of-sample equity stitched.

@@ -25,6 +25,7 @@ use crate::alerts::{Alerts, Telegram};
 use crate::clock::MarketClock;
 use crate::config::{AccountConfig, BotConfig, EnvironmentName};
 use crate::latency::LatencyLog;
+use crate::live::{LiveAccount, LiveBoard};
 use crate::log_context;
 use crate::queue::{Event, EventQueue, StreamNews};
 
@@ -74,6 +75,7 @@ struct Running {
     queue: Arc<EventQueue>,
     worker: JoinHandle<AccountSummary>,
     summary: Arc<Mutex<AccountSummary>>,
+    live: LiveAccount,
     private: StreamHandle,
     tape: Option<TapeSlot>,
 }
@@ -265,6 +267,7 @@ impl MultiAccountBot {
                 }
             };
             let summary = trading.summary_handle();
+            let live = trading.live_handle();
             let id = account.account_id.clone();
             let worker = std::thread::Builder::new()
                 .name(format!("gridbot-{id}"))
@@ -282,7 +285,7 @@ impl MultiAccountBot {
                     .push(Arc::clone(&queue));
             }
             all.entry(account.ws_public_url.clone()).or_default().push(Arc::clone(&queue));
-            bot.accounts.push(Running { id, queue, worker, summary, private, tape });
+            bot.accounts.push(Running { id, queue, worker, summary, live, private, tape });
         }
         for (url, by_symbol) in routes {
             let topics: Vec<String> = by_symbol.keys().map(|s| format!("orderbook.1.{s}")).collect();
@@ -351,6 +354,12 @@ impl MultiAccountBot {
     #[must_use]
     pub fn summaries(&self) -> Vec<AccountSummary> {
         self.accounts.iter().map(|a| a.summary.lock().map(|s| s.clone()).unwrap_or_default()).collect()
+    }
+
+    /// What the dashboard reads while the bot runs (prices and counters of every account).
+    #[must_use]
+    pub fn live(&self) -> LiveBoard {
+        LiveBoard::new(self.accounts.iter().map(|a| a.live.clone()).collect())
     }
 
     /// True while every worker runs.

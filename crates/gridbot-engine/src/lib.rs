@@ -41,6 +41,7 @@ pub mod bot;
 pub mod clock;
 pub mod doctor;
 pub mod latency;
+pub mod live;
 pub mod log_context;
 pub mod operator;
 pub mod persist;

@@ -46,6 +46,13 @@ const MIGRATIONS: &[&str] = &[
     // 3: why an order ended (Bybit's cancelType and rejectReason), for every refusal
     "ALTER TABLE orders ADD COLUMN cancel_type TEXT;
      ALTER TABLE orders ADD COLUMN reject_reason TEXT;",
+    // 4: what the dashboard asks every second: open orders per symbol, trades by symbol
+    "CREATE INDEX orders_symbol_status ON orders (symbol, status);
+     CREATE INDEX executions_symbol_time ON executions (symbol, exec_ms);
+     CREATE INDEX positions_symbol ON positions (symbol, position_idx, id);
+     ALTER TABLE positions ADD COLUMN position_value TEXT;
+     ALTER TABLE positions ADD COLUMN mark_price TEXT;
+     ALTER TABLE positions ADD COLUMN liq_price TEXT;",
 ];
 
 #[cfg(test)]
@@ -127,6 +134,93 @@ pub struct JournalTrade {
     pub realised_pnl: Option<Decimal>,
     /// Time, UTC ms.
     pub exec_ms: i64,
+}
+
+/// What [`Journal::pnl_since`] read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PnlSince {
+    /// Realised PnL net of fees and funding by UTC day start, oldest first.
+    pub by_day: Vec<(i64, Decimal)>,
+    /// Executions read.
+    pub count: i64,
+    /// The row to pass next time.
+    pub last_row: i64,
+}
+
+/// Which executions [`Journal::trades_page`] returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TradeFilter {
+    /// Only this symbol.
+    pub symbol: Option<String>,
+    /// Only this side (`Buy` / `Sell`).
+    pub side: Option<String>,
+    /// Only this UTC day (its start, ms).
+    pub day_start_ms: Option<i64>,
+}
+
+/// An execution as the history shows it (trades and funding).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct JournalFill {
+    /// Execution id.
+    pub exec_id: String,
+    /// Client order id.
+    pub order_link_id: String,
+    /// Symbol.
+    pub symbol: String,
+    /// `Buy` / `Sell`.
+    pub side: String,
+    /// `Trade`, `Funding`, …
+    pub exec_type: String,
+    /// Price.
+    pub price: Decimal,
+    /// Size.
+    pub qty: Decimal,
+    /// Fee paid (negative: a rebate; funding: positive = paid).
+    pub fee: Decimal,
+    /// Filled as maker.
+    pub is_maker: bool,
+    /// Realised PnL of the fill, when known.
+    pub realised_pnl: Option<Decimal>,
+    /// Time, UTC ms.
+    pub exec_ms: i64,
+}
+
+/// The newest position row of a symbol's leg.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PositionReading {
+    /// When, UTC ms.
+    pub at_ms: i64,
+    /// Symbol.
+    pub symbol: String,
+    /// Bybit's positionIdx (1 long, 2 short in hedge mode).
+    pub position_idx: i64,
+    /// Size.
+    pub size: Decimal,
+    /// Average entry.
+    pub avg_price: Option<Decimal>,
+    /// Unrealised PnL.
+    pub unrealised_pnl: Decimal,
+    /// Position value (rows written before schema 4 have none).
+    pub position_value: Option<Decimal>,
+    /// Mark price then.
+    pub mark_price: Option<Decimal>,
+    /// Liquidation price then.
+    pub liq_price: Option<Decimal>,
+}
+
+/// The latest wallet row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WalletReading {
+    /// When, UTC ms.
+    pub at_ms: i64,
+    /// Total equity.
+    pub equity: Decimal,
+    /// Wallet balance.
+    pub wallet_balance: Decimal,
+    /// Available to trade.
+    pub available: Decimal,
+    /// Account initial-margin rate.
+    pub im_rate: Decimal,
 }
 
 /// One account's journal.
@@ -282,8 +376,9 @@ impl Journal {
     pub fn record_position(&self, p: &Position, ts_ms: i64) -> Result<(), JournalError> {
         self.conn
             .execute(
-                "INSERT INTO positions (ts_ms, symbol, position_idx, side, size, avg_price, unrealised_pnl, cum_realised_pnl)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO positions (ts_ms, symbol, position_idx, side, size, avg_price, unrealised_pnl, cum_realised_pnl,
+                    position_value, mark_price, liq_price)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
                 params![
                     ts_ms,
                     p.symbol.as_str(),
@@ -292,11 +387,55 @@ impl Journal {
                     p.size.to_string(),
                     p.avg_price.map(|x| x.to_string()),
                     p.unrealised_pnl.to_string(),
-                    p.cum_realised_pnl.to_string()
+                    p.cum_realised_pnl.to_string(),
+                    p.position_value.to_string(),
+                    p.mark_price.map(|x| x.to_string()),
+                    p.liq_price.map(|x| x.to_string())
                 ],
             )
             .map(drop)
             .map_err(|e| self.sql(e))
+    }
+
+    /// The newest row of every (symbol, position index) the journal has seen.
+    pub fn latest_positions(&self) -> Result<Vec<PositionReading>, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached(
+                "SELECT p.ts_ms, p.symbol, p.position_idx, p.size, p.avg_price, p.unrealised_pnl, p.position_value,
+                        p.mark_price, p.liq_price
+                 FROM positions p JOIN (SELECT MAX(id) AS id FROM positions GROUP BY symbol, position_idx) newest
+                 ON p.id = newest.id ORDER BY p.symbol, p.position_idx",
+            )
+            .map_err(|e| self.sql(e))?;
+        type Row = (i64, String, i64, String, Option<String>, String, Option<String>, Option<String>, Option<String>);
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?))
+            })
+            .map_err(|e| self.sql(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (at_ms, symbol, position_idx, size, avg, upnl, value, mark, liq): Row = row.map_err(|e| self.sql(e))?;
+            let optional = |column, v: Option<String>| v.map(|v| self.dec(column, &v)).transpose();
+            out.push(PositionReading {
+                at_ms,
+                symbol,
+                position_idx,
+                size: self.dec("size", &size)?,
+                avg_price: optional("avg_price", avg)?,
+                unrealised_pnl: self.dec("unrealised_pnl", &upnl)?,
+                position_value: optional("position_value", value)?,
+                mark_price: optional("mark_price", mark)?,
+                liq_price: optional("liq_price", liq)?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The newest execution (trade or funding), if any.
+    pub fn last_fill(&self) -> Result<Option<JournalFill>, JournalError> {
+        Ok(self.trades_page(&TradeFilter::default(), 0, 1)?.0.pop())
     }
 
     /// Records an equity snapshot.
@@ -410,6 +549,132 @@ impl Journal {
             *days.entry(utc_day_start(ms)).or_default() += amount;
         }
         Ok(days.into_iter().collect())
+    }
+
+    /// Realised PnL net of fees and funding of the executions stored after row `after` (0: all),
+    /// by UTC day, oldest first, with how many there were and the row to continue from — for a
+    /// reader that keeps running totals instead of re-reading the whole table.
+    pub fn pnl_since(&self, after: i64) -> Result<PnlSince, JournalError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT rowid, exec_ms, fee, realised_pnl FROM executions WHERE rowid > ?1 ORDER BY rowid")
+            .map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(params![after], |r| {
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, String>(2)?, r.get::<_, Option<String>>(3)?))
+            })
+            .map_err(|e| self.sql(e))?;
+        let mut out = PnlSince { last_row: after, ..PnlSince::default() };
+        let mut days: std::collections::BTreeMap<i64, Decimal> = std::collections::BTreeMap::new();
+        for row in rows {
+            let (rowid, ms, fee, pnl) = row.map_err(|e| self.sql(e))?;
+            let amount = pnl.map(|p| self.dec("realised_pnl", &p)).transpose()?.unwrap_or(Decimal::ZERO)
+                - self.dec("fee", &fee)?;
+            *days.entry(utc_day_start(ms)).or_default() += amount;
+            out.count += 1;
+            out.last_row = rowid;
+        }
+        out.by_day = days.into_iter().collect();
+        Ok(out)
+    }
+
+    /// A page of trades and funding, newest first, filtered; and how many match in all.
+    pub fn trades_page(
+        &self,
+        filter: &TradeFilter,
+        offset: u32,
+        limit: u32,
+    ) -> Result<(Vec<JournalFill>, i64), JournalError> {
+        let mut conditions = Vec::new();
+        let mut values: Vec<rusqlite::types::Value> = Vec::new();
+        if let Some(symbol) = &filter.symbol {
+            values.push(symbol.clone().into());
+            conditions.push(format!("symbol = ?{}", values.len()));
+        }
+        if let Some(side) = &filter.side {
+            values.push(side.clone().into());
+            conditions.push(format!("side = ?{}", values.len()));
+        }
+        if let Some(day) = filter.day_start_ms {
+            values.push(day.into());
+            conditions.push(format!("exec_ms >= ?{}", values.len()));
+            values.push((day + 86_400_000 - 1).into());
+            conditions.push(format!("exec_ms <= ?{}", values.len()));
+        }
+        let filter_sql =
+            if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+        let total: i64 = self
+            .conn
+            .query_row(
+                &format!("SELECT COUNT(*) FROM executions{filter_sql}"),
+                rusqlite::params_from_iter(values.iter()),
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))?;
+        let query = format!(
+            "SELECT exec_id, order_link_id, symbol, side, exec_type, price, qty, fee, is_maker, realised_pnl, exec_ms
+             FROM executions{filter_sql} ORDER BY exec_ms DESC, exec_id DESC LIMIT {limit} OFFSET {offset}"
+        );
+        let mut stmt = self.conn.prepare(&query).map_err(|e| self.sql(e))?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(values.iter()), |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, String>(6)?,
+                    r.get::<_, String>(7)?,
+                    r.get::<_, bool>(8)?,
+                    r.get::<_, Option<String>>(9)?,
+                    r.get::<_, i64>(10)?,
+                ))
+            })
+            .map_err(|e| self.sql(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (exec_id, order_link_id, symbol, side, exec_type, price, qty, fee, is_maker, pnl, exec_ms) =
+                row.map_err(|e| self.sql(e))?;
+            out.push(JournalFill {
+                exec_id,
+                order_link_id,
+                symbol,
+                side,
+                exec_type,
+                price: self.dec("price", &price)?,
+                qty: self.dec("qty", &qty)?,
+                fee: self.dec("fee", &fee)?,
+                is_maker,
+                realised_pnl: pnl.map(|p| self.dec("realised_pnl", &p)).transpose()?,
+                exec_ms,
+            });
+        }
+        Ok((out, total))
+    }
+
+    /// The latest wallet reading: `(ms, equity, available, IM rate)`.
+    pub fn latest_wallet(&self) -> Result<Option<WalletReading>, JournalError> {
+        let row: Option<(i64, String, String, String, String)> = self
+            .conn
+            .query_row(
+                "SELECT ts_ms, equity, wallet_balance, available, im_rate FROM equity ORDER BY id DESC LIMIT 1",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        row.map(|(at_ms, equity, balance, available, im_rate)| {
+            Ok(WalletReading {
+                at_ms,
+                equity: self.dec("equity", &equity)?,
+                wallet_balance: self.dec("wallet_balance", &balance)?,
+                available: self.dec("available", &available)?,
+                im_rate: self.dec("im_rate", &im_rate)?,
+            })
+        })
+        .transpose()
     }
 
     /// Equity snapshots in `[start, end]`: `(ms, equity)`, oldest first.

@@ -30,7 +30,10 @@
 mod journal;
 mod snapshot;
 
-pub use journal::{GridHistoryRow, Journal, JournalError, JournalEvent, JournalTrade, Refusal};
+pub use journal::{
+    GridHistoryRow, Journal, JournalError, JournalEvent, JournalFill, JournalTrade, PnlSince, PositionReading, Refusal,
+    TradeFilter, WalletReading,
+};
 pub use snapshot::{
     AccountSnapshot, ClassicSlot, ClassicState, InvalidSnapshot, LegProblem, LegState, Loaded, Rebuilding,
     RiskAlertMemory, SCHEMA_VERSION, SnapshotError, SnapshotStore, SymbolState, TrackedOrder,

@@ -207,7 +207,7 @@ fn execution(id: &str, kind: ExecType, fee: &str, ms: i64) -> Execution {
 fn journal_is_idempotent_on_exec_id_and_reports_by_utc_day() {
     let d = dir("journal");
     let j = Journal::open(&d.join("acc1.sqlite")).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 3);
+    assert_eq!(j.schema_version().unwrap(), 4);
     let day = 20_000 * 86_400_000;
     assert!(j.record_execution(&execution("e1", ExecType::Trade, "0.06", day + 1_000), None).unwrap());
     assert!(
@@ -225,6 +225,54 @@ fn journal_is_idempotent_on_exec_id_and_reports_by_utc_day() {
     assert_eq!(by_day, vec![(day, d("12.38")), (day + 86_400_000, d("-0.03"))]);
     assert_eq!(j.fees_and_funding(0, i64::MAX).unwrap(), (d("0.12"), d("0.03")));
     assert_eq!(j.last_execution().unwrap(), Some(("f1".into(), day + 86_400_005)));
+}
+
+#[test]
+fn running_pnl_totals_equal_a_full_reread_and_pages_filter() {
+    let d = dir("journal-incremental");
+    let j = Journal::open(&d.join("acc1.sqlite")).unwrap();
+    let day = 20_000 * 86_400_000;
+    let mut totals: std::collections::BTreeMap<i64, Decimal> = std::collections::BTreeMap::new();
+    let mut cursor = 0;
+    let mut count = 0;
+    for n in 0..30_i64 {
+        let kind = if n % 10 == 9 { ExecType::Funding } else { ExecType::Trade };
+        let pnl = (n % 3 == 0).then(|| Decimal::new(n * 7 - 50, 2));
+        j.record_execution(&execution(&format!("e{n}"), kind.clone(), "0.01", day + n * 3_600_000), pnl).unwrap();
+        // a replayed fill changes nothing
+        j.record_execution(&execution(&format!("e{n}"), kind, "0.01", day + n * 3_600_000), pnl).unwrap();
+        if n % 7 == 0 {
+            let read = j.pnl_since(cursor).unwrap();
+            for (d, v) in read.by_day {
+                *totals.entry(d).or_default() += v;
+            }
+            count += read.count;
+            cursor = read.last_row;
+        }
+    }
+    let read = j.pnl_since(cursor).unwrap();
+    for (d, v) in read.by_day {
+        *totals.entry(d).or_default() += v;
+    }
+    count += read.count;
+    assert_eq!(count, 30);
+    assert_eq!(totals.into_iter().collect::<Vec<_>>(), j.realised_pnl_by_day().unwrap());
+    assert_eq!(j.pnl_since(read.last_row).unwrap().count, 0);
+
+    let all = TradeFilter::default();
+    let (page, total) = j.trades_page(&all, 0, 10).unwrap();
+    assert_eq!(total, 30);
+    assert_eq!(page.iter().map(|f| f.exec_id.as_str()).collect::<Vec<_>>()[..3], ["e29", "e28", "e27"], "newest first");
+    let (page, _) = j.trades_page(&all, 25, 10).unwrap();
+    assert_eq!(page.len(), 5);
+    let second_day = TradeFilter { day_start_ms: Some(day + 86_400_000), ..all.clone() };
+    let (page, total) = j.trades_page(&second_day, 0, 100).unwrap();
+    assert_eq!(total, 6, "hours 24..29");
+    assert!(page.iter().all(|f| f.exec_ms >= day + 86_400_000));
+    let sells = TradeFilter { side: Some("Sell".into()), ..all.clone() };
+    assert_eq!(j.trades_page(&sells, 0, 10).unwrap().1, 0);
+    let other = TradeFilter { symbol: Some("ETHUSDT".into()), ..all };
+    assert_eq!(j.trades_page(&other, 0, 10).unwrap().1, 0);
 }
 
 #[test]
@@ -326,7 +374,7 @@ fn journal_migrates_an_old_database_and_refuses_a_newer_one() {
         .unwrap();
     }
     let j = Journal::open(&path).unwrap();
-    assert_eq!(j.schema_version().unwrap(), 3);
+    assert_eq!(j.schema_version().unwrap(), 4);
     assert_eq!(j.trades_between(0, 10).unwrap()[0].realised_pnl, None, "old rows keep their data, new column empty");
     drop(j);
     rusqlite::Connection::open(&path).unwrap().pragma_update(None, "user_version", 99).unwrap();

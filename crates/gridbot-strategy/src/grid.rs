@@ -401,4 +401,14 @@ impl Grid {
             Self::Classic(g) => g.resume(),
         }
     }
+
+    /// An operator's recentre (classic grids only; a progressive plan stays locked).
+    pub fn operator_recentre(&mut self, profile: Option<gridbot_grid::Profile>) -> Result<(), String> {
+        match self {
+            Self::Progressive(_) => {
+                Err("only classic grids recentre: a progressive grid's plan is locked until its legs are flat".into())
+            }
+            Self::Classic(g) => g.operator_recentre(profile),
+        }
+    }
 }

@@ -142,6 +142,12 @@ pub enum RecentreReason {
     },
     /// An operator resumed a stopped grid.
     Resumed,
+    /// An operator asked for a recentre (`gridbot recentre`, the dashboard), possibly with a
+    /// new profile.
+    Operator {
+        /// The profile the grid takes from now on, if one was asked for.
+        profile: Option<gridbot_grid::Profile>,
+    },
     /// A rebuild a restart interrupted (after its cancels or closes, before the new grid),
     /// finished.
     Interrupted {
@@ -179,7 +185,29 @@ impl std::fmt::Display for RecentreReason {
             Self::OneSided(side) => write!(f, "every level is a {side:?}: the market left the range"),
             Self::FastMove { moved, window_ms } => write!(f, "{:+.3}% within {window_ms} ms", moved * 100.0),
             Self::Resumed => f.write_str("resumed by the operator"),
+            Self::Operator { profile: None } => f.write_str("recentred by the operator"),
+            Self::Operator { profile: Some(p) } => {
+                write!(f, "recentred by the operator with the {} profile", profile_name(*p))
+            }
             Self::Interrupted { was, .. } => write!(f, "finishing the rebuild a restart interrupted ({was})"),
         }
     }
+}
+
+/// A classic profile's name as written in the account file.
+#[must_use]
+pub const fn profile_name(profile: gridbot_grid::Profile) -> &'static str {
+    match profile {
+        gridbot_grid::Profile::Conservative => "conservative",
+        gridbot_grid::Profile::Normal => "normal",
+        gridbot_grid::Profile::Aggressive => "aggressive",
+    }
+}
+
+/// A classic profile by its name (`conservative`, `normal`, `aggressive`).
+#[must_use]
+pub fn parse_profile(name: &str) -> Option<gridbot_grid::Profile> {
+    [gridbot_grid::Profile::Conservative, gridbot_grid::Profile::Normal, gridbot_grid::Profile::Aggressive]
+        .into_iter()
+        .find(|p| profile_name(*p) == name.trim())
 }

@@ -204,11 +204,11 @@ fn an_emergency_stop_and_resume_keep_the_classic_inventory() {
     let mut gate = || true;
     let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_| {} };
     let stop_at = ex.server_time().unwrap();
-    drive(&mut core, &mut venue, CoreEvent::EmergencyStop { on: true }, stop_at, false);
+    drive(&mut core, &mut venue, CoreEvent::EmergencyStop { on: true, reason: None }, stop_at, false);
     trade(&sim, &ex, &mut core, stop_at + 3 * HOUR_MS);
     let resumed = ex.server_time().unwrap();
     let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_| {} };
-    drive(&mut core, &mut venue, CoreEvent::EmergencyStop { on: false }, resumed, false);
+    drive(&mut core, &mut venue, CoreEvent::EmergencyStop { on: false, reason: None }, resumed, false);
     drive(&mut core, &mut venue, CoreEvent::Resume, resumed, false);
     let fills_before = core.stats().strategy.fills;
     trade(&sim, &ex, &mut core, resumed + 10 * 60_000);

@@ -1,7 +1,8 @@
 //! Routes and handlers. Reads and writes go through `gridbot_engine::operator` on tokio's
-//! blocking pool; every reply is JSON except `/metrics` and `/healthz`.
+//! blocking pool; every reply is JSON except `/metrics`, `/healthz`, the CSV download, the
+//! change stream and the dashboard's own files.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, RwLock};
 
 use axum::Router;
 use axum::body::Bytes;
@@ -10,10 +11,11 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use gridbot_engine::config::{BotConfig, Secret, WebConfig};
-use gridbot_engine::operator;
+use gridbot_engine::live::{LiveBoard, LivePrice};
+use gridbot_engine::operator::{self, StatusReader};
 
 use crate::auth::bearer_matches;
-use crate::metrics;
+use crate::{dashboard, metrics, pages, stream};
 
 /// The longest stop reason kept (it goes into the flag file and the alert).
 const MAX_REASON_CHARS: usize = 200;
@@ -21,19 +23,36 @@ const MAX_REASON_CHARS: usize = 200;
 /// What every handler shares.
 #[derive(Clone)]
 pub(crate) struct AppState {
-    config: Arc<BotConfig>,
+    pub(crate) config: Arc<BotConfig>,
     token: Option<Secret>,
     /// Off loopback, reads need the token too.
     reads_need_token: bool,
+    /// Every page reads through it: only what changed on disk is read again.
+    pub(crate) reader: Arc<Mutex<StatusReader>>,
+    /// The running bot's prices and counters, once it is attached.
+    pub(crate) live: Arc<RwLock<Option<LiveBoard>>>,
 }
 
 impl AppState {
-    pub(crate) fn new(config: Arc<BotConfig>, web: &WebConfig) -> Self {
-        Self { config, token: web.token.clone(), reads_need_token: !web.bind.ip().is_loopback() }
+    pub(crate) fn new(config: Arc<BotConfig>, web: &WebConfig, live: Arc<RwLock<Option<LiveBoard>>>) -> Self {
+        Self {
+            config,
+            token: web.token.clone(),
+            reads_need_token: !web.bind.ip().is_loopback(),
+            reader: Arc::new(Mutex::new(StatusReader::new())),
+            live,
+        }
+    }
+
+    /// The live top of book of `account`'s `symbol`, while the bot runs in this process.
+    pub(crate) fn live_price(&self, account: &str, symbol: &str) -> Option<LivePrice> {
+        let live = self.live.read().ok()?;
+        let reading = live.as_ref()?.account(account)?;
+        reading.prices.into_iter().find(|p| p.symbol.as_str() == symbol && p.ts_ms > 0)
     }
 
     /// `Ok` if `account` is in the bot file (only such ids ever reach a path on disk).
-    fn known(&self, account: &str) -> Result<(), ApiError> {
+    pub(crate) fn known(&self, account: &str) -> Result<(), ApiError> {
         if self.config.accounts.iter().any(|a| a.account_id == account) {
             Ok(())
         } else {
@@ -50,12 +69,25 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/api/accounts/{id}", get(one_status))
         .route("/api/accounts/{id}/stop", post(stop))
         .route("/api/accounts/{id}/resume", post(resume))
+        .route("/api/accounts/{id}/symbols/{symbol}", get(pages::symbol))
+        .route("/api/accounts/{id}/symbols/{symbol}/recentre", post(recentre))
+        .route("/api/accounts/{id}/positions", get(pages::positions))
+        .route("/api/accounts/{id}/trades", get(pages::trades))
+        .route("/api/accounts/{id}/trades.csv", get(pages::trades_csv))
+        .route("/api/accounts/{id}/equity", get(pages::equity))
+        .route("/api/accounts/{id}/risk", get(pages::risk))
+        .route("/api/accounts/{id}/events", get(pages::events))
+        .route("/api/accounts/{id}/settings", get(pages::settings))
+        .route("/api/live", get(pages::live))
+        .route("/api/stream", get(stream::changes))
+        .route("/", get(dashboard::index))
+        .route("/assets/{file}", get(dashboard::asset))
         .fallback(not_found)
         .with_state(state)
 }
 
 /// A JSON reply (axum's `json` feature is off: serde_json writes, we set the type).
-fn json(status: StatusCode, value: &impl serde::Serialize) -> Response {
+pub(crate) fn json(status: StatusCode, value: &impl serde::Serialize) -> Response {
     match serde_json::to_vec(value) {
         Ok(body) => (status, [(header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")).into_response(),
@@ -64,11 +96,26 @@ fn json(status: StatusCode, value: &impl serde::Serialize) -> Response {
 
 /// A refusal or failure: `{"error": "…"}` with its status (401s carry the Bearer challenge).
 #[derive(Debug)]
-struct ApiError(StatusCode, String);
+pub(crate) struct ApiError(StatusCode, String);
 
 impl ApiError {
-    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+    pub(crate) fn new(status: StatusCode, message: impl Into<String>) -> Self {
         Self(status, message.into())
+    }
+
+    pub(crate) fn internal(message: impl Into<String>) -> Self {
+        Self(StatusCode::INTERNAL_SERVER_ERROR, message.into())
+    }
+
+    #[cfg(test)]
+    pub(crate) fn status(&self) -> StatusCode {
+        self.0
+    }
+}
+
+impl From<gridbot_state::JournalError> for ApiError {
+    fn from(e: gridbot_state::JournalError) -> Self {
+        Self::internal(e.to_string())
     }
 }
 
@@ -88,14 +135,14 @@ impl IntoResponse for ApiError {
     }
 }
 
-type Reply = Result<Response, ApiError>;
+pub(crate) type Reply = Result<Response, ApiError>;
 
 async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "no such endpoint; see the gridbot-web crate docs")
 }
 
 /// `Ok` if the request may go on.
-fn authorise(state: &AppState, headers: &HeaderMap, mutating: bool) -> Result<(), ApiError> {
+pub(crate) fn authorise(state: &AppState, headers: &HeaderMap, mutating: bool) -> Result<(), ApiError> {
     if !state.reads_need_token && !headers.get(header::HOST).and_then(|h| h.to_str().ok()).is_some_and(loopback_host) {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "expected a loopback Host (127.0.0.1, [::1] or localhost)"));
     }
@@ -129,7 +176,7 @@ fn loopback_host(host: &str) -> bool {
 }
 
 /// Runs blocking file work off the reactor.
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
+pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("internal error: {e}")))
@@ -137,23 +184,35 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
 
 async fn metrics_page(State(state): State<AppState>, headers: HeaderMap) -> Reply {
     authorise(&state, &headers, false)?;
-    let config = Arc::clone(&state.config);
-    let text = blocking(move || metrics::render(&operator::status(&config))).await?;
+    let s = state.clone();
+    let text = blocking(move || {
+        let mut reader = s.reader.lock().map_err(|_| ApiError::internal("status reader poisoned"))?;
+        Ok::<_, ApiError>(metrics::render(&reader.all(&s.config)))
+    })
+    .await??;
     Ok(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response())
 }
 
 async fn all_status(State(state): State<AppState>, headers: HeaderMap) -> Reply {
     authorise(&state, &headers, false)?;
-    let config = Arc::clone(&state.config);
-    let status = blocking(move || operator::status(&config)).await?;
+    let s = state.clone();
+    let status = blocking(move || {
+        let mut reader = s.reader.lock().map_err(|_| ApiError::internal("status reader poisoned"))?;
+        Ok::<_, ApiError>(reader.all(&s.config))
+    })
+    .await??;
     Ok(json(StatusCode::OK, &status))
 }
 
 async fn one_status(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Reply {
     authorise(&state, &headers, false)?;
     state.known(&id)?;
-    let config = Arc::clone(&state.config);
-    let status = blocking(move || operator::account_status(&config, &id)).await?;
+    let s = state.clone();
+    let status = blocking(move || {
+        let mut reader = s.reader.lock().map_err(|_| ApiError::internal("status reader poisoned"))?;
+        Ok::<_, ApiError>(reader.account(&s.config, &id))
+    })
+    .await??;
     Ok(json(StatusCode::OK, &status))
 }
 
@@ -187,6 +246,49 @@ async fn stop(State(state): State<AppState>, Path(id): Path<String>, headers: He
     blocking(move || operator::stop(&config, &account, &reason)).await??;
     tracing::warn!(account = %id, "emergency stop set through the web API");
     Ok(json(StatusCode::OK, &serde_json::json!({ "account": id, "emergency_stop": true })))
+}
+
+/// The body of a recentre request: empty, or `{"profile": "conservative" | "normal" | "aggressive"}`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecentreBody {
+    #[serde(default)]
+    profile: Option<String>,
+}
+
+async fn recentre(
+    State(state): State<AppState>,
+    Path((id, symbol)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    authorise(&state, &headers, true)?;
+    state.known(&id)?;
+    let parsed: RecentreBody = if body.iter().all(u8::is_ascii_whitespace) {
+        RecentreBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            ApiError::new(StatusCode::BAD_REQUEST, format!("expected an empty body or {{\"profile\": \"...\"}}: {e}"))
+        })?
+    };
+    let profile = match parsed.profile.as_deref() {
+        Some(name) => Some(gridbot_strategy::parse_profile(name).ok_or_else(|| {
+            ApiError::new(StatusCode::BAD_REQUEST, "profile: expected conservative, normal or aggressive")
+        })?),
+        None => None,
+    };
+    let config = Arc::clone(&state.config);
+    let (account, sym) = (id.clone(), symbol.clone());
+    blocking(move || operator::recentre(&config, &account, &sym, profile)).await?.map_err(|e| match e {
+        operator::OperatorError::Refused(why) => ApiError::new(StatusCode::CONFLICT, why),
+        other => ApiError::from(other),
+    })?;
+    tracing::warn!(account = %id, %symbol, ?profile, "recentre requested through the web API");
+    Ok(json(
+        StatusCode::OK,
+        &serde_json::json!({ "account": id, "symbol": symbol, "recentre": true,
+            "profile": profile.map(gridbot_strategy::profile_name) }),
+    ))
 }
 
 async fn resume(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Reply {

@@ -4,23 +4,37 @@
 //!
 //! | endpoint | what | token |
 //! |---|---|---|
+//! | `GET /` | the dashboard ([`dashboard`]; its files under `/assets/`) | no¹ |
 //! | `GET /healthz` | `ok` while the server answers | no |
 //! | `GET /metrics` | Prometheus text format ([`metrics`]) | no¹ |
 //! | `GET /api/status` | every account's status as JSON | no¹ |
 //! | `GET /api/accounts/{id}` | one account's status | no¹ |
+//! | `GET /api/accounts/{id}/symbols/{symbol}` | the grid ladder: plan, legs, levels, orders | no¹ |
+//! | `GET /api/accounts/{id}/positions` | each leg's latest position report | no¹ |
+//! | `GET /api/accounts/{id}/trades[.csv]` | fills, newest first (`symbol`, `side`, `day`, `page`, `per_page`) | no¹ |
+//! | `GET /api/accounts/{id}/equity` | equity and drawdown (`days`) | no¹ |
+//! | `GET /api/accounts/{id}/risk` | each risk level's threshold and state | no¹ |
+//! | `GET /api/accounts/{id}/events` | events, newest first (`limit`) | no¹ |
+//! | `GET /api/accounts/{id}/settings` | the validated configuration, no secret | no¹ |
+//! | `GET /api/live` | the running bot's top of book and counters | no¹ |
+//! | `GET /api/stream` | Server-Sent Events: what changed | no¹ |
 //! | `POST /api/accounts/{id}/stop` | set the emergency stop (body: optional `{"reason": "…"}`) | yes |
 //! | `POST /api/accounts/{id}/resume` | lift it and re-arm | yes |
+//! | `POST /api/accounts/{id}/symbols/{symbol}/recentre` | recentre a classic grid (optional `{"profile": "…"}`) | yes |
 //!
 //! ¹ When the server listens on a non-loopback address, every endpoint but `/healthz` needs the
 //! token.
 //!
 //! Decisions:
-//! - **Files, not shared memory.** Status and metrics are read from the same files as
-//!   `gridbot status` (lock, emergency flag, snapshot, journal), and stop/resume write the same
-//!   flag files as `gridbot stop`/`resume` ([`gridbot_engine::operator`]). The trading workers
-//!   never wait for a web request, a slow scrape cannot delay an order, and the server shows
-//!   the same truth a restart would recover from. The cost: figures are as fresh as the last
-//!   snapshot and journal write (after every fill and order batch).
+//! - **Files, not shared memory.** Status, metrics and every page are read from the same files
+//!   as `gridbot status` (lock, emergency flag, snapshot, journal) through one
+//!   [`gridbot_engine::operator::StatusReader`] that re-reads only what changed, and
+//!   stop/resume/recentre write the same request files as the CLI
+//!   ([`gridbot_engine::operator`]). The trading workers never wait for a web request, a slow
+//!   scrape cannot delay an order, and the server shows the same truth a restart would recover
+//!   from. The cost: figures are as fresh as the last snapshot and journal write (after every
+//!   fill and order batch). The one exception is the market: the running bot's top of book per
+//!   symbol, read from its [`gridbot_engine::live::LiveBoard`] once attached.
 //! - **Loopback by default, a token for anything that changes something.** The token is a
 //!   bearer token compared in constant time; it comes from `${VAR}` and never appears in logs,
 //!   errors or `Debug` output. Without a configured token the mutating endpoints answer 403.
@@ -52,12 +66,18 @@
 
 mod api;
 mod auth;
+pub mod dashboard;
 pub mod metrics;
+mod pages;
+mod process;
+mod stream;
+mod views;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 
 use gridbot_engine::config::{BotConfig, WebConfig};
+use gridbot_engine::live::LiveBoard;
 
 /// Why the server could not start.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +99,7 @@ pub enum WebError {
 #[derive(Debug)]
 pub struct WebServer {
     addr: SocketAddr,
+    live: Arc<RwLock<Option<LiveBoard>>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -91,7 +112,8 @@ impl WebServer {
             .block_on(tokio::net::TcpListener::bind(web.bind))
             .map_err(|source| WebError::Bind { addr: web.bind, source })?;
         let addr = listener.local_addr().map_err(|source| WebError::Bind { addr: web.bind, source })?;
-        let app = api::router(api::AppState::new(config, web));
+        let live = Arc::new(RwLock::new(None));
+        let app = api::router(api::AppState::new(config, web, Arc::clone(&live)));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("gridbot-web".into())
@@ -109,16 +131,24 @@ impl WebServer {
             })
             .map_err(WebError::Runtime)?;
         tracing::info!(
-            "web listening on http://{addr} (control API and /metrics{})",
+            "web listening on http://{addr} (dashboard, control API and /metrics{})",
             if web.token.is_some() { "" } else { "; no token: stop/resume disabled" }
         );
-        Ok(Self { addr, shutdown: Some(tx), thread: Some(thread) })
+        Ok(Self { addr, live, shutdown: Some(tx), thread: Some(thread) })
     }
 
     /// The address it listens on (the real port when the configuration said 0).
     #[must_use]
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Shows the running bot's live prices and counters (the server starts before the bot, so
+    /// a port in use stops the start before any order is sent; the bot is attached once it runs).
+    pub fn attach(&self, board: LiveBoard) {
+        if let Ok(mut live) = self.live.write() {
+            *live = Some(board);
+        }
     }
 
     /// Stops serving and waits for the thread.

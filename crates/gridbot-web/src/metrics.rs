@@ -87,8 +87,33 @@ pub fn render(accounts: &[AccountStatus]) -> String {
         "gauge",
         "1 when a classic grid's stop-loss stopped it (resume restarts it).",
     );
+    let mut im_rate = Family::new(
+        "gridbot_im_rate",
+        "gauge",
+        "Account initial-margin rate at the last wallet snapshot (0.25 = 25%).",
+    );
+    let mut kill_switch = Family::new(
+        "gridbot_kill_switch_tripped",
+        "gauge",
+        "1 while the daily drawdown kill switch holds the account (resume re-arms it).",
+    );
+    let mut risk_active = Family::new(
+        "gridbot_risk_active",
+        "gauge",
+        "1 for each risk condition in force at the last decision, by level (absent otherwise).",
+    );
     for a in accounts {
         let account = a.account.as_str();
+        kill_switch.add(&[("account", account)], flag(a.kill_switch.is_some()));
+        if let Some(w) = &a.wallet {
+            im_rate.add(&[("account", account)], w.im_rate);
+        }
+        for r in &a.active_risk {
+            let level =
+                serde_json::to_value(r.level).ok().and_then(|v| v.as_str().map(str::to_owned)).unwrap_or_default();
+            let leg = r.leg.map_or("", |l| if l == gridbot_core::Leg::Long { "long" } else { "short" });
+            risk_active.add(&[("account", account), ("symbol", r.symbol.as_str()), ("level", &level), ("leg", leg)], 1);
+        }
         running.add(&[("account", account)], flag(a.running));
         stop.add(&[("account", account)], flag(a.emergency_stop));
         executions.add(&[("account", account)], a.executions);
@@ -118,11 +143,57 @@ pub fn render(accounts: &[AccountStatus]) -> String {
         }
     }
     let mut out = String::new();
-    for family in
-        [up, running, stop, executions, realised, today, equity, equity_time, open_orders, level, size, cycle, stopped]
-    {
+    for family in [
+        up,
+        running,
+        stop,
+        kill_switch,
+        executions,
+        realised,
+        today,
+        equity,
+        equity_time,
+        im_rate,
+        risk_active,
+        open_orders,
+        level,
+        size,
+        cycle,
+        stopped,
+    ] {
         family.write(&mut out);
     }
+    for family in process_families() {
+        family.write(&mut out);
+    }
+    out
+}
+
+/// The process figures Prometheus users expect (`process_*`, as the official clients name them),
+/// read from `/proc/self` on Linux; elsewhere none.
+fn process_families() -> Vec<Family> {
+    let Some(p) = crate::process::read() else { return Vec::new() };
+    let mut out = Vec::new();
+    let mut one = |name, kind, help, value: String| {
+        let mut f = Family::new(name, kind, help);
+        f.add(&[], value);
+        out.push(f);
+    };
+    one("process_resident_memory_bytes", "gauge", "Resident memory size in bytes.", p.resident_bytes.to_string());
+    one(
+        "process_cpu_seconds_total",
+        "counter",
+        "User and system CPU time spent in seconds.",
+        format!("{:.2}", p.cpu_seconds),
+    );
+    one("process_open_fds", "gauge", "Number of open file descriptors.", p.open_fds.to_string());
+    one("process_threads", "gauge", "Number of OS threads in the process.", p.threads.to_string());
+    one(
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since the Unix epoch in seconds.",
+        format!("{:.2}", p.start_time_seconds),
+    );
     out
 }
 
@@ -164,6 +235,17 @@ mod tests {
                 usdt: "100012.25".parse().unwrap(),
             }),
             recent_events: vec![],
+            kill_switch: None,
+            active_risk: vec![],
+            wallet: Some(gridbot_engine::operator::WalletStatus {
+                at_ms: 1_700_000_000_123,
+                at: "2023-11-14T22:13:20.123Z".into(),
+                equity: "100012.25".parse().unwrap(),
+                wallet_balance: "100000".parse().unwrap(),
+                available: "90000".parse().unwrap(),
+                im_rate: "0.0123".parse().unwrap(),
+            }),
+            last_fill: None,
         };
         let mut other = status.clone();
         other.account = "we\"ird\\acct".into();
@@ -186,6 +268,8 @@ mod tests {
             "gridbot_leg_size{account=\"main\",symbol=\"BTCUSDT\",leg=\"long\"} 0.006",
             "gridbot_leg_cycle{account=\"main\",symbol=\"BTCUSDT\",leg=\"short\"} 3",
             "gridbot_classic_stopped{account=\"we\\\"ird\\\\acct\",symbol=\"BTCUSDT\"} 1",
+            "gridbot_im_rate{account=\"main\"} 0.0123",
+            "gridbot_kill_switch_tripped{account=\"main\"} 0",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line}:\n{text}");
         }

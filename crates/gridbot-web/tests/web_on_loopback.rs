@@ -199,3 +199,75 @@ fn a_port_in_use_is_a_clear_error() {
     assert!(text.contains(&format!("127.0.0.1:{port}")) && !text.contains(TOKEN), "{text}");
     assert!(!format!("{config:?}").contains(TOKEN), "Debug output hides the token");
 }
+
+#[test]
+fn the_pages_json_follows_the_files_and_recentre_is_guarded() {
+    let config = Arc::new(setup("pages", "web:\n  bind: 127.0.0.1:0\n  token: ${WEB_TOKEN}\n"));
+    let server = WebServer::start(Arc::clone(&config), config.web.as_ref().unwrap()).unwrap();
+    let base = format!("http://{}", server.addr());
+    let json = |path: &str| -> serde_json::Value {
+        let (code, _, body) = get(&format!("{base}{path}"), None);
+        assert_eq!(code, 200, "{path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let status = json("/api/accounts/acca");
+    assert_eq!(status["executions"], 0);
+    assert_eq!(status["wallet"]["im_rate"], "0.01");
+    // A fill written while the server runs shows on the next read (the journal read from where
+    // it stopped), in the status, the history and its CSV.
+    let journal = Journal::open(&config.account_dir("acca").join("journal.sqlite")).unwrap();
+    let fill = gridbot_core::Execution {
+        exec_id: "e1".into(),
+        order_id: "o1".into(),
+        order_link_id: "l,1".into(),
+        symbol: Symbol::new("BTCUSDT").unwrap(),
+        side: gridbot_core::Side::Sell,
+        exec_type: gridbot_core::ExecType::Trade,
+        order_type: gridbot_core::OrderType::Limit,
+        exec_price: "60000".parse().unwrap(),
+        exec_qty: "0.002".parse().unwrap(),
+        exec_value: "120".parse().unwrap(),
+        exec_fee: "0.024".parse().unwrap(),
+        fee_rate: "0.0002".parse().unwrap(),
+        is_maker: true,
+        closed_size: "0.002".parse().unwrap(),
+        exec_time_ms: 1_750_000_060_000,
+    };
+    journal.record_execution(&fill, Some("1.5".parse().unwrap())).unwrap();
+    let status = json("/api/accounts/acca");
+    assert_eq!(status["executions"], 1);
+    assert_eq!(status["realised_pnl"]["total"], "1.476");
+    assert_eq!(status["last_fill"]["side"], "Sell");
+    let page = json("/api/accounts/acca/trades?symbol=BTCUSDT&side=Sell&day=2025-06-15");
+    assert_eq!(page["total"], 1);
+    assert_eq!(page["rows"][0]["realised_pnl"], "1.5");
+    assert_eq!(json("/api/accounts/acca/trades?side=Buy")["total"], 0);
+    assert_eq!(get(&format!("{base}/api/accounts/acca/trades?side=long"), None).0, 400);
+    let (code, content_type, csv) = get(&format!("{base}/api/accounts/acca/trades.csv"), None);
+    assert_eq!((code, content_type.as_str()), (200, "text/csv; charset=utf-8"));
+    assert!(csv.lines().nth(1).unwrap().contains(",BTCUSDT,Sell,Trade,60000,0.002,0.024,true,1.5,\"l,1\",e1"), "{csv}");
+    // The ladder of a progressive leg without a plan: its legs and no levels; equity; risk.
+    let ladder = json("/api/accounts/acca/symbols/BTCUSDT");
+    assert_eq!(ladder["legs"][0]["avg_entry"], "59000.5");
+    assert_eq!(get(&format!("{base}/api/accounts/acca/symbols/ETHUSDT"), None).0, 404);
+    assert_eq!(json("/api/accounts/acca/equity")["rows"], 1);
+    assert_eq!(json("/api/accounts/acca/risk")["params"]["im_rate_block"], 0.9);
+    let settings = get(&format!("{base}/api/accounts/acca/settings"), None).2;
+    assert!(settings.contains("BTCUSDT") && !settings.contains("secret") && !settings.contains(TOKEN), "{settings}");
+    let (_, _, html) = get(&format!("{base}/"), None);
+    assert!(html.contains("<main id=\"main\">"));
+
+    // Recentre: the token, a classic grid, a known profile.
+    let recentre = format!("{base}/api/accounts/acca/symbols/BTCUSDT/recentre");
+    assert_eq!(post(&recentre, None, "").0, 401);
+    let (code, body, _) = post(&recentre, Some(TOKEN), "");
+    assert_eq!(code, 409, "a progressive grid does not recentre: {body}");
+    assert!(body.contains("progressive"), "{body}");
+    assert_eq!(post(&recentre, Some(TOKEN), r#"{"profile": "wild"}"#).0, 400);
+    assert!(
+        std::fs::read_dir(config.account_dir("acca"))
+            .unwrap()
+            .all(|e| { !e.unwrap().file_name().to_string_lossy().starts_with("RECENTRE.") })
+    );
+    server.stop();
+}

@@ -64,6 +64,9 @@ pub(crate) fn run(path: &Path) -> Result<(), Failure> {
         drop(web);
         return OK;
     };
+    if let Some(web) = &web {
+        web.attach(bot.live());
+    }
     tracing::info!(accounts = config.accounts.len(), "gridbot running; SIGINT or SIGTERM stops it cleanly");
     loop {
         std::thread::sleep(Duration::from_millis(200));
@@ -137,6 +140,7 @@ pub(crate) fn demo(
     days: Option<f64>,
     pace: Pace,
     verbose: bool,
+    web: Option<SocketAddr>,
 ) -> Result<(), Failure> {
     let Pace { speed, lockstep } = pace;
     if !(speed.is_finite() && speed >= 1.0) {
@@ -183,8 +187,13 @@ pub(crate) fn demo(
     } else {
         outln!("at {speed} candles/s: the results depend on how fast this machine runs the bot (--lockstep does not).");
     }
-    let options = DemoOptions { data_dir: data, out_dir: out_dir.clone(), days, candles_per_second: speed, lockstep };
-    let report = match run_demo(&options, &mut progress) {
+    let options =
+        DemoOptions { data_dir: data, out_dir: out_dir.clone(), days, candles_per_second: speed, lockstep, web };
+    let shutdown = if web.is_some() { Some(signals::listen().map_err(|e| Failure::new(1, e))?) } else { None };
+    let mut announce = |w: &crate::demo::DemoWeb| {
+        outln!("dashboard: http://{}/ — token for its actions (this run only): {}", w.server.addr(), w.token);
+    };
+    let (report, web) = match run_demo(&options, &mut progress, &mut announce) {
         Ok(r) => r,
         Err(e) => {
             if temporary {
@@ -259,6 +268,13 @@ pub(crate) fn demo(
             backtest_out.join("report.html").display()
         ),
         Err(e) => outln!("(no backtest report: {})", e.message),
+    }
+    if let (Some(web), Some(shutdown)) = (web, shutdown) {
+        outln!("The dashboard stays up at http://{}/ with the demo's journals; Ctrl-C ends it.", web.server.addr());
+        while !shutdown.requested() {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        web.server.stop();
     }
     OK
 }
@@ -405,6 +421,24 @@ pub(crate) fn stop(path: &Path, account: &str, reason: &str) -> Result<(), Failu
     let flag = operator::stop(&config, account, &format!("`gridbot stop`: {reason}"))
         .map_err(|e| Failure::new(2, e.to_string()))?;
     outln!("{account}: emergency stop ON ({}); nothing will be sent until `gridbot resume`", flag.display());
+    OK
+}
+
+/// `gridbot recentre`.
+pub(crate) fn recentre(path: &Path, account: &str, symbol: &str, profile: Option<&str>) -> Result<(), Failure> {
+    let config = load_operating(path)?;
+    let profile = match profile {
+        Some(name) => Some(gridbot_strategy::parse_profile(name).ok_or_else(|| {
+            Failure::new(2, format!("--profile: expected conservative, normal or aggressive, got {name:?}"))
+        })?),
+        None => None,
+    };
+    let request = operator::recentre(&config, account, symbol, profile).map_err(|e| Failure::new(2, e.to_string()))?;
+    outln!(
+        "{account} {symbol}: recentre{} requested ({}); a running bot acts on its next tick",
+        profile.map_or_else(String::new, |p| format!(" with the {} profile", gridbot_strategy::profile_name(p))),
+        request.display()
+    );
     OK
 }
 

@@ -51,6 +51,29 @@ pub(crate) struct DemoOptions {
     pub(crate) candles_per_second: f64,
     /// Pace the replay to the bot instead (the same results every run).
     pub(crate) lockstep: bool,
+    /// Serve the dashboard here while the demo runs (and after, until Ctrl-C).
+    pub(crate) web: Option<std::net::SocketAddr>,
+}
+
+/// The demo's dashboard: where it listens and the token its actions need.
+pub(crate) struct DemoWeb {
+    /// The server (stops when dropped).
+    pub(crate) server: gridbot_web::WebServer,
+    /// The bearer token of this run (random, shown once in the terminal).
+    pub(crate) token: String,
+}
+
+/// A token for one demo run: 128 bits from the standard library's per-process random hash keys.
+fn demo_token() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut token = String::new();
+    for round in 0..2_u64 {
+        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+        h.write_u64(round);
+        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        token.push_str(&format!("{:016x}", h.finish()));
+    }
+    token
 }
 
 /// One account's results.
@@ -166,8 +189,13 @@ fn settle(bot: &MultiAccountBot) {
     }
 }
 
-/// Runs the demo; `progress` receives a status line about once a second.
-pub(crate) fn run_demo(options: &DemoOptions, progress: &mut dyn FnMut(&str)) -> Result<DemoReport, DemoError> {
+/// Runs the demo; `progress` receives a status line about once a second, `on_web` the
+/// dashboard once it listens.
+pub(crate) fn run_demo(
+    options: &DemoOptions,
+    progress: &mut dyn FnMut(&str),
+    on_web: &mut dyn FnMut(&DemoWeb),
+) -> Result<(DemoReport, Option<DemoWeb>), DemoError> {
     std::fs::create_dir_all(&options.out_dir).map_err(|e| fail("creating the output directory")(e.to_string()))?;
     let mut setup = gridbot_sim::load_sim_file(&sim_yaml(&options.out_dir, &options.data_dir)?)
         .map_err(|e| fail("simulator")(e.to_string()))?;
@@ -192,7 +220,24 @@ pub(crate) fn run_demo(options: &DemoOptions, progress: &mut dyn FnMut(&str)) ->
         })),
         ..BotOptions::default()
     };
+    let web = match options.web {
+        Some(bind) => {
+            let token = demo_token();
+            let web_config = gridbot_engine::config::WebConfig {
+                bind,
+                token: Some(gridbot_engine::config::Secret::new(token.clone())),
+            };
+            let server = gridbot_web::WebServer::start(Arc::new(config.clone()), &web_config)
+                .map_err(|e| fail("dashboard")(e.to_string()))?;
+            Some(DemoWeb { server, token })
+        }
+        None => None,
+    };
     let bot = MultiAccountBot::start(&config, &bot_options).map_err(|e| fail("starting the bot")(e.to_string()))?;
+    if let Some(web) = &web {
+        web.server.attach(bot.live());
+        on_web(web);
+    }
     let started = Instant::now();
     #[allow(clippy::cast_possible_truncation, reason = "days of the bundled data: far below i64::MAX ms")]
     let end = start + (days * DAY_MS as f64) as i64;
@@ -262,5 +307,5 @@ pub(crate) fn run_demo(options: &DemoOptions, progress: &mut dyn FnMut(&str)) ->
     }
     handle.stop();
     let data = DATA_FILES.iter().map(|(symbol, file)| ((*symbol).to_owned(), options.data_dir.join(file))).collect();
-    Ok(DemoReport { accounts, days, wall, out_dir: options.out_dir.clone(), window_ms: (start, end), data })
+    Ok((DemoReport { accounts, days, wall, out_dir: options.out_dir.clone(), window_ms: (start, end), data }, web))
 }

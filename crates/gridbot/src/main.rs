@@ -110,6 +110,10 @@ enum Command {
         /// Log to the terminal too.
         #[arg(short, long)]
         verbose: bool,
+        /// Serve the dashboard on this address (e.g. 127.0.0.1:8090) while the demo runs and
+        /// after it, until Ctrl-C; the token for its actions is printed once.
+        #[arg(long, value_name = "ADDR")]
+        web: Option<SocketAddr>,
     },
     /// Backtest an account file over candle files: the live strategy, risk and executor code
     /// against the in-process simulator; writes result.json, trades.csv and report.html.
@@ -223,6 +227,23 @@ enum Command {
         /// Why (recorded in the flag file).
         #[arg(long, default_value = "operator")]
         reason: String,
+    },
+    /// Recentre a classic grid now (cancel, close its inventory at market, rebuild around the
+    /// market), optionally with a new profile; the running bot acts on its next tick.
+    Recentre {
+        /// The bot YAML (or an account YAML).
+        #[arg(short, long)]
+        config: PathBuf,
+        /// The account.
+        #[arg(long)]
+        account: String,
+        /// The symbol (a classic grid).
+        #[arg(long)]
+        symbol: String,
+        /// conservative, normal or aggressive: the grid takes this profile's spacing, levels and
+        /// take-profit (until the next start, which reads the account file again).
+        #[arg(long)]
+        profile: Option<String>,
     },
     /// Lift the emergency stop (and re-arm a tripped kill switch).
     Resume {
@@ -341,8 +362,8 @@ fn main() -> ExitCode {
         Command::Sim { config, bind, candles_per_second, fresh } => {
             commands::sim(config, bind, candles_per_second, fresh)
         }
-        Command::Demo { data, out, days, speed, lockstep, verbose } => {
-            commands::demo(data, out, days, commands::Pace { speed, lockstep }, verbose)
+        Command::Demo { data, out, days, speed, lockstep, verbose, web } => {
+            commands::demo(data, out, days, commands::Pace { speed, lockstep }, verbose, web)
         }
         Command::Backtest { config, data, from, to, balance, out, quiet, example, data_dir } => {
             backtest::backtest(backtest::BacktestArgs {
@@ -368,6 +389,9 @@ fn main() -> ExitCode {
         Command::Status { config, json } => commands::status(&config, json),
         Command::Stop { config, account, reason } => commands::stop(&config, &account, &reason),
         Command::Resume { config, account } => commands::resume(&config, &account),
+        Command::Recentre { config, account, symbol, profile } => {
+            commands::recentre(&config, &account, &symbol, profile.as_deref())
+        }
         Command::Config { command: ConfigCommand::Check { file, online } } => commands::config_check(&file, online),
         Command::Data { command: DataCommand::Fetch { symbol, interval, from, to, out, funding, base_url, quiet } } => {
             data::fetch(&data::FetchArgs { symbol, interval, from, to, out, funding, base_url, quiet })

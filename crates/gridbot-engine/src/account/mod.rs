@@ -34,6 +34,7 @@ use gridbot_strategy::{AccountCore, Carried, CoreEvent, CoreTape, StrategyStats,
 use crate::alerts::Alerts;
 use crate::config::AccountConfig;
 use crate::latency::{LatencyLog, Stamp};
+use crate::live::{LiveAccount, SharedPrices};
 use crate::persist::{Persister, Record};
 use crate::queue::{Event, EventQueue, Popped, QueuedEvent};
 
@@ -45,6 +46,9 @@ pub mod files {
     pub const EMERGENCY_STOP: &str = "EMERGENCY_STOP";
     /// An operator's resume request.
     pub const RESUME: &str = "RESUME";
+    /// An operator's recentre request for a symbol: `RECENTRE.{SYMBOL}`, holding `profile:
+    /// NAME` or nothing.
+    pub const RECENTRE_PREFIX: &str = "RECENTRE.";
     /// The journal.
     pub const JOURNAL: &str = "journal.sqlite";
     /// The lock a running bot holds.
@@ -118,6 +122,7 @@ pub struct TradingAccount {
     last_save: Instant,
     summary: AccountSummary,
     shared: Arc<Mutex<AccountSummary>>,
+    prices: SharedPrices,
     tape: Option<TapeSlot>,
     /// The account's lock (none in a dry run, which only reads).
     _lock: Option<std::fs::File>,
@@ -143,6 +148,12 @@ impl TradingAccount {
     #[must_use]
     pub fn summary_handle(&self) -> Arc<Mutex<AccountSummary>> {
         Arc::clone(&self.shared)
+    }
+
+    /// What the dashboard reads of this account while it runs.
+    #[must_use]
+    pub fn live_handle(&self) -> LiveAccount {
+        LiveAccount { id: self.id.clone(), summary: Arc::clone(&self.shared), prices: self.prices.clone() }
     }
 
     /// The account id.
@@ -214,6 +225,7 @@ impl TradingAccount {
             }
             Event::Book { symbol, bid, ask, ts_ms } => {
                 tracing::trace!(account = %self.id, %symbol, bid = ?bid.map(|l| l.price.to_string()), ask = ?ask.map(|l| l.price.to_string()), ts_ms, waited_us, "book");
+                self.prices.set(&symbol, bid.map(|l| l.price), ask.map(|l| l.price), ts_ms);
                 CoreEvent::Book { symbol, bid: bid.map(|l| l.price), ask: ask.map(|l| l.price), ts_ms }
             }
             Event::Reconcile(reason) => {
@@ -282,7 +294,14 @@ impl TradingAccount {
     fn sync_emergency_flag(&mut self) {
         let on = self.emergency_flag.exists();
         if on != self.core.halted() {
-            self.process(CoreEvent::EmergencyStop { on }, None);
+            // The flag's text says who set it and why (`gridbot stop`, the dashboard): at most
+            // one line of it, bounded.
+            let reason = on.then(|| std::fs::read_to_string(&self.emergency_flag).ok()).flatten().map(|t| {
+                let line = t.lines().next().unwrap_or_default();
+                let line = line.split_once(" UTC ms: ").map_or(line, |(_, why)| why);
+                line.chars().take(240).collect::<String>()
+            });
+            self.process(CoreEvent::EmergencyStop { on, reason }, None);
         }
     }
 
@@ -291,6 +310,7 @@ impl TradingAccount {
         self.last_tick = Instant::now();
         self.sync_emergency_flag();
         self.check_resume();
+        self.check_recentre();
         self.process(CoreEvent::Tick, None);
         if self.last_save.elapsed() >= SAVE_EVERY {
             self.save();
@@ -308,6 +328,33 @@ impl TradingAccount {
             return;
         }
         self.process(CoreEvent::Resume, None);
+    }
+
+    /// Recentre requests (`gridbot recentre`, the dashboard): one file per symbol, consumed.
+    fn check_recentre(&mut self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else { return };
+        let mut requests = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(symbol) = name.strip_prefix(files::RECENTRE_PREFIX) else { continue };
+            let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+            if let Err(e) = std::fs::remove_file(entry.path()) {
+                tracing::warn!(account = %self.id, error = %e, "cannot consume the recentre request");
+                continue;
+            }
+            requests.push((symbol.to_owned(), text));
+        }
+        for (symbol, text) in requests {
+            let profile = text.trim().strip_prefix("profile:").map(str::trim);
+            let parsed = profile.map(gridbot_strategy::parse_profile);
+            match (gridbot_core::Symbol::new(symbol.clone()), parsed) {
+                (Ok(symbol), None) => self.process(CoreEvent::Recentre { symbol, profile: None }, None),
+                (Ok(symbol), Some(Some(p))) => self.process(CoreEvent::Recentre { symbol, profile: Some(p) }, None),
+                _ => {
+                    tracing::warn!(account = %self.id, %symbol, request = %text.trim(), "ignored a malformed recentre request")
+                }
+            }
+        }
     }
 
     /// The snapshot of every symbol, sent to the persister; one a restart would refuse is

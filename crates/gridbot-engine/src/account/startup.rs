@@ -18,6 +18,7 @@ use gridbot_strategy::{
 
 use super::{AccountParts, AccountSummary, TradingAccount, files};
 use crate::alerts::AlertKind;
+use crate::live::SharedPrices;
 use crate::persist::{Persister, Record};
 
 /// How far before the snapshot's newest execution a restart looks for executions the journal
@@ -106,12 +107,20 @@ fn lock(dir: &Path, id: &str) -> Result<std::fs::File, AccountError> {
         .write(true)
         .open(&path)
         .map_err(|e| io("opening the lock file", e))?;
-    match file.try_lock() {
-        Ok(()) => Ok(file),
-        Err(std::fs::TryLockError::WouldBlock) => {
-            Err(AccountError::Locked { account: id.to_owned(), path: path.display().to_string() })
+    // `gridbot status` and the dashboard probe the lock for an instant to tell whether a bot
+    // runs; a start that meets such a probe tries again for a second (a bot holds it for good).
+    let patience = Instant::now() + std::time::Duration::from_secs(1);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) if Instant::now() < patience => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(AccountError::Locked { account: id.to_owned(), path: path.display().to_string() });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io("locking", e)),
         }
-        Err(std::fs::TryLockError::Error(e)) => Err(io("locking", e)),
     }
 }
 
@@ -267,6 +276,7 @@ impl TradingAccount {
             last_tick: Instant::now(),
             last_save: Instant::now(),
             shared: Arc::new(Mutex::new(summary.clone())),
+            prices: SharedPrices::new(config.symbols.iter().map(|s| s.symbol.clone())),
             summary,
             tape,
             _lock: lock,

@@ -131,6 +131,26 @@ impl ClassicGrid {
         }
     }
 
+    /// An operator's recentre, with a new profile if one is given (its spacing, levels per side
+    /// and take-profit replace the configured layout until the next start). Refused while the
+    /// grid is stopped (resume restarts it) or a rebuild is already under way.
+    pub fn operator_recentre(&mut self, profile: Option<gridbot_grid::Profile>) -> Result<(), String> {
+        if self.state.as_ref().is_some_and(|s| s.stopped.is_some()) {
+            return Err("the grid is stopped by its stop-loss: resume restarts it".into());
+        }
+        if let Some(r) = &self.rebuild {
+            return Err(format!("a rebuild is already under way ({})", r.reason));
+        }
+        if let Some(p) = profile {
+            self.settings.layout =
+                LayoutSpec::AroundMarket { spacing: p.spacing(), levels_per_side: p.levels_per_side() };
+            self.settings.progression = gridbot_grid::Progression::Geometric;
+            self.settings.take_profit = Some(p.take_profit());
+        }
+        self.rebuild = Some(Rebuild { reason: RecentreReason::Operator { profile } });
+        Ok(())
+    }
+
     /// The account tag its orders carry.
     #[must_use]
     pub fn account_tag(&self) -> &str {

@@ -215,6 +215,58 @@ fn a_rebuild_interrupted_by_a_restart_is_finished_not_forgotten() {
 }
 
 #[test]
+fn an_operator_recentre_with_a_profile_rebuilds_around_the_market_with_its_layout() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
+    run(&mut g, 0, &market("2000"));
+    assert_eq!(g.working().len(), 6, "3 levels a side");
+    g.operator_recentre(Some(gridbot_grid::Profile::Aggressive)).unwrap();
+    assert!(g.operator_recentre(None).unwrap_err().contains("under way"), "one rebuild at a time");
+    // Nothing held: cancel, then build generation 2 around the mid with the profile's layout.
+    let cmds = run(&mut g, 1, &market("2010"));
+    assert!(cmds.iter().all(|c| matches!(c, Command::Cancel { .. })), "{cmds:?}");
+    let (_, notes) = run_noting(&mut g, 2, &market("2010"));
+    assert!(
+        matches!(
+            notes.last(),
+            Some(Note::Recentred {
+                generation: 2,
+                reason: RecentreReason::Operator { profile: Some(gridbot_grid::Profile::Aggressive) },
+                ..
+            })
+        ),
+        "{notes:?}"
+    );
+    let state = g.classic_state().unwrap();
+    assert_eq!(state.plan.reference_price(), p("2010"));
+    let levels = state.plan.levels();
+    assert_eq!(levels.len(), 17, "8 a side and the centre");
+    let ratio = levels[9].price.to_f64() / levels[8].price.to_f64();
+    assert!((ratio - 1.0015).abs() < 0.0002, "geometric 0.15% spacing: {ratio}");
+    assert_eq!(state.plan.take_profit(), Some(0.0015));
+    assert_eq!(g.working().len(), 16);
+}
+
+#[test]
+fn an_operator_recentre_is_refused_while_the_stop_loss_holds_the_grid() {
+    let mut s = settings(Bias::Neutral);
+    s.stop_loss = Some(0.01);
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), s, 0);
+    run(&mut g, 0, &market("2000"));
+    for level in [2, 1, 0] {
+        let w = at_level(&g, level);
+        g.apply(GridEvent::Execution(&fill(&w, level)), 1);
+    }
+    run(&mut g, 2, &market("1500"));
+    run(&mut g, 3, &market("1500"));
+    let close = g.working()[0].clone();
+    let mut e = fill(&close, 9);
+    e.exec_price = p("1500");
+    g.apply(GridEvent::Execution(&e), 4);
+    run(&mut g, 5, &market("1500"));
+    assert!(g.operator_recentre(None).unwrap_err().contains("resume"));
+}
+
+#[test]
 fn the_stop_loss_closes_and_stops_the_grid() {
     let mut s = settings(Bias::Neutral);
     s.stop_loss = Some(0.01);

@@ -1,7 +1,7 @@
 //! How the core reacts to each event.
 
 use gridbot_core::{
-    ErrorAction, ExecType, Execution, Leg, Order, OrderStatus, Position, PositionIdx, Qty, RejectReason, Wallet,
+    ErrorAction, ExecType, Execution, Leg, Order, OrderStatus, Position, PositionIdx, Qty, RejectReason, Symbol, Wallet,
 };
 use gridbot_risk::AccountView;
 use gridbot_risk::{RiskLevel, calm_until, evaluate};
@@ -10,11 +10,11 @@ use super::{ALERT_REPEAT_MS, AccountCore, CoreEvent, DRIFT_GRACE_MS, EQUITY_EVER
 use crate::command::Outcome;
 use crate::grid::{Applied, Calm, DecisionContext, Grid, GridEvent, Note};
 use crate::market::MarketView;
-use crate::reasons::ReconcileReason;
+use crate::reasons::{RecentreReason, ReconcileReason};
 use crate::reconcile::{ClassicSync, JobWork, ReconcileJob, ReconcileOutcome, Reconciled, positions_by_leg};
 use crate::records::{Alert, AlertKind, EventKind, GridChange, JournalRecord};
 
-fn alert(out: &mut Effects, kind: AlertKind, symbol: Option<&gridbot_core::Symbol>, text: String) {
+fn alert(out: &mut Effects, kind: AlertKind, symbol: Option<&Symbol>, text: String) {
     out.push(Effect::Alert(Alert { kind, symbol: symbol.cloned(), text }));
 }
 
@@ -61,8 +61,9 @@ impl AccountCore {
             }
             CoreEvent::Reconciled(r) => self.on_reconciled(*r, now_ms, &mut out),
             CoreEvent::Tick => self.on_tick(now_ms, &mut out),
-            CoreEvent::EmergencyStop { on } => self.on_emergency_stop(on, now_ms, &mut out),
+            CoreEvent::EmergencyStop { on, reason } => self.on_emergency_stop(on, reason.as_deref(), now_ms, &mut out),
             CoreEvent::Resume => self.on_resume(now_ms, &mut out),
+            CoreEvent::Recentre { symbol, profile } => self.on_recentre(&symbol, profile, now_ms, &mut out),
             CoreEvent::ReconcileAll(reason) => {
                 for i in 0..self.symbols.len() {
                     self.request_reconcile(i, reason.clone(), false, &mut out);
@@ -231,22 +232,23 @@ impl AccountCore {
         }
     }
 
-    fn on_emergency_stop(&mut self, on: bool, now: i64, out: &mut Effects) {
+    fn on_emergency_stop(&mut self, on: bool, reason: Option<&str>, now: i64, out: &mut Effects) {
         if on == self.halted {
             return;
         }
         self.halted = on;
+        let said = reason.map(str::trim).filter(|r| !r.is_empty()).map_or_else(String::new, |r| format!(" ({r})"));
         let text = if on {
-            "emergency stop ON: nothing will be sent until the flag is removed (gridbot resume)"
+            format!("emergency stop ON{said}: nothing will be sent until the flag is removed (gridbot resume)")
         } else {
-            "emergency stop lifted: trading resumes"
+            "emergency stop lifted: trading resumes".to_owned()
         };
-        alert(out, AlertKind::EmergencyStop, None, text.into());
+        alert(out, AlertKind::EmergencyStop, None, text.clone());
         out.push(Effect::Record(JournalRecord::Event {
             at_ms: now,
             kind: EventKind::Operator,
             symbol: None,
-            message: text.into(),
+            message: text,
         }));
         if !on {
             // Fills and cancels may have happened while nothing was sent: look again.
@@ -269,6 +271,28 @@ impl AccountCore {
             symbol: None,
             message: text.into(),
         }));
+        out.push(Effect::Save);
+    }
+
+    /// An operator's recentre: the grid rebuilds now (or, under the emergency stop, once
+    /// resumed); a refusal is said and journaled.
+    fn on_recentre(&mut self, symbol: &Symbol, profile: Option<gridbot_grid::Profile>, now: i64, out: &mut Effects) {
+        let Some(i) = self.slot_of(symbol) else {
+            alert(out, AlertKind::Info, None, format!("recentre of {symbol} refused: the account does not trade it"));
+            return;
+        };
+        let (kind, text) = match self.symbols[i].grid.operator_recentre(profile) {
+            Ok(()) => (AlertKind::Info, RecentreReason::Operator { profile }.to_string()),
+            Err(why) => (AlertKind::Info, format!("recentre refused: {why}")),
+        };
+        alert(out, kind, Some(symbol), text.clone());
+        out.push(Effect::Record(JournalRecord::Event {
+            at_ms: now,
+            kind: EventKind::Operator,
+            symbol: Some(symbol.clone()),
+            message: text,
+        }));
+        self.act(i, 1, now, out);
         out.push(Effect::Save);
     }
 
@@ -348,7 +372,7 @@ impl AccountCore {
     }
 
     /// Decide again on the next event: for symbol `symbol`, or every symbol.
-    fn unsettle(&mut self, symbol: Option<&gridbot_core::Symbol>) {
+    fn unsettle(&mut self, symbol: Option<&Symbol>) {
         for s in &mut self.symbols {
             if symbol.is_none_or(|x| s.symbol() == x) {
                 s.calm = None;

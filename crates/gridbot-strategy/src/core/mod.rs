@@ -98,9 +98,18 @@ pub enum CoreEvent {
     EmergencyStop {
         /// On.
         on: bool,
+        /// What the flag says (who set it and why), for the alert and the journal.
+        reason: Option<String>,
     },
     /// An operator resumed the account: re-arm the kill switch, restart stopped grids.
     Resume,
+    /// An operator asked a classic grid to recentre now, with a new profile if given.
+    Recentre {
+        /// Symbol.
+        symbol: Symbol,
+        /// The profile to take.
+        profile: Option<gridbot_grid::Profile>,
+    },
     /// Reconcile every symbol (e.g. the private stream reconnected and events may be lost).
     ReconcileAll(ReconcileReason),
 }

@@ -7,14 +7,18 @@
 //! - `status` reads the lock, the flag, the snapshot and the journal (read-only); the web
 //!   surfaces (gridbot-web) serve the same figures, so they never share memory with the workers.
 
+mod reader;
+
 use std::path::Path;
 
-use gridbot_core::time::{format_iso8601, utc_day_start};
 use gridbot_core::{Clock, Decimal, Price, Qty, SystemClock};
-use gridbot_state::{Journal, LegState, Loaded, SnapshotStore};
+use gridbot_risk::KillSwitchTrip;
+use gridbot_state::{AccountSnapshot, LegState, RiskAlertMemory};
 
 use crate::account::files;
-use crate::config::{BotConfig, EnvironmentName};
+use crate::config::{BotConfig, StrategyConfig};
+
+pub use reader::{Stamps, StatusReader};
 
 /// Why an operator action failed.
 #[derive(Debug, thiserror::Error)]
@@ -22,6 +26,9 @@ pub enum OperatorError {
     /// The account is not in the configuration.
     #[error("no account {0:?} in the configuration (accounts: {1})")]
     UnknownAccount(String, String),
+    /// The request makes no sense for this account or symbol.
+    #[error("{0}")]
+    Refused(String),
     /// A file could not be written or removed.
     #[error("{path}: {source}")]
     Io {
@@ -67,6 +74,34 @@ pub fn resume(config: &BotConfig, account: &str) -> Result<bool, OperatorError> 
     let request = dir.join(files::RESUME);
     gridbot_core::fs::write_atomic(&request, b"resume\n").map_err(io(&request))?;
     Ok(was_on)
+}
+
+/// Asks the running bot to recentre `account`'s classic grid on `symbol` (with a new `profile`
+/// if given) on its next tick; a bot that is not running finds the request at its start.
+pub fn recentre(
+    config: &BotConfig,
+    account: &str,
+    symbol: &str,
+    profile: Option<gridbot_grid::Profile>,
+) -> Result<std::path::PathBuf, OperatorError> {
+    let dir = account_dir(config, account)?;
+    let trades = config.accounts.iter().find(|a| a.account_id == account).and_then(|a| {
+        a.symbols.iter().find(|s| s.symbol.as_str() == symbol).map(|s| matches!(s.strategy, StrategyConfig::Classic(_)))
+    });
+    match trades {
+        None => return Err(OperatorError::Refused(format!("{account} does not trade {symbol}"))),
+        Some(false) => {
+            return Err(OperatorError::Refused(format!(
+                "{account} {symbol} is a progressive grid: only classic grids recentre (its plan is locked)"
+            )));
+        }
+        Some(true) => {}
+    }
+    std::fs::create_dir_all(&dir).map_err(io(&dir))?;
+    let request = dir.join(format!("{}{symbol}", files::RECENTRE_PREFIX));
+    let text = profile.map_or_else(String::new, |p| format!("profile: {}\n", gridbot_strategy::profile_name(p)));
+    gridbot_core::fs::write_atomic(&request, text.as_bytes()).map_err(io(&request))?;
+    Ok(request)
 }
 
 /// One leg of a symbol, from the snapshot.
@@ -152,12 +187,20 @@ pub struct AccountStatus {
     pub emergency_stop: bool,
     /// Every symbol in the snapshot.
     pub symbols: Vec<SymbolStatus>,
+    /// The daily drawdown kill switch, when it has tripped (until `resume` re-arms it).
+    pub kill_switch: Option<KillSwitchTrip>,
+    /// The risk conditions in force at the last decision (their alert went out).
+    pub active_risk: Vec<RiskAlertMemory>,
     /// Executions in the journal.
     pub executions: i64,
     /// Realised PnL net of fees and funding.
     pub realised_pnl: Option<RealisedPnl>,
     /// The last equity snapshot in the journal.
     pub equity: Option<EquityReading>,
+    /// The last wallet reading in the journal (equity, balance, available, IM rate).
+    pub wallet: Option<WalletStatus>,
+    /// The newest execution in the journal.
+    pub last_fill: Option<LastFill>,
     /// The last events, newest first.
     pub recent_events: Vec<RecentEvent>,
 }
@@ -185,6 +228,42 @@ pub struct EquityReading {
     pub usdt: Decimal,
 }
 
+/// The last wallet reading in the journal, USDT to 8 places.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WalletStatus {
+    /// When, UTC ms.
+    pub at_ms: i64,
+    /// When, ISO-8601 UTC.
+    pub at: String,
+    /// Total equity.
+    pub equity: Decimal,
+    /// Wallet balance.
+    pub wallet_balance: Decimal,
+    /// Available to trade.
+    pub available: Decimal,
+    /// Account initial-margin rate (0.25 = 25 %).
+    pub im_rate: Decimal,
+}
+
+/// The newest execution in the journal.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LastFill {
+    /// When, UTC ms.
+    pub at_ms: i64,
+    /// When, ISO-8601 UTC.
+    pub at: String,
+    /// Symbol.
+    pub symbol: String,
+    /// `Buy` / `Sell`.
+    pub side: String,
+    /// `Trade`, `Funding`, …
+    pub kind: String,
+    /// Price.
+    pub price: Decimal,
+    /// Size.
+    pub qty: Decimal,
+}
+
 /// An event from the journal.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RecentEvent {
@@ -200,13 +279,9 @@ pub struct RecentEvent {
     pub message: String,
 }
 
-fn running(dir: &Path) -> bool {
-    let Ok(file) = std::fs::OpenOptions::new().write(true).open(dir.join(files::LOCK)) else { return false };
-    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
-}
-
-fn symbols(dir: &Path, account: &str) -> Vec<SymbolStatus> {
-    let Ok(Loaded::Snapshot { snapshot, .. }) = SnapshotStore::new(dir, account).peek() else { return Vec::new() };
+/// The symbols of a snapshot as `status` shows them (the journal's open-order counts are added
+/// by the reader).
+pub(crate) fn symbols_of(snapshot: &AccountSnapshot) -> Vec<SymbolStatus> {
     snapshot
         .symbols
         .iter()
@@ -226,63 +301,11 @@ fn symbols(dir: &Path, account: &str) -> Vec<SymbolStatus> {
 /// The status of one account: reads its lock, flag, snapshot and journal; never writes.
 #[must_use]
 pub fn account_status(config: &BotConfig, account: &str) -> AccountStatus {
-    let dir = config.account_dir(account);
-    let journal_path = dir.join(files::JOURNAL);
-    let journal = journal_path.exists().then(|| Journal::open(&journal_path).ok()).flatten();
-    let mut status = AccountStatus {
-        account: account.to_owned(),
-        running: running(&dir),
-        emergency_stop: dir.join(files::EMERGENCY_STOP).exists(),
-        symbols: symbols(&dir, account),
-        executions: 0,
-        realised_pnl: None,
-        equity: None,
-        recent_events: Vec::new(),
-    };
-    if let Some(j) = journal {
-        for s in &mut status.symbols {
-            s.exchange_open_orders = j.open_order_count(&s.symbol).ok();
-        }
-        status.executions = j.execution_count().unwrap_or(0);
-        status.equity = j.latest_equity().ok().flatten().map(|(at_ms, usdt)| EquityReading {
-            at_ms,
-            at: format_iso8601(at_ms),
-            usdt: usdt.round_dp(8),
-        });
-        let days = j.realised_pnl_by_day().ok();
-        // Paper trading runs on the replay's clock: its "today" is the market's.
-        let paper = config.accounts.iter().any(|a| a.account_id == account && a.environment == EnvironmentName::Sim);
-        let newest = days.as_ref().and_then(|d| d.last().map(|(day, _)| *day));
-        let now = match (paper, newest, &status.equity) {
-            (true, Some(day), Some(e)) => day.max(e.at_ms),
-            (true, Some(day), None) => day,
-            (true, None, Some(e)) => e.at_ms,
-            _ => SystemClock.now_ms(),
-        };
-        let today = utc_day_start(now);
-        status.realised_pnl = days.map(|days| RealisedPnl {
-            total: days.iter().map(|(_, v)| *v).sum::<Decimal>().round_dp(8),
-            today: days.iter().filter(|(d, _)| *d == today).map(|(_, v)| *v).sum::<Decimal>().round_dp(8),
-            day: format_iso8601(today).chars().take(10).collect(),
-        });
-        status.recent_events = j
-            .recent_events(5)
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(at_ms, kind, symbol, message)| RecentEvent {
-                at_ms,
-                at: format_iso8601(at_ms),
-                kind,
-                symbol,
-                message,
-            })
-            .collect();
-    }
-    status
+    StatusReader::new().account(config, account)
 }
 
 /// The status of every account of `config`.
 #[must_use]
 pub fn status(config: &BotConfig) -> Vec<AccountStatus> {
-    config.accounts.iter().map(|a| account_status(config, &a.account_id)).collect()
+    StatusReader::new().all(config)
 }

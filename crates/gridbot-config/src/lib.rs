@@ -109,6 +109,26 @@ pub struct TelegramConfig {
     pub max_per_minute: u32,
 }
 
+/// The JSON a webhook receives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookFormat {
+    /// `{"text": "…"}` (Slack incoming webhooks, Mattermost, Rocket.Chat, most others).
+    Slack,
+    /// `{"content": "…"}` (Discord webhooks).
+    Discord,
+}
+
+/// A generic alert webhook (Slack/Discord-compatible JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookConfig {
+    /// Where to POST (a secret: webhook URLs carry their token).
+    pub url: Secret,
+    /// The JSON shape.
+    pub format: WebhookFormat,
+    /// At most this many messages per minute; the rest are counted and summarised.
+    pub max_per_minute: u32,
+}
+
 /// The web surfaces: control API and Prometheus metrics (served by gridbot-web).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebConfig {
@@ -227,6 +247,8 @@ pub struct BotConfig {
     pub logging: LoggingConfig,
     /// Telegram, when configured.
     pub telegram: Option<TelegramConfig>,
+    /// An alert webhook, when configured.
+    pub webhook: Option<WebhookConfig>,
     /// The web surfaces, when a `web:` section is present.
     pub web: Option<WebConfig>,
 }
@@ -320,6 +342,7 @@ fn load_any_for(path: &Path, env: &dyn Env, purpose: Purpose) -> Result<BotConfi
                 accounts: vec![account],
                 logging: LoggingConfig::default(),
                 telegram: None,
+                webhook: None,
                 web: None,
             })
         }

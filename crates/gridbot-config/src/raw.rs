@@ -74,6 +74,18 @@ pub enum TerminalFormat {
 pub(crate) struct RawBotNotifications {
     #[serde(default)]
     pub telegram: Option<RawTelegram>,
+    #[serde(default)]
+    pub webhook: Option<RawWebhook>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWebhook {
+    pub url: String,
+    #[serde(default)]
+    pub format: Option<String>,
+    #[serde(default)]
+    pub max_per_minute: Option<u32>,
 }
 
 #[derive(Debug, serde::Deserialize)]

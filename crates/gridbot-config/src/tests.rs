@@ -5,6 +5,12 @@ use std::path::{Path, PathBuf};
 
 use super::*;
 
+fn env_with(key: &str, value: &str) -> HashMap<String, String> {
+    let mut e = env();
+    e.insert(key.to_owned(), value.to_owned());
+    e
+}
+
 fn env() -> HashMap<String, String> {
     [
         ("BYBIT_API_KEY_1", "key-one-value"),
@@ -233,6 +239,35 @@ fn a_bot_file_checks_its_accounts_and_their_uniqueness() {
     assert!(err.contains("bot3.yaml:5: notifications.telegram.bot_token"), "{err}");
     let one = load_any(&account, &env()).unwrap();
     assert_eq!(one.accounts.len(), 1);
+}
+
+#[test]
+fn a_webhook_url_comes_from_the_environment_and_its_format_is_checked() {
+    let account = temp("hook-account.yaml", GOOD);
+    let bot = |name: &str, hook: &str| {
+        temp(name, &format!("accounts:\n  - {}\nnotifications:\n  webhook:\n{hook}", account.display()))
+    };
+    let plain = load_bot(&bot("hook1.yaml", "    url: https://hooks.slack.com/services/T/B/x\n"), &env()).unwrap_err();
+    assert!(
+        plain.to_string().contains("hook1.yaml:5: notifications.webhook.url: a webhook URL carries its token"),
+        "{plain}"
+    );
+    let bad =
+        load_bot(&bot("hook2.yaml", "    url: ${HOOK}\n    format: teams\n"), &env_with("HOOK", "https://h.example/x"))
+            .unwrap_err()
+            .to_string();
+    assert!(bad.contains("hook2.yaml:6: notifications.webhook.format: expected slack or discord"), "{bad}");
+    let ok = load_bot(
+        &bot("hook3.yaml", "    url: ${HOOK}\n    format: discord\n"),
+        &env_with("HOOK", "https://h.example/x"),
+    )
+    .unwrap();
+    let hook = ok.webhook.clone().unwrap();
+    assert_eq!(
+        (hook.url.expose(), hook.format, hook.max_per_minute),
+        ("https://h.example/x", WebhookFormat::Discord, 20)
+    );
+    assert!(!format!("{ok:?}").contains("h.example"), "Debug output hides the webhook URL");
 }
 
 #[test]

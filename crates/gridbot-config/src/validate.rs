@@ -15,7 +15,8 @@ use super::raw::{
 };
 use super::{
     AccountConfig, BacktestConfig, BotConfig, ClassicConfig, ConfigError, ConfigErrors, FillConfig, FundingConfig,
-    LoggingConfig, ProgressiveConfig, Purpose, StrategyConfig, SymbolConfig, TelegramConfig, WebConfig,
+    LoggingConfig, ProgressiveConfig, Purpose, StrategyConfig, SymbolConfig, TelegramConfig, WebConfig, WebhookConfig,
+    WebhookFormat,
 };
 use gridbot_core::yaml::LineIndex;
 use gridbot_strategy::{ClassicSettings, LayoutSpec, ProgressiveSettings, PumpDump, RecentrePolicy};
@@ -607,6 +608,29 @@ pub(super) fn bot(path: &Path, text: &str, env: &dyn Env, purpose: Purpose) -> R
             max_per_minute,
         })
     });
+    let webhook = raw.notifications.webhook.as_ref().filter(|_| trading).and_then(|w| {
+        let at = "notifications.webhook";
+        let url = p.expand(&format!("{at}.url"), &w.url, env);
+        if url.as_ref().is_some_and(|(_, from_env)| !from_env) {
+            p.at(&format!("{at}.url"), "a webhook URL carries its token: write \"${VARIABLE}\" and export it");
+        }
+        if url.as_ref().is_some_and(|(u, _)| !(u.starts_with("http://") || u.starts_with("https://"))) {
+            p.at(&format!("{at}.url"), "expected an http:// or https:// URL");
+        }
+        let format = match w.format.as_deref() {
+            None | Some("slack") => Some(WebhookFormat::Slack),
+            Some("discord") => Some(WebhookFormat::Discord),
+            Some(other) => {
+                p.at(&format!("{at}.format"), format!("expected slack or discord, got {other:?}"));
+                None
+            }
+        };
+        let max_per_minute = w.max_per_minute.unwrap_or(20);
+        if !(1..=60).contains(&max_per_minute) {
+            p.at(&format!("{at}.max_per_minute"), format!("expected 1 to 60, got {max_per_minute}"));
+        }
+        Some(WebhookConfig { url: Secret::new(url?.0), format: format?, max_per_minute })
+    });
     let mut accounts = Vec::new();
     let mut ids = HashSet::new();
     let mut tags = HashSet::new();
@@ -638,6 +662,6 @@ pub(super) fn bot(path: &Path, text: &str, env: &dyn Env, purpose: Purpose) -> R
         terminal: raw.logging.terminal.unwrap_or_default(),
     };
     let web = raw.web.as_ref().filter(|_| trading).and_then(|w| web(&mut p, w, env));
-    let config = BotConfig { path: path.to_path_buf(), data_dir, accounts, logging, telegram, web };
+    let config = BotConfig { path: path.to_path_buf(), data_dir, accounts, logging, telegram, webhook, web };
     p.finish(Some(config))
 }

@@ -192,7 +192,7 @@ fn refusal_hint(status: u16) -> &'static str {
     }
 }
 
-fn error_kind(e: &ureq::Error) -> &'static str {
+pub(crate) fn error_kind(e: &ureq::Error) -> &'static str {
     match e {
         ureq::Error::Timeout(_) => "timeout",
         ureq::Error::Io(_) => "i/o",
@@ -260,13 +260,21 @@ impl Drop for Telegram {
 pub struct Alerts {
     account: String,
     telegram: Option<(Arc<Telegram>, String)>,
+    webhook: Option<Arc<crate::webhook::Webhook>>,
 }
 
 impl Alerts {
     /// Alerts of `account`, to `telegram`'s `chat_id` if given.
     #[must_use]
     pub fn new(account: &str, telegram: Option<(Arc<Telegram>, String)>) -> Self {
-        Self { account: account.to_owned(), telegram }
+        Self { account: account.to_owned(), telegram, webhook: None }
+    }
+
+    /// Also sends every alert to this webhook.
+    #[must_use]
+    pub fn with_webhook(mut self, webhook: Option<Arc<crate::webhook::Webhook>>) -> Self {
+        self.webhook = webhook;
+        self
     }
 
     /// Logs and sends one of the core's alerts.
@@ -282,12 +290,18 @@ impl Alerts {
             }
             _ => tracing::info!(account = %self.account, symbol, kind = ?kind, "{text}"),
         }
+        if self.telegram.is_none() && self.webhook.is_none() {
+            return;
+        }
+        let head = match symbol {
+            Some(s) => format!("{} [{}] {s}", icon(kind), self.account),
+            None => format!("{} [{}]", icon(kind), self.account),
+        };
         if let Some((telegram, chat)) = &self.telegram {
-            let head = match symbol {
-                Some(s) => format!("{} [{}] {s}", icon(kind), self.account),
-                None => format!("{} [{}]", icon(kind), self.account),
-            };
             telegram.send(chat, format!("{head}: {text}"));
+        }
+        if let Some(webhook) = &self.webhook {
+            webhook.send(format!("{head}: {text}"));
         }
     }
 }

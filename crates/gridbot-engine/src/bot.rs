@@ -22,12 +22,14 @@ use gridbot_strategy::{CoreTape, ReconcileReason, SymbolRecovery, check_symbols}
 
 use crate::account::{AccountError, AccountParts, AccountSummary, OpenOptions, TapeSlot, TradingAccount};
 use crate::alerts::{Alerts, Telegram};
+use crate::chat::ChatCommands;
 use crate::clock::MarketClock;
 use crate::config::{AccountConfig, BotConfig, EnvironmentName};
 use crate::latency::LatencyLog;
 use crate::live::{LiveAccount, LiveBoard};
 use crate::log_context;
 use crate::queue::{Event, EventQueue, StreamNews};
+use crate::webhook::Webhook;
 
 /// Adjusts a client's settings (tests and benches lift rate limits, shorten timeouts).
 pub type ClientTweak = Arc<dyn Fn(&mut ClientConfig) + Send + Sync>;
@@ -85,6 +87,8 @@ pub struct MultiAccountBot {
     accounts: Vec<Running>,
     hubs: Vec<StreamHandle>,
     telegram: Option<Arc<Telegram>>,
+    chat: Option<ChatCommands>,
+    webhook: Option<Arc<Webhook>>,
     latency: Arc<LatencyLog>,
     clock: Arc<dyn Clock>,
 }
@@ -211,8 +215,12 @@ impl MultiAccountBot {
             }
             None => None,
         };
+        let webhook = match &config.webhook {
+            Some(w) => Some(Arc::new(Webhook::start(w.clone()).map_err(|e| BotError::Start(format!("webhook: {e}")))?)),
+            None => None,
+        };
         let latency = Arc::new(LatencyLog::default());
-        let mut bot = Self { accounts: Vec::new(), hubs: Vec::new(), telegram, latency, clock };
+        let mut bot = Self { accounts: Vec::new(), hubs: Vec::new(), telegram, chat: None, webhook, latency, clock };
         check_instruments(config.accounts.iter(), options)?;
         let mut routes: BTreeMap<String, HashMap<String, Vec<Arc<EventQueue>>>> = BTreeMap::new();
         let mut all: BTreeMap<String, Vec<Arc<EventQueue>>> = BTreeMap::new();
@@ -252,7 +260,7 @@ impl MultiAccountBot {
                 exchange: client,
                 clock: Arc::clone(&clock),
                 queue: Arc::clone(&queue),
-                alerts: Alerts::new(&account.account_id, tg),
+                alerts: Alerts::new(&account.account_id, tg).with_webhook(bot.webhook.clone()),
                 latency: Arc::clone(&bot.latency),
                 tape: tape.clone(),
             };
@@ -304,6 +312,11 @@ impl MultiAccountBot {
         }
         for a in &bot.accounts {
             tracing::info!(account = %a.id, "trading");
+        }
+        if let Some(t) = &bot.telegram {
+            bot.chat = ChatCommands::start(Arc::new(config.clone()), Arc::clone(t))
+                .map_err(|e| BotError::Start(format!("telegram commands: {e}")))?;
+            tracing::info!("telegram: /status, /stop and /resume answered in the configured chats");
         }
         Ok(bot)
     }
@@ -410,6 +423,12 @@ impl MultiAccountBot {
         }
         for h in std::mem::take(&mut self.hubs) {
             h.stop();
+        }
+        if let Some(c) = self.chat.take() {
+            c.stop();
+        }
+        if let Some(w) = self.webhook.take().and_then(Arc::into_inner) {
+            w.stop();
         }
         if let Some(t) = self.telegram.take().and_then(Arc::into_inner) {
             t.stop();

@@ -38,6 +38,7 @@
 pub mod account;
 pub mod alerts;
 pub mod bot;
+pub mod chat;
 pub mod clock;
 pub mod doctor;
 pub mod latency;
@@ -46,6 +47,7 @@ pub mod log_context;
 pub mod operator;
 pub mod persist;
 pub mod queue;
+pub mod webhook;
 
 /// The configuration files (gridbot-config), re-exported: the live shell's paths stay.
 pub use gridbot_config as config;

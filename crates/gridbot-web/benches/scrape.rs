@@ -38,7 +38,7 @@ fn execution(n: usize, symbols: &[Symbol]) -> Execution {
         order_id: format!("o{n}"),
         order_link_id: format!("l{n}"),
         symbol: symbols[n % SYMBOLS].clone(),
-        side: if n % 2 == 0 { Side::Buy } else { Side::Sell },
+        side: if n.is_multiple_of(2) { Side::Buy } else { Side::Sell },
         exec_type: ExecType::Trade,
         order_type: OrderType::Limit,
         exec_price: "60000.5".parse().unwrap(),
@@ -47,7 +47,7 @@ fn execution(n: usize, symbols: &[Symbol]) -> Execution {
         exec_fee: "0.024".parse().unwrap(),
         fee_rate: "0.0002".parse().unwrap(),
         is_maker: true,
-        closed_size: if n % 2 == 0 { "0".parse().unwrap() } else { "0.002".parse().unwrap() },
+        closed_size: if n.is_multiple_of(2) { "0".parse().unwrap() } else { "0.002".parse().unwrap() },
         exec_time_ms: 1_750_000_000_000 + i64::try_from(n).unwrap() * 60_000,
     }
 }

@@ -50,7 +50,7 @@
 //! use gridbot_web::WebServer;
 //!
 //! let dir = std::env::temp_dir().join(format!("gridbot-web-doc-{}", std::process::id()));
-//! let bot = BotConfig { path: dir.join("bot.yaml"), data_dir: dir.join("var"), accounts: Vec::new(),
+//! let bot = BotConfig { path: dir.join("bot.yaml"), data_dir: dir.join("var"), accounts: Vec::new(), webhook: None,
 //!     logging: LoggingConfig::default(), telegram: None, web: None };
 //! let server = WebServer::start(Arc::new(bot), &WebConfig { bind: "127.0.0.1:0".parse()?, token: None })?;
 //! let mut http = std::net::TcpStream::connect(server.addr())?;

@@ -200,7 +200,7 @@ pub(crate) fn symbol_view(
         [Leg::Long, Leg::Short].into_iter().map(|leg| leg_view(state, leg, config, position(leg), market)).collect()
     };
     let mut orders = state.orders.clone();
-    orders.sort_by(|a, b| b.price.cmp(&a.price));
+    orders.sort_by_key(|o| std::cmp::Reverse(o.price));
     Some(SymbolView {
         account: snapshot.account.clone(),
         symbol: sym.to_string(),

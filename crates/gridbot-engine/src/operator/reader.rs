@@ -178,7 +178,7 @@ fn read_status(kept: &mut Kept, config: &BotConfig, dir: &Path, account: &str, s
         running: stamps.running,
         emergency_stop: stamps.flag.0.is_some(),
         symbols: kept.snapshot.as_ref().map(symbols_of).unwrap_or_default(),
-        kill_switch: kept.snapshot.as_ref().and_then(|s| s.account_risk.kill_switch.clone()),
+        kill_switch: kept.snapshot.as_ref().and_then(|s| s.account_risk.kill_switch),
         active_risk: kept.snapshot.as_ref().map(|s| s.risk_alerts.clone()).unwrap_or_default(),
         executions: 0,
         realised_pnl: None,

@@ -266,6 +266,47 @@ fn a_snapshot_is_reconciled_and_its_state_rebuilt() {
 }
 
 #[test]
+fn fills_older_than_the_history_window_keep_the_snapshots_cycle_level_and_anchor() {
+    let (sim, ex) = sim();
+    let anchor = open_leg(&sim, &ex, Leg::Long, 2, false);
+    let plan = plan();
+    let symbol = btc();
+    let first = recover(&ex, &input(&symbol, &plan, false), &mut nonces(&symbol, 1_700_000_100_000)).unwrap();
+    let mut snapshot = first.state.clone();
+    assert_eq!((snapshot.long.cycle, snapshot.long.level, snapshot.long.anchor), (3, Some(2), Some(anchor)));
+    snapshot.long.cycle = 27; // a long-running bot: many cycles since
+    snapshot.short.cycle = 40;
+    // Months later: the history window no longer holds the leg's fills.
+    let months = 90 * 86_400_000;
+    let window =
+        TimeWindow { start_ms: 1_700_000_100_000 + months - 30 * 86_400_000, end_ms: 1_700_000_100_000 + months };
+    let later = RecoveryInput {
+        snapshot: Some(&snapshot),
+        history: window,
+        now_ms: window.end_ms,
+        ..input(&symbol, &plan, false)
+    };
+    let report = recover(&ex, &later, &mut nonces(&symbol, window.end_ms)).unwrap();
+    let long = &report.legs[0];
+    assert_eq!((long.cycle, long.level, long.anchor), (27, Some(2), Some(anchor)), "{:?}", long.findings);
+    assert!(long.findings.contains(&gridbot_recovery::Finding::KeptFromSnapshot), "{:?}", long.findings);
+    assert_eq!(report.state.short.cycle, 40, "a flat leg's cycle never goes back either");
+    assert!(
+        report
+            .state
+            .orders
+            .iter()
+            .all(|o| LinkTag::decode(&o.link_id).is_ok_and(|t| t.cycle == if t.leg == Leg::Long { 27 } else { 40 })),
+        "{:?}",
+        report.state.orders
+    );
+    // Without the snapshot the plan is all there is: the level is inferred, the cycle unknown.
+    let blind = RecoveryInput { snapshot: None, ..later };
+    let report = recover(&ex, &blind, &mut nonces(&symbol, window.end_ms + 1)).unwrap();
+    assert!(report.legs[0].findings.contains(&gridbot_recovery::Finding::InferredFromPlan));
+}
+
+#[test]
 fn a_restart_keeps_every_order_that_is_already_right() {
     let (sim, ex) = sim();
     open_leg(&sim, &ex, Leg::Long, 2, false);

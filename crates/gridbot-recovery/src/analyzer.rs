@@ -56,6 +56,9 @@ pub enum Finding {
     InferredFromPlan,
     /// Neither the fills nor the plan explain the position; the level is unknown.
     LevelUnknown,
+    /// The leg's fills are older than the history window, and the snapshot's leg has the
+    /// exchange's size: its cycle, level and anchor were kept.
+    KeptFromSnapshot,
 }
 
 impl std::fmt::Display for Finding {
@@ -75,6 +78,9 @@ impl std::fmt::Display for Finding {
                 write!(f, "no fills in the history window: level and anchor inferred from the plan")
             }
             Self::LevelUnknown => write!(f, "neither our fills nor the plan explain the position: level unknown"),
+            Self::KeptFromSnapshot => {
+                write!(f, "the fills are older than the history window: cycle, level and anchor kept from the snapshot")
+            }
         }
     }
 }

@@ -143,6 +143,30 @@ fn satisfied(want: &Desired, have: &(Option<LinkTag>, &Order)) -> bool {
     same && same_order && (want.tag.role == OrderRole::Balance || o.price == want.request.price)
 }
 
+/// What the snapshot remembers beyond the history window. Cycle numbers never go back: a leg's
+/// cycle is at least the snapshot's (the next one, when the snapshot's leg was open and the
+/// exchange's is flat). An open leg whose fills are all older than the window keeps the
+/// snapshot's cycle, level and anchor when the sizes agree, instead of a plan inference that
+/// would restart the cycle count at 1 (found by the chaos runner after 30 market days).
+fn remembered(mut a: LegAnalysis, s: &LegState) -> LegAnalysis {
+    let inferred = a
+        .findings
+        .iter()
+        .any(|f| matches!(f, crate::analyzer::Finding::InferredFromPlan | crate::analyzer::Finding::LevelUnknown));
+    if inferred && !a.size.is_zero() && s.size == a.size && s.level.is_some() {
+        a.findings.retain(|f| {
+            !matches!(f, crate::analyzer::Finding::InferredFromPlan | crate::analyzer::Finding::LevelUnknown)
+        });
+        a.findings.push(crate::analyzer::Finding::KeptFromSnapshot);
+        a.level = s.level;
+        a.anchor = s.anchor.or(a.anchor);
+        a.cycle = s.cycle;
+    }
+    let floor = if a.size.is_zero() && !s.size.is_zero() { s.cycle.saturating_add(1) } else { s.cycle };
+    a.cycle = a.cycle.max(floor);
+    a
+}
+
 /// Runs recovery for one symbol.
 pub fn recover<E: Exchange + ?Sized>(
     ex: &E,
@@ -159,7 +183,18 @@ pub fn recover<E: Exchange + ?Sized>(
     let reconciliation = input.snapshot.map(|s| reconcile(&s.orders, &open, &history));
     let position = |idx: PositionIdx| positions.iter().find(|p| p.position_idx == idx);
     let analyses = Leg::BOTH.map(|leg| {
-        analyze(input.account_tag, leg, input.plan, instrument.tick_size(), position(leg.position_idx()), &executions)
+        let a = analyze(
+            input.account_tag,
+            leg,
+            input.plan,
+            instrument.tick_size(),
+            position(leg.position_idx()),
+            &executions,
+        );
+        match input.snapshot {
+            Some(s) => remembered(a, if leg == Leg::Long { &s.long } else { &s.short }),
+            None => a,
+        }
     });
     let classification = match (!analyses[0].size.is_zero(), !analyses[1].size.is_zero()) {
         (false, false) => Classification::None,

@@ -263,13 +263,13 @@ async function overview(main) {
       symbolTable(a)));
   }
   main.append(grid);
-  main.append(el('h2', {}, 'Equity'));
+  main.append(el('h2', {}, 'Equity, last 30 days'));
   const holder = el('div', { id: 'equity-all' }, el('p', { class: 'muted' }, 'loading…'));
   main.append(holder);
   const series = [];
   for (const a of status) {
     try {
-      const e = await api(`/api/accounts/${enc(a.account)}/equity`);
+      const e = await api(`/api/accounts/${enc(a.account)}/equity?days=30`);
       series.push({ name: a.account, points: e.points.map((p) => [p[0], Number(p[1])]) });
     } catch (err) { series.push({ name: a.account, points: [] }); }
   }

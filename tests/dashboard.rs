@@ -80,12 +80,19 @@ fn the_dashboard_shows_the_bot_live_and_its_stop_button_stops_it() {
         step(&handle, 30);
         let _ = quiet_all(&handle, &state_refs);
         let status = api(&addr, "/api/status");
-        if status[0]["executions"].as_i64().unwrap_or(0) >= 3 && status[1]["executions"].as_i64().unwrap_or(0) >= 1 {
+        let rows = |id: &str| api(&addr, &format!("/api/accounts/{id}/equity"))["rows"].as_u64().unwrap_or(0);
+        if status[0]["executions"].as_i64().unwrap_or(0) >= 3
+            && status[1]["executions"].as_i64().unwrap_or(0) >= 1
+            && rows("main") >= 3
+            && rows("range") >= 3
+        {
             break;
         }
     }
     let status = api(&addr, "/api/status");
     assert!(status[0]["executions"].as_i64().unwrap() >= 3, "the main account traded: {status}");
+    let equity = api(&addr, "/api/accounts/main/equity");
+    assert!(equity["rows"].as_u64().unwrap() >= 3, "equity readings: {equity}");
 
     // The page: CSP and no secret in anything it loads.
     let (head, html) = http_get(&addr, "/");

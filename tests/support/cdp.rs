@@ -137,22 +137,14 @@ impl Browser {
         }
     }
 
-    /// Clicks the first element matching `selector` (a real mouse click at its centre).
+    /// Clicks the first element matching `selector` (the DOM's `click()`, in one turn of the
+    /// page's event loop: a re-render pushed by the server cannot move it between finding and
+    /// clicking, as it could a mouse event aimed at coordinates).
     pub fn click(&mut self, selector: &str) {
-        let at = self.eval(&format!(
-            "(() => {{ const e = document.querySelector({selector:?}); if (!e) return null; e.scrollIntoView({{block: 'center'}}); \
-             const r = e.getBoundingClientRect(); return [r.left + r.width / 2, r.top + r.height / 2]; }})()"
+        let found = self.eval(&format!(
+            "(() => {{ const e = document.querySelector({selector:?}); if (!e) return false; e.click(); return true; }})()"
         ));
-        let (x, y) = match at.as_array() {
-            Some(xy) => (xy[0].as_f64().unwrap(), xy[1].as_f64().unwrap()),
-            None => panic!("nothing matches {selector}"),
-        };
-        for kind in ["mousePressed", "mouseReleased"] {
-            self.call(
-                "Input.dispatchMouseEvent",
-                json!({"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1}),
-            );
-        }
+        assert_eq!(found, Value::Bool(true), "nothing matches {selector}");
     }
 
     /// Types `text` into the element matching `selector` (focus, then key input).

@@ -40,6 +40,13 @@ function usd(x) {
   const n = num(x);
   return n === null ? '–' : n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
 }
+// A price for reading: exact up to the magnitude's useful places (the API keeps every digit).
+function px(x) {
+  const n = num(x);
+  if (n === null) return '–';
+  const places = Math.abs(n) >= 1000 ? 2 : Math.abs(n) >= 1 ? 4 : 6;
+  return String(+n.toFixed(places));
+}
 function pct(x, digits = 2) { const n = num(x); return n === null ? '–' : (n * 100).toFixed(digits) + ' %'; }
 function signed(x) { const n = num(x); return n === null ? '' : n > 0 ? 'up' : n < 0 ? 'down' : ''; }
 function when(iso) { return iso ? iso.replace('T', ' ').replace(/\.\d+Z$|Z$/, '') : '–'; }
@@ -139,7 +146,8 @@ function lineChart(series, opts = {}) {
   }
   for (let i = 0; i <= 4; i++) {
     const t = x0 + (x1 - x0) * i / 4;
-    root.append(svg('text', { x: X(t), y: H - 8, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle', class: 'axis', text: dateOf(t) }));
+    const label = x1 - x0 < 3 * 86400000 ? new Date(t).toISOString().slice(5, 16).replace('T', ' ') : dateOf(t);
+    root.append(svg('text', { x: X(t), y: H - 8, 'text-anchor': i === 0 ? 'start' : i === 4 ? 'end' : 'middle', class: 'axis', text: label }));
   }
   series.forEach((s, k) => {
     if (!s.points.length) return;
@@ -158,26 +166,34 @@ function midOf(price) {
   return b !== null && a !== null ? (a + b) / 2 : b !== null ? b : a;
 }
 
-// The ladder: every price the grid cares about on one vertical scale, the market in the middle.
+// The ladder: every price the grid cares about on one vertical scale, the market across it.
+// Each lane (long, short; or the classic grid) has three label columns — levels on the left,
+// anchor / average / take-profit / liquidation in the middle, working orders on the right — so
+// labels at nearby prices never overprint; a liquidation price far off the scale is written at
+// the edge instead of squashing the ladder.
+const ROLE = { balance: 'entry', protective: 'protective', take_profit: 'TP', close: 'close', classic_level: '' };
 function ladderChart(view) {
-  const W = 900, H = 560, T = 16, B = 16;
+  const W = 900, H = 560, T = 22, B = 14;
   const market = midOf(view.price) ?? num(view.journal_mark);
   const marks = [];
-  const add = (price, lane, cls, label, extra = {}) => { if (price !== null && price !== undefined) marks.push({ p: Number(price), lane, cls, label, ...extra }); };
+  const add = (price, lane, col, cls, label, extra = {}) => {
+    if (price !== null && price !== undefined) marks.push({ p: Number(price), lane, col, cls, label, ...extra });
+  };
   if (view.classic) {
-    for (const l of view.classic.levels) add(l.price, 'classic', 'level' + (l.side ? ' ' + l.side.toLowerCase() : ''), `#${l.index} ${l.price} × ${l.qty}`);
+    for (const l of view.classic.levels) add(l.price, 'classic', 0, 'level' + (l.side ? ' ' + l.side.toLowerCase() : ''), `#${l.index} ${px(l.price)} × ${l.qty}`);
   }
+  const far = [];
   for (const leg of view.legs) {
-    for (const l of leg.levels) add(l.price, leg.leg, 'level' + (l.filled ? ' filled' : ''), `L${l.level} ${l.price} × ${l.qty}`);
-    add(leg.anchor, leg.leg, 'anchor', `anchor ${leg.anchor}`);
-    if (num(leg.size)) add(leg.avg_entry, leg.leg, 'avg', `avg ${leg.avg_entry}`);
-    add(leg.take_profit_price, leg.leg, 'tp-line', `TP ${Number(leg.take_profit_price).toFixed(2)}`);
-    add(leg.liq_price, leg.leg, 'liq', `liq ${leg.liq_price}`);
+    for (const l of leg.levels) add(l.price, leg.leg, 0, 'level' + (l.filled ? ' filled' : ''), `L${l.level} ${px(l.price)} × ${l.qty}`);
+    add(leg.anchor, leg.leg, 1, 'anchor', `anchor ${px(leg.anchor)}`);
+    if (num(leg.size)) add(leg.avg_entry, leg.leg, 1, 'avg', `avg ${px(leg.avg_entry)}`);
+    add(leg.take_profit_price, leg.leg, 1, 'tp-line', `TP ${px(leg.take_profit_price)}`);
+    if (leg.liq_price) far.push({ p: Number(leg.liq_price), lane: leg.leg });
   }
   for (const o of view.orders) {
     if (o.price === null) continue;
     const lane = o.role === 'classic_level' ? 'classic' : o.leg;
-    add(o.price, lane, 'order ' + o.role + ' ' + o.side.toLowerCase(), `${o.role.replace('_', ' ')} ${o.side} ${o.price} × ${o.qty}`, { order: o.link_id });
+    add(o.price, lane, 2, 'order ' + o.role + ' ' + o.side.toLowerCase(), `${ROLE[o.role] ?? o.role} ${o.side} ${px(o.price)} × ${o.qty}`, { order: o.link_id });
   }
   const prices = marks.map((m) => m.p).concat(market !== null ? [market] : []);
   const root = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'ladder', role: 'img', 'aria-label': `grid ladder of ${view.symbol}` });
@@ -187,32 +203,49 @@ function ladderChart(view) {
   }
   let lo = Math.min(...prices), hi = Math.max(...prices);
   if (hi === lo) { hi *= 1.001; lo *= 0.999; }
-  const pad = (hi - lo) * 0.06; lo -= pad; hi += pad;
-  const Y = (p) => T + (1 - (p - lo) / (hi - lo)) * (H - T - B);
-  const lanes = view.classic ? { classic: [120, 780] } : { long: [60, 430], short: [470, 840] };
-  for (const [name, [x1, x2]] of Object.entries(lanes)) {
-    root.append(svg('text', { x: (x1 + x2) / 2, y: 12, 'text-anchor': 'middle', class: 'lane-title', text: name === 'classic' ? 'classic grid' : name + ' leg' }));
+  // A liquidation price joins the scale only when it is near the rest.
+  const span = hi - lo;
+  const edge = [];
+  for (const f of far) {
+    if (f.p >= lo - span && f.p <= hi + span) add(f.p, f.lane, 1, 'liq', `liq ${px(f.p)}`);
+    else edge.push(f);
   }
-  // labels must not overlap: each lane keeps the last label's y
+  for (const m of marks) { lo = Math.min(lo, m.p); hi = Math.max(hi, m.p); }
+  const pad = (hi - lo) * 0.05; lo -= pad; hi += pad;
+  const Y = (p) => T + (1 - (p - lo) / (hi - lo)) * (H - T - B);
+  const lanes = view.classic ? { classic: [60, 840] } : { long: [20, 440], short: [460, 880] };
+  for (const [name, [x1, x2]] of Object.entries(lanes)) {
+    root.append(svg('text', { x: (x1 + x2) / 2, y: 13, 'text-anchor': 'middle', class: 'lane-title', text: name === 'classic' ? 'classic grid' : name + ' leg' }));
+  }
+  for (const f of edge) {
+    const [x1, x2] = lanes[f.lane] || lanes.long;
+    const up = f.p > hi;
+    root.append(svg('text', { x: (x1 + x2) / 2, y: up ? T + 10 : H - 4, 'text-anchor': 'middle', class: 'liq-far', text: `liq ${px(f.p)} ${up ? '↑' : '↓'} off scale` }));
+  }
   const lastY = {};
   marks.sort((a, b) => b.p - a.p);
   for (const m of marks) {
     const [x1, x2] = lanes[m.lane] || lanes.long;
+    const w = x2 - x1;
     const y = Y(m.p);
     const g = svg('g', m.order ? { class: m.cls, 'data-order': m.order } : { class: m.cls });
-    const isOrder = Boolean(m.order);
-    g.append(svg('line', { x1, x2: isOrder ? x1 + (x2 - x1) * 0.45 : x2, y1: y, y2: y }));
-    const key = m.lane + (isOrder ? 'o' : 'l');
-    let ly = y + 4;
+    const lineFrom = m.col === 2 ? x1 + w * 0.62 : x1;
+    g.append(svg('line', { x1: lineFrom, x2, y1: y, y2: y }));
+    const key = m.lane + m.col;
+    let ly = y - 3;
     if (lastY[key] !== undefined && ly - lastY[key] < 12) ly = lastY[key] + 12;
     lastY[key] = ly;
-    g.append(svg('text', { x: isOrder ? x1 + 4 : x2 - 4, y: ly - 6, 'text-anchor': isOrder ? 'start' : 'end', text: m.label }));
+    const tx = m.col === 0 ? x1 + 2 : m.col === 1 ? x1 + w * 0.34 : x2 - 2;
+    g.append(svg('text', { x: tx, y: ly, 'text-anchor': m.col === 2 ? 'end' : 'start', text: m.label }));
     root.append(g);
   }
   if (market !== null) {
     const y = Y(market);
+    const text = `market ${px(market)}${view.price ? '' : ' (last report)'}`;
+    const tw = text.length * 7.2 + 10;
     root.append(svg('line', { x1: 0, x2: W, y1: y, y2: y, class: 'market' }));
-    root.append(svg('text', { x: W - 4, y: y - 4, 'text-anchor': 'end', class: 'market-label', 'data-field': 'market', text: `market ${market.toFixed(2)}${view.price ? '' : ' (last report)'}` }));
+    root.append(svg('rect', { x: W / 2 - tw / 2, y: y + 2, width: tw, height: 15, rx: 3, class: 'market-bg' }));
+    root.append(svg('text', { x: W / 2, y: y + 13.5, 'text-anchor': 'middle', class: 'market-label', 'data-field': 'market', text }));
   }
   return root;
 }
@@ -287,8 +320,8 @@ function symbolTable(a) {
 }
 
 function legText(l) {
-  if (l.level !== null) return `L${l.level} · ${l.size} @ ${l.avg_entry ?? '–'} · cycle ${l.cycle}`;
-  return num(l.size) ? `${l.size}` : `flat · cycle ${l.cycle}`;
+  if (l.level !== null) return `L${l.level} · ${l.size} @ ${px(l.avg_entry)} · cycle ${l.cycle}`;
+  return num(l.size) ? `size ${l.size}` : `flat · cycle ${l.cycle}`;
 }
 
 function tabsFor(id, current) {
@@ -349,9 +382,9 @@ function ladderSection(v, id) {
   if (v.plan) facts.push(`plan locked ${when(v.plan.locked_at)} · base step ${pct(v.plan.base_step, 3)} · take-profit ${pct(v.plan.take_profit, 3)} · max level ${v.plan.max_level}`);
   for (const l of v.legs) {
     facts.push(`${l.leg}: cycle ${l.cycle} · ${l.level !== null ? 'level ' + l.level + ' of ' + l.max_level : 'flat'} · size ${l.size}` +
-      (l.avg_entry ? ` · avg ${l.avg_entry}` : '') + (l.take_profit_price ? ` · TP ${Number(l.take_profit_price).toFixed(2)}` : '') +
+      (l.avg_entry ? ` · avg ${px(l.avg_entry)}` : '') + (l.take_profit_price ? ` · TP ${px(l.take_profit_price)}` : '') +
       (l.take_profit_distance !== null ? ` (${pct(l.take_profit_distance)} away)` : '') +
-      (l.liq_price ? ` · liq ${l.liq_price}` : '') +
+      (l.liq_price ? ` · liq ${px(l.liq_price)}` : '') +
       (l.level_up_budget !== null ? ` · level-ups ${l.level_ups_in_window}/${l.level_up_budget} in window` : '') + (l.tp_safety ? ' · TP SAFETY' : ''));
   }
   if (v.classic) facts.push(`classic generation ${v.classic.generation} built ${when(v.classic.built_at)} around ${v.classic.reference_price} · realised ${usd(v.classic.realised_pnl)} · fees ${usd(v.classic.fees)}${v.classic.stopped ? ' · STOPPED: ' + v.classic.stopped : ''}`);

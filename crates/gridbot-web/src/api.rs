@@ -31,16 +31,24 @@ pub(crate) struct AppState {
     pub(crate) reader: Arc<Mutex<StatusReader>>,
     /// The running bot's prices and counters, once it is attached.
     pub(crate) live: Arc<RwLock<Option<LiveBoard>>>,
+    /// The server is stopping: long-lived responses (the change stream) end.
+    pub(crate) closing: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
-    pub(crate) fn new(config: Arc<BotConfig>, web: &WebConfig, live: Arc<RwLock<Option<LiveBoard>>>) -> Self {
+    pub(crate) fn new(
+        config: Arc<BotConfig>,
+        web: &WebConfig,
+        live: Arc<RwLock<Option<LiveBoard>>>,
+        closing: Arc<std::sync::atomic::AtomicBool>,
+    ) -> Self {
         Self {
             config,
             token: web.token.clone(),
             reads_need_token: !web.bind.ip().is_loopback(),
             reader: Arc::new(Mutex::new(StatusReader::new())),
             live,
+            closing,
         }
     }
 

@@ -100,6 +100,8 @@ pub enum WebError {
 pub struct WebServer {
     addr: SocketAddr,
     live: Arc<RwLock<Option<LiveBoard>>>,
+    /// Set on stop: open change streams end, so the graceful shutdown does not wait forever.
+    closing: Arc<std::sync::atomic::AtomicBool>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -107,13 +109,18 @@ pub struct WebServer {
 impl WebServer {
     /// Binds `web.bind` and serves the accounts of `config` on a thread of its own.
     pub fn start(config: Arc<BotConfig>, web: &WebConfig) -> Result<Self, WebError> {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_io().build().map_err(WebError::Runtime)?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .build()
+            .map_err(WebError::Runtime)?;
         let listener = runtime
             .block_on(tokio::net::TcpListener::bind(web.bind))
             .map_err(|source| WebError::Bind { addr: web.bind, source })?;
         let addr = listener.local_addr().map_err(|source| WebError::Bind { addr: web.bind, source })?;
         let live = Arc::new(RwLock::new(None));
-        let app = api::router(api::AppState::new(config, web, Arc::clone(&live)));
+        let closing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let app = api::router(api::AppState::new(config, web, Arc::clone(&live), Arc::clone(&closing)));
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("gridbot-web".into())
@@ -134,7 +141,7 @@ impl WebServer {
             "web listening on http://{addr} (dashboard, control API and /metrics{})",
             if web.token.is_some() { "" } else { "; no token: stop/resume disabled" }
         );
-        Ok(Self { addr, live, shutdown: Some(tx), thread: Some(thread) })
+        Ok(Self { addr, live, closing, shutdown: Some(tx), thread: Some(thread) })
     }
 
     /// The address it listens on (the real port when the configuration said 0).
@@ -157,6 +164,7 @@ impl WebServer {
     }
 
     fn shutdown_now(&mut self) {
+        self.closing.store(true, std::sync::atomic::Ordering::Relaxed);
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }

@@ -41,11 +41,17 @@ impl Watch {
     async fn next_event(&mut self) -> Option<Event> {
         if !self.hello_sent {
             self.hello_sent = true;
+            // What the page is about to read is the baseline: a change after it is news.
+            let config = std::sync::Arc::clone(&self.state.config);
+            self.stamps = Some(tokio::task::spawn_blocking(move || StatusReader::stamps(&config)).await.ok()?);
             let data = serde_json::to_string(&self.ids()).ok()?;
             return Some(Event::default().event("hello").retry(Duration::from_secs(2)).data(data));
         }
         loop {
             tokio::time::sleep(LOOK_EVERY).await;
+            if self.state.closing.load(std::sync::atomic::Ordering::Relaxed) {
+                return None; // the server stops: end the stream, the page reconnects later
+            }
             let config = std::sync::Arc::clone(&self.state.config);
             let stamps = tokio::task::spawn_blocking(move || StatusReader::stamps(&config)).await.ok()?;
             let changed: Vec<String> = match &self.stamps {
@@ -80,7 +86,7 @@ impl Watch {
 /// The change stream.
 pub(crate) async fn changes(State(state): State<AppState>, headers: HeaderMap) -> Reply {
     authorise(&state, &headers, false)?;
-    let watch = Watch { state, hello_sent: false, stamps: None, prices: String::new(), prices_sent: Instant::now() };
+    let watch = Watch { state, hello_sent: false, stamps: None, prices: "[]".to_owned(), prices_sent: Instant::now() };
     let events = futures_util::stream::unfold(watch, |mut w| async move {
         let event = w.next_event().await?;
         Some((Ok::<_, Infallible>(event), w))

@@ -271,3 +271,33 @@ fn the_pages_json_follows_the_files_and_recentre_is_guarded() {
     );
     server.stop();
 }
+
+#[test]
+fn the_change_stream_says_hello_then_what_changed() {
+    use std::io::{BufRead, BufReader, Write};
+    let config = Arc::new(setup("stream", "web:\n  bind: 127.0.0.1:0\n"));
+    let server = WebServer::start(Arc::clone(&config), config.web.as_ref().unwrap()).unwrap();
+    let mut tcp = std::net::TcpStream::connect(server.addr()).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
+    write!(tcp, "GET /api/stream HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n").unwrap();
+    let mut lines = BufReader::new(tcp).lines();
+    let mut seen = Vec::new();
+    let mut wait_for = |needle: &str, seen: &mut Vec<String>| {
+        for line in lines.by_ref() {
+            let line = line.unwrap_or_else(|e| panic!("{e} after {seen:?}"));
+            seen.push(line.clone());
+            if line.contains(needle) {
+                return;
+            }
+        }
+        panic!("no {needle}: {seen:?}");
+    };
+    wait_for("text/event-stream", &mut seen);
+    wait_for("event: hello", &mut seen);
+    wait_for("acca", &mut seen);
+    // The emergency flag appears: the stream names the account.
+    std::fs::write(flag(&config), "test\n").unwrap();
+    wait_for("event: change", &mut seen);
+    wait_for("acca", &mut seen);
+    server.stop();
+}

@@ -42,5 +42,6 @@ pub use credentials::{Credentials, EmptyCredential};
 /// Which Bybit (or Bybit-compatible server): re-exported from gridbot-core.
 pub use gridbot_core::Environment;
 pub use rest::endpoints::ApiKeyInfo;
+pub use rest::stats::{ClassReading, LATENCY_BUCKETS_S, RequestStats};
 pub use rest::{BybitClient, BybitError, ClientConfig, Pause, ThreadSleep};
 pub use wire::DecodeError;

@@ -225,7 +225,9 @@ impl MultiAccountBot {
         let mut routes: BTreeMap<String, HashMap<String, Vec<Arc<EventQueue>>>> = BTreeMap::new();
         let mut all: BTreeMap<String, Vec<Arc<EventQueue>>> = BTreeMap::new();
         for account in &config.accounts {
-            let client: Arc<dyn Exchange + Send + Sync> = Arc::new(client(account, options)?);
+            let client = client(account, options)?;
+            let requests = client.stats();
+            let client: Arc<dyn Exchange + Send + Sync> = Arc::new(client);
             let market_clock = (options.market_clock && account.environment == EnvironmentName::Sim)
                 .then(|| Arc::clone(market_clocks.entry(account.ws_public_url.clone()).or_default()));
             if let (Some(mc), Some(first)) = (&market_clock, account.symbols.first())
@@ -275,7 +277,8 @@ impl MultiAccountBot {
                 }
             };
             let summary = trading.summary_handle();
-            let live = trading.live_handle();
+            let mut live = trading.live_handle();
+            live.requests = Some(requests);
             let id = account.account_id.clone();
             let worker = std::thread::Builder::new()
                 .name(format!("gridbot-{id}"))

@@ -11,6 +11,7 @@
 
 use std::sync::{Arc, Mutex};
 
+pub use gridbot_bybit::{ClassReading, LATENCY_BUCKETS_S, RequestStats};
 use gridbot_core::{Price, Symbol};
 
 use crate::account::AccountSummary;
@@ -65,6 +66,8 @@ pub struct LiveAccount {
     pub id: String,
     pub(crate) summary: Arc<Mutex<AccountSummary>>,
     pub(crate) prices: SharedPrices,
+    /// Its REST client's request counts and latencies (live trading over Bybit's API).
+    pub(crate) requests: Option<Arc<RequestStats>>,
 }
 
 /// What one account looks like now.
@@ -76,6 +79,9 @@ pub struct LiveReading {
     pub summary: AccountSummary,
     /// Each symbol's top of book.
     pub prices: Vec<LivePrice>,
+    /// Its REST requests by endpoint class (orders, queries, public), when it trades over the API.
+    #[serde(skip)]
+    pub requests: Option<[ClassReading; 3]>,
 }
 
 /// Every account of a running bot; cheap to clone, safe to read from any thread.
@@ -96,6 +102,7 @@ impl LiveBoard {
             account: a.id.clone(),
             summary: a.summary.lock().map(|s| s.clone()).unwrap_or_default(),
             prices: a.prices.read(),
+            requests: a.requests.as_ref().map(|r| r.read()),
         })
     }
 

@@ -195,7 +195,8 @@ async fn metrics_page(State(state): State<AppState>, headers: HeaderMap) -> Repl
     let s = state.clone();
     let text = blocking(move || {
         let mut reader = s.reader.lock().map_err(|_| ApiError::internal("status reader poisoned"))?;
-        Ok::<_, ApiError>(metrics::render(&reader.all(&s.config)))
+        let live = s.live.read().ok().and_then(|l| l.as_ref().map(LiveBoard::all)).unwrap_or_default();
+        Ok::<_, ApiError>(metrics::render_with_live(&reader.all(&s.config), &live))
     })
     .await??;
     Ok(([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response())

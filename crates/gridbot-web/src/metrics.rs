@@ -16,7 +16,7 @@ struct Family {
     name: &'static str,
     kind: &'static str,
     help: &'static str,
-    samples: Vec<(String, String)>,
+    samples: Vec<(&'static str, String, String)>,
 }
 
 impl Family {
@@ -25,18 +25,23 @@ impl Family {
     }
 
     fn add(&mut self, labels: &[(&str, &str)], value: impl ToString) {
+        self.add_named("", labels, value);
+    }
+
+    /// A sample of the family's `name` + `suffix` (a histogram's `_bucket`, `_sum`, `_count`).
+    fn add_named(&mut self, suffix: &'static str, labels: &[(&str, &str)], value: impl ToString) {
         let labels: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{}\"", escape(v))).collect();
-        self.samples.push((labels.join(","), value.to_string()));
+        self.samples.push((suffix, labels.join(","), value.to_string()));
     }
 
     fn write(&self, out: &mut String) {
         let _ = writeln!(out, "# HELP {} {}", self.name, self.help);
         let _ = writeln!(out, "# TYPE {} {}", self.name, self.kind);
-        for (labels, value) in &self.samples {
+        for (suffix, labels, value) in &self.samples {
             if labels.is_empty() {
-                let _ = writeln!(out, "{} {value}", self.name);
+                let _ = writeln!(out, "{}{suffix} {value}", self.name);
             } else {
-                let _ = writeln!(out, "{}{{{labels}}} {value}", self.name);
+                let _ = writeln!(out, "{}{suffix}{{{labels}}} {value}", self.name);
             }
         }
     }
@@ -169,6 +174,54 @@ pub fn render(accounts: &[AccountStatus]) -> String {
     out
 }
 
+/// [`render`], plus what only the running bot's workers know: per account the events processed,
+/// orders placed, fills, reconciliations, and its REST requests — counts by endpoint class and
+/// outcome, and a latency histogram per class.
+#[must_use]
+pub fn render_with_live(accounts: &[AccountStatus], live: &[gridbot_engine::live::LiveReading]) -> String {
+    let mut out = render(accounts);
+    if live.is_empty() {
+        return out;
+    }
+    let mut events = Family::new("gridbot_events_processed_total", "counter", "Events the account's worker processed.");
+    let mut placed = Family::new("gridbot_orders_placed_total", "counter", "Orders the account's strategies placed.");
+    let mut fills = Family::new("gridbot_fills_total", "counter", "Fills of the account's orders the worker applied.");
+    let mut reconciliations =
+        Family::new("gridbot_reconciliations_total", "counter", "Reconciliations with the exchange after start.");
+    let mut requests =
+        Family::new("gridbot_rest_requests_total", "counter", "REST request attempts by endpoint class and outcome.");
+    let mut latency = Family::new(
+        "gridbot_rest_request_duration_seconds",
+        "histogram",
+        "REST request attempts by endpoint class: time from send to the whole reply read.",
+    );
+    for r in live {
+        let account = r.account.as_str();
+        events.add(&[("account", account)], r.summary.events);
+        placed.add(&[("account", account)], r.summary.strategy.orders_placed);
+        fills.add(&[("account", account)], r.summary.strategy.fills);
+        reconciliations.add(&[("account", account)], r.summary.reconciliations);
+        let Some(classes) = &r.requests else { continue };
+        for (class, c) in ["orders", "queries", "public"].iter().zip(classes) {
+            requests.add(&[("account", account), ("class", class), ("outcome", "ok")], c.ok);
+            requests.add(&[("account", account), ("class", class), ("outcome", "error")], c.failed);
+            for (bound, n) in gridbot_engine::live::LATENCY_BUCKETS_S.iter().zip(&c.buckets) {
+                let le = bound.to_string();
+                latency.add_named("_bucket", &[("account", account), ("class", class), ("le", &le)], n);
+            }
+            latency.add_named("_bucket", &[("account", account), ("class", class), ("le", "+Inf")], c.count);
+            #[allow(clippy::cast_precision_loss)]
+            let sum = c.sum_us as f64 / 1e6;
+            latency.add_named("_sum", &[("account", account), ("class", class)], format!("{sum:.6}"));
+            latency.add_named("_count", &[("account", account), ("class", class)], c.count);
+        }
+    }
+    for family in [events, placed, fills, reconciliations, requests, latency] {
+        family.write(&mut out);
+    }
+    out
+}
+
 /// The process figures Prometheus users expect (`process_*`, as the official clients name them),
 /// read from `/proc/self` on Linux; elsewhere none.
 fn process_families() -> Vec<Family> {
@@ -285,6 +338,44 @@ mod tests {
                 let name = line.split(['{', ' ']).next().unwrap();
                 assert_eq!(name, current, "sample outside its family: {line}");
             }
+        }
+    }
+
+    #[test]
+    fn live_counters_and_rest_latency_histograms() {
+        let stats = gridbot_engine::live::RequestStats::default();
+        let orders = gridbot_bybit_class("orders");
+        stats.record(orders, std::time::Duration::from_millis(3), true);
+        stats.record(orders, std::time::Duration::from_millis(40), false);
+        let mut summary = gridbot_engine::AccountSummary { account: "main".into(), events: 12, ..Default::default() };
+        summary.strategy.orders_placed = 5;
+        let live = gridbot_engine::live::LiveReading {
+            account: "main".into(),
+            summary,
+            prices: vec![],
+            requests: Some(stats.read()),
+        };
+        let text = render_with_live(&[], &[live]);
+        for line in [
+            "# TYPE gridbot_rest_request_duration_seconds histogram",
+            "gridbot_events_processed_total{account=\"main\"} 12",
+            "gridbot_orders_placed_total{account=\"main\"} 5",
+            "gridbot_rest_requests_total{account=\"main\",class=\"orders\",outcome=\"ok\"} 1",
+            "gridbot_rest_requests_total{account=\"main\",class=\"orders\",outcome=\"error\"} 1",
+            "gridbot_rest_request_duration_seconds_bucket{account=\"main\",class=\"orders\",le=\"0.005\"} 1",
+            "gridbot_rest_request_duration_seconds_bucket{account=\"main\",class=\"orders\",le=\"0.05\"} 2",
+            "gridbot_rest_request_duration_seconds_bucket{account=\"main\",class=\"orders\",le=\"+Inf\"} 2",
+            "gridbot_rest_request_duration_seconds_sum{account=\"main\",class=\"orders\"} 0.043000",
+            "gridbot_rest_request_duration_seconds_count{account=\"main\",class=\"orders\"} 2",
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}:\n{text}");
+        }
+    }
+
+    fn gridbot_bybit_class(name: &str) -> gridbot_bybit::rest::limits::EndpointClass {
+        match name {
+            "orders" => gridbot_bybit::rest::limits::EndpointClass::Orders,
+            _ => gridbot_bybit::rest::limits::EndpointClass::Queries,
         }
     }
 }

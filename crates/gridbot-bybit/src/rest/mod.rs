@@ -13,6 +13,7 @@
 pub mod endpoints;
 mod exchange;
 pub mod limits;
+pub mod stats;
 
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -197,6 +198,7 @@ pub struct BybitClient {
     limiter: RateLimiter,
     clock_offset_ms: AtomicI64,
     jitter: Mutex<XorShift64>,
+    stats: Arc<stats::RequestStats>,
 }
 
 impl std::fmt::Debug for BybitClient {
@@ -244,8 +246,15 @@ impl BybitClient {
             limiter: RateLimiter::new(config.rate_limits),
             clock_offset_ms: AtomicI64::new(0),
             jitter: Mutex::new(XorShift64::new(config.jitter_seed)),
+            stats: Arc::default(),
             config,
         }
+    }
+
+    /// What its requests did so far (shared: readers see it grow).
+    #[must_use]
+    pub fn stats(&self) -> Arc<stats::RequestStats> {
+        Arc::clone(&self.stats)
     }
 
     /// The settings.
@@ -282,7 +291,9 @@ impl BybitClient {
         loop {
             self.wait_for_slot(call.class);
             let started = std::time::Instant::now();
-            let error = match self.send_once(call) {
+            let sent = self.send_once(call);
+            self.stats.record(call.class, started.elapsed(), sent.is_ok());
+            let error = match sent {
                 Ok(body) => {
                     tracing::trace!(path = call.path, ms = started.elapsed().as_millis(), attempt, "rest ok");
                     return Ok(body);

@@ -153,7 +153,12 @@ impl TradingAccount {
     /// What the dashboard reads of this account while it runs.
     #[must_use]
     pub fn live_handle(&self) -> LiveAccount {
-        LiveAccount { id: self.id.clone(), summary: Arc::clone(&self.shared), prices: self.prices.clone() }
+        LiveAccount {
+            id: self.id.clone(),
+            summary: Arc::clone(&self.shared),
+            prices: self.prices.clone(),
+            requests: None,
+        }
     }
 
     /// The account id.

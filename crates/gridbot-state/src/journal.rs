@@ -433,9 +433,51 @@ impl Journal {
         Ok(out)
     }
 
-    /// The newest execution (trade or funding), if any.
+    /// The newest execution (trade or funding), if any — read from the time index alone.
     pub fn last_fill(&self) -> Result<Option<JournalFill>, JournalError> {
-        Ok(self.trades_page(&TradeFilter::default(), 0, 1)?.0.pop())
+        let newest: Option<i64> = self
+            .conn
+            .query_row("SELECT rowid FROM executions ORDER BY exec_ms DESC, rowid DESC LIMIT 1", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| self.sql(e))?;
+        let Some(rowid) = newest else { return Ok(None) };
+        let row: (String, String, String, String, String, String, String, String, bool, Option<String>, i64) = self
+            .conn
+            .query_row(
+                "SELECT exec_id, order_link_id, symbol, side, exec_type, price, qty, fee, is_maker, realised_pnl, exec_ms
+                 FROM executions WHERE rowid = ?1",
+                params![rowid],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                        r.get(8)?,
+                        r.get(9)?,
+                        r.get(10)?,
+                    ))
+                },
+            )
+            .map_err(|e| self.sql(e))?;
+        let (exec_id, order_link_id, symbol, side, exec_type, price, qty, fee, is_maker, pnl, exec_ms) = row;
+        Ok(Some(JournalFill {
+            exec_id,
+            order_link_id,
+            symbol,
+            side,
+            exec_type,
+            price: self.dec("price", &price)?,
+            qty: self.dec("qty", &qty)?,
+            fee: self.dec("fee", &fee)?,
+            is_maker,
+            realised_pnl: pnl.map(|p| self.dec("realised_pnl", &p)).transpose()?,
+            exec_ms,
+        }))
     }
 
     /// Records an equity snapshot.
@@ -613,7 +655,7 @@ impl Journal {
             .map_err(|e| self.sql(e))?;
         let query = format!(
             "SELECT exec_id, order_link_id, symbol, side, exec_type, price, qty, fee, is_maker, realised_pnl, exec_ms
-             FROM executions{filter_sql} ORDER BY exec_ms DESC, exec_id DESC LIMIT {limit} OFFSET {offset}"
+             FROM executions{filter_sql} ORDER BY exec_ms DESC, rowid DESC LIMIT {limit} OFFSET {offset}"
         );
         let mut stmt = self.conn.prepare(&query).map_err(|e| self.sql(e))?;
         let rows = stmt

@@ -3,7 +3,7 @@
 //!
 //! Decisions:
 //! - **No framework, no chart library.** The page is plain DOM and inline SVG drawn by
-//!   `app.js` (≈ 30 KB all told, far under the 500 KB budget); there is nothing to vendor,
+//!   `app.js` (≈ 38 KB all told, far under the 500 KB budget); there is nothing to vendor,
 //!   licence or keep patched, and the charts are as exact as the JSON behind them.
 //! - **The token lives in the page's memory only** (typed into the header field, sent as
 //!   `Authorization: Bearer` on the actions, never stored in a cookie or `localStorage`), so

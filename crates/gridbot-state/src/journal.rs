@@ -223,6 +223,29 @@ pub struct WalletReading {
     pub im_rate: Decimal,
 }
 
+/// The columns [`fill_row`] reads, in its order.
+const FILL_COLUMNS: &str =
+    "exec_id, order_link_id, symbol, side, exec_type, price, qty, fee, is_maker, realised_pnl, exec_ms";
+
+/// An execution row as stored (decimals still text).
+type FillRow = (String, String, String, String, String, String, String, String, bool, Option<String>, i64);
+
+fn fill_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<FillRow> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
 /// One account's journal.
 pub struct Journal {
     conn: Connection,
@@ -260,6 +283,23 @@ impl Journal {
 
     fn sql(&self, source: rusqlite::Error) -> JournalError {
         JournalError::Sqlite { path: self.path.clone(), source }
+    }
+
+    fn fill(&self, row: FillRow) -> Result<JournalFill, JournalError> {
+        let (exec_id, order_link_id, symbol, side, exec_type, price, qty, fee, is_maker, pnl, exec_ms) = row;
+        Ok(JournalFill {
+            exec_id,
+            order_link_id,
+            symbol,
+            side,
+            exec_type,
+            price: self.dec("price", &price)?,
+            qty: self.dec("qty", &qty)?,
+            fee: self.dec("fee", &fee)?,
+            is_maker,
+            realised_pnl: pnl.map(|p| self.dec("realised_pnl", &p)).transpose()?,
+            exec_ms,
+        })
     }
 
     fn dec(&self, column: &'static str, text: &str) -> Result<Decimal, JournalError> {
@@ -441,43 +481,11 @@ impl Journal {
             .optional()
             .map_err(|e| self.sql(e))?;
         let Some(rowid) = newest else { return Ok(None) };
-        let row: (String, String, String, String, String, String, String, String, bool, Option<String>, i64) = self
+        let row = self
             .conn
-            .query_row(
-                "SELECT exec_id, order_link_id, symbol, side, exec_type, price, qty, fee, is_maker, realised_pnl, exec_ms
-                 FROM executions WHERE rowid = ?1",
-                params![rowid],
-                |r| {
-                    Ok((
-                        r.get(0)?,
-                        r.get(1)?,
-                        r.get(2)?,
-                        r.get(3)?,
-                        r.get(4)?,
-                        r.get(5)?,
-                        r.get(6)?,
-                        r.get(7)?,
-                        r.get(8)?,
-                        r.get(9)?,
-                        r.get(10)?,
-                    ))
-                },
-            )
+            .query_row(&format!("SELECT {FILL_COLUMNS} FROM executions WHERE rowid = ?1"), params![rowid], fill_row)
             .map_err(|e| self.sql(e))?;
-        let (exec_id, order_link_id, symbol, side, exec_type, price, qty, fee, is_maker, pnl, exec_ms) = row;
-        Ok(Some(JournalFill {
-            exec_id,
-            order_link_id,
-            symbol,
-            side,
-            exec_type,
-            price: self.dec("price", &price)?,
-            qty: self.dec("qty", &qty)?,
-            fee: self.dec("fee", &fee)?,
-            is_maker,
-            realised_pnl: pnl.map(|p| self.dec("realised_pnl", &p)).transpose()?,
-            exec_ms,
-        }))
+        self.fill(row).map(Some)
     }
 
     /// Records an equity snapshot.
@@ -654,44 +662,13 @@ impl Journal {
             )
             .map_err(|e| self.sql(e))?;
         let query = format!(
-            "SELECT exec_id, order_link_id, symbol, side, exec_type, price, qty, fee, is_maker, realised_pnl, exec_ms
-             FROM executions{filter_sql} ORDER BY exec_ms DESC, rowid DESC LIMIT {limit} OFFSET {offset}"
+            "SELECT {FILL_COLUMNS} FROM executions{filter_sql} ORDER BY exec_ms DESC, rowid DESC LIMIT {limit} OFFSET {offset}"
         );
         let mut stmt = self.conn.prepare(&query).map_err(|e| self.sql(e))?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(values.iter()), |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, String>(6)?,
-                    r.get::<_, String>(7)?,
-                    r.get::<_, bool>(8)?,
-                    r.get::<_, Option<String>>(9)?,
-                    r.get::<_, i64>(10)?,
-                ))
-            })
-            .map_err(|e| self.sql(e))?;
+        let rows = stmt.query_map(rusqlite::params_from_iter(values.iter()), fill_row).map_err(|e| self.sql(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (exec_id, order_link_id, symbol, side, exec_type, price, qty, fee, is_maker, pnl, exec_ms) =
-                row.map_err(|e| self.sql(e))?;
-            out.push(JournalFill {
-                exec_id,
-                order_link_id,
-                symbol,
-                side,
-                exec_type,
-                price: self.dec("price", &price)?,
-                qty: self.dec("qty", &qty)?,
-                fee: self.dec("fee", &fee)?,
-                is_maker,
-                realised_pnl: pnl.map(|p| self.dec("realised_pnl", &p)).transpose()?,
-                exec_ms,
-            });
+            out.push(self.fill(row.map_err(|e| self.sql(e))?)?);
         }
         Ok((out, total))
     }

@@ -8,7 +8,9 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use gridbot_core::time::{format_iso8601, parse_utc, utc_day_start};
-use gridbot_state::TradeFilter;
+use gridbot_engine::config::BotConfig;
+use gridbot_engine::operator::StatusReader;
+use gridbot_state::{Journal, JournalFill, TradeFilter};
 
 use crate::api::{ApiError, AppState, Reply, authorise, blocking, json};
 use crate::views;
@@ -69,6 +71,32 @@ fn history_query(raw: Option<&str>) -> Result<(TradeFilter, u32, u32), ApiError>
     Ok((filter, page, per_page))
 }
 
+/// Runs `read` with the shared status reader on the blocking pool.
+async fn with_reader<T: Send + 'static>(
+    state: &AppState,
+    read: impl FnOnce(&mut StatusReader, &BotConfig) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let s = state.clone();
+    blocking(move || {
+        let mut reader = s.reader.lock().map_err(|_| ApiError::internal("status reader poisoned"))?;
+        read(&mut reader, &s.config)
+    })
+    .await?
+}
+
+/// Runs `read` on `account`'s journal on the blocking pool; `T::default()` while it has none.
+async fn with_journal<T: Default + Send + 'static>(
+    state: &AppState,
+    account: String,
+    read: impl FnOnce(&Journal) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    with_reader(state, move |reader, config| match reader.journal(config, &account) {
+        Some(j) => read(j),
+        None => Ok(T::default()),
+    })
+    .await
+}
+
 /// `GET /api/accounts/{id}/symbols/{symbol}`: the ladder.
 pub(crate) async fn symbol(
     State(state): State<AppState>,
@@ -78,15 +106,13 @@ pub(crate) async fn symbol(
     authorise(&state, &headers, false)?;
     state.known(&id)?;
     let price = state.live_price(&id, &symbol);
-    let s = state.clone();
-    let view = blocking(move || {
-        let mut reader = s.reader.lock().map_err(|_| ApiError::internal("status reader poisoned"))?;
-        let snapshot = reader.snapshot(&s.config, &id);
-        let positions = reader.journal(&s.config, &id).and_then(|j| j.latest_positions().ok()).unwrap_or_default();
-        let account = s.config.accounts.iter().find(|a| a.account_id == id);
-        Ok::<_, ApiError>(snapshot.and_then(|snap| views::symbol_view(&snap, &symbol, account, &positions, price)))
+    let view = with_reader(&state, move |reader, config| {
+        let snapshot = reader.snapshot(config, &id);
+        let positions = reader.journal(config, &id).and_then(|j| j.latest_positions().ok()).unwrap_or_default();
+        let account = config.accounts.iter().find(|a| a.account_id == id);
+        Ok(snapshot.and_then(|snap| views::symbol_view(&snap, &symbol, account, &positions, price)))
     })
-    .await??;
+    .await?;
     match view {
         Some(v) => Ok(json(StatusCode::OK, &v)),
         None => Err(ApiError::new(StatusCode::NOT_FOUND, "no such symbol in the account's state")),
@@ -97,12 +123,7 @@ pub(crate) async fn symbol(
 pub(crate) async fn positions(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Reply {
     authorise(&state, &headers, false)?;
     state.known(&id)?;
-    let s = state.clone();
-    let rows = blocking(move || {
-        let mut reader = s.reader.lock().map_err(|_| ApiError::internal("status reader poisoned"))?;
-        Ok::<_, ApiError>(reader.journal(&s.config, &id).and_then(|j| j.latest_positions().ok()).unwrap_or_default())
-    })
-    .await??;
+    let rows = with_journal(&state, id, |j| Ok(j.latest_positions()?)).await?;
     Ok(json(StatusCode::OK, &rows))
 }
 
@@ -116,15 +137,9 @@ pub(crate) async fn trades(
     authorise(&state, &headers, false)?;
     state.known(&id)?;
     let (filter, page, per_page) = history_query(query.as_deref())?;
-    let s = state.clone();
-    let (rows, total) = blocking(move || {
-        let mut reader = s.reader.lock().map_err(|_| ApiError::internal("status reader poisoned"))?;
-        match reader.journal(&s.config, &id) {
-            Some(j) => j.trades_page(&filter, (page - 1).saturating_mul(per_page), per_page).map_err(ApiError::from),
-            None => Ok((Vec::new(), 0)),
-        }
-    })
-    .await??;
+    let (rows, total) =
+        with_journal(&state, id, move |j| Ok(j.trades_page(&filter, (page - 1).saturating_mul(per_page), per_page)?))
+            .await?;
     Ok(json(StatusCode::OK, &serde_json::json!({ "page": page, "per_page": per_page, "total": total, "rows": rows })))
 }
 
@@ -138,43 +153,40 @@ pub(crate) async fn trades_csv(
     authorise(&state, &headers, false)?;
     state.known(&id)?;
     let (filter, _, _) = history_query(query.as_deref())?;
-    let s = state.clone();
     let name = format!("gridbot-{id}-trades.csv");
-    let text = blocking(move || {
-        let mut reader = s.reader.lock().map_err(|_| ApiError::internal("status reader poisoned"))?;
-        let rows = match reader.journal(&s.config, &id) {
-            Some(j) => j.trades_page(&filter, 0, MAX_CSV_ROWS)?.0,
-            None => Vec::new(),
-        };
-        let mut out =
-            String::from("time_utc,exec_ms,symbol,side,type,price,qty,fee,maker,realised_pnl,order_link_id,exec_id\n");
-        for r in rows {
-            let _ = writeln!(
-                out,
-                "{},{},{},{},{},{},{},{},{},{},{},{}",
-                format_iso8601(r.exec_ms),
-                r.exec_ms,
-                r.symbol,
-                r.side,
-                r.exec_type,
-                r.price,
-                r.qty,
-                r.fee,
-                r.is_maker,
-                r.realised_pnl.map(|p| p.to_string()).unwrap_or_default(),
-                csv_field(&r.order_link_id),
-                csv_field(&r.exec_id)
-            );
-        }
-        Ok::<_, ApiError>(out)
-    })
-    .await??;
+    let rows = with_journal(&state, id, move |j| Ok(j.trades_page(&filter, 0, MAX_CSV_ROWS)?.0)).await?;
+    let text = csv_of(rows);
     let disposition = format!("attachment; filename=\"{name}\"");
     Ok((
         [(header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()), (header::CONTENT_DISPOSITION, disposition)],
         text,
     )
         .into_response())
+}
+
+/// The history as CSV, one row per fill.
+fn csv_of(rows: Vec<JournalFill>) -> String {
+    let mut out =
+        String::from("time_utc,exec_ms,symbol,side,type,price,qty,fee,maker,realised_pnl,order_link_id,exec_id\n");
+    for r in rows {
+        let _ = writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{},{},{},{}",
+            format_iso8601(r.exec_ms),
+            r.exec_ms,
+            r.symbol,
+            r.side,
+            r.exec_type,
+            r.price,
+            r.qty,
+            r.fee,
+            r.is_maker,
+            r.realised_pnl.map(|p| p.to_string()).unwrap_or_default(),
+            csv_field(&r.order_link_id),
+            csv_field(&r.exec_id)
+        );
+    }
+    out
 }
 
 /// A CSV field, quoted when it holds a comma, quote or line break.
@@ -206,15 +218,13 @@ pub(crate) async fn equity(
             other => return Err(bad(format!("unknown parameter {other:?} (days)"))),
         }
     }
-    let s = state.clone();
-    let view = blocking(move || {
-        let mut reader = s.reader.lock().map_err(|_| ApiError::internal("status reader poisoned"))?;
-        let Some(j) = reader.journal(&s.config, &id) else { return Ok(views::equity_view(&[])) };
+    let view = with_journal(&state, id, move |j| {
         let end = j.latest_wallet()?.map_or(i64::MAX, |w| w.at_ms);
         let start = days.map_or(0, |d| end.saturating_sub(d.saturating_mul(86_400_000)));
-        Ok::<_, ApiError>(views::equity_view(&j.equity_curve(start, end)?))
+        Ok(Some(views::equity_view(&j.equity_curve(start, end)?)))
     })
-    .await??;
+    .await?
+    .unwrap_or_else(|| views::equity_view(&[]));
     Ok(json(StatusCode::OK, &view))
 }
 
@@ -222,13 +232,11 @@ pub(crate) async fn equity(
 pub(crate) async fn risk(State(state): State<AppState>, Path(id): Path<String>, headers: HeaderMap) -> Reply {
     authorise(&state, &headers, false)?;
     state.known(&id)?;
-    let s = state.clone();
     let account = id.clone();
-    let (snapshot, status) = blocking(move || {
-        let mut reader = s.reader.lock().map_err(|_| ApiError::internal("status reader poisoned"))?;
-        Ok::<_, ApiError>((reader.snapshot(&s.config, &account), reader.account(&s.config, &account)))
+    let (snapshot, status) = with_reader(&state, move |reader, config| {
+        Ok((reader.snapshot(config, &account), reader.account(config, &account)))
     })
-    .await??;
+    .await?;
     let params = state.config.accounts.iter().find(|a| a.account_id == id).map(|a| a.risk.clone());
     let legs: Vec<serde_json::Value> = snapshot
         .iter()
@@ -280,15 +288,7 @@ pub(crate) async fn events(
             other => return Err(bad(format!("unknown parameter {other:?} (limit)"))),
         }
     }
-    let s = state.clone();
-    let rows = blocking(move || {
-        let mut reader = s.reader.lock().map_err(|_| ApiError::internal("status reader poisoned"))?;
-        Ok::<_, ApiError>(match reader.journal(&s.config, &id) {
-            Some(j) => j.recent_events(limit)?,
-            None => Vec::new(),
-        })
-    })
-    .await??;
+    let rows = with_journal(&state, id, move |j| Ok(j.recent_events(limit)?)).await?;
     let rows: Vec<serde_json::Value> = rows
         .into_iter()
         .map(|(at_ms, kind, symbol, message)| {

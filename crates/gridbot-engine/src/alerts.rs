@@ -13,13 +13,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 pub use gridbot_strategy::records::AlertKind;
 
 use crate::config::{TelegramConfig, scrub};
+use crate::outbox::Outbox;
 
 /// The emoji a Telegram message starts with.
 const fn icon(kind: AlertKind) -> &'static str {
@@ -51,8 +51,7 @@ pub struct TelegramStats {
 
 /// The Telegram notifier thread.
 pub struct Telegram {
-    tx: Option<SyncSender<Job>>,
-    thread: Option<JoinHandle<()>>,
+    outbox: Outbox<Job>,
     stats: Arc<TelegramStats>,
 }
 
@@ -206,7 +205,6 @@ pub(crate) fn error_kind(e: &ureq::Error) -> &'static str {
 impl Telegram {
     /// Starts the notifier thread.
     pub fn start(config: TelegramConfig) -> std::io::Result<Self> {
-        let (tx, rx) = sync_channel::<Job>(256);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(10)))
@@ -214,20 +212,17 @@ impl Telegram {
             .into();
         let stats = Arc::new(TelegramStats::default());
         let worker = Worker { config, agent, buckets: HashMap::new(), stats: Arc::clone(&stats) };
-        let thread = std::thread::Builder::new().name("gridbot-telegram".into()).spawn(move || worker.run(&rx))?;
-        Ok(Self { tx: Some(tx), thread: Some(thread), stats })
+        let outbox = Outbox::start("gridbot-telegram", 256, move |rx| worker.run(rx))?;
+        Ok(Self { outbox, stats })
     }
 
     /// Queues `text` for `chat_id`; never waits. False when the queue was full (dropped).
     pub fn send(&self, chat_id: &str, text: String) -> bool {
-        let Some(tx) = &self.tx else { return false };
-        match tx.try_send(Job { chat_id: chat_id.to_owned(), text }) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.stats.suppressed.fetch_add(1, Ordering::Relaxed);
-                false
-            }
+        let sent = self.outbox.send(Job { chat_id: chat_id.to_owned(), text });
+        if !sent {
+            self.stats.suppressed.fetch_add(1, Ordering::Relaxed);
         }
+        sent
     }
 
     /// Counters.
@@ -238,20 +233,7 @@ impl Telegram {
 
     /// Sends what is queued, then stops the thread.
     pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        self.tx.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Telegram {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.outbox.stop();
     }
 }
 
@@ -317,7 +299,7 @@ mod tests {
     /// (path, body) of every request.
     type Seen = Arc<Mutex<Vec<(String, String)>>>;
 
-    fn server() -> (String, Seen, JoinHandle<()>) {
+    fn server() -> (String, Seen, std::thread::JoinHandle<()>) {
         let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
         let url = format!("http://{}", server.server_addr().to_ip().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));

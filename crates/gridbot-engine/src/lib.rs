@@ -45,6 +45,7 @@ pub mod latency;
 pub mod live;
 pub mod log_context;
 pub mod operator;
+mod outbox;
 pub mod persist;
 pub mod queue;
 pub mod webhook;

@@ -11,11 +11,11 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use crate::config::{WebhookConfig, WebhookFormat};
+use crate::outbox::Outbox;
 
 /// Counters of the webhook notifier.
 #[derive(Debug, Default)]
@@ -30,8 +30,7 @@ pub struct WebhookStats {
 
 /// The webhook notifier thread; stops (after sending what is queued) when stopped or dropped.
 pub struct Webhook {
-    tx: Option<SyncSender<String>>,
-    thread: Option<JoinHandle<()>>,
+    outbox: Outbox<String>,
     stats: Arc<WebhookStats>,
 }
 
@@ -137,7 +136,6 @@ impl Worker {
 impl Webhook {
     /// Starts the notifier thread.
     pub fn start(config: WebhookConfig) -> std::io::Result<Self> {
-        let (tx, rx) = sync_channel::<String>(256);
         let agent: ureq::Agent = ureq::Agent::config_builder()
             .http_status_as_error(false)
             .timeout_global(Some(Duration::from_secs(10)))
@@ -154,20 +152,17 @@ impl Webhook {
             paused_until: None,
             stats: Arc::clone(&stats),
         };
-        let thread = std::thread::Builder::new().name("gridbot-webhook".into()).spawn(move || worker.run(&rx))?;
-        Ok(Self { tx: Some(tx), thread: Some(thread), stats })
+        let outbox = Outbox::start("gridbot-webhook", 256, move |rx| worker.run(rx))?;
+        Ok(Self { outbox, stats })
     }
 
     /// Queues `text`; false when it was dropped (queue full).
     pub fn send(&self, text: String) -> bool {
-        let Some(tx) = &self.tx else { return false };
-        match tx.try_send(text) {
-            Ok(()) => true,
-            Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.stats.suppressed.fetch_add(1, Ordering::Relaxed);
-                false
-            }
+        let sent = self.outbox.send(text);
+        if !sent {
+            self.stats.suppressed.fetch_add(1, Ordering::Relaxed);
         }
+        sent
     }
 
     /// Its counters.
@@ -178,20 +173,7 @@ impl Webhook {
 
     /// Sends what is queued and stops.
     pub fn stop(mut self) {
-        self.shutdown();
-    }
-
-    fn shutdown(&mut self) {
-        self.tx.take();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-impl Drop for Webhook {
-    fn drop(&mut self) {
-        self.shutdown();
+        self.outbox.stop();
     }
 }
 

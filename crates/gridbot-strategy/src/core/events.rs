@@ -82,14 +82,23 @@ impl AccountCore {
         let mut filled = false;
         for e in list {
             let Some(i) = self.slot_of(&e.symbol) else { continue };
-            self.heard.note(&e);
             let applied = self.symbols[i].grid.apply(GridEvent::Execution(&e), now);
+            // A fill of an order the grid does not track has no PnL the grid could tell: it
+            // stays unheard (and does not move the newest execution the legs reflect), and the
+            // reconciliation it asks for (or, if that never runs, the next start) journals it
+            // as a fill missed live — with its PnL.
+            let untracked = matches!(applied.reconcile, Some(ReconcileReason::UntrackedFill { .. }));
+            if !untracked {
+                self.heard.note(&e);
+            }
             filled |= applied.filled;
-            if applied.filled && self.last_execution.as_ref().is_none_or(|(_, t)| e.exec_time_ms >= *t) {
+            if applied.filled && !untracked && self.last_execution.as_ref().is_none_or(|(_, t)| e.exec_time_ms >= *t) {
                 self.last_execution = Some((e.exec_id.clone(), e.exec_time_ms));
             }
             self.remember_level_ups(i, &applied.notes, now);
-            rows.push(JournalRecord::Execution { execution: Box::new(e), realised_pnl: applied.realised_pnl });
+            if !untracked {
+                rows.push(JournalRecord::Execution { execution: Box::new(e), realised_pnl: applied.realised_pnl });
+            }
             if !touched.contains(&i) {
                 touched.push(i);
             }

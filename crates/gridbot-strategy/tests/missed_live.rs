@@ -16,6 +16,9 @@ use gridbot_risk::RiskParams;
 use gridbot_strategy::{AccountCore, CoreEvent, CoreStart, JournalRecord, ReconcileReason, Venue, drive, open_symbol};
 use support::{btc, core_events, progressive_btc, sim};
 
+/// exec_id → (realised PnL, fee, type), first row wins (the journal's INSERT OR IGNORE).
+type Journal = BTreeMap<String, (Option<Decimal>, Decimal, ExecType)>;
+
 #[test]
 fn fills_missed_over_a_dropped_stream_are_journaled_once_with_the_exchanges_pnl() {
     let (sim, ex) = sim(100_000, 16 * DAY_MS);
@@ -112,8 +115,7 @@ fn fills_of_untracked_orders_under_the_emergency_stop_are_journaled_with_their_p
     let (sim, ex) = sim(100_000, 16 * DAY_MS);
     let config = progressive_btc(0.2);
     let now = ex.server_time().unwrap();
-    let journal: std::cell::RefCell<BTreeMap<String, (Option<Decimal>, Decimal, ExecType)>> =
-        std::cell::RefCell::new(BTreeMap::new());
+    let journal: std::cell::RefCell<Journal> = std::cell::RefCell::new(BTreeMap::new());
     let mut gate = || true;
     let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_| {} };
     let mut feed = |core: &mut AccountCore, event: CoreEvent, now: i64, venue: &mut Venue<'_>| {

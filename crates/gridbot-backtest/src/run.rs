@@ -236,14 +236,14 @@ impl Bench<'_> {
     /// Feeds `event` and everything it causes.
     fn feed(&mut self, core: &mut AccountCore, event: CoreEvent, now: i64) {
         let mut gate = || true;
-        let mut venue = Venue { exchange: &self.ex, may_send: &mut gate, durable: &mut |_| {} };
+        let mut venue = Venue { exchange: &self.ex, may_send: &mut gate, durable: &mut |_, _| {} };
         let carried = drive(core, &mut venue, event, now, false);
         self.take(core, carried, now);
         let mut pending = Vec::new();
         core_events(&self.ex, self.sim.drain_events(), &self.symbols, &mut pending);
         while !pending.is_empty() {
             for event in std::mem::take(&mut pending) {
-                let mut venue = Venue { exchange: &self.ex, may_send: &mut gate, durable: &mut |_| {} };
+                let mut venue = Venue { exchange: &self.ex, may_send: &mut gate, durable: &mut |_, _| {} };
                 let carried = drive(core, &mut venue, event, now, false);
                 self.take(core, carried, now);
             }

@@ -23,8 +23,10 @@ pub struct Venue<'a> {
     /// `false` sends nothing (live: the emergency-stop flag exists).
     pub may_send: &'a mut dyn FnMut() -> bool,
     /// Makes the core's state durable before the next batch ([`Effect::SaveNow`]; live: the
-    /// snapshot written and synced; a backtest: nothing).
-    pub durable: &'a mut dyn FnMut(&AccountCore),
+    /// journal rows given — the event's so far, such as the start of a rebuild — then the
+    /// snapshot, written and synced; a backtest: nothing). Rows made durable here are counted
+    /// in [`Carried::durable_records`] and stay in [`Carried::records`].
+    pub durable: &'a mut dyn FnMut(&AccountCore, &[JournalRecord]),
 }
 
 impl std::fmt::Debug for Venue<'_> {
@@ -51,6 +53,8 @@ pub struct Carried {
     pub alerts: Vec<Alert>,
     /// Journal records, in order.
     pub records: Vec<JournalRecord>,
+    /// How many of `records` (the first ones) the venue already made durable.
+    pub durable_records: usize,
     /// The state changed in a way worth saving.
     pub save: bool,
     /// The batches sent, in order.
@@ -100,7 +104,10 @@ fn carry(
             Effect::Record(r) => out.records.push(r),
             Effect::Alert(a) => out.alerts.push(a),
             Effect::Save => out.save = true,
-            Effect::SaveNow => (venue.durable)(core),
+            Effect::SaveNow => {
+                (venue.durable)(core, &out.records[out.durable_records..]);
+                out.durable_records = out.records.len();
+            }
         }
     }
 }

@@ -44,7 +44,7 @@ fn config() -> SymbolConfig {
 /// `until` (inclusive), one candle at a time.
 fn trade(sim: &SimExchange, ex: &SimAccount, core: &mut AccountCore, until: i64) {
     let mut gate = || true;
-    let mut venue = Venue { exchange: ex, may_send: &mut gate, durable: &mut |_| {} };
+    let mut venue = Venue { exchange: ex, may_send: &mut gate, durable: &mut |_, _| {} };
     let mut feed = |core: &mut AccountCore, event: CoreEvent, now: i64| {
         let mut pending = vec![event];
         while !pending.is_empty() {
@@ -202,12 +202,12 @@ fn an_emergency_stop_and_resume_keep_the_classic_inventory() {
     let generation = core.snapshot(t0).symbols[&btc()].classic.as_ref().map(|s| s.generation);
     // The operator stops the account; the market moves on and resting levels fill meanwhile.
     let mut gate = || true;
-    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_| {} };
+    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_, _| {} };
     let stop_at = ex.server_time().unwrap();
     drive(&mut core, &mut venue, CoreEvent::EmergencyStop { on: true, reason: None }, stop_at, false);
     trade(&sim, &ex, &mut core, stop_at + 3 * HOUR_MS);
     let resumed = ex.server_time().unwrap();
-    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_| {} };
+    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_, _| {} };
     drive(&mut core, &mut venue, CoreEvent::EmergencyStop { on: false, reason: None }, resumed, false);
     drive(&mut core, &mut venue, CoreEvent::Resume, resumed, false);
     let fills_before = core.stats().strategy.fills;
@@ -278,4 +278,46 @@ fn a_progressive_restart_journals_the_fills_made_while_away_with_their_pnl() {
         .sum();
     let booked = after - before;
     assert!((journaled - booked).abs() < Decimal::new(1, 6), "journal {journaled} vs exchange {booked}");
+}
+
+/// A rebuild — here an operator's recentre — is journaled and made durable before its first
+/// cancel goes out: a kill between the orders and the journal must not leave a market close
+/// the journal cannot explain (found by the chaos runner).
+#[test]
+fn a_rebuild_is_journaled_and_durable_before_its_first_order() {
+    let (sim, ex) = sim(100_000, HOUR_MS);
+    let t0 = ex.server_time().unwrap();
+    let opened = open_symbol(&ex, "cls", &config(), None, None, t0, false).unwrap();
+    let start_state = CoreStart { wallet: Some(ex.wallet().unwrap()), ..CoreStart::default() };
+    let mut core = AccountCore::new("cls", RiskParams::default(), vec![opened.core], start_state);
+    trade(&sim, &ex, &mut core, t0 + 6 * HOUR_MS);
+    let log = std::cell::RefCell::new(Vec::<String>::new());
+    let mut gate = || {
+        log.borrow_mut().push("send".into());
+        true
+    };
+    let mut durable = |core: &AccountCore, rows: &[gridbot_strategy::JournalRecord]| {
+        let rebuilding = core.snapshot(0).symbols[&btc()].classic.as_ref().is_some_and(|c| c.rebuilding.is_some());
+        let journaled = rows.iter().any(|r| {
+            matches!(
+                r,
+                gridbot_strategy::JournalRecord::Grid {
+                    change: gridbot_strategy::GridChange::RebuildStarted { .. },
+                    ..
+                }
+            )
+        });
+        log.borrow_mut().push(format!("durable rebuilding={rebuilding} journaled={journaled}"));
+    };
+    let now = ex.server_time().unwrap();
+    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut durable };
+    let carried = drive(&mut core, &mut venue, CoreEvent::Recentre { symbol: btc(), profile: None }, now, false);
+    let log = log.into_inner();
+    assert_eq!(
+        log.first().map(String::as_str),
+        Some("durable rebuilding=true journaled=true"),
+        "the state and the journal's row are on disk first: {log:?}"
+    );
+    assert!(log.iter().any(|l| l == "send"), "then the cancels go out: {log:?}");
+    assert!(carried.durable_records >= 1 && carried.durable_records <= carried.records.len());
 }

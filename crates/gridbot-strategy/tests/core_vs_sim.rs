@@ -23,7 +23,7 @@ fn the_core_trades_days_of_real_minutes_against_the_in_process_simulator() {
     let start_state = CoreStart { wallet: Some(ex.wallet().unwrap()), ..CoreStart::default() };
     let mut core = AccountCore::new("core", RiskParams::default(), vec![opened.core], start_state);
     let mut gate = || true;
-    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_| {} };
+    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_, _| {} };
     let mut feed = |core: &mut AccountCore, event: CoreEvent, now: i64| {
         let mut pending = vec![event];
         while !pending.is_empty() {

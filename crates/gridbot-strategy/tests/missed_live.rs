@@ -28,7 +28,7 @@ fn fills_missed_over_a_dropped_stream_are_journaled_once_with_the_exchanges_pnl(
     let start_state = CoreStart { wallet: Some(ex.wallet().unwrap()), ..CoreStart::default() };
     let mut core = AccountCore::new("miss", RiskParams::default(), vec![opened.core], start_state);
     let mut gate = || true;
-    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_| {} };
+    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_, _| {} };
     // exec_id → (realised PnL, fee, type), first row wins (the journal's INSERT OR IGNORE).
     let mut journal: BTreeMap<String, (Option<Decimal>, Decimal, ExecType)> = BTreeMap::new();
     let mut rows = 0usize;
@@ -117,7 +117,7 @@ fn fills_of_untracked_orders_under_the_emergency_stop_are_journaled_with_their_p
     let now = ex.server_time().unwrap();
     let journal: std::cell::RefCell<Journal> = std::cell::RefCell::new(BTreeMap::new());
     let mut gate = || true;
-    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_| {} };
+    let mut venue = Venue { exchange: &ex, may_send: &mut gate, durable: &mut |_, _| {} };
     let mut feed = |core: &mut AccountCore, event: CoreEvent, now: i64, venue: &mut Venue<'_>| {
         let mut pending = vec![event];
         while !pending.is_empty() {

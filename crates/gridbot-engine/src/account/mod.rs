@@ -263,9 +263,13 @@ impl TradingAccount {
             }
             true
         };
-        // A new classic generation is on disk before its first orders go out.
+        // A new classic generation, and the journal's record of why, are on disk before its
+        // first orders go out.
         let persister = &self.persister;
-        let mut durable = |core: &AccountCore| {
+        let mut durable = |core: &AccountCore, rows: &[gridbot_strategy::JournalRecord]| {
+            for row in rows {
+                persister.send(Record::Journal(row.clone()));
+            }
             let snapshot = core.snapshot(now);
             if snapshot.validate().is_ok() && !persister.save_now(snapshot, Duration::from_secs(5)) {
                 tracing::warn!("the state was not on disk within 5 s before a new grid's first orders");
@@ -281,7 +285,8 @@ impl TradingAccount {
         for alert in &carried.alerts {
             self.alerts.send(alert);
         }
-        for row in std::mem::take(&mut carried.records) {
+        let already = carried.durable_records;
+        for row in std::mem::take(&mut carried.records).into_iter().skip(already) {
             self.persister.send(Record::Journal(row));
         }
         if let Some(slot) = &self.tape
@@ -369,7 +374,7 @@ impl TradingAccount {
         let record = self.tape.is_some();
         let flag = &self.emergency_flag;
         let mut gate = || !flag.exists();
-        let mut venue = Venue { exchange: &*self.exchange, may_send: &mut gate, durable: &mut |_| {} };
+        let mut venue = Venue { exchange: &*self.exchange, may_send: &mut gate, durable: &mut |_, _| {} };
         let (snapshot, mut carried) = checked_snapshot(&mut self.core, &mut venue, now, record);
         carried.save = false;
         self.carry_out(carried);

@@ -53,6 +53,14 @@ struct Inventory {
 #[derive(Debug, Clone, PartialEq)]
 struct Rebuild {
     reason: RecentreReason,
+    /// Its start was noted (journaled, and the state made durable, before its first cancel).
+    announced: bool,
+}
+
+impl Rebuild {
+    const fn new(reason: RecentreReason) -> Self {
+        Self { reason, announced: false }
+    }
 }
 
 /// The classic range grid on one symbol.
@@ -127,7 +135,7 @@ impl ClassicGrid {
     /// Starts a rebuild (recentre), e.g. after the core found the exchange disagreeing.
     pub fn request_rebuild(&mut self, reason: RecentreReason) {
         if self.rebuild.is_none() {
-            self.rebuild = Some(Rebuild { reason });
+            self.rebuild = Some(Rebuild::new(reason));
         }
     }
 
@@ -147,7 +155,7 @@ impl ClassicGrid {
             self.settings.progression = gridbot_grid::Progression::Geometric;
             self.settings.take_profit = Some(p.take_profit());
         }
-        self.rebuild = Some(Rebuild { reason: RecentreReason::Operator { profile } });
+        self.rebuild = Some(Rebuild::new(RecentreReason::Operator { profile }));
         Ok(())
     }
 
@@ -550,6 +558,16 @@ impl ClassicGrid {
     /// Cancel → close → stop or build.
     fn rebuild_commands(&mut self, ctx: &DecisionContext<'_>, notes: &mut Vec<Note>, out: &mut Vec<Command>) {
         let Some(rebuild) = self.rebuild.clone() else { return };
+        // Every rebuild — found by the grid, asked by an operator, a resume or a start — is
+        // journaled and on disk before its first cancel or close goes out.
+        if !rebuild.announced
+            && let Some(state) = &self.state
+        {
+            notes.push(Note::RebuildStarted { generation: state.generation, reason: rebuild.reason.clone() });
+            if let Some(r) = self.rebuild.as_mut() {
+                r.announced = true;
+            }
+        }
         if !self.orders.list.is_empty() {
             for i in 0..self.orders.list.len() {
                 let w = &self.orders.list[i];
@@ -634,8 +652,7 @@ impl ClassicGrid {
                 if reason.stops_the_grid() {
                     self.stats.risk_closes += 1;
                 }
-                notes.push(Note::RebuildStarted { generation: state.generation, reason: reason.clone() });
-                self.rebuild = Some(Rebuild { reason });
+                self.rebuild = Some(Rebuild::new(reason));
             }
         }
         if self.rebuild.is_some() {
@@ -813,8 +830,10 @@ impl ClassicGrid {
             && let Some(r) = c.rebuilding.take()
             && self.rebuild.is_none()
         {
-            self.rebuild =
-                Some(Rebuild { reason: RecentreReason::Interrupted { was: r.reason, stops: r.stops_the_grid } });
+            self.rebuild = Some(Rebuild {
+                reason: RecentreReason::Interrupted { was: r.reason, stops: r.stops_the_grid },
+                announced: true, // journaled when it began
+            });
         }
         for (i, l) in [&state.long, &state.short].into_iter().enumerate() {
             self.inventory[i] =
@@ -845,7 +864,7 @@ impl ClassicGrid {
         if let Some(s) = self.state.as_mut()
             && s.stopped.take().is_some()
         {
-            self.rebuild = Some(Rebuild { reason: RecentreReason::Resumed });
+            self.rebuild = Some(Rebuild::new(RecentreReason::Resumed));
         }
     }
 

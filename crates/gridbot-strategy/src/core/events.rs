@@ -83,11 +83,13 @@ impl AccountCore {
         for e in list {
             let Some(i) = self.slot_of(&e.symbol) else { continue };
             let applied = self.symbols[i].grid.apply(GridEvent::Execution(&e), now);
-            // A fill of an order the grid does not track has no PnL the grid could tell: it
-            // stays unheard (and does not move the newest execution the legs reflect), and the
-            // reconciliation it asks for (or, if that never runs, the next start) journals it
-            // as a fill missed live — with its PnL.
-            let untracked = matches!(applied.reconcile, Some(ReconcileReason::UntrackedFill { .. }));
+            // A fill of an order a progressive grid does not track has no PnL the grid could
+            // tell: it stays unheard (and does not move the newest execution the legs reflect),
+            // and the reconciliation it asks for (or, if that never runs, the next start)
+            // journals it as a fill missed live — with its PnL. (A classic grid's catch-up
+            // replays missed fills through this very path, so its fills keep being journaled.)
+            let untracked = matches!(self.symbols[i].grid, Grid::Progressive(_))
+                && matches!(applied.reconcile, Some(ReconcileReason::UntrackedFill { .. }));
             if !untracked {
                 self.heard.note(&e);
             }

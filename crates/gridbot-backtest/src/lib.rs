@@ -25,9 +25,10 @@
 //!   `result.json`, bit for bit.
 //!
 //! ```no_run
-//! use gridbot_backtest::{AccountSpec, BacktestSettings, MarketData, Window, run};
-//! # fn spec() -> AccountSpec { unimplemented!() }
-//! let spec: AccountSpec = spec(); // symbols, grids and risk, as an account file says
+//! use gridbot_backtest::{BacktestSettings, MarketData, Window, run, spec_of};
+//! // Symbols, grids and risk, as the account file says (its secrets are not needed).
+//! let account = gridbot_config::load_account_for_backtest("config/backtest-example.yaml".as_ref())?;
+//! let spec = spec_of(&account);
 //! let symbol = spec.symbols[0].symbol.clone();
 //! let data = MarketData::load(&[(symbol, "data/btc_1m.csv.gz".into())])?;
 //! let result = run(&spec, &data, &BacktestSettings::default(), Window::default(), &mut |_| {})?;

@@ -21,20 +21,24 @@
 //! - A partial fill leaves the level working; after `partial_fill_timeout_ms` the rest is
 //!   cancelled and the filled part is turned around at the next level.
 
+mod inventory;
 mod policy;
+mod rebuild;
 
 use std::collections::VecDeque;
 
 use gridbot_core::{
-    Decimal, ExecType, Execution, Instrument, Leg, Order, OrderRequest, OrderRole, OrderStatus, Price, Qty,
-    RejectReason, Side, TimeInForce, decimal_to_f64,
+    Decimal, ExecType, Execution, Instrument, Leg, Order, OrderRequest, OrderRole, OrderStatus, Price, RejectReason,
+    Side, TimeInForce, decimal_to_f64,
 };
 use gridbot_grid::{Bias, ClassicPlan};
 use gridbot_recovery::{LinkTag, NonceSource};
 use gridbot_risk::{LegPair, OrderView};
 use gridbot_state::{ClassicSlot, ClassicState, LegState, SymbolState};
 
+use self::inventory::Inventory;
 pub use self::policy::{ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy, recentre_reason};
+use self::rebuild::Rebuild;
 use crate::command::{Command, Outcome};
 use crate::grid::{Applied, Calm, DecisionContext, GridEvent, Note, StrategyStats};
 use crate::lifecycle::{OrderEvent, OrderState};
@@ -42,26 +46,6 @@ use crate::market::MarketView;
 use crate::reasons::{RecentreReason, ReconcileReason};
 use crate::reconcile::ClassicSync;
 use crate::working::{WorkingOrder, WorkingOrders, may_exist};
-
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-struct Inventory {
-    size: Qty,
-    avg: Option<Decimal>,
-}
-
-/// A rebuild in progress: cancel → close → (stop | build).
-#[derive(Debug, Clone, PartialEq)]
-struct Rebuild {
-    reason: RecentreReason,
-    /// Its start was noted (journaled, and the state made durable, before its first cancel).
-    announced: bool,
-}
-
-impl Rebuild {
-    const fn new(reason: RecentreReason) -> Self {
-        Self { reason, announced: false }
-    }
-}
 
 /// The classic range grid on one symbol.
 #[derive(Debug, Clone)]
@@ -132,46 +116,10 @@ impl ClassicGrid {
         &mut self.nonces
     }
 
-    /// Starts a rebuild (recentre), e.g. after the core found the exchange disagreeing.
-    pub fn request_rebuild(&mut self, reason: RecentreReason) {
-        if self.rebuild.is_none() {
-            self.rebuild = Some(Rebuild::new(reason));
-        }
-    }
-
-    /// An operator's recentre, with a new profile if one is given (its spacing, levels per side
-    /// and take-profit replace the configured layout until the next start). Refused while the
-    /// grid is stopped (resume restarts it) or a rebuild is already under way.
-    pub fn operator_recentre(&mut self, profile: Option<gridbot_grid::Profile>) -> Result<(), String> {
-        if self.state.as_ref().is_some_and(|s| s.stopped.is_some()) {
-            return Err("the grid is stopped by its stop-loss: resume restarts it".into());
-        }
-        if let Some(r) = &self.rebuild {
-            return Err(format!("a rebuild is already under way ({})", r.reason));
-        }
-        if let Some(p) = profile {
-            self.settings.layout =
-                LayoutSpec::AroundMarket { spacing: p.spacing(), levels_per_side: p.levels_per_side() };
-            self.settings.progression = gridbot_grid::Progression::Geometric;
-            self.settings.take_profit = Some(p.take_profit());
-        }
-        self.rebuild = Some(Rebuild::new(RecentreReason::Operator { profile }));
-        Ok(())
-    }
-
     /// The account tag its orders carry.
     #[must_use]
     pub fn account_tag(&self) -> &str {
         &self.account_tag
-    }
-
-    /// Forgets the working orders (cancelled by the caller) and takes each leg's inventory
-    /// from the exchange's positions: (size, average price).
-    pub fn resync(&mut self, long: (Qty, Option<Price>), short: (Qty, Option<Price>)) {
-        self.orders.clear();
-        for (i, (size, avg)) in [long, short].into_iter().enumerate() {
-            self.inventory[i] = Inventory { size, avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()) };
-        }
     }
 
     /// Applies what a reconciliation (or the start) found: carry on with the orders, or take
@@ -201,25 +149,6 @@ impl ClassicGrid {
             ClassicSync::Agrees { .. } => {}
         }
         sync.to_string()
-    }
-
-    /// After catching up: when the grid's inventory is not the exchange's (fills the history
-    /// did not show, a trade by hand), the exchange's is taken as it is — never closed, the
-    /// grid keeps its levels — and the sentence for a warning is returned.
-    pub fn keep_inventory(&mut self, long: (Qty, Option<Price>), short: (Qty, Option<Price>)) -> Option<String> {
-        let ours = self.leg_sizes();
-        if ours.long == long.0 && ours.short == short.0 {
-            return None;
-        }
-        let text = format!(
-            "classic grid inventory long {} short {} differs from the exchange's long {} short {}: taking the \
-             exchange's as it is (not closed); the grid keeps its levels",
-            ours.long, ours.short, long.0, short.0
-        );
-        for (i, (size, avg)) in [long, short].into_iter().enumerate() {
-            self.inventory[i] = Inventory { size, avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()) };
-        }
-        Some(text)
     }
 
     /// The leg a level's order trades.
@@ -409,36 +338,6 @@ impl ClassicGrid {
         applied
     }
 
-    /// Returns the PnL an exit realises.
-    fn fill_inventory(&mut self, leg: Leg, side: Side, price: Price, qty: Qty, fee: Decimal) -> Option<Decimal> {
-        let inv = &mut self.inventory[li(leg)];
-        let (p, q) = (price.as_decimal(), qty.as_decimal());
-        if let Some(s) = self.state.as_mut() {
-            s.fees += fee;
-        }
-        if side == leg.entry_side() {
-            let size = inv.size.as_decimal();
-            let total = size + q;
-            inv.avg = (inv.avg.unwrap_or(Decimal::ZERO) * size + p * q).checked_div(total).map(|a| a.round_dp(16));
-            inv.size = Qty::new(total).unwrap_or(inv.size);
-            None
-        } else {
-            let avg = inv.avg.unwrap_or(p);
-            let pnl = gridbot_core::usdt(match leg {
-                Leg::Long => (p - avg) * q,
-                Leg::Short => (avg - p) * q,
-            });
-            if let Some(s) = self.state.as_mut() {
-                s.realised_pnl += pnl;
-            }
-            inv.size = inv.size.checked_sub(qty).unwrap_or(Qty::ZERO);
-            if inv.size.is_zero() {
-                inv.avg = None;
-            }
-            Some(pnl)
-        }
-    }
-
     /// A level's order is over: its slot moves one level on with the opposite side.
     fn turn_around(&mut self, w: &WorkingOrder) {
         if w.tag.role != OrderRole::ClassicLevel || w.filled.is_zero() {
@@ -539,60 +438,6 @@ impl ClassicGrid {
         let w = &mut self.orders.list[i];
         w.on(OrderEvent::CancelSent, now_ms);
         out.push(Command::Cancel { symbol: self.instrument.symbol().clone(), link_id: w.link_id.clone() });
-    }
-
-    fn market_close(&mut self, leg: Leg, out: &mut Vec<Command>) {
-        let size = self.inventory[li(leg)].size;
-        if size.is_zero() {
-            return;
-        }
-        let tag = self.tag(leg, OrderRole::Close, 0);
-        if let Ok(id) = tag.encode() {
-            let request =
-                OrderRequest::market(self.instrument.symbol().clone(), leg.exit_side(), size, leg.position_idx(), id)
-                    .reduce_only();
-            self.push_place(request, tag, out);
-        }
-    }
-
-    /// Cancel → close → stop or build.
-    fn rebuild_commands(&mut self, ctx: &DecisionContext<'_>, notes: &mut Vec<Note>, out: &mut Vec<Command>) {
-        let Some(rebuild) = self.rebuild.clone() else { return };
-        // Every rebuild — found by the grid, asked by an operator, a resume or a start — is
-        // journaled and on disk before its first cancel or close goes out.
-        if !rebuild.announced
-            && let Some(state) = &self.state
-        {
-            notes.push(Note::RebuildStarted { generation: state.generation, reason: rebuild.reason.clone() });
-            if let Some(r) = self.rebuild.as_mut() {
-                r.announced = true;
-            }
-        }
-        if !self.orders.list.is_empty() {
-            for i in 0..self.orders.list.len() {
-                let w = &self.orders.list[i];
-                if !w.state.cancel_sent() && w.tag.role != OrderRole::Close && !w.state.cancel_rejected() {
-                    self.push_cancel(i, ctx.now_ms, out);
-                }
-            }
-            return;
-        }
-        if self.inventory.iter().any(|i| !i.size.is_zero()) {
-            for leg in Leg::BOTH {
-                self.market_close(leg, out);
-            }
-            return;
-        }
-        self.rebuild = None;
-        if rebuild.reason.stops_the_grid() {
-            if let Some(s) = self.state.as_mut() {
-                s.stopped = Some(rebuild.reason.to_string());
-            }
-            return;
-        }
-        if let Some(mid) = ctx.market.mid() {
-            self.build(mid, ctx.now_ms, notes, &rebuild.reason);
-        }
     }
 
     fn track_mid(&mut self, market: &MarketView, now_ms: i64) {
@@ -845,27 +690,12 @@ impl ClassicGrid {
         }
     }
 
-    /// Each leg's inventory.
-    #[must_use]
-    pub fn leg_sizes(&self) -> LegPair<Qty> {
-        LegPair { long: self.inventory[0].size, short: self.inventory[1].size }
-    }
-
     /// True while a rebuild, a partial fill, a cancel, an unconfirmed place or a market order
     /// is in flight.
     #[must_use]
     pub fn settling(&self) -> bool {
         self.rebuild.is_some()
             || self.orders.list.iter().any(|w| w.unsettled() || w.tag.role != OrderRole::ClassicLevel)
-    }
-
-    /// An operator resumed the account: a stopped grid is rebuilt.
-    pub fn resume(&mut self) {
-        if let Some(s) = self.state.as_mut()
-            && s.stopped.take().is_some()
-        {
-            self.rebuild = Some(Rebuild::new(RecentreReason::Resumed));
-        }
     }
 
     /// Counters.

@@ -1,0 +1,86 @@
+//! A classic grid's inventory per leg — size and average entry — as its fills move it, and as
+//! it is taken from the exchange when a restart or a reconciliation finds it different.
+
+use gridbot_core::{Decimal, Leg, Price, Qty, Side};
+use gridbot_risk::LegPair;
+
+use super::{ClassicGrid, li};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(super) struct Inventory {
+    pub(super) size: Qty,
+    pub(super) avg: Option<Decimal>,
+}
+
+impl ClassicGrid {
+    /// Forgets the working orders (cancelled by the caller) and takes each leg's inventory
+    /// from the exchange's positions: (size, average price).
+    pub fn resync(&mut self, long: (Qty, Option<Price>), short: (Qty, Option<Price>)) {
+        self.orders.clear();
+        for (i, (size, avg)) in [long, short].into_iter().enumerate() {
+            self.inventory[i] = Inventory { size, avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()) };
+        }
+    }
+
+    /// After catching up: when the grid's inventory is not the exchange's (fills the history
+    /// did not show, a trade by hand), the exchange's is taken as it is — never closed, the
+    /// grid keeps its levels — and the sentence for a warning is returned.
+    pub fn keep_inventory(&mut self, long: (Qty, Option<Price>), short: (Qty, Option<Price>)) -> Option<String> {
+        let ours = self.leg_sizes();
+        if ours.long == long.0 && ours.short == short.0 {
+            return None;
+        }
+        let text = format!(
+            "classic grid inventory long {} short {} differs from the exchange's long {} short {}: taking the \
+             exchange's as it is (not closed); the grid keeps its levels",
+            ours.long, ours.short, long.0, short.0
+        );
+        for (i, (size, avg)) in [long, short].into_iter().enumerate() {
+            self.inventory[i] = Inventory { size, avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()) };
+        }
+        Some(text)
+    }
+
+    /// Returns the PnL an exit realises.
+    pub(super) fn fill_inventory(
+        &mut self,
+        leg: Leg,
+        side: Side,
+        price: Price,
+        qty: Qty,
+        fee: Decimal,
+    ) -> Option<Decimal> {
+        let inv = &mut self.inventory[li(leg)];
+        let (p, q) = (price.as_decimal(), qty.as_decimal());
+        if let Some(s) = self.state.as_mut() {
+            s.fees += fee;
+        }
+        if side == leg.entry_side() {
+            let size = inv.size.as_decimal();
+            let total = size + q;
+            inv.avg = (inv.avg.unwrap_or(Decimal::ZERO) * size + p * q).checked_div(total).map(|a| a.round_dp(16));
+            inv.size = Qty::new(total).unwrap_or(inv.size);
+            None
+        } else {
+            let avg = inv.avg.unwrap_or(p);
+            let pnl = gridbot_core::usdt(match leg {
+                Leg::Long => (p - avg) * q,
+                Leg::Short => (avg - p) * q,
+            });
+            if let Some(s) = self.state.as_mut() {
+                s.realised_pnl += pnl;
+            }
+            inv.size = inv.size.checked_sub(qty).unwrap_or(Qty::ZERO);
+            if inv.size.is_zero() {
+                inv.avg = None;
+            }
+            Some(pnl)
+        }
+    }
+
+    /// Each leg's inventory.
+    #[must_use]
+    pub fn leg_sizes(&self) -> LegPair<Qty> {
+        LegPair { long: self.inventory[0].size, short: self.inventory[1].size }
+    }
+}

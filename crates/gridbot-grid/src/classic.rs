@@ -91,6 +91,25 @@ pub enum Profile {
 }
 
 impl Profile {
+    /// Every profile, tightest spacing last.
+    pub const ALL: [Self; 3] = [Self::Conservative, Self::Normal, Self::Aggressive];
+
+    /// Its name as an account file writes it (`conservative`, `normal`, `aggressive`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Conservative => "conservative",
+            Self::Normal => "normal",
+            Self::Aggressive => "aggressive",
+        }
+    }
+
+    /// The profile of that name, if one has it.
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|p| p.name() == name.trim())
+    }
+
     /// Spacing fraction.
     #[must_use]
     pub const fn spacing(self) -> f64 {

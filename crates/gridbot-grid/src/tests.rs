@@ -290,3 +290,14 @@ fn the_plan_says_which_ema_and_old_plans_read_as_adjusted() {
     let old: GridPlan = serde_json::from_value(json).unwrap();
     assert_eq!(old.params().ema, EmaKind::Adjusted);
 }
+
+#[test]
+fn profiles_are_named_as_the_account_file_writes_them() {
+    for p in Profile::ALL {
+        assert_eq!(Profile::from_name(p.name()), Some(p));
+        let written = serde_json::to_value(p).unwrap();
+        assert_eq!(written.as_str(), Some(p.name()), "the same name as serde's");
+    }
+    assert_eq!(Profile::from_name(" aggressive "), Some(Profile::Aggressive));
+    assert_eq!(Profile::from_name("wild"), None);
+}

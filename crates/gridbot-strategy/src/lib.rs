@@ -77,11 +77,12 @@ pub use command::{Command, Outcome};
 pub use driver::{Carried, CoreTape, SentBatch, Venue, checked_snapshot, drive};
 pub use executor::execute;
 pub use grid::{Applied, Calm, DecisionContext, Grid, GridEvent, Note, StrategyStats};
+pub use gridbot_grid::Profile;
 pub use market::MarketView;
 pub use open::{
     OpenError, OpenedSymbol, SymbolRecovery, check_symbols, classic_changes, missed_fills, open_symbol, plan_changes,
 };
 pub use progressive::{ProgressiveGrid, ProgressiveSettings};
-pub use reasons::{RecentreReason, ReconcileReason, parse_profile, profile_name};
+pub use reasons::{RecentreReason, ReconcileReason};
 pub use reconcile::{ClassicSync, ReconcileJob, ReconcileOutcome, Reconciled};
 pub use records::{Alert, AlertKind, EventKind, GridChange, JournalRecord};

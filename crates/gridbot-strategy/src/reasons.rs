@@ -187,27 +187,9 @@ impl std::fmt::Display for RecentreReason {
             Self::Resumed => f.write_str("resumed by the operator"),
             Self::Operator { profile: None } => f.write_str("recentred by the operator"),
             Self::Operator { profile: Some(p) } => {
-                write!(f, "recentred by the operator with the {} profile", profile_name(*p))
+                write!(f, "recentred by the operator with the {} profile", p.name())
             }
             Self::Interrupted { was, .. } => write!(f, "finishing the rebuild a restart interrupted ({was})"),
         }
     }
-}
-
-/// A classic profile's name as written in the account file.
-#[must_use]
-pub const fn profile_name(profile: gridbot_grid::Profile) -> &'static str {
-    match profile {
-        gridbot_grid::Profile::Conservative => "conservative",
-        gridbot_grid::Profile::Normal => "normal",
-        gridbot_grid::Profile::Aggressive => "aggressive",
-    }
-}
-
-/// A classic profile by its name (`conservative`, `normal`, `aggressive`).
-#[must_use]
-pub fn parse_profile(name: &str) -> Option<gridbot_grid::Profile> {
-    [gridbot_grid::Profile::Conservative, gridbot_grid::Profile::Normal, gridbot_grid::Profile::Aggressive]
-        .into_iter()
-        .find(|p| profile_name(*p) == name.trim())
 }

@@ -281,7 +281,7 @@ async fn recentre(
         })?
     };
     let profile = match parsed.profile.as_deref() {
-        Some(name) => Some(gridbot_strategy::parse_profile(name).ok_or_else(|| {
+        Some(name) => Some(gridbot_strategy::Profile::from_name(name).ok_or_else(|| {
             ApiError::new(StatusCode::BAD_REQUEST, "profile: expected conservative, normal or aggressive")
         })?),
         None => None,
@@ -296,7 +296,7 @@ async fn recentre(
     Ok(json(
         StatusCode::OK,
         &serde_json::json!({ "account": id, "symbol": symbol, "recentre": true,
-            "profile": profile.map(gridbot_strategy::profile_name) }),
+            "profile": profile.map(gridbot_strategy::Profile::name) }),
     ))
 }
 

@@ -428,7 +428,7 @@ pub(crate) fn stop(path: &Path, account: &str, reason: &str) -> Result<(), Failu
 pub(crate) fn recentre(path: &Path, account: &str, symbol: &str, profile: Option<&str>) -> Result<(), Failure> {
     let config = load_operating(path)?;
     let profile = match profile {
-        Some(name) => Some(gridbot_strategy::parse_profile(name).ok_or_else(|| {
+        Some(name) => Some(gridbot_strategy::Profile::from_name(name).ok_or_else(|| {
             Failure::new(2, format!("--profile: expected conservative, normal or aggressive, got {name:?}"))
         })?),
         None => None,
@@ -436,7 +436,7 @@ pub(crate) fn recentre(path: &Path, account: &str, symbol: &str, profile: Option
     let request = operator::recentre(&config, account, symbol, profile).map_err(|e| Failure::new(2, e.to_string()))?;
     outln!(
         "{account} {symbol}: recentre{} requested ({}); a running bot acts on its next tick",
-        profile.map_or_else(String::new, |p| format!(" with the {} profile", gridbot_strategy::profile_name(p))),
+        profile.map_or_else(String::new, |p| format!(" with the {} profile", p.name())),
         request.display()
     );
     OK

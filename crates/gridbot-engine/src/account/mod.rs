@@ -356,7 +356,7 @@ impl TradingAccount {
         }
         for (symbol, text) in requests {
             let profile = text.trim().strip_prefix("profile:").map(str::trim);
-            let parsed = profile.map(gridbot_strategy::parse_profile);
+            let parsed = profile.map(gridbot_strategy::Profile::from_name);
             match (gridbot_core::Symbol::new(symbol.clone()), parsed) {
                 (Ok(symbol), None) => self.process(CoreEvent::Recentre { symbol, profile: None }, None),
                 (Ok(symbol), Some(Some(p))) => self.process(CoreEvent::Recentre { symbol, profile: Some(p) }, None),

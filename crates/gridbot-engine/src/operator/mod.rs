@@ -99,7 +99,7 @@ pub fn recentre(
     }
     std::fs::create_dir_all(&dir).map_err(io(&dir))?;
     let request = dir.join(format!("{}{symbol}", files::RECENTRE_PREFIX));
-    let text = profile.map_or_else(String::new, |p| format!("profile: {}\n", gridbot_strategy::profile_name(p)));
+    let text = profile.map_or_else(String::new, |p| format!("profile: {}\n", p.name()));
     gridbot_core::fs::write_atomic(&request, text.as_bytes()).map_err(io(&request))?;
     Ok(request)
 }

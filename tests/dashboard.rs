@@ -9,6 +9,8 @@
 
 #[path = "support/cdp.rs"]
 mod cdp;
+#[path = "support/chromium.rs"]
+mod chromium;
 mod support;
 
 use std::io::{Read, Write};

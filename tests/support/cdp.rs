@@ -1,6 +1,7 @@
 //! A minimal Chrome DevTools Protocol client for the tests that drive a real page: headless
 //! Chromium with `--remote-debugging-port=0`, one page target attached in flat mode, and
 //! `Runtime.evaluate` / `Page.captureScreenshot` over its WebSocket (tungstenite, blocking).
+//! The including test also includes `support/chromium.rs` (the browser's arguments).
 #![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
@@ -34,18 +35,8 @@ impl Browser {
     pub fn open(url: &str, width: u32, height: u32) -> Self {
         let user_dir = std::env::temp_dir().join(format!("gridbot-cdp-{}-{}", std::process::id(), width));
         let mut child = Command::new("chromium")
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--remote-debugging-port=0",
-                "--remote-allow-origins=*",
-            ])
+            .args(crate::chromium::HEADLESS)
+            .args(["--remote-debugging-port=0", "--remote-allow-origins=*"])
             .arg(format!("--user-data-dir={}", user_dir.display()))
             .arg("about:blank")
             .stdout(Stdio::null())

@@ -4,20 +4,23 @@
 
 use std::process::{Command, Output};
 
+/// Headless, sandbox-free, nothing fetched in the background (a fresh profile is the caller's).
+pub const HEADLESS: &[&str] = &[
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+];
+
 /// Runs headless Chromium with `args` (a fresh profile, nothing fetched in the background).
 pub fn chromium(args: &[&str]) -> Output {
     let user_dir = std::env::temp_dir().join(format!("gridbot-chromium-{}", std::process::id()));
     let out = Command::new("chromium")
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-        ])
+        .args(HEADLESS)
         .arg(format!("--user-data-dir={}", user_dir.display()))
         .args(args)
         .output();

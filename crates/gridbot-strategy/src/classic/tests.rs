@@ -247,26 +247,6 @@ fn an_operator_recentre_with_a_profile_rebuilds_around_the_market_with_its_layou
 }
 
 #[test]
-fn an_operator_recentre_is_refused_while_the_stop_loss_holds_the_grid() {
-    let mut s = settings(Bias::Neutral);
-    s.stop_loss = Some(0.01);
-    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), s, 0);
-    run(&mut g, 0, &market("2000"));
-    for level in [2, 1, 0] {
-        let w = at_level(&g, level);
-        g.apply(GridEvent::Execution(&fill(&w, level)), 1);
-    }
-    run(&mut g, 2, &market("1500"));
-    run(&mut g, 3, &market("1500"));
-    let close = g.working()[0].clone();
-    let mut e = fill(&close, 9);
-    e.exec_price = p("1500");
-    g.apply(GridEvent::Execution(&e), 4);
-    run(&mut g, 5, &market("1500"));
-    assert!(g.operator_recentre(None).unwrap_err().contains("resume"));
-}
-
-#[test]
 fn the_stop_loss_closes_and_stops_the_grid() {
     let mut s = settings(Bias::Neutral);
     s.stop_loss = Some(0.01);
@@ -287,6 +267,7 @@ fn the_stop_loss_closes_and_stops_the_grid() {
     assert!(run(&mut g, 5, &market("1500")).is_empty());
     assert!(g.classic_state().unwrap().stopped.as_deref().unwrap().starts_with("stop-loss"));
     assert!(run(&mut g, 6, &market("2000")).is_empty(), "a stopped grid stays stopped");
+    assert!(g.operator_recentre(None).unwrap_err().contains("resume"), "an operator's recentre is refused: resume it");
 }
 
 #[test]

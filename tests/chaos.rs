@@ -30,8 +30,7 @@
 //! reasons — start, the exchange disagreeing — do not count); cycle numbers (classic:
 //! generations) never go back, so no orderLinkId of an old cycle is made again. At the end: the
 //! journal's fills are the exchange's (none lost, none doubled) and the journal's realised PnL
-//! net of fees and funding equals the exchange's (to the cent) — for the progressive account;
-//! the classic account's is reported (a known gap: see the end check).
+//! net of fees and funding equals the exchange's (to the cent), for both accounts.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod support;
@@ -424,22 +423,10 @@ fn hundreds_of_kills_break_no_invariant() {
             .map(|p| p.cum_realised_pnl)
             .sum();
         eprintln!("chaos: {id}: realised PnL net of fees and funding: journal {journal_net}, exchange {exchange_net}");
-        // KNOWN GAP (open, CHANGELOG "Known issues"): a classic grid that finishes a rebuild a
-        // kill interrupted journals the closing market fill with no realised PnL (0 against an
-        // average it no longer knows), so the classic account's journal PnL is off by that
-        // close. The progressive account's must match to the cent; the classic one's is
-        // reported until that is fixed.
-        if *id == ACCOUNTS[0].0 {
-            assert!(
-                (journal_net - exchange_net).abs() < Decimal::new(1, 2),
-                "{id}: the journal's realised PnL {journal_net} is the exchange's {exchange_net}"
-            );
-        } else if (journal_net - exchange_net).abs() >= Decimal::new(1, 2) {
-            eprintln!(
-                "chaos: {id}: KNOWN GAP: journal PnL differs from the exchange's by {}",
-                journal_net - exchange_net
-            );
-        }
+        assert!(
+            (journal_net - exchange_net).abs() < Decimal::new(1, 2),
+            "{id}: the journal's realised PnL {journal_net} is the exchange's {exchange_net}"
+        );
     }
     let mut recentres = replaced_for_the_market(&dir, ACCOUNTS[1].0, "ETHUSDT");
     recentres.sort_unstable();

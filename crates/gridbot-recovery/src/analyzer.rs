@@ -59,6 +59,13 @@ pub enum Finding {
     /// The leg's fills are older than the history window, and the snapshot's leg has the
     /// exchange's size: its cycle, level and anchor were kept.
     KeptFromSnapshot,
+    /// The cycle's balance (level 0) fill is not among its fills: the anchor was taken from
+    /// the fills of the shallowest level that has them (its price over the level's planned
+    /// distance).
+    AnchorFromLevel {
+        /// The level whose fills gave the anchor.
+        level: u32,
+    },
 }
 
 impl std::fmt::Display for Finding {
@@ -80,6 +87,9 @@ impl std::fmt::Display for Finding {
             Self::LevelUnknown => write!(f, "neither our fills nor the plan explain the position: level unknown"),
             Self::KeptFromSnapshot => {
                 write!(f, "the fills are older than the history window: cycle, level and anchor kept from the snapshot")
+            }
+            Self::AnchorFromLevel { level } => {
+                write!(f, "the cycle's balance fill is not in the history: anchor taken from level {level}'s fills")
             }
         }
     }
@@ -111,7 +121,8 @@ struct CycleFills {
     opened_value: Decimal,
     level0_qty: Decimal,
     level0_value: Decimal,
-    by_level: BTreeMap<u32, Decimal>,
+    /// Per level: quantity and value (Σ qty · price) filled.
+    by_level: BTreeMap<u32, (Decimal, Decimal)>,
 }
 
 fn vwap(value: Decimal, qty: Decimal) -> Option<Price> {
@@ -154,7 +165,9 @@ pub fn analyze(
             OrderRole::Balance | OrderRole::Protective => {
                 c.opened += qty;
                 c.opened_value += qty * e.exec_price.as_decimal();
-                *c.by_level.entry(tag.level).or_default() += qty;
+                let (q, v) = c.by_level.entry(tag.level).or_default();
+                *q += qty;
+                *v += qty * e.exec_price.as_decimal();
                 if tag.role == OrderRole::Balance {
                     c.level0_qty += qty;
                     c.level0_value += qty * e.exec_price.as_decimal();
@@ -179,7 +192,13 @@ pub fn analyze(
     match latest {
         Some((n, c)) if !c.opened.is_zero() => {
             let level = c.by_level.keys().next_back().copied();
-            let anchor = vwap(c.level0_value, c.level0_qty);
+            let mut anchor = vwap(c.level0_value, c.level0_qty);
+            if anchor.is_none()
+                && let Some((from, found)) = anchor_from_levels(leg, plan, &c.by_level)
+            {
+                anchor = Some(found);
+                findings.push(Finding::AnchorFromLevel { level: from });
+            }
             let from_fills = c.opened - c.closed;
             if from_fills != size.as_decimal() {
                 findings.push(Finding::SizeMismatch {
@@ -192,7 +211,7 @@ pub fn analyze(
             {
                 findings.push(Finding::AvgPriceMismatch { from_fills: fills_avg, position: pos_avg });
             }
-            for (lvl, filled) in &c.by_level {
+            for (lvl, (filled, _)) in &c.by_level {
                 let planned = plan.quantities().get(*lvl as usize).copied().unwrap_or(Qty::ZERO);
                 if planned.as_decimal() != *filled {
                     findings.push(Finding::LevelQtyMismatch {
@@ -202,6 +221,14 @@ pub fn analyze(
                     });
                 }
             }
+            // A level without an anchor places nothing right: the level is unknown then (the
+            // take-profit still protects the position).
+            let level = if anchor.is_some() {
+                level
+            } else {
+                findings.push(Finding::LevelUnknown);
+                None
+            };
             LegAnalysis { leg, cycle: n, level, anchor, avg_entry, size, findings }
         }
         _ => {
@@ -211,6 +238,21 @@ pub fn analyze(
             LegAnalysis { leg, cycle, level, anchor, avg_entry, size, findings }
         }
     }
+}
+
+/// The anchor from the shallowest level with fills (and a planned distance): that level's
+/// average fill price over `1 ∓ distance`.
+fn anchor_from_levels(leg: Leg, plan: &GridPlan, by_level: &BTreeMap<u32, (Decimal, Decimal)>) -> Option<(u32, Price)> {
+    by_level.iter().find_map(|(level, (qty, value))| {
+        let distance = plan.distances().get(*level as usize)?;
+        let factor = match leg {
+            Leg::Long => Decimal::ONE - *distance,
+            Leg::Short => Decimal::ONE + *distance,
+        };
+        let price = value.checked_div(*qty)?;
+        let anchor = price.checked_div(factor)?;
+        Price::new(anchor.round_dp(8)).ok().map(|a| (*level, a))
+    })
 }
 
 /// The level whose cumulative planned size equals `size`, and the anchor whose planned prices
@@ -234,4 +276,111 @@ fn infer_from_plan(leg: Leg, plan: &GridPlan, size: Qty, avg_entry: Option<Price
         }
     }
     (None, None)
+}
+
+#[cfg(test)]
+mod tests {
+    use gridbot_core::reference::bybit_btcusdt;
+    use gridbot_core::{OrderType, PositionStatus, Symbol};
+    use gridbot_grid::ProgressiveParams;
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn plan() -> GridPlan {
+        let params = ProgressiveParams { max_levels: 5, ..ProgressiveParams::with_base_qty("0.001".parse().unwrap()) };
+        GridPlan::from_atr_pct_ema(&params, 0.01, &bybit_btcusdt(), 0).unwrap()
+    }
+
+    fn fill(n: u32, leg: Leg, cycle: u32, role: OrderRole, level: u32, price: Decimal, qty: Decimal) -> Execution {
+        let link = LinkTag { account: "acc".into(), leg, cycle, role, level, nonce: n }.encode().unwrap();
+        let side = if matches!(role, OrderRole::TakeProfit | OrderRole::Close) {
+            leg.entry_side().opposite()
+        } else {
+            leg.entry_side()
+        };
+        Execution {
+            exec_id: format!("e{n}"),
+            order_id: format!("o{n}"),
+            order_link_id: link.as_str().to_owned(),
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            side,
+            exec_type: ExecType::Trade,
+            order_type: OrderType::Limit,
+            exec_price: Price::new(price).unwrap(),
+            exec_qty: Qty::new(qty).unwrap(),
+            exec_value: price * qty,
+            exec_fee: Decimal::ZERO,
+            fee_rate: Decimal::ZERO,
+            is_maker: true,
+            closed_size: Qty::ZERO,
+            exec_time_ms: i64::from(n),
+        }
+    }
+
+    fn position(leg: Leg, size: Decimal, avg: Decimal) -> Position {
+        Position {
+            symbol: Symbol::new("BTCUSDT").unwrap(),
+            position_idx: leg.position_idx(),
+            side: Some(leg.entry_side()),
+            size: Qty::new(size).unwrap(),
+            avg_price: Some(Price::new(avg).unwrap()),
+            position_value: size * avg,
+            leverage: Decimal::ONE,
+            mark_price: None,
+            liq_price: None,
+            unrealised_pnl: Decimal::ZERO,
+            cum_realised_pnl: Decimal::ZERO,
+            position_im: Decimal::ZERO,
+            position_mm: Decimal::ZERO,
+            status: PositionStatus::Normal,
+            updated_time_ms: 0,
+        }
+    }
+
+    #[test]
+    fn a_cycle_whose_balance_fill_is_missing_takes_its_anchor_from_the_shallowest_level() {
+        let plan = plan();
+        let anchor = Decimal::from(30_000);
+        let level_price = |level: u32| plan.raw_level_price(Leg::Long, Price::new(anchor).unwrap(), level).unwrap();
+        let q = |level: usize| plan.quantities()[level].as_decimal();
+        // Cycle 6 of the long leg: levels 1 and 2 filled, its balance fill not in the history.
+        let fills = [
+            fill(1, Leg::Long, 6, OrderRole::Protective, 1, level_price(1).as_decimal(), q(1)),
+            fill(2, Leg::Long, 6, OrderRole::Protective, 2, level_price(2).as_decimal(), q(2)),
+        ];
+        let size = q(1) + q(2);
+        let a = analyze("acc", Leg::Long, &plan, Decimal::new(1, 1), Some(&position(Leg::Long, size, anchor)), &fills);
+        assert_eq!((a.cycle, a.level), (6, Some(2)), "{:?}", a.findings);
+        let found = a.anchor.unwrap().as_decimal();
+        assert!((found - anchor).abs() < Decimal::new(1, 6), "anchor {found}");
+        assert!(a.findings.contains(&Finding::AnchorFromLevel { level: 1 }), "{:?}", a.findings);
+    }
+
+    proptest! {
+        /// Whatever mix of our fills the history holds, an open leg's level comes with an
+        /// anchor, or it is unknown (a snapshot with a level and no anchor is refused, and a
+        /// restart that produced one reconciled without end).
+        #[test]
+        fn an_open_level_always_has_an_anchor(
+            fills in prop::collection::vec((0u32..3, 0usize..4, 0u32..6, 1u32..5), 0..12),
+            size in 1u32..40,
+        ) {
+            let plan = plan();
+            let roles = [OrderRole::Balance, OrderRole::Protective, OrderRole::TakeProfit, OrderRole::Close];
+            let executions: Vec<Execution> = fills
+                .iter()
+                .enumerate()
+                .map(|(n, (cycle, role, level, qty))| {
+                    let role = roles[*role];
+                    let level = if role == OrderRole::Balance { 0 } else { *level };
+                    let n = u32::try_from(n).unwrap();
+                    fill(n, Leg::Short, *cycle, role, level, Decimal::from(30_000 + 10 * n), Decimal::new(i64::from(*qty), 3))
+                })
+                .collect();
+            let pos = position(Leg::Short, Decimal::new(i64::from(size), 3), Decimal::from(30_100));
+            let a = analyze("acc", Leg::Short, &plan, Decimal::new(1, 1), Some(&pos), &executions);
+            prop_assert!(a.level.is_none() || a.anchor.is_some(), "{a:?}");
+        }
+    }
 }

@@ -153,7 +153,7 @@ fn remembered(mut a: LegAnalysis, s: &LegState) -> LegAnalysis {
         .findings
         .iter()
         .any(|f| matches!(f, crate::analyzer::Finding::InferredFromPlan | crate::analyzer::Finding::LevelUnknown));
-    if inferred && !a.size.is_zero() && s.size == a.size && s.level.is_some() {
+    if inferred && !a.size.is_zero() && s.size == a.size && s.level.is_some() && s.cycle >= a.cycle {
         a.findings.retain(|f| {
             !matches!(f, crate::analyzer::Finding::InferredFromPlan | crate::analyzer::Finding::LevelUnknown)
         });

@@ -14,6 +14,19 @@ use crate::reasons::{RecentreReason, ReconcileReason};
 use crate::reconcile::{ClassicSync, JobWork, ReconcileJob, ReconcileOutcome, Reconciled, positions_by_leg};
 use crate::records::{Alert, AlertKind, EventKind, GridChange, JournalRecord};
 
+/// The snapshot an [`Effect::SaveNow`] makes durable reflects this whole event (it is taken
+/// when the effect is carried out, after `on_event` returned), so every journal row of the
+/// event goes before it: a fill whose row came after (rows follow the orders a fill calls for)
+/// could otherwise be on disk in the legs but not in the journal, and a kill right then left
+/// the next start to journal it against legs that already reflect it — a classic rebuild's
+/// closing fill with realised PnL 0 (found by the chaos runner). Rows keep their order.
+fn journal_rows_before_durable(out: &mut Effects) {
+    let Some(at) = out.iter().position(|e| matches!(e, Effect::SaveNow)) else { return };
+    let (rows, rest): (Vec<Effect>, Vec<Effect>) = out.drain(at..).partition(|e| matches!(e, Effect::Record(_)));
+    out.extend(rows);
+    out.extend(rest);
+}
+
 fn alert(out: &mut Effects, kind: AlertKind, symbol: Option<&Symbol>, text: String) {
     out.push(Effect::Alert(Alert { kind, symbol: symbol.cloned(), text }));
 }
@@ -70,6 +83,7 @@ impl AccountCore {
                 }
             }
         }
+        journal_rows_before_durable(&mut out);
         out
     }
 

@@ -275,7 +275,7 @@ fn read(path: &Path) -> Result<String, ConfigErrors> {
         ConfigErrors(vec![ConfigError { file: path.to_path_buf(), line: None, field: None, message }])
     };
     let text = std::fs::read_to_string(path).map_err(|e| fail(format!("cannot read: {e}")))?;
-    gridbot_core::yaml::check_shape(&text).map_err(fail)?;
+    gridbot_core::yaml::check_shape(&text).map_err(|e| fail(e.to_string()))?;
     Ok(text)
 }
 

@@ -17,12 +17,29 @@ pub const MAX_FILE_BYTES: usize = 1 << 20;
 /// The deepest flow-style nesting (`[`, `{`) accepted.
 pub const MAX_FLOW_DEPTH: usize = 32;
 
+/// Why a configuration text is refused before parsing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ShapeError {
+    /// Longer than [`MAX_FILE_BYTES`].
+    #[error("the file is {bytes} bytes; a configuration file is at most {MAX_FILE_BYTES}")]
+    TooLarge {
+        /// The text's length.
+        bytes: usize,
+    },
+    /// Flow collections nested deeper than [`MAX_FLOW_DEPTH`].
+    #[error("line {line}: brackets nested deeper than {MAX_FLOW_DEPTH} levels; write the value in block style")]
+    TooDeep {
+        /// The line (1-based) where the limit was passed.
+        line: usize,
+    },
+}
+
 /// Refuses text longer than [`MAX_FILE_BYTES`] or with flow collections nested deeper than
-/// [`MAX_FLOW_DEPTH`] (brackets inside quotes and comments do not count); the message says which
+/// [`MAX_FLOW_DEPTH`] (brackets inside quotes and comments do not count); the error says which
 /// and where.
-pub fn check_shape(text: &str) -> Result<(), String> {
+pub fn check_shape(text: &str) -> Result<(), ShapeError> {
     if text.len() > MAX_FILE_BYTES {
-        return Err(format!("the file is {} bytes; a configuration file is at most {MAX_FILE_BYTES}", text.len()));
+        return Err(ShapeError::TooLarge { bytes: text.len() });
     }
     let mut depth = 0usize;
     let mut line = 1usize;
@@ -50,9 +67,7 @@ pub fn check_shape(text: &str) -> Result<(), String> {
                 '[' | '{' => {
                     depth += 1;
                     if depth > MAX_FLOW_DEPTH {
-                        return Err(format!(
-                            "line {line}: brackets nested deeper than {MAX_FLOW_DEPTH} levels; write the value in block style"
-                        ));
+                        return Err(ShapeError::TooDeep { line });
                     }
                 }
                 ']' | '}' => depth = depth.saturating_sub(1),
@@ -213,11 +228,11 @@ mod shape_tests {
     #[test]
     fn deep_or_huge_files_are_refused_before_parsing() {
         let deep = format!("symbols: {}{}\n", "[".repeat(200_000), "]".repeat(200_000));
-        let err = check_shape(&deep).unwrap_err();
+        let err = check_shape(&deep).unwrap_err().to_string();
         assert!(err.starts_with("line 1: brackets nested deeper than 32"), "{err}");
         let ok = format!("a: {}{}\n", "[".repeat(MAX_FLOW_DEPTH), "]".repeat(MAX_FLOW_DEPTH));
         assert_eq!(check_shape(&ok), Ok(()));
-        assert!(check_shape(&"x".repeat(super::MAX_FILE_BYTES + 1)).unwrap_err().contains("at most"));
+        assert!(check_shape(&"x".repeat(super::MAX_FILE_BYTES + 1)).unwrap_err().to_string().contains("at most"));
     }
 
     #[test]

@@ -23,6 +23,46 @@ use gridbot_grid::GridPlan;
 use crate::bot::{BotOptions, client};
 use crate::config::{AccountConfig, BotConfig, StrategyConfig};
 
+/// Why the configured sizes do not fit an instrument.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SizeError {
+    /// The progressive plan cannot be laid out on the instrument (a level below its minimum,
+    /// above its maximum, ...).
+    #[error("{0}")]
+    Plan(#[from] gridbot_grid::GridError),
+    /// A classic grid's size per level is below the minimum or off the quantity step.
+    #[error("qty_per_level {qty} must be at least {min} on a step of {step}")]
+    QtyPerLevel {
+        /// Configured.
+        qty: gridbot_core::Qty,
+        /// The instrument's minimum order quantity.
+        min: gridbot_core::Qty,
+        /// The instrument's quantity step.
+        step: Decimal,
+    },
+}
+
+/// A field of a symbol's configuration that does not fit its instrument (for `config check`).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{problem}")]
+pub struct Misfit {
+    /// The field's path inside the symbol (`leverage`, `progressive.base_qty`, ...).
+    pub field: &'static str,
+    /// What is wrong, naming the symbol.
+    pub problem: String,
+}
+
+/// Why the margin a symbol needs could not be told.
+#[derive(Debug, thiserror::Error)]
+enum MarginError {
+    #[error("{0}")]
+    Exchange(#[from] gridbot_core::ExchangeError),
+    #[error("no price on the book")]
+    NoPrice,
+    #[error("{0}")]
+    Plan(#[from] gridbot_grid::GridError),
+}
+
 /// A check's verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -144,12 +184,12 @@ fn check_account(config: &BotConfig, account: &AccountConfig, out: &mut Vec<Chec
         }
         match sizes(sc, instrument) {
             Ok(detail) => say(Some(symbol), "sizes", Verdict::Ok, detail),
-            Err(detail) => say(Some(symbol), "sizes", Verdict::Fail, detail),
+            Err(e) => say(Some(symbol), "sizes", Verdict::Fail, e.to_string()),
         }
         check_positions(&ex, sc, &mut say);
         match margin_needed(&ex, sc, instrument) {
             Ok(m) => needed += m,
-            Err(e) => say(Some(symbol), "balance", Verdict::Fail, e),
+            Err(e) => say(Some(symbol), "balance", Verdict::Fail, e.to_string()),
         }
     }
     if let Some(available) = available {
@@ -171,10 +211,10 @@ fn writable(dir: &std::path::Path) -> std::io::Result<()> {
 
 /// The configured sizes against the instrument's limits (every level of a progressive plan):
 /// a sentence, or what does not fit. Also used by `gridbot config check`.
-pub fn sizes(sc: &crate::config::SymbolConfig, instrument: &Instrument) -> Result<String, String> {
+pub fn sizes(sc: &crate::config::SymbolConfig, instrument: &Instrument) -> Result<String, SizeError> {
     match &sc.strategy {
         StrategyConfig::Progressive(cfg) => {
-            let plan = GridPlan::from_atr_pct_ema(&cfg.params, 0.01, instrument, 0).map_err(|e| e.to_string())?;
+            let plan = GridPlan::from_atr_pct_ema(&cfg.params, 0.01, instrument, 0)?;
             let q = plan.quantities();
             Ok(format!(
                 "{} levels from {} to {}, inside {}..{}",
@@ -188,11 +228,7 @@ pub fn sizes(sc: &crate::config::SymbolConfig, instrument: &Instrument) -> Resul
         StrategyConfig::Classic(cfg) => {
             let qty = cfg.settings.qty_per_level;
             if qty < instrument.min_order_qty() || !instrument.is_on_step(qty) {
-                Err(format!(
-                    "qty_per_level {qty} must be at least {} on a step of {}",
-                    instrument.min_order_qty(),
-                    instrument.qty_step()
-                ))
+                Err(SizeError::QtyPerLevel { qty, min: instrument.min_order_qty(), step: instrument.qty_step() })
             } else {
                 Ok(format!("{qty} per level"))
             }
@@ -248,13 +284,13 @@ fn margin_needed(
     ex: &BybitClient,
     sc: &crate::config::SymbolConfig,
     instrument: &Instrument,
-) -> Result<Decimal, String> {
-    let top = Exchange::orderbook_top(ex, &sc.symbol).map_err(|e| e.to_string())?;
-    let price = top.ask.or(top.bid).map(|l| l.price.as_decimal()).ok_or("no price on the book")?;
+) -> Result<Decimal, MarginError> {
+    let top = Exchange::orderbook_top(ex, &sc.symbol)?;
+    let price = top.ask.or(top.bid).map(|l| l.price.as_decimal()).ok_or(MarginError::NoPrice)?;
     let leverage = if sc.leverage.is_zero() { Decimal::ONE } else { sc.leverage };
     let notional = match &sc.strategy {
         StrategyConfig::Progressive(cfg) => {
-            let plan = GridPlan::from_atr_pct_ema(&cfg.params, 0.01, instrument, 0).map_err(|e| e.to_string())?;
+            let plan = GridPlan::from_atr_pct_ema(&cfg.params, 0.01, instrument, 0)?;
             let per_leg: Decimal = plan.quantities().iter().map(|q| q.as_decimal() * price).sum();
             per_leg * Decimal::TWO
         }
@@ -278,17 +314,17 @@ fn margin_needed(
 
 /// What `gridbot config check` can tell about one symbol against `instrument`: the leverage
 /// range and the sizes. `Err` names the first field that does not fit.
-pub fn fits(sc: &crate::config::SymbolConfig, instrument: &Instrument) -> Result<(), (&'static str, String)> {
+pub fn fits(sc: &crate::config::SymbolConfig, instrument: &Instrument) -> Result<(), Misfit> {
     let spec = instrument.spec();
     if sc.leverage < spec.min_leverage || sc.leverage > spec.max_leverage {
-        return Err((
-            "leverage",
-            format!("{} is outside {}'s {}..{}", sc.leverage, sc.symbol, spec.min_leverage, spec.max_leverage),
-        ));
+        return Err(Misfit {
+            field: "leverage",
+            problem: format!("{} is outside {}'s {}..{}", sc.leverage, sc.symbol, spec.min_leverage, spec.max_leverage),
+        });
     }
     let field = match sc.strategy {
         StrategyConfig::Progressive(_) => "progressive.base_qty",
         StrategyConfig::Classic(_) => "classic.qty_per_level",
     };
-    sizes(sc, instrument).map(drop).map_err(|e| (field, format!("{} ({})", e, sc.symbol)))
+    sizes(sc, instrument).map(drop).map_err(|e| Misfit { field, problem: format!("{e} ({})", sc.symbol) })
 }

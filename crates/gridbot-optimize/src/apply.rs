@@ -20,6 +20,77 @@ use serde_yaml::{Mapping, Value};
 
 use crate::space::Param;
 
+/// Why a field path cannot be set in an account file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FieldError {
+    /// Not `SYMBOL.section.field`, `*.section.field`, `risk.field` or `backtest.field`.
+    #[error("{0:?}: expected SYMBOL.section.field, *.section.field, risk.field or backtest.field")]
+    BadPath(String),
+    /// The account file (or a section on the way) is not a mapping.
+    #[error("{0}: not a mapping")]
+    NotAMapping(String),
+    /// The account file has no `symbols:` list.
+    #[error("the account file has no symbols: list")]
+    NoSymbols,
+    /// `*.section.field`, and no symbol has the section.
+    #[error("{field:?}: no symbol of the account file has a {section} section")]
+    NoSymbolHasSection {
+        /// The field path.
+        field: String,
+        /// The section.
+        section: String,
+    },
+    /// `SYMBOL.…` names a symbol the file does not trade.
+    #[error("{field:?}: the account file trades no {symbol}")]
+    NoSuchSymbol {
+        /// The field path.
+        field: String,
+        /// The symbol.
+        symbol: String,
+    },
+}
+
+/// Why a candidate's account could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum CandidateError {
+    /// A varied field could not be set.
+    #[error(transparent)]
+    Field(#[from] FieldError),
+    /// The edited file could not be written out as YAML.
+    #[error("the edited account file cannot be written: {0}")]
+    Yaml(#[from] serde_yaml::Error),
+    /// The account file with the candidate's values does not validate (each problem as
+    /// `field: message`, joined by `; `).
+    #[error("{}", joined(.0))]
+    Invalid(ConfigErrors),
+    /// A recorded candidate lacks a field this search varies (results of another file).
+    #[error("candidate #{index} has no {field}")]
+    MissingField {
+        /// The candidate.
+        index: usize,
+        /// The field.
+        field: String,
+    },
+    /// The candidate's backtest settings (its funding file) could not be read.
+    #[error(transparent)]
+    Funding(#[from] gridbot_data::FundingError),
+    /// The backtest stopped.
+    #[error(transparent)]
+    Backtest(#[from] gridbot_backtest::BacktestError),
+}
+
+fn joined(errors: &ConfigErrors) -> String {
+    errors
+        .0
+        .iter()
+        .map(|x| {
+            let field = x.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default();
+            format!("{field}{}", x.message)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The account file a search starts from.
 #[derive(Debug, Clone)]
 pub struct AccountTemplate {
@@ -41,26 +112,18 @@ impl AccountTemplate {
     }
 
     /// The file with `values` set at `params`' fields.
-    pub fn render(&self, params: &[Param], values: &[Value]) -> Result<String, String> {
+    pub fn render(&self, params: &[Param], values: &[Value]) -> Result<String, CandidateError> {
         let mut doc = self.doc.clone();
         for (p, v) in params.iter().zip(values) {
             set_field(&mut doc, &p.field, v.clone())?;
         }
-        serde_yaml::to_string(&doc).map_err(|e| e.to_string())
+        Ok(serde_yaml::to_string(&doc)?)
     }
 
     /// The account the file with `values` set describes, validated.
-    pub fn account(&self, params: &[Param], values: &[Value]) -> Result<AccountConfig, String> {
+    pub fn account(&self, params: &[Param], values: &[Value]) -> Result<AccountConfig, CandidateError> {
         let text = self.render(params, values)?;
-        gridbot_config::parse_account_for_backtest(&self.path, &text).map_err(|e| {
-            e.0.iter()
-                .map(|x| {
-                    let field = x.field.as_deref().map(|f| format!("{f}: ")).unwrap_or_default();
-                    format!("{field}{}", x.message)
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        })
+        gridbot_config::parse_account_for_backtest(&self.path, &text).map_err(CandidateError::Invalid)
     }
 }
 
@@ -69,12 +132,12 @@ fn key(k: &str) -> Value {
 }
 
 /// Sets `field` (see the module docs) in `doc` to `value`.
-pub fn set_field(doc: &mut Value, field: &str, value: Value) -> Result<(), String> {
+pub fn set_field(doc: &mut Value, field: &str, value: Value) -> Result<(), FieldError> {
     let parts: Vec<&str> = field.split('.').collect();
     if parts.len() < 2 || parts.iter().any(|p| p.is_empty()) {
-        return Err(format!("{field:?}: expected SYMBOL.section.field, *.section.field, risk.field or backtest.field"));
+        return Err(FieldError::BadPath(field.to_owned()));
     }
-    let Some(root) = doc.as_mapping_mut() else { return Err("the account file is not a mapping".into()) };
+    let Some(root) = doc.as_mapping_mut() else { return Err(FieldError::NotAMapping("the account file".into())) };
     match parts[0] {
         "risk" | "backtest" => {
             let section = root.entry(key(parts[0])).or_insert_with(|| Value::Mapping(Mapping::new()));
@@ -82,7 +145,7 @@ pub fn set_field(doc: &mut Value, field: &str, value: Value) -> Result<(), Strin
         }
         symbol => {
             let Some(list) = root.get_mut(key("symbols")).and_then(Value::as_sequence_mut) else {
-                return Err("the account file has no symbols: list".into());
+                return Err(FieldError::NoSymbols);
             };
             let mut reached = 0;
             for entry in list.iter_mut() {
@@ -95,9 +158,9 @@ pub fn set_field(doc: &mut Value, field: &str, value: Value) -> Result<(), Strin
             }
             if reached == 0 {
                 return Err(if symbol == "*" {
-                    format!("{field:?}: no symbol of the account file has a {} section", parts[1])
+                    FieldError::NoSymbolHasSection { field: field.to_owned(), section: parts[1].to_owned() }
                 } else {
-                    format!("{field:?}: the account file trades no {symbol}")
+                    FieldError::NoSuchSymbol { field: field.to_owned(), symbol: symbol.to_owned() }
                 });
             }
             Ok(())
@@ -105,10 +168,10 @@ pub fn set_field(doc: &mut Value, field: &str, value: Value) -> Result<(), Strin
     }
 }
 
-fn set_path(node: &mut Value, path: &[&str], value: Value, create: bool) -> Result<(), String> {
-    let Some(map) = node.as_mapping_mut() else { return Err(format!("{}: not a mapping", path.join("."))) };
+fn set_path(node: &mut Value, path: &[&str], value: Value, create: bool) -> Result<(), FieldError> {
+    let Some(map) = node.as_mapping_mut() else { return Err(FieldError::NotAMapping(path.join("."))) };
     match path {
-        [] => Err("empty field path".into()),
+        [] => Err(FieldError::BadPath(String::new())),
         [last] => {
             map.insert(key(last), value);
             Ok(())
@@ -116,11 +179,11 @@ fn set_path(node: &mut Value, path: &[&str], value: Value, create: bool) -> Resu
         [first, rest @ ..] => {
             if !map.contains_key(key(first)) {
                 if !create {
-                    return Err(format!("no {first} section"));
+                    return Err(FieldError::NotAMapping(path.join(".")));
                 }
                 map.insert(key(first), Value::Mapping(Mapping::new()));
             }
-            let next = map.get_mut(key(first)).ok_or_else(|| format!("no {first} section"))?;
+            let Some(next) = map.get_mut(key(first)) else { return Err(FieldError::NotAMapping(path.join("."))) };
             set_path(next, rest, value, create)
         }
     }
@@ -153,9 +216,12 @@ mod tests {
     fn refuses_what_reaches_nothing() {
         let mut d = doc();
         assert!(
-            set_field(&mut d, "SOLUSDT.progressive.max_levels", Value::from(4)).unwrap_err().contains("no SOLUSDT")
+            set_field(&mut d, "SOLUSDT.progressive.max_levels", Value::from(4))
+                .unwrap_err()
+                .to_string()
+                .contains("no SOLUSDT")
         );
-        assert!(set_field(&mut d, "*.grid.x", Value::from(1)).unwrap_err().contains("no symbol"));
+        assert!(set_field(&mut d, "*.grid.x", Value::from(1)).unwrap_err().to_string().contains("no symbol"));
         assert!(set_field(&mut d, "max_levels", Value::from(1)).is_err());
         assert!(set_field(&mut d, "a..b", Value::from(1)).is_err());
     }

@@ -408,7 +408,7 @@ impl OptimizeFile {
             ConfigErrors(vec![ConfigError { file: path.to_path_buf(), line, field: None, message }])
         };
         let text = std::fs::read_to_string(path).map_err(|e| fail(None, format!("cannot read: {e}")))?;
-        gridbot_core::yaml::check_shape(&text).map_err(|e| fail(None, e))?;
+        gridbot_core::yaml::check_shape(&text).map_err(|e| fail(None, e.to_string()))?;
         let doc: Value =
             serde_yaml::from_str(&text).map_err(|e| fail(e.location().map(|l| l.line()), e.to_string()))?;
         Self::parse(path, &text, &doc)

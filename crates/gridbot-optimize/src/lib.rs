@@ -44,11 +44,12 @@ pub mod search;
 pub mod space;
 pub mod walk;
 
-pub use apply::AccountTemplate;
+pub use apply::{AccountTemplate, CandidateError, FieldError};
 pub use evaluation::Evaluation;
 pub use file::{Method, OptimizeFile, Search, WalkForward};
 pub use objective::{Constraints, Direction, Objective};
 pub use search::{
-    Options, Outcome, Problem, Progress, ResumeMismatch, SearchError, SetupError, Shard, candidates, merge, search,
+    BadShard, Options, Outcome, Problem, Progress, ResumeMismatch, SearchError, SetupError, Shard, candidates, merge,
+    search,
 };
 pub use walk::{WalkForwardOutcome, WindowResult, walk_forward};

@@ -21,7 +21,7 @@ use gridbot_backtest::{BacktestSettings, MarketData, Window, resolve_window, run
 use gridbot_config::ConfigErrors;
 use serde_yaml::Value;
 
-use crate::apply::AccountTemplate;
+use crate::apply::{AccountTemplate, CandidateError};
 use crate::evaluation::{Evaluation, params_of};
 use crate::file::{Method, OptimizeFile};
 use crate::nsga2::Nsga2;
@@ -131,13 +131,16 @@ impl Problem {
 
     /// The values of a recorded candidate, in the file's order (`Err`: it lacks a varied
     /// field — results of another optimize file).
-    pub fn values_of(&self, e: &Evaluation) -> Result<Vec<Value>, String> {
+    pub fn values_of(&self, e: &Evaluation) -> Result<Vec<Value>, CandidateError> {
         self.file
             .params
             .iter()
             .map(|p| {
-                let v = e.params.get(&p.field).ok_or_else(|| format!("candidate #{} has no {}", e.index, p.field))?;
-                serde_yaml::to_value(v).map_err(|err| err.to_string())
+                let v = e
+                    .params
+                    .get(&p.field)
+                    .ok_or_else(|| CandidateError::MissingField { index: e.index, field: p.field.clone() })?;
+                Ok(serde_yaml::to_value(v)?)
             })
             .collect()
     }
@@ -152,14 +155,14 @@ impl Problem {
     }
 
     /// The backtest of `values` over `window`, whole (equity, trades, metrics).
-    pub fn backtest(&self, values: &[Value], window: Window) -> Result<gridbot_backtest::BacktestRun, String> {
-        let account = self.template.account(&self.file.params, values).map_err(|e| format!("configuration: {e}"))?;
-        let settings = settings_of(&account.backtest).map_err(|e| e.to_string())?;
-        run(&spec_of(&account), &self.data, &settings, window, &mut |_| {}).map_err(|e| e.to_string())
+    pub fn backtest(&self, values: &[Value], window: Window) -> Result<gridbot_backtest::BacktestRun, CandidateError> {
+        let account = self.template.account(&self.file.params, values)?;
+        let settings = settings_of(&account.backtest)?;
+        Ok(run(&spec_of(&account), &self.data, &settings, window, &mut |_| {})?)
     }
 
     /// The account file of `values`, as `--export` writes it.
-    pub fn render(&self, values: &[Value]) -> Result<String, String> {
+    pub fn render(&self, values: &[Value]) -> Result<String, CandidateError> {
         self.template.account(&self.file.params, values)?;
         self.template.render(&self.file.params, values)
     }
@@ -318,11 +321,11 @@ pub struct Shard {
 
 impl Shard {
     /// `K/N` (K from 0 to N − 1, as Kubernetes' `JOB_COMPLETION_INDEX`).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    pub fn parse(text: &str) -> Result<Self, BadShard> {
         let parsed = text.split_once('/').and_then(|(k, n)| Some((k.trim().parse().ok()?, n.trim().parse().ok()?)));
         match parsed {
             Some((k, n)) if n >= 1 && k < n => Ok(Self { k, n }),
-            _ => Err(format!("expected K/N with 0 ≤ K < N (e.g. 0/3, as JOB_COMPLETION_INDEX counts), got {text:?}")),
+            _ => Err(BadShard(text.to_owned())),
         }
     }
 
@@ -355,6 +358,11 @@ pub struct ResumeMismatch {
     /// The fields this search gives it.
     pub expected: String,
 }
+
+/// A `--shard` that is not `K/N` with `0 ≤ K < N`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("expected K/N with 0 ≤ K < N (e.g. 0/3, as JOB_COMPLETION_INDEX counts), got {0:?}")]
+pub struct BadShard(pub String);
 
 /// Why a search (or a merge of shards) cannot go on.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -151,10 +151,10 @@ pub fn walk_forward(
         };
         match chosen.as_ref().map(|e| problem.values_of(e)) {
             None => result.error = Some("no candidate met the constraints in the train window".into()),
-            Some(Err(e)) => result.error = Some(e),
+            Some(Err(e)) => result.error = Some(e.to_string()),
             Some(Ok(values)) => {
                 match problem.backtest(&values, Window { from_ms: Some(test.0), to_ms: Some(test.1) }) {
-                    Err(e) => result.error = Some(e),
+                    Err(e) => result.error = Some(e.to_string()),
                     Ok(run) => {
                         result.out_of_sample = f.objectives.iter().map(|o| o.value(&run)).collect();
                         result.test_return = Some(run.metrics.total_return);

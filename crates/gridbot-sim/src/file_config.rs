@@ -198,7 +198,7 @@ pub fn load_sim_file(path: &Path) -> Result<SimSetup, SimFileError> {
         field: field.to_owned(),
         problem,
     };
-    gridbot_core::yaml::check_shape(&text).map_err(|m| err("(file)", m))?;
+    gridbot_core::yaml::check_shape(&text).map_err(|m| err("(file)", m.to_string()))?;
     let raw: RawFile = serde_yaml::from_str(&text).map_err(|e| {
         let text = e.to_string();
         let problem = match e.location() {

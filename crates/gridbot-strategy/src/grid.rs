@@ -403,11 +403,12 @@ impl Grid {
     }
 
     /// An operator's recentre (classic grids only; a progressive plan stays locked).
-    pub fn operator_recentre(&mut self, profile: Option<gridbot_grid::Profile>) -> Result<(), String> {
+    pub fn operator_recentre(
+        &mut self,
+        profile: Option<gridbot_grid::Profile>,
+    ) -> Result<(), crate::reasons::RecentreRefused> {
         match self {
-            Self::Progressive(_) => {
-                Err("only classic grids recentre: a progressive grid's plan is locked until its legs are flat".into())
-            }
+            Self::Progressive(_) => Err(crate::reasons::RecentreRefused::Progressive),
             Self::Classic(g) => g.operator_recentre(profile),
         }
     }

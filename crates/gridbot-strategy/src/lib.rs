@@ -83,6 +83,6 @@ pub use open::{
     OpenError, OpenedSymbol, SymbolRecovery, check_symbols, classic_changes, missed_fills, open_symbol, plan_changes,
 };
 pub use progressive::{ProgressiveGrid, ProgressiveSettings};
-pub use reasons::{RecentreReason, ReconcileReason};
+pub use reasons::{RecentreReason, RecentreRefused, ReconcileReason};
 pub use reconcile::{ClassicSync, ReconcileJob, ReconcileOutcome, Reconciled};
 pub use records::{Alert, AlertKind, EventKind, GridChange, JournalRecord};

@@ -193,3 +193,17 @@ impl std::fmt::Display for RecentreReason {
         }
     }
 }
+
+/// Why an operator's recentre was refused.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum RecentreRefused {
+    /// Progressive plans are locked until their legs are flat.
+    #[error("only classic grids recentre: a progressive grid's plan is locked until its legs are flat")]
+    Progressive,
+    /// The classic grid's stop-loss stopped it.
+    #[error("the grid is stopped by its stop-loss: resume restarts it")]
+    Stopped,
+    /// One rebuild at a time.
+    #[error("a rebuild is already under way ({0})")]
+    UnderWay(RecentreReason),
+}

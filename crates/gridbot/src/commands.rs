@@ -485,8 +485,8 @@ fn check_symbols_offline_or_online(config: &BotConfig, online: bool) -> Result<(
             };
             match instrument {
                 Some(instrument) => {
-                    if let Err((field, message)) = gridbot_engine::doctor::fits(sc, &instrument) {
-                        problems.push(format!("{}: {message}", at(field)));
+                    if let Err(misfit) = gridbot_engine::doctor::fits(sc, &instrument) {
+                        problems.push(format!("{}: {misfit}", at(misfit.field)));
                     }
                 }
                 None if online => {

@@ -8,7 +8,7 @@ use gridbot_core::{Leg, OrderRequest, OrderRole};
 use super::{ClassicGrid, LayoutSpec, li};
 use crate::command::Command;
 use crate::grid::{DecisionContext, Note};
-use crate::reasons::RecentreReason;
+use crate::reasons::{RecentreReason, RecentreRefused};
 
 /// A rebuild in progress: cancel → close → (stop | build).
 #[derive(Debug, Clone, PartialEq)]
@@ -35,12 +35,12 @@ impl ClassicGrid {
     /// An operator's recentre, with a new profile if one is given (its spacing, levels per side
     /// and take-profit replace the configured layout until the next start). Refused while the
     /// grid is stopped (resume restarts it) or a rebuild is already under way.
-    pub fn operator_recentre(&mut self, profile: Option<gridbot_grid::Profile>) -> Result<(), String> {
+    pub fn operator_recentre(&mut self, profile: Option<gridbot_grid::Profile>) -> Result<(), RecentreRefused> {
         if self.state.as_ref().is_some_and(|s| s.stopped.is_some()) {
-            return Err("the grid is stopped by its stop-loss: resume restarts it".into());
+            return Err(RecentreRefused::Stopped);
         }
         if let Some(r) = &self.rebuild {
-            return Err(format!("a rebuild is already under way ({})", r.reason));
+            return Err(RecentreRefused::UnderWay(r.reason.clone()));
         }
         if let Some(p) = profile {
             self.settings.layout =

@@ -220,7 +220,7 @@ fn an_operator_recentre_with_a_profile_rebuilds_around_the_market_with_its_layou
     run(&mut g, 0, &market("2000"));
     assert_eq!(g.working().len(), 6, "3 levels a side");
     g.operator_recentre(Some(gridbot_grid::Profile::Aggressive)).unwrap();
-    assert!(g.operator_recentre(None).unwrap_err().contains("under way"), "one rebuild at a time");
+    assert!(g.operator_recentre(None).unwrap_err().to_string().contains("under way"), "one rebuild at a time");
     // Nothing held: cancel, then build generation 2 around the mid with the profile's layout.
     let cmds = run(&mut g, 1, &market("2010"));
     assert!(cmds.iter().all(|c| matches!(c, Command::Cancel { .. })), "{cmds:?}");
@@ -267,7 +267,10 @@ fn the_stop_loss_closes_and_stops_the_grid() {
     assert!(run(&mut g, 5, &market("1500")).is_empty());
     assert!(g.classic_state().unwrap().stopped.as_deref().unwrap().starts_with("stop-loss"));
     assert!(run(&mut g, 6, &market("2000")).is_empty(), "a stopped grid stays stopped");
-    assert!(g.operator_recentre(None).unwrap_err().contains("resume"), "an operator's recentre is refused: resume it");
+    assert!(
+        g.operator_recentre(None).unwrap_err().to_string().contains("resume"),
+        "an operator's recentre is refused: resume it"
+    );
 }
 
 #[test]

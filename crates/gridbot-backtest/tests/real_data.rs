@@ -63,9 +63,20 @@ fn the_live_core_trades_weeks_of_real_minutes_and_the_result_is_reproducible() {
 
 /// Skipping quiet book updates is an optimisation, never a decision: with and without it, the
 /// same trades, the same equity, the same bytes — for a progressive grid, and for a classic
-/// grid with a recentre band and a take-profit/stop-loss band beside it.
+/// grid with a recentre band and a take-profit/stop-loss band beside it — and for that grid
+/// waiting for an entry trigger, with take-profit and stop-loss prices.
 #[test]
 fn skipping_quiet_points_changes_nothing() {
+    skipping_changes_nothing_with(gridbot_strategy::ClassicOptions::default());
+    let price = |s: &str| Some(s.parse().unwrap());
+    skipping_changes_nothing_with(gridbot_strategy::ClassicOptions {
+        trigger_price: price("2500"),
+        take_profit_price: price("2700"),
+        stop_loss_price: price("2300"),
+    });
+}
+
+fn skipping_changes_nothing_with(options: gridbot_strategy::ClassicOptions) {
     use gridbot_backtest::{RunOptions, run_with};
     use gridbot_strategy::{ClassicSettings, LayoutSpec, RecentrePolicy};
     const ETH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binanceusdm_ETHUSDT_1m_2025-05_2025-06.csv.gz");
@@ -88,6 +99,7 @@ fn skipping_quiet_points_changes_nothing() {
                     ..RecentrePolicy::default()
                 },
                 partial_fill_timeout_ms: 60_000,
+                options,
             },
             atr_spacing: None,
         }),

@@ -276,6 +276,12 @@ pub(crate) struct RawClassic {
     #[serde(default)]
     pub stop_loss: Option<f64>,
     #[serde(default)]
+    pub trigger_price: Option<Decimal>,
+    #[serde(default)]
+    pub take_profit_price: Option<Decimal>,
+    #[serde(default)]
+    pub stop_loss_price: Option<Decimal>,
+    #[serde(default)]
     pub recentre: Option<RawRecentre>,
     #[serde(default)]
     pub partial_fill_timeout_s: Option<u64>,

@@ -19,7 +19,7 @@ use super::{
     WebhookFormat,
 };
 use gridbot_core::yaml::LineIndex;
-use gridbot_strategy::{ClassicSettings, LayoutSpec, ProgressiveSettings, PumpDump, RecentrePolicy};
+use gridbot_strategy::{ClassicOptions, ClassicSettings, LayoutSpec, ProgressiveSettings, PumpDump, RecentrePolicy};
 
 /// Bybit's lowest risk-limit tier for BTCUSDT, USDT; set `risk_limit:` per symbol for others.
 const DEFAULT_RISK_LIMIT: Decimal = Decimal::from_parts(2_000_000, 0, 0, false, 0);
@@ -294,6 +294,16 @@ fn classic(p: &mut Problems<'_>, at: &str, symbol: &Symbol, r: &RawClassic) -> O
             fraction_in(p, &format!("{at}.{name}"), v, 0.0, 1.0);
         }
     }
+    let options = ClassicOptions {
+        trigger_price: price(p, &format!("{at}.trigger_price"), r.trigger_price),
+        take_profit_price: price(p, &format!("{at}.take_profit_price"), r.take_profit_price),
+        stop_loss_price: price(p, &format!("{at}.stop_loss_price"), r.stop_loss_price),
+    };
+    if let (Some(tp), Some(sl)) = (options.take_profit_price, options.stop_loss_price)
+        && tp == sl
+    {
+        p.at(&format!("{at}.stop_loss_price"), format!("expected a price other than take_profit_price {tp}"));
+    }
     let profile_tp = r.profile.map(gridbot_grid::Profile::take_profit);
     let settings = ClassicSettings {
         layout: layout?,
@@ -305,6 +315,7 @@ fn classic(p: &mut Problems<'_>, at: &str, symbol: &Symbol, r: &RawClassic) -> O
         recentre,
         partial_fill_timeout_ms: i64::try_from(r.partial_fill_timeout_s.unwrap_or(60).saturating_mul(1_000))
             .unwrap_or(i64::MAX),
+        options,
     };
     Some(ClassicConfig { settings, atr_spacing: r.atr_spacing })
 }

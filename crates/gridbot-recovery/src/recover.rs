@@ -328,6 +328,7 @@ pub fn recover<E: Exchange + ?Sized>(
         risk: input.snapshot.map(|s| s.risk.clone()).unwrap_or_default(),
         orders: tracked,
         classic: None,
+        classic_trigger: None,
     };
     let in_place = matched.iter().map(Option::is_some).collect();
     Ok(RecoveryReport {

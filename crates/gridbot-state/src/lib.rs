@@ -35,8 +35,8 @@ pub use journal::{
     TradeFilter, WalletReading,
 };
 pub use snapshot::{
-    AccountSnapshot, ClassicSlot, ClassicState, InvalidSnapshot, LegProblem, LegState, Loaded, Rebuilding,
-    RiskAlertMemory, SCHEMA_VERSION, SnapshotError, SnapshotStore, SymbolState, TrackedOrder,
+    AccountSnapshot, ClassicSlot, ClassicState, EntryTrigger, InvalidSnapshot, LegProblem, LegState, Loaded,
+    Rebuilding, RiskAlertMemory, SCHEMA_VERSION, SnapshotError, SnapshotStore, SymbolState, TrackedOrder,
 };
 
 #[cfg(test)]

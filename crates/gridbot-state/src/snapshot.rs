@@ -126,6 +126,21 @@ pub struct SymbolState {
     /// A classic grid's state (`None` for the progressive grid).
     #[serde(default)]
     pub classic: Option<ClassicState>,
+    /// A classic grid waiting for its entry trigger, and the side of it the market was on when
+    /// it began waiting (so a restart keeps waiting for the same cross).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classic_trigger: Option<EntryTrigger>,
+}
+
+/// A classic grid's entry trigger, armed: the grid is built once the mid crosses `price` from
+/// the side it was on when armed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntryTrigger {
+    /// The trigger price.
+    pub price: Price,
+    /// The mid was above `price` when the wait began (the trigger fires at or below it).
+    pub from_above: bool,
 }
 
 /// Everything saved for one account.

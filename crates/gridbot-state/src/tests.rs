@@ -56,6 +56,7 @@ fn snapshot() -> AccountSnapshot {
                 qty: "0.007".parse().unwrap(),
             }],
             classic: None,
+            classic_trigger: None,
         },
     );
     s.symbols.insert(Symbol::new("ETHUSDT").unwrap(), classic_symbol());
@@ -130,6 +131,7 @@ fn classic_symbol() -> SymbolState {
             stopped: None,
             rebuilding: Some(Rebuilding { reason: "mid 101 left the range".into(), stops_the_grid: false }),
         }),
+        classic_trigger: None,
     }
 }
 

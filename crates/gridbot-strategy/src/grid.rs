@@ -78,6 +78,13 @@ pub enum Note {
         /// Why.
         reason: RecentreReason,
     },
+    /// A classic grid waits for the mid to cross its entry trigger price.
+    TriggerArmed {
+        /// The trigger price.
+        price: Price,
+        /// The mid is above it now (the grid is built when it comes down to it).
+        from_above: bool,
+    },
     /// A classic grid was (re)built around a price.
     Recentred {
         /// The new generation.

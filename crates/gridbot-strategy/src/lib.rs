@@ -72,7 +72,7 @@ mod test_orders;
 pub use crate::core::{
     AccountCore, CoreEvent, CoreStart, CoreStats, Effect, Effects, HEARD_KEEP_MS, HeardExecutions, SymbolCore, Work,
 };
-pub use classic::{ClassicGrid, ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy};
+pub use classic::{ClassicGrid, ClassicOptions, ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy};
 pub use command::{Command, Outcome};
 pub use driver::{Carried, CoreTape, SentBatch, Venue, checked_snapshot, drive};
 pub use executor::execute;

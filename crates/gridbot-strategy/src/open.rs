@@ -465,6 +465,7 @@ mod tests {
             stop_loss: None,
             recentre: RecentrePolicy::default(),
             partial_fill_timeout_ms: 60_000,
+            options: Default::default(),
         };
         let mid = "2000".parse().unwrap();
         let plan = ClassicPlan::build(&settings.params_at(mid, None), mid, &bybit_ethusdt()).unwrap();

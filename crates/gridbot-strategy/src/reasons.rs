@@ -148,6 +148,25 @@ pub enum RecentreReason {
         /// The profile the grid takes from now on, if one was asked for.
         profile: Option<gridbot_grid::Profile>,
     },
+    /// The mid reached the take-profit price: everything is closed and the grid stops.
+    TakeProfitPrice {
+        /// The mid.
+        mid: Price,
+        /// The take-profit price.
+        price: Price,
+    },
+    /// The mid reached the stop-loss price: everything is closed and the grid stops.
+    StopLossPrice {
+        /// The mid.
+        mid: Price,
+        /// The stop-loss price.
+        price: Price,
+    },
+    /// The mid crossed the entry trigger price: the first generation is built.
+    Triggered {
+        /// The trigger price.
+        price: Price,
+    },
     /// A rebuild a restart interrupted (after its cancels or closes, before the new grid),
     /// finished.
     Interrupted {
@@ -162,7 +181,13 @@ impl RecentreReason {
     /// True when the grid stops after closing instead of being rebuilt.
     #[must_use]
     pub const fn stops_the_grid(&self) -> bool {
-        matches!(self, Self::StopLoss { .. } | Self::Interrupted { stops: true, .. })
+        matches!(
+            self,
+            Self::StopLoss { .. }
+                | Self::TakeProfitPrice { .. }
+                | Self::StopLossPrice { .. }
+                | Self::Interrupted { stops: true, .. }
+        )
     }
 }
 
@@ -189,6 +214,9 @@ impl std::fmt::Display for RecentreReason {
             Self::Operator { profile: Some(p) } => {
                 write!(f, "recentred by the operator with the {} profile", p.name())
             }
+            Self::TakeProfitPrice { mid, price } => write!(f, "take-profit price {price} reached (mid {mid})"),
+            Self::StopLossPrice { mid, price } => write!(f, "stop-loss price {price} reached (mid {mid})"),
+            Self::Triggered { price } => write!(f, "the mid crossed the entry trigger {price}"),
             Self::Interrupted { was, .. } => write!(f, "finishing the rebuild a restart interrupted ({was})"),
         }
     }

@@ -34,6 +34,7 @@ fn config() -> SymbolConfig {
                 stop_loss: None,
                 recentre: RecentrePolicy::default(),
                 partial_fill_timeout_ms: 60_000,
+                options: Default::default(),
             },
             atr_spacing: None,
         }),

@@ -86,6 +86,7 @@ fn setup() -> gridbot_engine::config::BotConfig {
                 risk: Default::default(),
                 orders: vec![],
                 classic: None,
+                classic_trigger: None,
             };
             snapshot.symbols.insert(symbol.clone(), state);
         }

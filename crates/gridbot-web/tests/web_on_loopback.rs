@@ -42,7 +42,15 @@ fn setup(tag: &str, web: &str) -> BotConfig {
     let short = LegState { cycle: 1, level: None, anchor: None, avg_entry: None, size: "0".parse().unwrap() };
     snapshot.symbols.insert(
         Symbol::new("BTCUSDT").unwrap(),
-        SymbolState { plan: None, long, short, risk: Default::default(), orders: vec![], classic: None },
+        SymbolState {
+            plan: None,
+            long,
+            short,
+            risk: Default::default(),
+            orders: vec![],
+            classic: None,
+            classic_trigger: None,
+        },
     );
     SnapshotStore::new(&account_dir, "acca").save(&snapshot).unwrap();
     let journal = Journal::open(&account_dir.join("journal.sqlite")).unwrap();

@@ -37,7 +37,9 @@ use gridbot_risk::{LegPair, OrderView};
 use gridbot_state::{ClassicSlot, ClassicState, LegState, SymbolState};
 
 use self::inventory::Inventory;
-pub use self::policy::{ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy, recentre_reason};
+pub use self::policy::{
+    ClassicOptions, ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy, reached, recentre_reason,
+};
 use self::rebuild::Rebuild;
 use crate::command::{Command, Outcome};
 use crate::grid::{Applied, Calm, DecisionContext, GridEvent, Note, StrategyStats};
@@ -62,6 +64,8 @@ pub struct ClassicGrid {
     halted_cancel_sent: bool,
     /// The generation whose backing position (biased grids) went out.
     backed_generation: Option<u32>,
+    /// Waiting for the entry trigger (armed at the first mid seen).
+    trigger: Option<gridbot_state::EntryTrigger>,
     stats: StrategyStats,
 }
 
@@ -89,6 +93,7 @@ impl ClassicGrid {
             rebuild: None,
             halted_cancel_sent: false,
             backed_generation: None,
+            trigger: None,
             stats: StrategyStats::default(),
         }
     }
@@ -201,6 +206,46 @@ impl ClassicGrid {
         applied_notes.push(Note::Recentred { generation, mid, reason: reason.clone() });
     }
 
+    /// Whether the first generation may be built at `mid`: always without an entry trigger;
+    /// with one, once the mid has crossed it from the side it was on when the wait began (the
+    /// wait is armed at the first mid seen, saved, and kept across restarts; a trigger price
+    /// changed in the configuration arms a new wait).
+    fn entry_trigger(&mut self, mid: Price, notes: &mut Vec<Note>) -> Option<RecentreReason> {
+        let Some(price) = self.settings.options.trigger_price else { return Some(RecentreReason::Start) };
+        match self.trigger.filter(|t| t.price == price) {
+            Some(t) if (t.from_above && mid <= price) || (!t.from_above && mid >= price) => {
+                self.trigger = None;
+                Some(RecentreReason::Triggered { price })
+            }
+            Some(_) => None,
+            None if mid == price => Some(RecentreReason::Triggered { price }),
+            None => {
+                let from_above = mid > price;
+                self.trigger = Some(gridbot_state::EntryTrigger { price, from_above });
+                notes.push(Note::TriggerArmed { price, from_above });
+                None
+            }
+        }
+    }
+
+    /// The mids between the take-profit and stop-loss prices (as seen from the generation's
+    /// reference), where neither fires.
+    fn price_exit_band(&self, reference: Price) -> (f64, f64) {
+        let mut band = (f64::NEG_INFINITY, f64::INFINITY);
+        for price in
+            [self.settings.options.take_profit_price, self.settings.options.stop_loss_price].into_iter().flatten()
+        {
+            let p = price.to_f64();
+            let margin = p.abs() * 1e-9;
+            if price >= reference {
+                band.1 = band.1.min(p - margin);
+            } else {
+                band.0 = band.0.max(p + margin);
+            }
+        }
+        band
+    }
+
     fn pnl_fraction(&self, mid: Price) -> Option<f64> {
         let s = self.state.as_ref()?;
         let m = mid.as_decimal();
@@ -253,7 +298,23 @@ impl ClassicGrid {
         if ctx.decision.halt.is_some() || self.state.as_ref().is_some_and(|s| s.stopped.is_some()) {
             return Calm::unbounded();
         }
-        let Some(state) = self.state.as_ref() else { return Calm::none() };
+        let Some(state) = self.state.as_ref() else {
+            // Waiting for the entry trigger: nothing changes until the mid reaches it.
+            return match (self.trigger, self.rebuild.is_none()) {
+                (Some(t), true) if self.settings.options.trigger_price == Some(t.price) => {
+                    let p = t.price.to_f64();
+                    let margin = p.abs() * 1e-9;
+                    let mut calm = Calm::unbounded();
+                    calm.narrow_mid(if t.from_above {
+                        (p + margin, f64::INFINITY)
+                    } else {
+                        (f64::NEG_INFINITY, p - margin)
+                    });
+                    calm
+                }
+                _ => Calm::none(),
+            };
+        };
         if self.rebuild.is_some()
             || self.settings.recentre.pump_dump.is_some()
             || self.orders.list.iter().any(|w| w.state != OrderState::Working)
@@ -307,6 +368,7 @@ impl ClassicGrid {
         if let Some(band) = self.pnl_band() {
             calm.narrow_mid(band);
         }
+        calm.narrow_mid(self.price_exit_band(state.plan.reference_price()));
         calm
     }
 
@@ -472,17 +534,23 @@ impl ClassicGrid {
             return;
         }
         if self.state.is_none() && self.rebuild.is_none() {
-            if let Some(mid) = ctx.market.mid() {
-                self.build(mid, ctx.now_ms, notes, &RecentreReason::Start);
-            } else {
-                return;
+            let Some(mid) = ctx.market.mid() else { return };
+            match self.entry_trigger(mid, notes) {
+                Some(reason) => self.build(mid, ctx.now_ms, notes, &reason),
+                None => return,
             }
         }
         if self.rebuild.is_none()
             && let (Some(mid), Some(state)) = (ctx.market.mid(), self.state.as_ref())
         {
             let pnl = self.pnl_fraction(mid).unwrap_or(0.0);
-            let reason = if let Some(limit) = state.plan.stop_loss().filter(|sl| pnl <= -sl) {
+            let reference = state.plan.reference_price();
+            let options = self.settings.options;
+            let reason = if let Some(price) = options.stop_loss_price.filter(|p| reached(*p, reference, mid)) {
+                Some(RecentreReason::StopLossPrice { mid, price })
+            } else if let Some(price) = options.take_profit_price.filter(|p| reached(*p, reference, mid)) {
+                Some(RecentreReason::TakeProfitPrice { mid, price })
+            } else if let Some(limit) = state.plan.stop_loss().filter(|sl| pnl <= -sl) {
                 Some(RecentreReason::StopLoss { pnl, limit })
             } else if let Some(target) = state.plan.take_profit().filter(|tp| pnl >= *tp) {
                 Some(RecentreReason::TakeProfit { pnl, target })
@@ -657,6 +725,7 @@ impl ClassicGrid {
             short: leg(1),
             risk: LegPair::default(),
             orders: self.orders.list.iter().map(WorkingOrder::tracked).collect(),
+            classic_trigger: self.trigger.filter(|_| self.state.is_none()),
             classic: self.state.clone().map(|mut c| {
                 c.rebuilding = self.rebuild.as_ref().map(|r| gridbot_state::Rebuilding {
                     reason: r.reason.to_string(),
@@ -670,6 +739,7 @@ impl ClassicGrid {
     /// Replaces the state with a recovered one.
     pub fn restore(&mut self, state: &SymbolState) {
         self.state = state.classic.clone();
+        self.trigger = state.classic_trigger.filter(|_| self.state.is_none());
         // A rebuild a restart interrupted is finished, not forgotten.
         if let Some(c) = self.state.as_mut()
             && let Some(r) = c.rebuilding.take()

@@ -60,6 +60,25 @@ pub struct RecentrePolicy {
     pub pump_dump: Option<PumpDump>,
 }
 
+/// What a classic grid may do beyond its levels — each off unless configured.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ClassicOptions {
+    /// Entry trigger: the first generation is built only once the mid crosses this price from
+    /// the side it was on when the grid began waiting.
+    pub trigger_price: Option<Price>,
+    /// Take-profit by price: when the mid reaches it (from the side the generation was built
+    /// on), everything is closed and the grid stops until an operator resumes it.
+    pub take_profit_price: Option<Price>,
+    /// Stop-loss by price: as the take-profit by price.
+    pub stop_loss_price: Option<Price>,
+}
+
+/// True when `mid` has reached `price`, coming from `reference` (the side it started on).
+#[must_use]
+pub fn reached(price: Price, reference: Price, mid: Price) -> bool {
+    if price >= reference { mid >= price } else { mid <= price }
+}
+
 /// Everything a classic grid is configured with.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct ClassicSettings {
@@ -79,6 +98,8 @@ pub struct ClassicSettings {
     pub recentre: RecentrePolicy,
     /// How long a partly filled level may wait, ms.
     pub partial_fill_timeout_ms: i64,
+    /// Entry trigger, take-profit and stop-loss by price.
+    pub options: ClassicOptions,
 }
 
 impl ClassicSettings {

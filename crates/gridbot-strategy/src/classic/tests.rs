@@ -25,6 +25,7 @@ fn settings(bias: Bias) -> ClassicSettings {
         stop_loss: None,
         recentre: RecentrePolicy::default(),
         partial_fill_timeout_ms: 60_000,
+        options: Default::default(),
     }
 }
 
@@ -348,4 +349,80 @@ fn places_at(cmds: &[Command], level: u32) -> Vec<&OrderRequest> {
             _ => None,
         })
         .collect()
+}
+
+fn with_options(options: ClassicOptions) -> ClassicSettings {
+    ClassicSettings { options, ..settings(Bias::Neutral) }
+}
+
+#[test]
+fn an_entry_trigger_waits_for_the_cross_and_survives_a_restart() {
+    let options = ClassicOptions { trigger_price: Some(p("1950")), ..ClassicOptions::default() };
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), with_options(options), 0);
+    let (cmds, notes) = run_noting(&mut g, 0, &market("2000"));
+    assert!(cmds.is_empty() && g.classic_state().is_none(), "nothing before the cross");
+    assert!(matches!(notes[..], [Note::TriggerArmed { from_above: true, .. }]), "{notes:?}");
+    assert!(run(&mut g, 1, &market("1960")).is_empty(), "above the trigger: still waiting");
+    // A restart keeps waiting for the same cross, even if the market went up meanwhile.
+    let saved = g.state();
+    assert_eq!(saved.classic_trigger.map(|t| t.from_above), Some(true));
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), with_options(options), 2);
+    g.restore(&saved);
+    assert!(run(&mut g, 3, &market("2100")).is_empty());
+    let (cmds, notes) = run_noting(&mut g, 4, &market("1949"));
+    assert!(!cmds.is_empty(), "crossed: the grid is built");
+    assert!(
+        notes.iter().any(|n| matches!(n, Note::Recentred { reason: RecentreReason::Triggered { .. }, .. })),
+        "{notes:?}"
+    );
+    assert!(g.state().classic_trigger.is_none(), "no longer waiting");
+}
+
+#[test]
+fn take_profit_and_stop_loss_by_price_close_and_stop_the_grid() {
+    for (tp, sl, mid, stops) in [("2100", "1900", "2101", "take-profit"), ("2100", "1900", "1899", "stop-loss")] {
+        let options = ClassicOptions {
+            take_profit_price: Some(p(tp)),
+            stop_loss_price: Some(p(sl)),
+            ..ClassicOptions::default()
+        };
+        let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), with_options(options), 0);
+        run(&mut g, 0, &market("2000"));
+        assert!(run(&mut g, 1, &market("2099")).is_empty(), "inside: nothing");
+        let (cmds, notes) = run_noting(&mut g, 2, &market(mid));
+        assert!(cmds.iter().all(|c| matches!(c, Command::Cancel { .. })) && !cmds.is_empty(), "{cmds:?}");
+        let Some(Note::RebuildStarted { reason, .. }) = notes.first() else { panic!("{notes:?}") };
+        assert!(reason.stops_the_grid() && reason.to_string().starts_with(stops), "{reason}");
+        // The cancels answered and nothing to close: the grid stops, nothing more is placed.
+        run(&mut g, 3, &market(mid));
+        assert!(g.classic_state().is_some_and(|s| s.stopped.is_some()));
+        assert!(run(&mut g, 4, &market("2000")).is_empty(), "stopped until resumed");
+    }
+}
+
+proptest::proptest! {
+    /// Along any path of mids, the grid is never built before the path has crossed the
+    /// trigger from where it started, and is built at the first mid that has.
+    #[test]
+    fn a_trigger_never_places_before_the_cross(
+        start in 1800u32..2200,
+        steps in proptest::collection::vec(-40i32..40, 1..60),
+        trigger in 1900u32..2100,
+    ) {
+        let options = ClassicOptions { trigger_price: Some(p(&trigger.to_string())), ..ClassicOptions::default() };
+        let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), with_options(options), 0);
+        let from_above = start > trigger;
+        let mut mid = i64::from(start);
+        let mut crossed = start == trigger;
+        for (t, step) in (0i64..).zip(std::iter::once(0).chain(steps)) {
+            mid = (mid + i64::from(step)).max(1);
+            let trigger = i64::from(trigger);
+            crossed |= if from_above { mid <= trigger } else { mid >= trigger };
+            let cmds = run(&mut g, t, &market(&mid.to_string()));
+            proptest::prop_assert_eq!(g.classic_state().is_some(), crossed, "mid {} at step {}", mid, t);
+            if !crossed {
+                proptest::prop_assert!(cmds.is_empty());
+            }
+        }
+    }
 }

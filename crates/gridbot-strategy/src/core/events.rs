@@ -380,6 +380,16 @@ impl AccountCore {
                     change: GridChange::RebuildStarted { generation, reason },
                 }));
             }
+            Note::TriggerArmed { price, from_above } => {
+                let way = if from_above { "down" } else { "up" };
+                alert(
+                    out,
+                    AlertKind::Info,
+                    Some(&symbol),
+                    format!("waiting for the entry trigger: the grid is built when the mid comes {way} to {price}"),
+                );
+                out.push(Effect::Save);
+            }
             Note::Recentred { generation, mid, reason } => {
                 alert(
                     out,

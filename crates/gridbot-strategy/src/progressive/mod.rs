@@ -645,6 +645,7 @@ impl ProgressiveGrid {
             risk: LegPair::default(),
             orders: self.orders.list.iter().map(WorkingOrder::tracked).collect(),
             classic: None,
+            classic_trigger: None,
         }
     }
 

@@ -64,21 +64,29 @@ fn the_live_core_trades_weeks_of_real_minutes_and_the_result_is_reproducible() {
 /// Skipping quiet book updates is an optimisation, never a decision: with and without it, the
 /// same trades, the same equity, the same bytes — for a progressive grid, and for a classic
 /// grid with a recentre band and a take-profit/stop-loss band beside it — and for that grid
-/// waiting for an entry trigger, with take-profit and stop-loss prices.
+/// waiting for an entry trigger, with take-profit and stop-loss prices, and for a Bollinger
+/// range.
 #[test]
 fn skipping_quiet_points_changes_nothing() {
-    skipping_changes_nothing_with(gridbot_strategy::ClassicOptions::default());
+    use gridbot_strategy::{ClassicOptions, LayoutSpec};
+    let around = LayoutSpec::AroundMarket { spacing: 0.003, levels_per_side: 5 };
+    skipping_changes_nothing_with(around, ClassicOptions::default());
     let price = |s: &str| Some(s.parse().unwrap());
-    skipping_changes_nothing_with(gridbot_strategy::ClassicOptions {
-        trigger_price: price("2500"),
-        take_profit_price: price("2700"),
-        stop_loss_price: price("2300"),
-    });
+    skipping_changes_nothing_with(
+        around,
+        ClassicOptions {
+            trigger_price: price("2500"),
+            take_profit_price: price("2700"),
+            stop_loss_price: price("2300"),
+        },
+    );
+    let bands = LayoutSpec::Bollinger { period: 20, k: 2.0, interval: gridbot_core::Interval::H1, levels: 9 };
+    skipping_changes_nothing_with(bands, ClassicOptions::default());
 }
 
-fn skipping_changes_nothing_with(options: gridbot_strategy::ClassicOptions) {
+fn skipping_changes_nothing_with(layout: gridbot_strategy::LayoutSpec, options: gridbot_strategy::ClassicOptions) {
     use gridbot_backtest::{RunOptions, run_with};
-    use gridbot_strategy::{ClassicSettings, LayoutSpec, RecentrePolicy};
+    use gridbot_strategy::{ClassicSettings, RecentrePolicy};
     const ETH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binanceusdm_ETHUSDT_1m_2025-05_2025-06.csv.gz");
     let mut spec = spec();
     spec.symbols.push(SymbolConfig {
@@ -87,7 +95,7 @@ fn skipping_changes_nothing_with(options: gridbot_strategy::ClassicOptions) {
         risk_limit: Decimal::from(2_000_000),
         strategy: StrategyConfig::Classic(gridbot_strategy::config::ClassicConfig {
             settings: ClassicSettings {
-                layout: LayoutSpec::AroundMarket { spacing: 0.003, levels_per_side: 5 },
+                layout,
                 progression: gridbot_grid::Progression::Arithmetic,
                 bias: gridbot_grid::Bias::Neutral,
                 qty_per_level: "0.05".parse().unwrap(),

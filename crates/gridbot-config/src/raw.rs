@@ -276,6 +276,8 @@ pub(crate) struct RawClassic {
     #[serde(default)]
     pub stop_loss: Option<f64>,
     #[serde(default)]
+    pub bollinger: Option<RawBollinger>,
+    #[serde(default)]
     pub trigger_price: Option<Decimal>,
     #[serde(default)]
     pub take_profit_price: Option<Decimal>,
@@ -285,6 +287,14 @@ pub(crate) struct RawClassic {
     pub recentre: Option<RawRecentre>,
     #[serde(default)]
     pub partial_fill_timeout_s: Option<u64>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBollinger {
+    pub period: u32,
+    pub k: f64,
+    pub interval: gridbot_core::Interval,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]

@@ -181,6 +181,33 @@ fn bad_accounts() -> Vec<(&'static str, String, &'static str, Option<usize>)> {
             "expected upper above lower",
             Some(13),
         ),
+        (
+            "bollinger with bounds",
+            r(
+                "strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.001\"\n      max_levels: 6\n",
+                "strategy: classic\n    leverage: 5\n    classic:\n      qty_per_level: \"0.001\"\n      lower: 40000\n      bollinger: {period: 20, k: 2, interval: 1h}\n      levels: 9\n",
+            ),
+            "a Bollinger range sets the bounds",
+            Some(12),
+        ),
+        (
+            "bollinger period",
+            r(
+                "strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.001\"\n      max_levels: 6\n",
+                "strategy: classic\n    leverage: 5\n    classic:\n      qty_per_level: \"0.001\"\n      bollinger:\n        period: 1\n        k: 2\n        interval: 1w\n      levels: 9\n",
+            ),
+            "expected 2 to 1000 samples",
+            Some(13),
+        ),
+        (
+            "trigger price",
+            r(
+                "strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"0.001\"\n      max_levels: 6\n",
+                "strategy: classic\n    leverage: 5\n    classic:\n      qty_per_level: \"0.001\"\n      spacing: 0.003\n      levels_per_side: 4\n      trigger_price: 0\n",
+            ),
+            "expected a positive price",
+            Some(14),
+        ),
     ]
 }
 

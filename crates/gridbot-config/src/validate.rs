@@ -212,6 +212,48 @@ fn price(p: &mut Problems<'_>, field: &str, v: Option<Decimal>) -> Option<Price>
     }
 }
 
+/// A Bollinger-range layout: `bollinger: {period, k, interval}` and `levels`, nothing else that
+/// places levels.
+fn bollinger(p: &mut Problems<'_>, at: &str, r: &RawClassic) -> Option<LayoutSpec> {
+    let b = r.bollinger.as_ref()?;
+    let bat = format!("{at}.bollinger");
+    let others = [
+        ("profile", r.profile.is_some()),
+        ("lower", r.lower.is_some()),
+        ("upper", r.upper.is_some()),
+        ("spacing", r.spacing.is_some()),
+        ("atr_spacing", r.atr_spacing.is_some()),
+        ("levels_per_side", r.levels_per_side.is_some()),
+    ];
+    for (name, set) in others {
+        if set {
+            p.at(&format!("{at}.{name}"), "a Bollinger range sets the bounds: leave it out (set levels)");
+        }
+    }
+    if !(2..=1_000).contains(&b.period) {
+        p.at(&format!("{bat}.period"), format!("expected 2 to 1000 samples, got {}", b.period));
+    }
+    if !(b.k.is_finite() && b.k > 0.0 && b.k <= 10.0) {
+        p.at(&format!("{bat}.k"), format!("expected more than 0 and at most 10 standard deviations, got {}", b.k));
+    }
+    if b.interval.fixed_ms().is_none_or(|ms| ms > gridbot_core::time::DAY_MS) {
+        p.at(&format!("{bat}.interval"), format!("expected 1m to 1d, got {}", b.interval));
+    }
+    match r.levels {
+        Some(levels) if levels >= 2 => {
+            Some(LayoutSpec::Bollinger { period: b.period, k: b.k, interval: b.interval, levels })
+        }
+        Some(levels) => {
+            p.at(&format!("{at}.levels"), format!("expected at least 2 levels, got {levels}"));
+            None
+        }
+        None => {
+            p.at(&format!("{at}.levels"), "a Bollinger range needs its number of levels");
+            None
+        }
+    }
+}
+
 fn classic(p: &mut Problems<'_>, at: &str, symbol: &Symbol, r: &RawClassic) -> Option<ClassicConfig> {
     check_qty(p, &format!("{at}.qty_per_level"), symbol, r.qty_per_level);
     let spacing_field = format!("{at}.spacing");
@@ -230,6 +272,7 @@ fn classic(p: &mut Problems<'_>, at: &str, symbol: &Symbol, r: &RawClassic) -> O
     }
     let explicit = lower.is_some() || upper.is_some() || r.levels.is_some() || r.levels_per_side.is_some();
     let layout = match (r.profile, lower, upper) {
+        _ if r.bollinger.is_some() => bollinger(p, at, r),
         (Some(_), _, _) if explicit || r.spacing.is_some() => {
             p.at(&format!("{at}.profile"), "a profile sets spacing and levels: leave out lower/upper/levels/spacing");
             None

@@ -299,7 +299,8 @@ fn margin_needed(
                 gridbot_strategy::LayoutSpec::AroundMarket { levels_per_side, .. } => {
                     Decimal::from(levels_per_side) * Decimal::TWO
                 }
-                gridbot_strategy::LayoutSpec::Bounds { levels, .. } => Decimal::from(levels),
+                gridbot_strategy::LayoutSpec::Bounds { levels, .. }
+                | gridbot_strategy::LayoutSpec::Bollinger { levels, .. } => Decimal::from(levels),
                 gridbot_strategy::LayoutSpec::BoundsBySpacing { lower, upper, spacing } => {
                     let span = (upper.to_f64() - lower.to_f64()) / lower.to_f64().max(f64::MIN_POSITIVE);
                     let count = (span / spacing.max(1e-9)).ceil().clamp(1.0, 10_000.0);

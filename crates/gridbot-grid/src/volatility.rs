@@ -174,8 +174,36 @@ pub fn wilder_atr(series: &OhlcSeries, period: usize) -> Result<Vec<f64>, GridEr
     Ok(out)
 }
 
+/// Bollinger bands of the last `period` values: `(mean − k·σ, mean, mean + k·σ)` with the
+/// population standard deviation (as TradingView and most charting tools compute them).
+/// `None` with fewer values than `period`, a zero period, or values that are not finite.
+#[must_use]
+pub fn bollinger(values: &[f64], period: usize, k: f64) -> Option<(f64, f64, f64)> {
+    if period == 0 || values.len() < period {
+        return None;
+    }
+    let window = &values[values.len() - period..];
+    #[allow(clippy::cast_precision_loss, reason = "periods are small")]
+    let n = period as f64;
+    let mean = window.iter().sum::<f64>() / n;
+    let variance = window.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
+    let sd = variance.sqrt();
+    (mean.is_finite() && sd.is_finite()).then_some((mean - k * sd, mean, mean + k * sd))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::bollinger;
+
+    #[test]
+    fn bollinger_bands_by_hand() {
+        // mean 5, population variance ((−3)²+(−1)²+1²+3²)/4 = 5
+        let (lo, mid, hi) = bollinger(&[100.0, 2.0, 4.0, 6.0, 8.0], 4, 2.0).unwrap();
+        assert!((mid - 5.0).abs() < 1e-12);
+        assert!((hi - (5.0 + 2.0 * 5f64.sqrt())).abs() < 1e-12 && (lo - (5.0 - 2.0 * 5f64.sqrt())).abs() < 1e-12);
+        assert!(bollinger(&[1.0, 2.0], 3, 2.0).is_none());
+    }
+
     use super::*;
 
     fn series(rows: &[(f64, f64, f64)]) -> OhlcSeries {

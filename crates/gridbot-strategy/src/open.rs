@@ -160,6 +160,7 @@ pub fn classic_changes(configured: &ClassicSettings, running: &gridbot_grid::Cla
     let levels = match configured.layout {
         LayoutSpec::AroundMarket { levels_per_side, .. } => Some(2 * levels_per_side as usize + 1),
         LayoutSpec::Bounds { levels, .. } => Some(levels as usize),
+        LayoutSpec::Bollinger { levels, .. } => Some(levels as usize),
         LayoutSpec::BoundsBySpacing { .. } => None,
     };
     if let Some(n) = levels {
@@ -230,6 +231,33 @@ fn atr_pct(
     }
     gridbot_grid::volatility::atr_pct_ema_last_of(&series, span, ema)
         .map_err(|e| OpenError::Setup(format!("{symbol}: ATR: {e}")))
+}
+
+/// The opening prices of the last `period` candles of `interval` up to `now` (the current one
+/// included), for a Bollinger-range grid; too few is a setup error.
+fn interval_opens(
+    exchange: &dyn Exchange,
+    symbol: &Symbol,
+    interval: Interval,
+    period: u32,
+    now: i64,
+) -> Result<Vec<(i64, f64)>, OpenError> {
+    let len = interval.fixed_ms().unwrap_or(DAY_MS);
+    let query = KlineQuery {
+        symbol: symbol.clone(),
+        interval,
+        window: TimeWindow { start_ms: now - (i64::from(period) + 2) * len, end_ms: now },
+    };
+    let candles = ex(|| format!("{symbol}: {interval} candles"), exchange.klines(&query))?;
+    let opens: Vec<(i64, f64)> =
+        candles.iter().filter(|c| c.open_time_ms <= now).map(|c| (c.open_time_ms, c.open.to_f64())).collect();
+    if opens.len() < period as usize {
+        return Err(OpenError::Setup(format!(
+            "{symbol}: the exchange has {} {interval} candles, a Bollinger period of {period} needs {period}",
+            opens.len()
+        )));
+    }
+    Ok(opens)
 }
 
 /// The locked plan if it still fits, else a new one; true when new.
@@ -372,6 +400,11 @@ pub fn open_symbol(
         StrategyConfig::Classic(cfg) => {
             let settings = classic_settings(exchange, cfg, symbol, now)?;
             let mut grid = ClassicGrid::new(tag, instrument.clone(), settings, now);
+            if let LayoutSpec::Bollinger { period, interval, .. } = settings.layout
+                && let Some(samples) = grid.band_samples_mut()
+            {
+                samples.seed(interval_opens(exchange, symbol, interval, period, now)?);
+            }
             let state = state.filter(|s| s.classic.is_some());
             if let Some(s) = state {
                 grid.restore(s);

@@ -21,6 +21,7 @@
 //! - A partial fill leaves the level working; after `partial_fill_timeout_ms` the rest is
 //!   cancelled and the filled part is turned around at the next level.
 
+mod bands;
 mod inventory;
 mod policy;
 mod rebuild;
@@ -36,6 +37,7 @@ use gridbot_recovery::{LinkTag, NonceSource};
 use gridbot_risk::{LegPair, OrderView};
 use gridbot_state::{ClassicSlot, ClassicState, LegState, SymbolState};
 
+pub use self::bands::BandSamples;
 use self::inventory::Inventory;
 pub use self::policy::{
     ClassicOptions, ClassicSettings, LayoutSpec, PumpDump, RecentrePolicy, reached, recentre_reason,
@@ -66,6 +68,8 @@ pub struct ClassicGrid {
     backed_generation: Option<u32>,
     /// Waiting for the entry trigger (armed at the first mid seen).
     trigger: Option<gridbot_state::EntryTrigger>,
+    /// A Bollinger-range grid's samples.
+    bands: Option<BandSamples>,
     stats: StrategyStats,
 }
 
@@ -94,6 +98,10 @@ impl ClassicGrid {
             halted_cancel_sent: false,
             backed_generation: None,
             trigger: None,
+            bands: match settings.layout {
+                LayoutSpec::Bollinger { period, interval, .. } => Some(BandSamples::new(interval, period)),
+                _ => None,
+            },
             stats: StrategyStats::default(),
         }
     }
@@ -171,9 +179,24 @@ impl ClassicGrid {
         }
     }
 
+    /// A Bollinger-range grid's samples, to seed from the exchange's candles at start.
+    pub fn band_samples_mut(&mut self) -> Option<&mut BandSamples> {
+        self.bands.as_mut()
+    }
+
     fn build(&mut self, mid: Price, now_ms: i64, applied_notes: &mut Vec<Note>, reason: &RecentreReason) {
         let previous = self.state.as_ref();
-        let params = self.settings.params_at(mid, previous.map(|s| &s.plan));
+        let params = match self.settings.layout {
+            LayoutSpec::Bollinger { k, levels, .. } => {
+                let Some((lower, upper)) = self.bands.as_ref().and_then(|b| b.bounds(k)) else {
+                    tracing::warn!(symbol = %self.instrument.symbol(), "classic grid: no Bollinger band yet; waiting");
+                    return;
+                };
+                ClassicSettings { layout: LayoutSpec::Bounds { lower, upper, levels }, ..self.settings }
+                    .params_at(mid, None)
+            }
+            _ => self.settings.params_at(mid, previous.map(|s| &s.plan)),
+        };
         let generation = previous.map_or(1, |s| s.generation.saturating_add(1));
         let plan = match ClassicPlan::build(&params, mid, &self.instrument) {
             Ok(p) => p,
@@ -295,6 +318,17 @@ impl ClassicGrid {
     /// a decision that asked for nothing.
     #[must_use]
     pub fn calm(&self, ctx: &DecisionContext<'_>) -> Calm {
+        let mut calm = self.calm_of_levels(ctx);
+        // A Bollinger-range grid takes one sample per interval: it decides at each boundary.
+        if let Some(b) = &self.bands
+            && ctx.decision.halt.is_none()
+        {
+            calm.until(b.next_sample_ms(ctx.now_ms));
+        }
+        calm
+    }
+
+    fn calm_of_levels(&self, ctx: &DecisionContext<'_>) -> Calm {
         if ctx.decision.halt.is_some() || self.state.as_ref().is_some_and(|s| s.stopped.is_some()) {
             return Calm::unbounded();
         }
@@ -527,6 +561,9 @@ impl ClassicGrid {
         self.halted_cancel_sent = false;
         self.orders.stale_book.deciding(ctx.market);
         self.track_mid(ctx.market, ctx.now_ms);
+        if let (Some(b), Some(mid)) = (self.bands.as_mut(), ctx.market.mid()) {
+            b.observe(ctx.now_ms, mid.to_f64());
+        }
         if self.orders.list.iter().any(|w| w.state.cancel_sent() || w.tag.role == OrderRole::Close) {
             return; // wait for answers
         }

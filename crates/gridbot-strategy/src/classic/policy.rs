@@ -36,6 +36,18 @@ pub enum LayoutSpec {
         /// Levels per side.
         levels_per_side: u32,
     },
+    /// `levels` levels between the Bollinger bands of `interval` (`period` samples, `k`
+    /// standard deviations), taken when the grid is built and at every recentre.
+    Bollinger {
+        /// Samples in the band.
+        period: u32,
+        /// Standard deviations either side of the mean.
+        k: f64,
+        /// The sampling interval.
+        interval: gridbot_core::Interval,
+        /// Number of levels.
+        levels: u32,
+    },
 }
 
 /// A fast move: the mid moved by `move_fraction` within `window_ms`.
@@ -123,6 +135,9 @@ impl ClassicSettings {
                 let (lower, upper) = shifted(lower, upper, p.reference_price(), mid);
                 ClassicLayout::BoundsBySpacing { lower, upper, spacing }
             }
+            // The grid resolves the bands into `Bounds` before it builds; without them there is
+            // no range (an empty one, which the plan refuses).
+            (LayoutSpec::Bollinger { levels, .. }, _) => ClassicLayout::Bounds { lower: mid, upper: mid, levels },
         };
         ClassicParams {
             layout,

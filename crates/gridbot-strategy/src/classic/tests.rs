@@ -426,3 +426,50 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_bollinger_range_takes_its_bounds_from_the_bands_and_refreshes_them_on_recentre() {
+    let layout = LayoutSpec::Bollinger { period: 4, k: 2.0, interval: gridbot_core::Interval::M1, levels: 5 };
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), ClassicSettings { layout, ..settings(Bias::Neutral) }, 0);
+    g.band_samples_mut().unwrap().seed(vec![
+        (-240_000, 1990.0),
+        (-180_000, 2010.0),
+        (-120_000, 1990.0),
+        (-60_000, 2010.0),
+    ]);
+    // mean 2000, σ 10: the band is 1980..2020 (the grid's own first sample joins at minute 0).
+    run(&mut g, 0, &market("2000"));
+    let bounds = |g: &ClassicGrid| {
+        let levels = g.classic_state().unwrap().plan.levels().to_vec();
+        (levels[0].price, levels[levels.len() - 1].price, levels.len())
+    };
+    let (low, high, n) = bounds(&g);
+    assert_eq!(n, 5);
+    let band = gridbot_grid::volatility::bollinger(&[2010.0, 1990.0, 2010.0, 2000.0], 4, 2.0).unwrap();
+    assert!((low.to_f64() - band.0).abs() <= 0.01 && (high.to_f64() - band.2).abs() <= 0.01, "{low} {high} {band:?}");
+    // The market moves up over the next minutes; the running grid keeps its levels …
+    for (minute, mid) in [(1, "2050"), (2, "2100"), (3, "2150")] {
+        run(&mut g, minute * 60_000, &market(mid));
+    }
+    assert_eq!(bounds(&g), (low, high, 5));
+    // … and a recentre takes the band of now.
+    g.operator_recentre(None).unwrap();
+    for t in 0..5 {
+        run(&mut g, 4 * 60_000 + t, &market("2150"));
+    }
+    let (new_low, new_high, _) = bounds(&g);
+    assert!(new_low > low && new_high > high, "{new_low} {new_high}");
+}
+
+#[test]
+fn a_bollinger_grids_calm_ends_at_the_next_sample() {
+    let layout = LayoutSpec::Bollinger { period: 2, k: 2.0, interval: gridbot_core::Interval::H1, levels: 5 };
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), ClassicSettings { layout, ..settings(Bias::Neutral) }, 0);
+    g.band_samples_mut().unwrap().seed(vec![(-3_600_000, 1990.0)]);
+    let m = market("2000");
+    run(&mut g, 1_000, &m);
+    run(&mut g, 2_000, &m);
+    let d = RiskDecision::default();
+    let calm = g.calm(&DecisionContext { now_ms: 2_000, market: &m, decision: &d });
+    assert_eq!(calm.until_ms, 3_600_000);
+}

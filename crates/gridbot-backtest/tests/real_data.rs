@@ -78,6 +78,15 @@ fn skipping_quiet_points_changes_nothing() {
             trigger_price: price("2500"),
             take_profit_price: price("2700"),
             stop_loss_price: price("2300"),
+            ..ClassicOptions::default()
+        },
+    );
+    skipping_changes_nothing_with(
+        around,
+        ClassicOptions {
+            trailing_up_limit: price("2900"),
+            trailing_down_limit: price("1500"),
+            ..ClassicOptions::default()
         },
     );
     let bands = LayoutSpec::Bollinger { period: 20, k: 2.0, interval: gridbot_core::Interval::H1, levels: 9 };

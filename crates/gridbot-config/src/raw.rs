@@ -284,6 +284,10 @@ pub(crate) struct RawClassic {
     #[serde(default)]
     pub stop_loss_price: Option<Decimal>,
     #[serde(default)]
+    pub trailing_up_limit: Option<Decimal>,
+    #[serde(default)]
+    pub trailing_down_limit: Option<Decimal>,
+    #[serde(default)]
     pub recentre: Option<RawRecentre>,
     #[serde(default)]
     pub partial_fill_timeout_s: Option<u64>,

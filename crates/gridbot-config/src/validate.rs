@@ -341,7 +341,17 @@ fn classic(p: &mut Problems<'_>, at: &str, symbol: &Symbol, r: &RawClassic) -> O
         trigger_price: price(p, &format!("{at}.trigger_price"), r.trigger_price),
         take_profit_price: price(p, &format!("{at}.take_profit_price"), r.take_profit_price),
         stop_loss_price: price(p, &format!("{at}.stop_loss_price"), r.stop_loss_price),
+        trailing_up_limit: price(p, &format!("{at}.trailing_up_limit"), r.trailing_up_limit),
+        trailing_down_limit: price(p, &format!("{at}.trailing_down_limit"), r.trailing_down_limit),
     };
+    if let (Some(up), Some(down)) = (options.trailing_up_limit, options.trailing_down_limit)
+        && up <= down
+    {
+        p.at(
+            &format!("{at}.trailing_up_limit"),
+            format!("expected a price above trailing_down_limit {down}, got {up}"),
+        );
+    }
     if let (Some(tp), Some(sl)) = (options.take_profit_price, options.stop_loss_price)
         && tp == sl
     {

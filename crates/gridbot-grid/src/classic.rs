@@ -443,6 +443,77 @@ impl ClassicPlan {
         (!qty.is_zero()).then_some((side, qty))
     }
 
+    /// The same grid moved by `by` whole levels (up when positive): the levels that stay keep
+    /// their prices exactly, the `|by|` levels leaving on one side come back on the other,
+    /// continuing the grid's spacing — its average gap (`Arithmetic`) or ratio (`Geometric`)
+    /// — rounded to the tick; sides are taken against `reference_price`, the level count and
+    /// quantities stay. A trailing grid follows the market with it instead of a full recentre.
+    pub fn shifted(
+        &self,
+        by: i32,
+        progression: Progression,
+        reference_price: Price,
+        instrument: &Instrument,
+    ) -> Result<Self, GridError> {
+        let n = self.levels.len();
+        let steps = by.unsigned_abs() as usize;
+        if n < 2 || steps >= n {
+            return Err(GridError::InvalidParameter {
+                name: "shift",
+                reason: format!("a grid of {n} levels moves by 1 to {} levels, not {by}", n.saturating_sub(1)),
+            });
+        }
+        let (lo, hi) = (self.levels[0].price.to_f64(), self.levels[n - 1].price.to_f64());
+        #[allow(clippy::cast_precision_loss, reason = "level counts are small")]
+        let gaps = (n - 1) as f64;
+        let beyond = |j: usize| -> Result<Price, GridError> {
+            // j = 1, 2, … levels past the top (up) or below the bottom (down).
+            let level = u32::try_from(n + j).unwrap_or(u32::MAX);
+            #[allow(clippy::cast_precision_loss, reason = "small counts")]
+            let j = j as f64;
+            let v = match (progression, by > 0) {
+                (Progression::Arithmetic, true) => hi + j * (hi - lo) / gaps,
+                (Progression::Arithmetic, false) => lo - j * (hi - lo) / gaps,
+                (Progression::Geometric, true) => hi * (hi / lo).powf(j / gaps),
+                (Progression::Geometric, false) => lo / (hi / lo).powf(j / gaps),
+            };
+            if v <= 0.0 {
+                return Err(GridError::LevelCrossesZero { level, distance: Decimal::ONE });
+            }
+            price_from_f64(level, v)
+        };
+        let mut prices: Vec<Price> = Vec::with_capacity(n);
+        if by >= 0 {
+            prices.extend(self.levels[steps..].iter().map(|l| l.price));
+            for j in 1..=steps {
+                prices.push(instrument.round_price(Side::Sell, beyond(j)?));
+            }
+        } else {
+            for j in (1..=steps).rev() {
+                prices.push(instrument.round_price(Side::Buy, beyond(j)?));
+            }
+            prices.extend(self.levels[..n - steps].iter().map(|l| l.price));
+        }
+        let mut levels: Vec<ClassicLevel> = Vec::with_capacity(n);
+        for (index, price) in (0u32..).zip(prices) {
+            check_price(index, price, instrument)?;
+            if let Some(prev) = levels.last()
+                && price <= prev.price
+            {
+                return Err(GridError::NonMonotone { level: index, price, previous: prev.price });
+            }
+            let qty = self.levels.get(index as usize).map_or(self.levels[0].qty, |l| l.qty);
+            checked_notional(index, price, qty, instrument)?;
+            let initial_side = match price.cmp(&reference_price) {
+                std::cmp::Ordering::Less => Some(Side::Buy),
+                std::cmp::Ordering::Greater => Some(Side::Sell),
+                std::cmp::Ordering::Equal => None,
+            };
+            levels.push(ClassicLevel { index, price, qty, initial_side });
+        }
+        Ok(Self { levels, reference_price, ..self.clone() })
+    }
+
     /// The order that replaces a filled one: a buy at `index` → a sell one level up, a sell
     /// → a buy one level down. `None` at the grid's edge.
     #[must_use]

@@ -301,3 +301,72 @@ fn profiles_are_named_as_the_account_file_writes_them() {
     assert_eq!(Profile::from_name(" aggressive "), Some(Profile::Aggressive));
     assert_eq!(Profile::from_name("wild"), None);
 }
+
+proptest::proptest! {
+    /// A trailing shift keeps the grid: the staying levels keep their prices, every gap of the
+    /// moved grid stays within two ticks of the grid's average gap (arithmetic) or its ratio
+    /// (geometric), and the level count and quantities stay.
+    #[test]
+    fn a_trailing_shift_keeps_level_spacing(
+        centre in 20_000u32..120_000,
+        spacing_bp in 10u32..200,
+        per_side in 2u32..12,
+        geometric in proptest::bool::ANY,
+        by in -11i32..12,
+    ) {
+        let progression = if geometric { Progression::Geometric } else { Progression::Arithmetic };
+        let centre = Price::new(Decimal::from(centre)).unwrap();
+        let params = ClassicParams {
+            layout: ClassicLayout::Centre { centre, spacing: f64::from(spacing_bp) / 10_000.0, levels_per_side: per_side },
+            progression,
+            bias: Bias::Neutral,
+            qty_per_level: q("0.001"),
+            take_profit: None,
+            stop_loss: None,
+        };
+        let plan = ClassicPlan::build(&params, centre, &btc()).unwrap();
+        let n = plan.levels().len();
+        proptest::prop_assume!((by.unsigned_abs() as usize) < n);
+        let shifted = plan.shifted(by, progression, centre, &btc()).unwrap();
+        proptest::prop_assert_eq!(shifted.levels().len(), n);
+        let old: Vec<f64> = plan.levels().iter().map(|l| l.price.to_f64()).collect();
+        let new: Vec<f64> = shifted.levels().iter().map(|l| l.price.to_f64()).collect();
+        let k = by.unsigned_abs() as usize;
+        if by >= 0 {
+            proptest::prop_assert_eq!(&new[..n - k], &old[k..]);
+        } else {
+            proptest::prop_assert_eq!(&new[k..], &old[..n - k]);
+        }
+        let tick = 0.1;
+        #[allow(clippy::cast_precision_loss)]
+        let gaps = (n - 1) as f64;
+        for w in new.windows(2) {
+            if geometric {
+                let ratio = (old[n - 1] / old[0]).powf(1.0 / gaps);
+                proptest::prop_assert!((w[1] - w[0] * ratio).abs() <= 2.0 * tick + w[0] * 1e-9, "{w:?} ratio {ratio}");
+            } else {
+                let gap = (old[n - 1] - old[0]) / gaps;
+                proptest::prop_assert!(((w[1] - w[0]) - gap).abs() <= 2.0 * tick + 1e-6, "{w:?} gap {gap}");
+            }
+        }
+        proptest::prop_assert!(shifted.levels().iter().all(|l| l.qty == q("0.001")));
+    }
+}
+
+#[test]
+fn a_shift_by_all_the_levels_is_refused() {
+    let centre = p("30000");
+    let params = ClassicParams {
+        layout: ClassicLayout::Centre { centre, spacing: 0.01, levels_per_side: 2 },
+        progression: Progression::Arithmetic,
+        bias: Bias::Neutral,
+        qty_per_level: q("0.001"),
+        take_profit: None,
+        stop_loss: None,
+    };
+    let plan = ClassicPlan::build(&params, centre, &btc()).unwrap();
+    assert!(plan.shifted(5, Progression::Arithmetic, centre, &btc()).is_err());
+    let up = plan.shifted(2, Progression::Arithmetic, p("31000"), &btc()).unwrap();
+    assert_eq!(up.levels()[4].price, p("31200"));
+    assert_eq!(up.levels()[4].initial_side, Some(Side::Sell));
+}

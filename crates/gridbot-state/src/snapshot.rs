@@ -105,6 +105,9 @@ pub struct Rebuilding {
     pub reason: String,
     /// It ends with the grid stopped (a stop-loss), not rebuilt.
     pub stops_the_grid: bool,
+    /// It keeps the inventory (a trailing shift): nothing is closed at market.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub keeps_inventory: bool,
 }
 
 /// One symbol of the account.

@@ -129,7 +129,11 @@ fn classic_symbol() -> SymbolState {
             realised_pnl: "1.25".parse().unwrap(),
             fees: "0.04".parse().unwrap(),
             stopped: None,
-            rebuilding: Some(Rebuilding { reason: "mid 101 left the range".into(), stops_the_grid: false }),
+            rebuilding: Some(Rebuilding {
+                reason: "mid 101 left the range".into(),
+                stops_the_grid: false,
+                keeps_inventory: false,
+            }),
         }),
         classic_trigger: None,
     }

@@ -276,6 +276,10 @@ impl StrategyStats {
 
 /// A grid strategy for one symbol: the progressive grid or the classic range grid.
 #[derive(Debug, Clone)]
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per symbol, made once and never moved in a hot path: boxing would only add a hop"
+)]
 pub enum Grid {
     /// The progressive grid (ARCHITECTURE §4's primary strategy).
     Progressive(ProgressiveGrid),

@@ -162,6 +162,14 @@ pub enum RecentreReason {
         /// The stop-loss price.
         price: Price,
     },
+    /// The mid left the range and a trailing grid follows it by whole levels, keeping its
+    /// inventory (nothing is closed).
+    Trail {
+        /// Levels moved: up when positive.
+        by: i32,
+        /// The mid.
+        mid: Price,
+    },
     /// The mid crossed the entry trigger price: the first generation is built.
     Triggered {
         /// The trigger price.
@@ -174,10 +182,18 @@ pub enum RecentreReason {
         was: String,
         /// It ends with the grid stopped (a stop-loss).
         stops: bool,
+        /// It keeps the inventory (a trailing shift).
+        keeps: bool,
     },
 }
 
 impl RecentreReason {
+    /// True when the rebuild keeps the inventory instead of closing it (a trailing shift).
+    #[must_use]
+    pub const fn keeps_inventory(&self) -> bool {
+        matches!(self, Self::Trail { .. } | Self::Interrupted { keeps: true, .. })
+    }
+
     /// True when the grid stops after closing instead of being rebuilt.
     #[must_use]
     pub const fn stops_the_grid(&self) -> bool {
@@ -217,6 +233,10 @@ impl std::fmt::Display for RecentreReason {
             Self::TakeProfitPrice { mid, price } => write!(f, "take-profit price {price} reached (mid {mid})"),
             Self::StopLossPrice { mid, price } => write!(f, "stop-loss price {price} reached (mid {mid})"),
             Self::Triggered { price } => write!(f, "the mid crossed the entry trigger {price}"),
+            Self::Trail { by, mid } => {
+                let way = if *by > 0 { "up" } else { "down" };
+                write!(f, "trailing {way} by {} level(s): mid {mid} left the range", by.unsigned_abs())
+            }
             Self::Interrupted { was, .. } => write!(f, "finishing the rebuild a restart interrupted ({was})"),
         }
     }

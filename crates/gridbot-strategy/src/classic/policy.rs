@@ -83,6 +83,11 @@ pub struct ClassicOptions {
     pub take_profit_price: Option<Price>,
     /// Stop-loss by price: as the take-profit by price.
     pub stop_loss_price: Option<Price>,
+    /// Trailing up: when the mid rises above the top level, the grid moves up by whole levels
+    /// (keeping its spacing and its inventory) as far as this price for its top level.
+    pub trailing_up_limit: Option<Price>,
+    /// Trailing down: the mirror, as far as this price for its bottom level.
+    pub trailing_down_limit: Option<Price>,
 }
 
 /// True when `mid` has reached `price`, coming from `reference` (the side it started on).

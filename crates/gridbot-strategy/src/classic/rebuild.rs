@@ -93,7 +93,8 @@ impl ClassicGrid {
             }
             return;
         }
-        if self.inventory.iter().any(|i| !i.size.is_zero()) {
+        // A trailing shift keeps the inventory; every other rebuild closes it first.
+        if !rebuild.reason.keeps_inventory() && self.inventory.iter().any(|i| !i.size.is_zero()) {
             for leg in Leg::BOTH {
                 self.market_close(leg, out);
             }
@@ -106,8 +107,15 @@ impl ClassicGrid {
             }
             return;
         }
-        if let Some(mid) = ctx.market.mid() {
-            self.build(mid, ctx.now_ms, notes, &rebuild.reason);
+        let Some(mid) = ctx.market.mid() else { return };
+        match rebuild.reason {
+            RecentreReason::Trail { by, .. } => self.shift(by, mid, ctx.now_ms, notes, &rebuild.reason),
+            // A shift a restart interrupted: moved as far as the market asks now (or not at all).
+            RecentreReason::Interrupted { keeps: true, .. } => {
+                let by = self.trail_by(mid).unwrap_or(0);
+                self.shift(by, mid, ctx.now_ms, notes, &rebuild.reason);
+            }
+            _ => self.build(mid, ctx.now_ms, notes, &rebuild.reason),
         }
     }
 

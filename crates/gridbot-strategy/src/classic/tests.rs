@@ -473,3 +473,94 @@ fn a_bollinger_grids_calm_ends_at_the_next_sample() {
     let calm = g.calm(&DecisionContext { now_ms: 2_000, market: &m, decision: &d });
     assert_eq!(calm.until_ms, 3_600_000);
 }
+
+fn trailing(up: Option<&str>, down: Option<&str>) -> ClassicSettings {
+    with_options(ClassicOptions {
+        trailing_up_limit: up.map(p),
+        trailing_down_limit: down.map(p),
+        ..ClassicOptions::default()
+    })
+}
+
+/// Runs the grid at `mid` until it asks for nothing (cancels answered, shift made, orders in).
+fn settle(g: &mut ClassicGrid, t: &mut i64, mid: &str) -> (Vec<Command>, Vec<Note>) {
+    let (mut all, mut notes) = (Vec::new(), Vec::new());
+    for _ in 0..6 {
+        *t += 1;
+        let (cmds, n) = run_noting(g, *t, &market(mid));
+        notes.extend(n);
+        if cmds.is_empty() {
+            break;
+        }
+        all.extend(cmds);
+    }
+    (all, notes)
+}
+
+#[test]
+fn a_trailing_grid_moves_up_by_whole_levels_keeping_its_inventory() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), trailing(Some("2300"), None), 0);
+    let mut t = 0;
+    settle(&mut g, &mut t, "2000");
+    let before = g.classic_state().unwrap().clone();
+    let spacing = before.plan.levels()[1].price.to_f64() - before.plan.levels()[0].price.to_f64();
+    // The short leg sells fill as the market rises through them.
+    for level in 4..=6 {
+        let w = at_level(&g, level);
+        g.apply(GridEvent::Execution(&fill(&w, level)), t);
+        t += 1;
+        run(&mut g, t, &market("2000"));
+    }
+    let short = g.leg_sizes().short;
+    assert_eq!(short, q("0.3"));
+    // Above the top level (2060): the grid moves up two levels (to 2100) instead of recentring.
+    let (cmds, notes) = settle(&mut g, &mut t, "2095");
+    assert!(
+        cmds.iter().all(|c| !matches!(c, Command::Place { request, .. } if request.order_type == OrderType::Market))
+    );
+    assert!(
+        notes.iter().any(|n| matches!(n, Note::Recentred { reason: RecentreReason::Trail { by: 2, .. }, .. })),
+        "{notes:?}"
+    );
+    let after = g.classic_state().unwrap().clone();
+    assert_eq!(after.generation, before.generation + 1);
+    assert_eq!(g.leg_sizes().short, short, "the inventory is kept");
+    let old: Vec<Price> = before.plan.levels().iter().map(|l| l.price).collect();
+    let new: Vec<Price> = after.plan.levels().iter().map(|l| l.price).collect();
+    assert_eq!(new[..new.len() - 2], old[2..], "the staying levels keep their prices");
+    let top = new[new.len() - 1].to_f64();
+    assert!((top - new[new.len() - 2].to_f64() - spacing).abs() < 0.02, "spacing kept: {new:?}");
+    // The short leg's closing buys moved with their levels.
+    let closing: Vec<_> = after.slots.iter().filter(|s| s.leg == Leg::Short && s.side == Side::Buy).collect();
+    assert_eq!(closing.len(), 3, "{:?}", after.slots);
+}
+
+#[test]
+fn a_trailing_grid_stops_at_its_limit_and_a_restart_never_closes_the_inventory() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), trailing(Some("2080"), None), 0);
+    let mut t = 0;
+    settle(&mut g, &mut t, "2000");
+    let w = at_level(&g, 6);
+    g.apply(GridEvent::Execution(&fill(&w, 6)), t);
+    // Far above: the limit lets the top level go to 2080 at most (one level), not to 2200.
+    let (_, notes) = run_noting(&mut g, t + 1, &market("2200"));
+    let Some(Note::RebuildStarted { reason: RecentreReason::Trail { by, .. }, .. }) = notes.first() else {
+        panic!("{notes:?}")
+    };
+    assert_eq!(*by, 1);
+    // Killed while cancelling: the restart finishes the move and sends no market order.
+    let saved = g.state();
+    assert!(saved.classic.as_ref().unwrap().rebuilding.as_ref().is_some_and(|r| r.keeps_inventory));
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), trailing(Some("2080"), None), t + 2);
+    g.restore(&saved);
+    g.apply_sync(&ClassicSync::Agrees { orders: 0 });
+    let mut t = t + 2;
+    let (cmds, notes) = settle(&mut g, &mut t, "2200");
+    assert!(
+        cmds.iter().all(|c| !matches!(c, Command::Place { request, .. } if request.order_type == OrderType::Market))
+    );
+    assert!(notes.iter().any(|n| matches!(n, Note::Recentred { .. })), "{notes:?}");
+    assert_eq!(g.leg_sizes().short, q("0.1"), "kept");
+    let top = g.classic_state().unwrap().plan.levels().last().unwrap().price;
+    assert!(top <= p("2080"), "{top}");
+}

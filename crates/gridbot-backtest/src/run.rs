@@ -230,6 +230,9 @@ struct Bench<'a> {
     ex: SimAccount,
     symbols: Vec<Symbol>,
     recorder: Recorder,
+    /// Symbols whose grid has a funding guard, with the funding view last fed (as the ticker
+    /// stream gives it live: the rate for now and the next settlement).
+    funding: Vec<(Symbol, Option<(Decimal, i64)>)>,
 }
 
 impl Bench<'_> {
@@ -267,6 +270,18 @@ impl Bench<'_> {
     ) -> Result<bool, BacktestError> {
         if t > to {
             return Ok(false);
+        }
+        for k in 0..self.funding.len() {
+            let symbol = self.funding[k].0.clone();
+            let view = self.sim.with_engine(|e| {
+                let interval = e.config().funding_interval_ms.max(1);
+                (e.config().funding_rate_at(&symbol, t), (t.div_euclid(interval) + 1) * interval)
+            });
+            if self.funding[k].1 != Some(view) {
+                self.funding[k].1 = Some(view);
+                let event = CoreEvent::Funding { symbol, rate: view.0, next_funding_ms: view.1 };
+                self.feed(core, event, t);
+            }
         }
         // The market first, then what it filled: the core decides on a fill knowing the price
         // that caused it, as paper trading does (the book reaches the bot by the time it acts).
@@ -447,6 +462,12 @@ pub fn run_with(
         ex,
         symbols,
         recorder: Recorder::new(from, to, wallet.total_equity, data.interval_ms, plans),
+        funding: spec
+            .symbols
+            .iter()
+            .filter(|s| matches!(&s.strategy, StrategyConfig::Progressive(p) if p.settings.funding_guard.is_on()))
+            .map(|s| (s.symbol.clone(), None))
+            .collect(),
     };
     bench.feed(&mut core, CoreEvent::Start, from);
     let mut done = 0u64;

@@ -91,13 +91,32 @@ fn skipping_quiet_points_changes_nothing() {
     );
     let bands = LayoutSpec::Bollinger { period: 20, k: 2.0, interval: gridbot_core::Interval::H1, levels: 9 };
     skipping_changes_nothing_with(bands, ClassicOptions::default());
+    // The default funding (0.01 % per settlement, paid by longs) against a guard below it:
+    // the long leg opens no cycle, and an open one in profit closes an hour before settling.
+    let guard = gridbot_strategy::FundingGuard {
+        max_open_rate: Some(Decimal::new(5, 5)),
+        close_before_ms: Some(3_600_000),
+        close_rate: Some(Decimal::new(5, 5)),
+    };
+    skipping_changes_nothing_with_guard(around, ClassicOptions::default(), guard);
 }
 
 fn skipping_changes_nothing_with(layout: gridbot_strategy::LayoutSpec, options: gridbot_strategy::ClassicOptions) {
+    skipping_changes_nothing_with_guard(layout, options, gridbot_strategy::FundingGuard::default());
+}
+
+fn skipping_changes_nothing_with_guard(
+    layout: gridbot_strategy::LayoutSpec,
+    options: gridbot_strategy::ClassicOptions,
+    guard: gridbot_strategy::FundingGuard,
+) {
     use gridbot_backtest::{RunOptions, run_with};
     use gridbot_strategy::{ClassicSettings, RecentrePolicy};
     const ETH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/binanceusdm_ETHUSDT_1m_2025-05_2025-06.csv.gz");
     let mut spec = spec();
+    if let StrategyConfig::Progressive(p) = &mut spec.symbols[0].strategy {
+        p.settings.funding_guard = guard;
+    }
     spec.symbols.push(SymbolConfig {
         symbol: Symbol::new("ETHUSDT").unwrap(),
         leverage: Decimal::from(5),

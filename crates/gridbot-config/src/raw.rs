@@ -247,6 +247,19 @@ pub(crate) struct RawProgressive {
     pub balance_reprice: Option<f64>,
     #[serde(default)]
     pub partial_fill_timeout_s: Option<u64>,
+    #[serde(default)]
+    pub funding_guard: Option<RawFundingGuard>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFundingGuard {
+    #[serde(default)]
+    pub max_open_rate: Option<Decimal>,
+    #[serde(default)]
+    pub close_before_minutes: Option<f64>,
+    #[serde(default)]
+    pub close_rate: Option<Decimal>,
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -188,6 +188,33 @@ fn progressive(p: &mut Problems<'_>, at: &str, symbol: &Symbol, r: &RawProgressi
         }
         settings.partial_fill_timeout_ms = i64::try_from(t.saturating_mul(1_000)).unwrap_or(i64::MAX);
     }
+    if let Some(g) = &r.funding_guard {
+        let gat = format!("{at}.funding_guard");
+        let rate = |p: &mut Problems<'_>, name: &str, v: Option<Decimal>| {
+            let v = v?;
+            if v <= Decimal::ZERO || v > Decimal::new(1, 1) {
+                p.at(
+                    &format!("{gat}.{name}"),
+                    format!("expected a rate per settlement above 0 and at most 0.1, got {v}"),
+                );
+            }
+            Some(v)
+        };
+        settings.funding_guard.max_open_rate = rate(p, "max_open_rate", g.max_open_rate);
+        settings.funding_guard.close_rate = rate(p, "close_rate", g.close_rate);
+        if let Some(m) = g.close_before_minutes {
+            if !(m > 0.0 && m <= 480.0) {
+                p.at(&format!("{gat}.close_before_minutes"), format!("expected more than 0 and at most 480, got {m}"));
+            }
+            settings.funding_guard.close_before_ms = Some(to_ms(m * 60_000.0));
+        }
+        if g.close_before_minutes.is_some() != g.close_rate.is_some() {
+            p.at(&gat, "the close before a settlement needs both close_before_minutes and close_rate");
+        }
+        if g.max_open_rate.is_none() && g.close_rate.is_none() && g.close_before_minutes.is_none() {
+            p.at(&gat, "set max_open_rate, or close_before_minutes with close_rate");
+        }
+    }
     let params = ProgressiveParams {
         ema_span,
         horizon_days,

@@ -105,6 +105,9 @@ struct FanOut {
     routes: HashMap<String, Vec<Arc<EventQueue>>>,
     all: Vec<Arc<EventQueue>>,
     clock: Option<Arc<MarketClock>>,
+    /// The funding rate and next settlement last passed on per symbol: tickers repeat them,
+    /// the queues get only changes.
+    funding: Mutex<HashMap<String, (gridbot_core::Decimal, i64)>>,
 }
 
 impl PublicSink for FanOut {
@@ -133,7 +136,23 @@ impl PublicSink for FanOut {
                     q.push(Event::StreamNews(StreamNews::Public(l.clone())), read_at);
                 }
             }
-            PublicEvent::Trades(_) | PublicEvent::Ticker(_) | PublicEvent::Kline { .. } => {}
+            PublicEvent::Ticker(t) => {
+                let key = t.symbol.as_str();
+                let seen = (t.funding_rate, t.next_funding_time_ms);
+                let changed =
+                    self.funding.lock().map(|mut m| m.insert(key.to_owned(), seen) != Some(seen)).unwrap_or(true);
+                if changed {
+                    for q in self.routes.get(key).into_iter().flatten() {
+                        let event = Event::Funding {
+                            symbol: t.symbol.clone(),
+                            rate: t.funding_rate,
+                            next_funding_ms: t.next_funding_time_ms,
+                        };
+                        q.push(event, read_at);
+                    }
+                }
+            }
+            PublicEvent::Trades(_) | PublicEvent::Kline { .. } => {}
         }
         true
     }
@@ -224,6 +243,7 @@ impl MultiAccountBot {
         check_instruments(config.accounts.iter(), options)?;
         let mut routes: BTreeMap<String, HashMap<String, Vec<Arc<EventQueue>>>> = BTreeMap::new();
         let mut all: BTreeMap<String, Vec<Arc<EventQueue>>> = BTreeMap::new();
+        let mut funding_symbols: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
         for account in &config.accounts {
             let client = client(account, options)?;
             let requests = client.stats();
@@ -288,6 +308,14 @@ impl MultiAccountBot {
                 })
                 .map_err(|e| BotError::Start(format!("{id}: worker: {e}")))?;
             for s in &account.symbols {
+                if let gridbot_strategy::config::StrategyConfig::Progressive(p) = &s.strategy
+                    && p.settings.funding_guard.is_on()
+                {
+                    funding_symbols
+                        .entry(account.ws_public_url.clone())
+                        .or_default()
+                        .insert(s.symbol.as_str().to_owned());
+                }
                 routes
                     .entry(account.ws_public_url.clone())
                     .or_default()
@@ -299,13 +327,16 @@ impl MultiAccountBot {
             bot.accounts.push(Running { id, queue, worker, summary, live, private, tape });
         }
         for (url, by_symbol) in routes {
-            let topics: Vec<String> = by_symbol.keys().map(|s| format!("orderbook.1.{s}")).collect();
+            let mut topics: Vec<String> = by_symbol.keys().map(|s| format!("orderbook.1.{s}")).collect();
+            // Tickers (funding rate, next settlement) only where a funding guard needs them.
+            topics.extend(funding_symbols.remove(&url).into_iter().flatten().map(|s| format!("tickers.{s}")));
             let topic_refs: Vec<&str> = topics.iter().map(String::as_str).collect();
             let mut hub = PublicHub::new(stream_config(&url, options));
             let fan = FanOut {
                 routes: by_symbol,
                 all: all.remove(&url).unwrap_or_default(),
                 clock: market_clocks.get(&url).cloned(),
+                funding: Mutex::new(HashMap::new()),
             };
             hub.subscribe_with(&topic_refs, Arc::new(fan));
             let handle =

@@ -69,6 +69,15 @@ pub enum Event {
     },
     /// Connection news worth a log line (P3).
     StreamNews(StreamNews),
+    /// A symbol's predicted funding rate and next settlement changed (P3; for a funding guard).
+    Funding {
+        /// Symbol.
+        symbol: Symbol,
+        /// Predicted rate (positive: longs pay).
+        rate: gridbot_core::Decimal,
+        /// The next settlement, UTC ms.
+        next_funding_ms: i64,
+    },
 }
 
 impl Event {
@@ -79,7 +88,7 @@ impl Event {
             Self::Executions(_) => 0,
             Self::Orders(_) | Self::Reconcile(_) => 1,
             Self::Positions(_) | Self::Wallet(_) => 2,
-            Self::Book { .. } | Self::StreamNews(_) => 3,
+            Self::Book { .. } | Self::StreamNews(_) | Self::Funding { .. } => 3,
         }
     }
 }

@@ -78,6 +78,15 @@ pub enum Note {
         /// Why.
         reason: RecentreReason,
     },
+    /// The funding guard closes a leg in profit before a settlement it would pay too much at.
+    FundingClose {
+        /// Leg.
+        leg: Leg,
+        /// The predicted rate.
+        rate: gridbot_core::Decimal,
+        /// The settlement, UTC ms.
+        next_ms: i64,
+    },
     /// A classic grid waits for the mid to cross its entry trigger price.
     TriggerArmed {
         /// The trigger price.
@@ -318,12 +327,21 @@ impl Grid {
         (commands, notes)
     }
 
+    /// Takes the predicted funding rate and next settlement; true when the grid's decisions
+    /// depend on them and they changed (a progressive grid's funding guard).
+    pub fn set_funding(&mut self, view: crate::progressive::FundingView) -> bool {
+        match self {
+            Self::Progressive(g) => g.set_funding(view),
+            Self::Classic(_) => false,
+        }
+    }
+
     /// The same, and how far the book and the clock may move before the decision could change.
     pub fn commands_calm(&mut self, ctx: &DecisionContext<'_>) -> (Vec<Command>, Vec<Note>, Calm) {
         match self {
             Self::Progressive(g) => {
                 let (commands, calm) = g.commands_calm(ctx);
-                (commands, Vec::new(), calm)
+                (commands, g.take_notes(), calm)
             }
             Self::Classic(g) => {
                 let (commands, notes) = g.commands(ctx);

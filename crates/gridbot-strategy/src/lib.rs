@@ -82,7 +82,7 @@ pub use market::MarketView;
 pub use open::{
     OpenError, OpenedSymbol, SymbolRecovery, check_symbols, classic_changes, missed_fills, open_symbol, plan_changes,
 };
-pub use progressive::{ProgressiveGrid, ProgressiveSettings};
+pub use progressive::{FundingGuard, FundingView, ProgressiveGrid, ProgressiveSettings};
 pub use reasons::{RecentreReason, RecentreRefused, ReconcileReason};
 pub use reconcile::{ClassicSync, ReconcileJob, ReconcileOutcome, Reconciled};
 pub use records::{Alert, AlertKind, EventKind, GridChange, JournalRecord};

@@ -233,6 +233,10 @@ impl TradingAccount {
                 self.prices.set(&symbol, bid.map(|l| l.price), ask.map(|l| l.price), ts_ms);
                 CoreEvent::Book { symbol, bid: bid.map(|l| l.price), ask: ask.map(|l| l.price), ts_ms }
             }
+            Event::Funding { symbol, rate, next_funding_ms } => {
+                tracing::debug!(account = %self.id, %symbol, %rate, next_funding_ms, "funding rate");
+                CoreEvent::Funding { symbol, rate, next_funding_ms }
+            }
             Event::Reconcile(reason) => {
                 tracing::info!(account = %self.id, %reason, "reconciling every symbol");
                 CoreEvent::ReconcileAll(reason)

@@ -37,7 +37,7 @@ impl AccountCore {
         let mut out = Effects::new();
         // Anything but market data and time may change a decision: decide again.
         match &event {
-            CoreEvent::Book { .. } | CoreEvent::Tick => {}
+            CoreEvent::Book { .. } | CoreEvent::Tick | CoreEvent::Funding { .. } => {}
             CoreEvent::Outcomes { symbol, .. } => self.unsettle(Some(symbol)),
             CoreEvent::Reconciled(r) => self.unsettle(Some(&r.symbol)),
             _ => self.unsettle(None),
@@ -65,6 +65,15 @@ impl AccountCore {
                     } else {
                         self.act(i, 1, now_ms, &mut out);
                     }
+                }
+            }
+            CoreEvent::Funding { symbol, rate, next_funding_ms } => {
+                let view = crate::progressive::FundingView { rate, next_ms: next_funding_ms };
+                if let Some(i) = self.slot_of(&symbol)
+                    && self.symbols[i].grid.set_funding(view)
+                {
+                    self.unsettle(Some(&symbol));
+                    self.act(i, 1, now_ms, &mut out);
                 }
             }
             CoreEvent::Outcomes { symbol, round, outcomes } => {
@@ -378,6 +387,19 @@ impl AccountCore {
                     at_ms: now,
                     symbol,
                     change: GridChange::RebuildStarted { generation, reason },
+                }));
+            }
+            Note::FundingClose { leg, rate, next_ms } => {
+                let text = format!(
+                    "funding guard: closing the {leg:?} leg in profit before the settlement at {} (predicted rate {rate})",
+                    gridbot_core::time::format_iso8601(next_ms)
+                );
+                alert(out, AlertKind::Risk, Some(&symbol), text.clone());
+                out.push(Effect::Record(JournalRecord::Event {
+                    at_ms: now,
+                    kind: EventKind::Risk,
+                    symbol: Some(symbol),
+                    message: text,
                 }));
             }
             Note::TriggerArmed { price, from_above } => {

@@ -81,6 +81,16 @@ pub enum CoreEvent {
         /// Exchange time, UTC ms.
         ts_ms: i64,
     },
+    /// The predicted funding rate of a symbol and its next settlement (the ticker stream live;
+    /// the funding source in a backtest).
+    Funding {
+        /// Symbol.
+        symbol: Symbol,
+        /// Predicted rate (positive: longs pay).
+        rate: gridbot_core::Decimal,
+        /// The next settlement, UTC ms.
+        next_funding_ms: i64,
+    },
     /// What came of a batch of [`Effect::Send`].
     Outcomes {
         /// The batch's symbol.

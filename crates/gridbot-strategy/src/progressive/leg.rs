@@ -3,7 +3,6 @@
 
 use gridbot_core::{Decimal, Leg, Price, Qty};
 use gridbot_grid::LegPosition;
-use gridbot_risk::RiskLevel;
 use gridbot_state::LegState;
 
 /// One leg's cycle.
@@ -21,8 +20,8 @@ pub(super) struct LegCycle {
     level0_value: Decimal,
     /// A partial fill froze the leg at this time.
     pub(super) frozen_since: Option<i64>,
-    /// A risk close of this level is in flight.
-    pub(super) closing: Option<RiskLevel>,
+    /// A close at market (a risk level's, or the funding guard's) is in flight.
+    pub(super) closing: bool,
 }
 
 impl LegCycle {
@@ -37,7 +36,7 @@ impl LegCycle {
             level0_qty: Decimal::ZERO,
             level0_value: Decimal::ZERO,
             frozen_since: None,
-            closing: None,
+            closing: false,
         }
     }
 

@@ -21,6 +21,7 @@
 //! - An event the grid cannot explain (a fill of an order it does not track, an exit larger
 //!   than the leg) asks the core to reconcile the symbol with the exchange instead of guessing.
 
+mod funding;
 mod leg;
 
 use gridbot_core::{
@@ -32,6 +33,7 @@ use gridbot_recovery::{LinkTag, NonceSource};
 use gridbot_risk::{LegPair, OrderView, RiskLevel};
 use gridbot_state::SymbolState;
 
+pub use self::funding::{FundingGuard, FundingView};
 use self::leg::LegCycle;
 use crate::command::{Command, Outcome};
 use crate::grid::{Applied, Calm, DecisionContext, GridEvent, Note, StrategyStats};
@@ -47,11 +49,17 @@ pub struct ProgressiveSettings {
     pub balance_reprice: Decimal,
     /// How long a partial fill may freeze a leg, ms.
     pub partial_fill_timeout_ms: i64,
+    /// The funding guard (off by default).
+    pub funding_guard: FundingGuard,
 }
 
 impl Default for ProgressiveSettings {
     fn default() -> Self {
-        Self { balance_reprice: Decimal::new(1, 3), partial_fill_timeout_ms: 60_000 }
+        Self {
+            balance_reprice: Decimal::new(1, 3),
+            partial_fill_timeout_ms: 60_000,
+            funding_guard: FundingGuard::default(),
+        }
     }
 }
 
@@ -76,6 +84,10 @@ pub struct ProgressiveGrid {
     nonces: NonceSource,
     /// The kill switch's cancel-all went out for the current halt.
     halted_cancel_sent: bool,
+    /// The predicted funding rate and next settlement, once heard.
+    funding: Option<FundingView>,
+    /// What deciding found worth saying (drained with the commands).
+    notes: Vec<Note>,
     stats: StrategyStats,
 }
 
@@ -107,8 +119,18 @@ impl ProgressiveGrid {
             orders: WorkingOrders::default(),
             nonces,
             halted_cancel_sent: false,
+            funding: None,
+            notes: Vec::new(),
             stats: StrategyStats::default(),
         }
+    }
+
+    /// Takes the predicted funding rate and the next settlement; true when the grid's
+    /// decisions depend on them (a funding guard is on) and they changed.
+    pub fn set_funding(&mut self, view: FundingView) -> bool {
+        let changed = self.funding != Some(view);
+        self.funding = Some(view);
+        changed && self.settings.funding_guard.is_on()
     }
 
     /// The instrument it trades.
@@ -280,7 +302,7 @@ impl ProgressiveGrid {
                     }
                     applied.notes.push(Note::CycleClosed { leg: w.tag.leg, cycle, take_profit });
                 } else if w.tag.role == OrderRole::Close {
-                    l.closing = None;
+                    l.closing = false;
                 }
             }
             OrderRole::ClassicLevel => {}
@@ -307,7 +329,7 @@ impl ProgressiveGrid {
     /// A place that did not go out, or failed for good: a risk close is no longer in flight.
     fn dropped(&mut self, w: &WorkingOrder) {
         if w.tag.role == OrderRole::Close {
-            self.legs[li(w.tag.leg)].closing = None;
+            self.legs[li(w.tag.leg)].closing = false;
         }
     }
 
@@ -480,9 +502,22 @@ impl ProgressiveGrid {
         if self.orders.leg(leg).any(|w| w.state.cancel_sent() || w.tag.role == OrderRole::Close) {
             return; // wait for cancels and closes to be answered
         }
-        if let Some(level) = d.legs.get(leg).close
-            && l.is_open()
+        let guard = self.settings.funding_guard;
+        let funding_close = l.is_open()
+            && funding::in_close_window(&guard, self.funding.as_ref(), leg, now)
+            && l.avg_price().is_some_and(|avg| funding::in_profit(leg, avg, ctx.market.bid, ctx.market.ask));
+        if l.is_open() && funding::in_close_window(&guard, self.funding.as_ref(), leg, now) {
+            calm.book_matters(); // in the window, the close waits only for a profit
+            calm.until(self.funding.map_or(now, |f| f.next_ms));
+        } else if l.is_open()
+            && let Some(opens) = funding::close_window_opens(&guard, self.funding.as_ref(), leg, now)
         {
+            calm.until(opens);
+        }
+        if funding_close && let Some(view) = self.funding {
+            self.notes.push(Note::FundingClose { leg, rate: view.rate, next_ms: view.next_ms });
+        }
+        if (d.legs.get(leg).close.is_some() || funding_close) && l.is_open() {
             calm.until(now);
             for i in (0..self.orders.list.len()).rev() {
                 if self.orders.list[i].tag.leg == leg {
@@ -499,12 +534,16 @@ impl ProgressiveGrid {
                     id,
                 )
                 .reduce_only();
-                self.legs[li(leg)].closing = Some(level);
+                self.legs[li(leg)].closing = true;
                 self.place(WantedOrder { role: OrderRole::Close, level: tag.level, request, tag }, None, out);
             }
             return;
         }
         let mut wants = self.wants(leg, ctx.market);
+        // The funding guard: no new cycle on a leg that would pay more than allowed.
+        if !l.is_open() && funding::blocks_opening(&guard, self.funding.as_ref(), leg) {
+            wants.retain(|w| w.role != OrderRole::Balance);
+        }
         // Blocked actions are not wanted: resting orders of theirs are cancelled below.
         wants.retain(|w| d.permits(leg, w.role).is_ok());
         // What the book may do before this leg's wants change: a flat leg's balance order
@@ -600,6 +639,11 @@ impl ProgressiveGrid {
         }
     }
 
+    /// What deciding found worth saying since the last call.
+    pub fn take_notes(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.notes)
+    }
+
     /// The commands that bring the orders to what the legs need.
     pub fn commands(&mut self, ctx: &DecisionContext<'_>) -> Vec<Command> {
         self.commands_calm(ctx).0
@@ -621,6 +665,13 @@ impl ProgressiveGrid {
         self.orders.stale_book.deciding(ctx.market);
         for leg in Leg::BOTH {
             self.leg_commands(leg, ctx, &mut calm, &mut out);
+        }
+        // A funding guard decides again at each settlement (a new predicted rate comes then).
+        if self.settings.funding_guard.is_on()
+            && let Some(f) = self.funding
+            && f.next_ms > ctx.now_ms
+        {
+            calm.until(f.next_ms);
         }
         (out, calm)
     }
@@ -679,7 +730,7 @@ impl ProgressiveGrid {
     /// True while a leg waits on a partial fill, a close, a cancel or an unconfirmed place.
     #[must_use]
     pub fn settling(&self) -> bool {
-        self.legs.iter().any(|l| l.frozen_since.is_some() || l.closing.is_some())
+        self.legs.iter().any(|l| l.frozen_since.is_some() || l.closing)
             || self.orders.list.iter().any(WorkingOrder::unsettled)
     }
 

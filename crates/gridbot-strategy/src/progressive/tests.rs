@@ -486,3 +486,85 @@ mod property {
         }
     }
 }
+
+fn guarded() -> ProgressiveGrid {
+    let guard = FundingGuard {
+        max_open_rate: Some("0.0005".parse().unwrap()),
+        close_before_ms: Some(600_000),
+        close_rate: Some("0.001".parse().unwrap()),
+    };
+    let settings = ProgressiveSettings { funding_guard: guard, ..ProgressiveSettings::default() };
+    ProgressiveGrid::new("acc1", bybit_btcusdt(), plan(), settings, 1_000)
+}
+
+#[test]
+fn the_funding_guard_opens_no_cycle_that_would_pay_too_much() {
+    let mut g = guarded();
+    assert!(g.set_funding(FundingView { rate: "0.0008".parse().unwrap(), next_ms: 28_800_000 }));
+    let cmds = run(&mut g, 0, &market("30000", "30000.1"), &decision());
+    let orders = places(&cmds);
+    assert_eq!(orders.len(), 1, "only the short leg (it receives funding) opens: {orders:?}");
+    assert_eq!(orders[0].side, Side::Sell);
+    // The rate falls below the threshold: the long leg opens too.
+    assert!(g.set_funding(FundingView { rate: "0.0004".parse().unwrap(), next_ms: 28_800_000 }));
+    let cmds = run(&mut g, 1, &market("30000", "30000.1"), &decision());
+    assert_eq!(places(&cmds).iter().map(|o| o.side).collect::<Vec<_>>(), vec![Side::Buy]);
+    // It rises again: the resting entry is cancelled.
+    assert!(g.set_funding(FundingView { rate: "0.0009".parse().unwrap(), next_ms: 28_800_000 }));
+    let cmds = run(&mut g, 2, &market("30000", "30000.1"), &decision());
+    assert!(matches!(cmds.as_slice(), [Command::Cancel { .. }]), "{cmds:?}");
+}
+
+#[test]
+fn the_funding_guard_closes_a_leg_in_profit_just_before_an_adverse_settlement() {
+    let mut g = guarded();
+    let m = market("30000", "30000.1");
+    run(&mut g, 0, &m, &decision());
+    let entry = one(&g, Leg::Long, OrderRole::Balance);
+    fill_all(&mut g, &entry, 1);
+    run(&mut g, 2, &m, &decision());
+    g.set_funding(FundingView { rate: "0.0015".parse().unwrap(), next_ms: 28_800_000 });
+    let up = market("30020", "30020.1"); // within the entries' re-price band
+    // Before the window: nothing; in it, in profit: the whole leg closes at market.
+    assert!(run(&mut g, 28_800_000 - 600_001, &up, &decision()).is_empty());
+    let d = decision();
+    let calm = g.commands_calm(&DecisionContext { now_ms: 100, market: &up, decision: &d }).1;
+    assert_eq!(calm.until_ms, 28_800_000 - 600_000, "the core wakes when the window opens");
+    let cmds = run(&mut g, 28_800_000 - 600_000, &market("29990", "29990.1"), &decision());
+    assert!(places(&cmds).iter().all(|o| o.order_type != OrderType::Market), "in loss: kept");
+    let cmds = run(&mut g, 28_800_000 - 500_000, &up, &decision());
+    let close: Vec<_> = places(&cmds).into_iter().filter(|o| o.order_type == OrderType::Market).collect();
+    assert_eq!(close.len(), 1, "{cmds:?}");
+    assert!(close[0].reduce_only && close[0].side == Side::Sell && close[0].qty == q("0.001"));
+    assert!(matches!(g.take_notes().as_slice(), [Note::FundingClose { leg: Leg::Long, .. }]));
+}
+
+proptest::proptest! {
+    /// Whatever the funding rate does, a flat leg never has an entry placed or resting while it
+    /// would pay more than the threshold.
+    #[test]
+    fn the_funding_guard_never_opens_against_the_threshold(
+        rates in proptest::collection::vec(-20i64..20, 1..30),
+        moves in proptest::collection::vec(-30i64..30, 1..30),
+    ) {
+        let mut g = guarded();
+        let max = Decimal::new(5, 4);
+        let mut mid = 30_000i64;
+        for (t, (r, m)) in rates.iter().zip(moves.iter().cycle()).enumerate() {
+            let rate = Decimal::new(*r, 4);
+            let t = i64::try_from(t).unwrap() * 1_000;
+            g.set_funding(FundingView { rate, next_ms: 28_800_000 });
+            mid += m;
+            let cmds = run(&mut g, t, &market(&mid.to_string(), &format!("{mid}.1")), &decision());
+            for o in places(&cmds) {
+                let leg = if o.position_idx == gridbot_core::PositionIdx::Long { Leg::Long } else { Leg::Short };
+                let paid = if leg == Leg::Long { rate } else { -rate };
+                proptest::prop_assert!(!(o.order_link_id.as_str().contains("-B0-") && paid > max), "{o:?} at {rate}");
+            }
+            for w in g.working().iter().filter(|w| w.tag.role == OrderRole::Balance && !w.state.cancel_sent()) {
+                let paid = if w.tag.leg == Leg::Long { rate } else { -rate };
+                proptest::prop_assert!(paid <= max, "a resting entry of {:?} at {rate}", w.tag.leg);
+            }
+        }
+    }
+}

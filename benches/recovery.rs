@@ -135,6 +135,7 @@ fn run(ex: &SimAccount, instruments: &[Instrument], now_ms: i64) -> (Duration, u
             history: TimeWindow { start_ms: now_ms - 7 * 86_400_000, end_ms: now_ms },
             now_ms,
             dry_run: false,
+            take_profit_ladder: None,
         };
         let report =
             recover(&counting, &input, &mut gridbot_recovery::NonceSource::new(instrument.symbol(), now_ms)).unwrap();

@@ -108,6 +108,7 @@ fn input<'a>(symbol: &'a Symbol, plan: &'a GridPlan, dry_run: bool) -> RecoveryI
         history: TimeWindow { start_ms: 1_699_000_000_000, end_ms: 1_701_000_000_000 },
         now_ms: 1_700_000_100_000,
         dry_run,
+        take_profit_ladder: None,
     }
 }
 
@@ -441,4 +442,64 @@ fn a_create_answered_duplicate_after_a_retry_is_taken_as_placed_not_as_a_failed_
     // Nothing doubled: the next recovery finds every order in place.
     let again = recover(&ex, &input(&symbol, &plan, false), &mut nonces(&symbol, 1_700_000_200_000)).unwrap();
     assert!(again.unchanged, "{again:?}");
+}
+
+/// A leg selling out in tranches, killed between two of them: recovery reads which tranches
+/// filled from the exchange's history (their ids) and rests exactly the others — sized from what
+/// the cycle opened, the last taking the rest — and no protective order.
+#[test]
+fn a_kill_between_take_profit_tranches_rebuilds_the_remaining_ones_from_the_exchange() {
+    let (sim, ex) = sim();
+    let anchor = open_leg(&sim, &ex, Leg::Long, 2, false);
+    let plan = plan();
+    let symbol = btc();
+    let t = |share: &str, distance: &str| gridbot_grid::Tranche {
+        share: share.parse().unwrap(),
+        distance: distance.parse().unwrap(),
+    };
+    let ladder =
+        gridbot_grid::TakeProfitLadder::new(vec![t("0.3", "0.002"), t("0.3", "0.01"), t("0.4", "0.05")]).unwrap();
+    let with_ladder = |snapshot, now_ms| RecoveryInput {
+        snapshot,
+        now_ms,
+        take_profit_ladder: Some(&ladder),
+        ..input(&symbol, &plan, false)
+    };
+    let first = recover(&ex, &with_ladder(None, 1_700_000_100_000), &mut nonces(&symbol, 1_700_000_100_000)).unwrap();
+    let tranches: Vec<_> = first.desired.iter().filter(|d| d.tag.role == OrderRole::TakeProfit).collect();
+    assert_eq!(tranches.len(), 3, "{:?}", first.desired);
+    assert!(first.desired.iter().any(|d| d.tag.role == OrderRole::Protective), "averaging until a tranche fills");
+    let opened = first.legs[0].size;
+    // The market rises through the first tranche only; then the bot is killed.
+    let tranche0 = tranches[0].request.price.unwrap();
+    sim.with_engine(|e| e.move_price(&symbol, tranche0.checked_add(Decimal::ONE).unwrap()));
+    let filled = ex
+        .executions(&symbol, TimeWindow { start_ms: 0, end_ms: i64::MAX })
+        .unwrap()
+        .into_iter()
+        .filter(|e| LinkTag::decode(&e.order_link_id).is_ok_and(|t| t.role == OrderRole::TakeProfit))
+        .count();
+    assert_eq!(filled, 1, "one tranche filled");
+    // The restart, with no snapshot at all: everything from the exchange.
+    let second = recover(&ex, &with_ladder(None, 1_700_000_200_000), &mut nonces(&symbol, 1_700_000_200_000)).unwrap();
+    let long = &second.legs[0];
+    assert_eq!((long.tranches_filled, long.opened), (1, opened), "{:?}", long.findings);
+    let rest: Vec<_> = second.desired.iter().filter(|d| d.tag.leg == Leg::Long).collect();
+    assert!(rest.iter().all(|d| d.tag.role == OrderRole::TakeProfit), "no protective order: {rest:?}");
+    assert_eq!(rest.iter().map(|d| d.tag.level).collect::<Vec<_>>(), vec![1, 2]);
+    let sum: Decimal = rest.iter().map(|d| d.request.qty.as_decimal()).sum();
+    assert_eq!(sum, long.size.as_decimal(), "the remaining tranches close the whole leg");
+    assert_eq!(second.state.long.tranches_filled, 1);
+    // On the exchange: exactly those rest (the first run's tranches 1 and 2 were kept).
+    let resting: Vec<_> = ex
+        .open_orders(&symbol)
+        .unwrap()
+        .into_iter()
+        .filter_map(|o| {
+            LinkTag::decode(&o.order_link_id).ok().filter(|t| t.leg == Leg::Long).map(|t| (t.role, t.level))
+        })
+        .collect();
+    assert_eq!(resting.len(), 2, "{resting:?}");
+    assert!(resting.iter().all(|(role, _)| *role == OrderRole::TakeProfit));
+    let _ = anchor;
 }

@@ -249,6 +249,17 @@ pub(crate) struct RawProgressive {
     pub partial_fill_timeout_s: Option<u64>,
     #[serde(default)]
     pub funding_guard: Option<RawFundingGuard>,
+    #[serde(default)]
+    pub take_profit_tranches: Option<Vec<RawTranche>>,
+    #[serde(default)]
+    pub break_even_stop: Option<bool>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTranche {
+    pub share: Decimal,
+    pub distance: Decimal,
 }
 
 #[derive(Debug, serde::Deserialize)]

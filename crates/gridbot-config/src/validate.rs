@@ -188,6 +188,26 @@ fn progressive(p: &mut Problems<'_>, at: &str, symbol: &Symbol, r: &RawProgressi
         }
         settings.partial_fill_timeout_ms = i64::try_from(t.saturating_mul(1_000)).unwrap_or(i64::MAX);
     }
+    if let Some(list) = &r.take_profit_tranches {
+        let field = format!("{at}.take_profit_tranches");
+        if r.take_profit.is_some() || r.take_profit_steps.is_some() {
+            p.at(&field, "set either take_profit (or take_profit_steps) or take_profit_tranches, not both");
+        }
+        let tranches = list.iter().map(|t| gridbot_grid::Tranche { share: t.share, distance: t.distance }).collect();
+        match gridbot_grid::TakeProfitLadder::new(tranches) {
+            Ok(ladder) => settings.take_profit_ladder = Some(ladder),
+            Err(e) => p.at(&field, e.to_string()),
+        }
+    }
+    if let Some(stop) = r.break_even_stop {
+        if stop && r.take_profit_tranches.is_none() {
+            p.at(
+                &format!("{at}.break_even_stop"),
+                "the stop at break-even follows a take_profit_tranches ladder: set one",
+            );
+        }
+        settings.break_even_stop = stop;
+    }
     if let Some(g) = &r.funding_guard {
         let gat = format!("{at}.funding_guard");
         let rate = |p: &mut Problems<'_>, name: &str, v: Option<Decimal>| {

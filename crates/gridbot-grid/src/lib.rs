@@ -44,7 +44,7 @@ pub mod volatility;
 
 pub use checks::FRACTION_DP;
 pub use classic::{Bias, ClassicLayout, ClassicLevel, ClassicParams, ClassicPlan, Profile, Progression, atr_spacing};
-pub use desired::{DesiredOrder, LegPosition, desired_orders};
+pub use desired::{DesiredOrder, LegPosition, TakeProfitLadder, Tranche, desired_orders};
 pub use error::GridError;
 pub use progressive::{GridPlan, LevelOrder, ProgressiveParams, TakeProfitRule, average_entry};
 /// How the instrument's rounding is chosen (buys floor, sells ceil, sizes floor); re-exported

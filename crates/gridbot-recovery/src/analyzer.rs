@@ -110,6 +110,12 @@ pub struct LegAnalysis {
     pub avg_entry: Option<Price>,
     /// The position's size.
     pub size: Qty,
+    /// What the current cycle opened in all (its entry fills; zero when they are not in the
+    /// history).
+    pub opened: Qty,
+    /// The take-profit fills of the current cycle by the level in their ids (with a
+    /// take-profit ladder: its tranches; bit `k`: level `k`).
+    pub tranches_filled: u32,
     /// Disagreements found.
     pub findings: Vec<Finding>,
 }
@@ -123,6 +129,8 @@ struct CycleFills {
     level0_value: Decimal,
     /// Per level: quantity and value (Σ qty · price) filled.
     by_level: BTreeMap<u32, (Decimal, Decimal)>,
+    /// Take-profit fills by the level in their ids.
+    take_profit_levels: u32,
 }
 
 fn vwap(value: Decimal, qty: Decimal) -> Option<Price> {
@@ -173,7 +181,11 @@ pub fn analyze(
                     c.level0_value += qty * e.exec_price.as_decimal();
                 }
             }
-            OrderRole::TakeProfit | OrderRole::Close => c.closed += qty,
+            OrderRole::TakeProfit => {
+                c.closed += qty;
+                c.take_profit_levels |= 1u32.checked_shl(tag.level).unwrap_or(0);
+            }
+            OrderRole::Close => c.closed += qty,
             OrderRole::ClassicLevel => {}
         }
     }
@@ -187,7 +199,17 @@ pub fn analyze(
             Some((n, _)) => n,
             None => 1,
         };
-        return LegAnalysis { leg, cycle, level: None, anchor: None, avg_entry: None, size, findings };
+        return LegAnalysis {
+            leg,
+            cycle,
+            level: None,
+            anchor: None,
+            avg_entry: None,
+            size,
+            opened: Qty::ZERO,
+            tranches_filled: 0,
+            findings,
+        };
     }
     match latest {
         Some((n, c)) if !c.opened.is_zero() => {
@@ -229,13 +251,23 @@ pub fn analyze(
                 findings.push(Finding::LevelUnknown);
                 None
             };
-            LegAnalysis { leg, cycle: n, level, anchor, avg_entry, size, findings }
+            LegAnalysis {
+                leg,
+                cycle: n,
+                level,
+                anchor,
+                avg_entry,
+                size,
+                opened: Qty::new(c.opened).unwrap_or(Qty::ZERO),
+                tranches_filled: c.take_profit_levels,
+                findings,
+            }
         }
         _ => {
             let cycle = latest.map_or(1, |(n, _)| n);
             let (level, anchor) = infer_from_plan(leg, plan, size, avg_entry);
             findings.push(if level.is_some() { Finding::InferredFromPlan } else { Finding::LevelUnknown });
-            LegAnalysis { leg, cycle, level, anchor, avg_entry, size, findings }
+            LegAnalysis { leg, cycle, level, anchor, avg_entry, size, opened: Qty::ZERO, tranches_filled: 0, findings }
         }
     }
 }

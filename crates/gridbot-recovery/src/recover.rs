@@ -18,7 +18,7 @@
 //!   recovery), so recovery and strategy never disagree on what a leg needs or reuse an id.
 
 use gridbot_core::{
-    ErrorAction, Exchange, ExchangeError, Leg, Order, OrderRef, OrderRequest, OrderRole, PositionIdx, Symbol,
+    ErrorAction, Exchange, ExchangeError, Leg, Order, OrderRef, OrderRequest, OrderRole, PositionIdx, Qty, Symbol,
     TimeWindow,
 };
 use gridbot_grid::{GridError, GridPlan, LegPosition, desired_orders};
@@ -70,6 +70,8 @@ pub struct RecoveryInput<'a> {
     pub now_ms: i64,
     /// Report only; send nothing.
     pub dry_run: bool,
+    /// The take-profit in tranches, when the leg's settings have one.
+    pub take_profit_ladder: Option<&'a gridbot_grid::TakeProfitLadder>,
 }
 
 /// One order recovery wants resting.
@@ -161,6 +163,8 @@ fn remembered(mut a: LegAnalysis, s: &LegState) -> LegAnalysis {
         a.level = s.level;
         a.anchor = s.anchor.or(a.anchor);
         a.cycle = s.cycle;
+        a.opened = s.opened;
+        a.tranches_filled = s.tranches_filled;
     }
     let floor = if a.size.is_zero() && !s.size.is_zero() { s.cycle.saturating_add(1) } else { s.cycle };
     a.cycle = a.cycle.max(floor);
@@ -221,8 +225,15 @@ pub fn recover<E: Exchange + ?Sized>(
         } else {
             None
         };
-        let position = LegPosition { size: a.size, level: a.level, anchor: a.anchor, avg_entry: a.avg_entry };
-        for wanted in desired_orders(input.plan, leg, &position, touch, &instrument) {
+        let position = LegPosition {
+            size: a.size,
+            level: a.level,
+            anchor: a.anchor,
+            avg_entry: a.avg_entry,
+            opened: a.opened,
+            tranches_filled: a.tranches_filled,
+        };
+        for wanted in desired_orders(input.plan, leg, &position, touch, &instrument, input.take_profit_ladder) {
             let wanted = wanted?;
             let tag = LinkTag {
                 account: input.account_tag.to_owned(),
@@ -320,6 +331,8 @@ pub fn recover<E: Exchange + ?Sized>(
         anchor: a.anchor,
         avg_entry: a.avg_entry,
         size: a.size,
+        opened: if a.size.is_zero() { Qty::ZERO } else { a.opened },
+        tranches_filled: if a.size.is_zero() { 0 } else { a.tranches_filled },
     };
     let state = SymbolState {
         plan: Some(input.plan.clone()),

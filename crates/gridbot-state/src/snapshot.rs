@@ -35,6 +35,23 @@ pub struct LegState {
     pub avg_entry: Option<Price>,
     /// Open size.
     pub size: Qty,
+    /// What the cycle opened in all (a take-profit ladder sizes its tranches by it; zero:
+    /// unknown, read as `size`).
+    #[serde(default, skip_serializing_if = "qty_is_zero")]
+    pub opened: Qty,
+    /// The take-profit ladder's tranches filled this cycle (bit `k`: tranche `k`).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub tranches_filled: u32,
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+const fn is_zero(v: &u32) -> bool {
+    *v == 0
+}
+
+#[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]
+fn qty_is_zero(v: &Qty) -> bool {
+    v.is_zero()
 }
 
 /// An order the bot placed and believes is working.

@@ -42,6 +42,7 @@ fn snapshot() -> AccountSnapshot {
                 anchor: Some("30000".parse().unwrap()),
                 avg_entry: Some("29500.5".parse().unwrap()),
                 size: "0.007".parse().unwrap(),
+                ..LegState::default()
             },
             short: LegState { cycle: 1, ..LegState::default() },
             risk: Default::default(),

@@ -87,6 +87,12 @@ pub enum Note {
         /// The settlement, UTC ms.
         next_ms: i64,
     },
+    /// A leg whose take-profit ladder had begun filling came back to its average entry: the
+    /// rest is closed at market (the stop at break-even).
+    BreakEvenStop {
+        /// Leg.
+        leg: Leg,
+    },
     /// A classic grid waits for the mid to cross its entry trigger price.
     TriggerArmed {
         /// The trigger price.

@@ -381,6 +381,7 @@ pub fn open_symbol(
                 history: TimeWindow { start_ms: now - HISTORY_MS, end_ms: now },
                 now_ms: now,
                 dry_run,
+                take_profit_ladder: cfg.settings.take_profit_ladder.as_ref(),
             };
             let report = recover(exchange, &input, grid.nonces_mut()).map_err(|e| match e {
                 gridbot_recovery::RecoveryError::Exchange(source) => {

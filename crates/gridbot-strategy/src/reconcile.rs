@@ -46,7 +46,13 @@ pub struct ReconcileJob {
 pub(crate) enum JobWork {
     /// `executions_from`: read the symbol's executions from then (exchange time; `None`: the
     /// whole history window), so the core can journal the fills it missed.
-    Progressive { tag: String, state: Box<SymbolState>, nonces: NonceSource, executions_from: Option<i64> },
+    Progressive {
+        tag: String,
+        state: Box<SymbolState>,
+        nonces: NonceSource,
+        executions_from: Option<i64>,
+        ladder: Option<Box<gridbot_grid::TakeProfitLadder>>,
+    },
     /// `executions_from`: fills at or before it are not offered (the core tells the rest
     /// apart by the executions it heard).
     Classic { tag: String, state: Box<SymbolState>, executions_from: Option<i64> },
@@ -295,7 +301,7 @@ impl ReconcileJob {
     pub fn run(self, ex: &dyn Exchange, now_ms: i64) -> Reconciled {
         let symbol = self.symbol.clone();
         let outcome = match self.work {
-            JobWork::Progressive { tag, state, mut nonces, executions_from } => match state.plan.clone() {
+            JobWork::Progressive { tag, state, mut nonces, executions_from, ladder } => match state.plan.clone() {
                 None => ReconcileOutcome::Failed { error: "no locked plan".into() },
                 Some(plan) => {
                     // Read before the recovery: every fill listed is one the recovered legs
@@ -314,6 +320,7 @@ impl ReconcileJob {
                         history: TimeWindow { start_ms: now_ms - HISTORY_MS, end_ms: now_ms },
                         now_ms,
                         dry_run: false,
+                        take_profit_ladder: ladder.as_deref(),
                     };
                     match recover(ex, &input, &mut nonces) {
                         Ok(report) => ReconcileOutcome::Recovered {

@@ -29,6 +29,7 @@ fn leg(level: Option<u32>) -> LegState {
         anchor: level.map(|_| "60000".parse().unwrap()),
         avg_entry: level.map(|_| "59500".parse().unwrap()),
         size: if level.is_some() { "0.006".parse().unwrap() } else { "0".parse().unwrap() },
+        ..LegState::default()
     }
 }
 

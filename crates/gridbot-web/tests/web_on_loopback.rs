@@ -38,8 +38,9 @@ fn setup(tag: &str, web: &str) -> BotConfig {
         anchor: Some("60000".parse().unwrap()),
         avg_entry: Some("59000.5".parse().unwrap()),
         size: "0.014".parse().unwrap(),
+        ..LegState::default()
     };
-    let short = LegState { cycle: 1, level: None, anchor: None, avg_entry: None, size: "0".parse().unwrap() };
+    let short = LegState { cycle: 1, ..LegState::default() };
     snapshot.symbols.insert(
         Symbol::new("BTCUSDT").unwrap(),
         SymbolState {

@@ -865,6 +865,7 @@ impl ClassicGrid {
             anchor: None,
             avg_entry: self.inventory[i].avg.and_then(|a| Price::new(a.round_dp(8)).ok()),
             size: self.inventory[i].size,
+            ..LegState::default()
         };
         SymbolState {
             plan: None,

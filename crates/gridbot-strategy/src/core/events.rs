@@ -402,6 +402,18 @@ impl AccountCore {
                     message: text,
                 }));
             }
+            Note::BreakEvenStop { leg } => {
+                let text = format!(
+                    "stop at break-even: the {leg:?} leg's take-profit tranches had begun filling and the market came back to its average entry; closing the rest"
+                );
+                alert(out, AlertKind::Risk, Some(&symbol), text.clone());
+                out.push(Effect::Record(JournalRecord::Event {
+                    at_ms: now,
+                    kind: EventKind::Risk,
+                    symbol: Some(symbol),
+                    message: text,
+                }));
+            }
             Note::TriggerArmed { price, from_above } => {
                 let way = if from_above { "down" } else { "up" };
                 alert(
@@ -537,6 +549,7 @@ impl AccountCore {
                 state: Box::new(state),
                 nonces: g.nonces_mut().clone(),
                 executions_from: self.heard.read_from_ms(),
+                ladder: g.settings().take_profit_ladder.map(Box::new),
             },
             Grid::Classic(g) => JobWork::Classic {
                 tag: g.account_tag().to_owned(),

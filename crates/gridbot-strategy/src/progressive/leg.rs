@@ -15,6 +15,10 @@ pub(super) struct LegCycle {
     pub(super) size: Qty,
     /// Average entry, exact to 16 places.
     pub(super) avg: Option<Decimal>,
+    /// What the cycle opened in all (its entry fills).
+    pub(super) opened: Qty,
+    /// The take-profit ladder's tranches filled this cycle (bit `k`: tranche `k`).
+    pub(super) tranches_filled: u32,
     /// The balance order's fills (quantity and value): the anchor is their average.
     level0_qty: Decimal,
     level0_value: Decimal,
@@ -33,6 +37,8 @@ impl LegCycle {
             anchor: None,
             size: Qty::ZERO,
             avg: None,
+            opened: Qty::ZERO,
+            tranches_filled: 0,
             level0_qty: Decimal::ZERO,
             level0_value: Decimal::ZERO,
             frozen_since: None,
@@ -47,6 +53,8 @@ impl LegCycle {
             anchor: s.anchor,
             size: s.size,
             avg: s.avg_entry.map(Price::as_decimal).filter(|_| !s.size.is_zero()),
+            opened: if s.opened.is_zero() { s.size } else { s.opened },
+            tranches_filled: s.tranches_filled,
             ..Self::new(leg)
         }
     }
@@ -58,12 +66,21 @@ impl LegCycle {
             anchor: self.anchor,
             avg_entry: self.avg_price(),
             size: self.size,
+            opened: self.opened,
+            tranches_filled: self.tranches_filled,
         }
     }
 
     /// What `desired_orders` needs to know of the leg.
     pub(super) fn position(&self) -> LegPosition {
-        LegPosition { size: self.size, level: self.level, anchor: self.anchor, avg_entry: self.avg_price() }
+        LegPosition {
+            size: self.size,
+            level: self.level,
+            anchor: self.anchor,
+            avg_entry: self.avg_price(),
+            opened: self.opened,
+            tranches_filled: self.tranches_filled,
+        }
     }
 
     pub(super) fn avg_price(&self) -> Option<Price> {
@@ -82,6 +99,7 @@ impl LegCycle {
             self.avg = value.checked_div(total).map(|a| a.round_dp(16));
         }
         self.size = Qty::new(total).unwrap_or(self.size);
+        self.opened = self.opened.checked_add(qty).unwrap_or(self.opened);
         if balance {
             self.level0_qty += q;
             self.level0_value += p * q;

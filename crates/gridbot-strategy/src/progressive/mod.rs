@@ -51,6 +51,11 @@ pub struct ProgressiveSettings {
     pub partial_fill_timeout_ms: i64,
     /// The funding guard (off by default).
     pub funding_guard: FundingGuard,
+    /// The take-profit in tranches instead of one order (off by default).
+    pub take_profit_ladder: Option<gridbot_grid::TakeProfitLadder>,
+    /// With a ladder: once a tranche has filled, the rest closes at market when the touch
+    /// comes back to the average entry (a stop at break-even).
+    pub break_even_stop: bool,
 }
 
 impl Default for ProgressiveSettings {
@@ -59,6 +64,8 @@ impl Default for ProgressiveSettings {
             balance_reprice: Decimal::new(1, 3),
             partial_fill_timeout_ms: 60_000,
             funding_guard: FundingGuard::default(),
+            take_profit_ladder: None,
+            break_even_stop: false,
         }
     }
 }
@@ -145,6 +152,12 @@ impl ProgressiveGrid {
         &self.plan
     }
 
+    /// Its settings.
+    #[must_use]
+    pub fn settings(&self) -> &ProgressiveSettings {
+        &self.settings
+    }
+
     /// The account tag its orders carry.
     #[must_use]
     pub fn account_tag(&self) -> &str {
@@ -198,6 +211,14 @@ impl ProgressiveGrid {
         if !self.apply_qty(leg, role, e.exec_price, e.exec_qty) {
             applied.reconcile =
                 Some(ReconcileReason::ExitExceedsLeg { link_id: e.order_link_id.clone(), qty: e.exec_qty, leg });
+        }
+        // A tranche of the take-profit ladder (its index is the id's level) has filled.
+        if role == OrderRole::TakeProfit
+            && self.settings.take_profit_ladder.is_some()
+            && tag.cycle == self.leg(leg).cycle
+            && self.leg(leg).is_open()
+        {
+            self.legs[li(leg)].tranches_filled |= 1u32.checked_shl(tag.level).unwrap_or(0);
         }
         if tag.cycle != self.leg(leg).cycle {
             // An order of a cycle that already ended filled before its cancel: the position
@@ -407,7 +428,8 @@ impl ProgressiveGrid {
         };
         let position = self.leg(leg).position();
         let mut out = Vec::with_capacity(2);
-        for wanted in desired_orders(&self.plan, leg, &position, touch, &self.instrument) {
+        let ladder = self.settings.take_profit_ladder.as_ref();
+        for wanted in desired_orders(&self.plan, leg, &position, touch, &self.instrument, ladder) {
             match wanted {
                 Ok(w) => out.push(w),
                 Err(e) => {
@@ -517,7 +539,23 @@ impl ProgressiveGrid {
         if funding_close && let Some(view) = self.funding {
             self.notes.push(Note::FundingClose { leg, rate: view.rate, next_ms: view.next_ms });
         }
-        if (d.legs.get(leg).close.is_some() || funding_close) && l.is_open() {
+        // The stop at break-even of a leg on its way out (a tranche of its ladder filled).
+        let stop_armed = self.settings.break_even_stop && l.is_open() && l.tranches_filled != 0;
+        let break_even = stop_armed
+            && !funding_close
+            && l.avg_price().is_some_and(|avg| !funding::in_profit(leg, avg, ctx.market.bid, ctx.market.ask));
+        if stop_armed && let Some(avg) = l.avg_price() {
+            let tick = self.instrument.tick_size();
+            let band = match leg {
+                Leg::Long => (Price::new(avg.as_decimal() + tick).unwrap_or(avg), Price::MAX),
+                Leg::Short => (Price::ZERO, Price::new((avg.as_decimal() - tick).max(Decimal::ZERO)).unwrap_or(avg)),
+            };
+            calm.narrow_touch(leg, band);
+        }
+        if break_even {
+            self.notes.push(Note::BreakEvenStop { leg });
+        }
+        if (d.legs.get(leg).close.is_some() || funding_close || break_even) && l.is_open() {
             calm.until(now);
             for i in (0..self.orders.list.len()).rev() {
                 if self.orders.list[i].tag.leg == leg {

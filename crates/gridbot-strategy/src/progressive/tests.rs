@@ -568,3 +568,87 @@ proptest::proptest! {
         }
     }
 }
+
+fn laddered(break_even: bool) -> ProgressiveGrid {
+    let t = |share: &str, distance: &str| gridbot_grid::Tranche {
+        share: share.parse().unwrap(),
+        distance: distance.parse().unwrap(),
+    };
+    let ladder =
+        gridbot_grid::TakeProfitLadder::new(vec![t("0.25", "0.002"), t("0.25", "0.004"), t("0.5", "0.006")]).unwrap();
+    let settings = ProgressiveSettings {
+        take_profit_ladder: Some(ladder),
+        break_even_stop: break_even,
+        ..ProgressiveSettings::default()
+    };
+    let params = ProgressiveParams {
+        max_levels: 4,
+        take_profit: TakeProfitRule::Fraction(0.004),
+        ..ProgressiveParams::with_base_qty(q("0.004"))
+    };
+    let plan = GridPlan::from_atr_pct_ema(&params, 0.02, &bybit_btcusdt(), 0).unwrap();
+    ProgressiveGrid::new("acc1", bybit_btcusdt(), plan, settings, 1_000)
+}
+
+#[test]
+fn a_take_profit_ladder_sells_in_tranches_and_stops_averaging_after_the_first() {
+    let mut g = laddered(false);
+    let m = market("30000", "30000.1");
+    run(&mut g, 0, &m, &decision());
+    let entry = one(&g, Leg::Long, OrderRole::Balance);
+    fill_all(&mut g, &entry, 1);
+    run(&mut g, 2, &m, &decision());
+    let tps = working(&g, Leg::Long, OrderRole::TakeProfit);
+    assert_eq!(
+        tps.iter().map(|w| (w.tag.level, w.qty.to_string(), w.price.unwrap().to_string())).collect::<Vec<_>>(),
+        vec![
+            (0, "0.001".into(), "30060".into()),
+            (1, "0.001".into(), "30120".into()),
+            (2, "0.002".into(), "30180".into())
+        ]
+    );
+    assert_eq!(working(&g, Leg::Long, OrderRole::Protective).len(), 1, "still averaging");
+    // The first tranche fills: the protective order goes, the other tranches stay as they are.
+    let first = tps[0].clone();
+    let a = fill_all(&mut g, &first, 3);
+    assert_eq!(a.realised_pnl, Some("0.06".parse().unwrap()));
+    let protective = one(&g, Leg::Long, OrderRole::Protective);
+    let cmds = run(&mut g, 4, &market("30060", "30060.1"), &decision());
+    assert!(places(&cmds).iter().all(|o| o.position_idx != gridbot_core::PositionIdx::Long), "nothing new: {cmds:?}");
+    assert!(
+        cmds.iter().any(|c| matches!(c, Command::Cancel { link_id, .. } if *link_id == protective.link_id)),
+        "the protective order is cancelled: {cmds:?}"
+    );
+    assert_eq!(working(&g, Leg::Long, OrderRole::TakeProfit).len(), 2);
+    assert_eq!(g.state().long.tranches_filled, 1);
+    // The rest fill: the cycle ends when the leg is flat.
+    for w in working(&g, Leg::Long, OrderRole::TakeProfit) {
+        fill_all(&mut g, &w, 5);
+    }
+    assert_eq!(g.state().long.cycle, 2);
+    assert_eq!(g.state().long.tranches_filled, 0);
+}
+
+#[test]
+fn a_stop_at_break_even_closes_the_rest_when_the_market_comes_back() {
+    let mut g = laddered(true);
+    let m = market("30000", "30000.1");
+    run(&mut g, 0, &m, &decision());
+    let entry = one(&g, Leg::Long, OrderRole::Balance);
+    fill_all(&mut g, &entry, 1);
+    run(&mut g, 2, &m, &decision());
+    // Back at the average before any tranche: no stop (it arms with the first tranche).
+    assert!(
+        places(&run(&mut g, 3, &market("29990", "29990.1"), &decision()))
+            .iter()
+            .all(|o| o.order_type != OrderType::Market)
+    );
+    let first = working(&g, Leg::Long, OrderRole::TakeProfit)[0].clone();
+    fill_all(&mut g, &first, 4);
+    run(&mut g, 5, &market("30060", "30060.1"), &decision());
+    let cmds = run(&mut g, 6, &market("30000", "30000.1"), &decision());
+    let market_orders: Vec<_> = places(&cmds).into_iter().filter(|o| o.order_type == OrderType::Market).collect();
+    assert_eq!(market_orders.len(), 1, "{cmds:?}");
+    assert_eq!((market_orders[0].qty, market_orders[0].reduce_only), (q("0.003"), true));
+    assert!(g.take_notes().iter().any(|n| matches!(n, Note::BreakEvenStop { leg: Leg::Long })));
+}

@@ -1,5 +1,5 @@
-//! Chaos at scale: `gridbot run` with two accounts — progressive grids on BTCUSDT and ETHUSDT,
-//! classic grids on both — SIGKILLed at varied moments against the simulator on loopback, with
+//! Chaos at scale: `gridbot run` with two accounts — progressive grids on BTCUSDT and ETHUSDT
+//! (ETHUSDT taking its profit in two tranches), classic grids on both — SIGKILLed at varied moments against the simulator on loopback, with
 //! faults in a share of the rounds, and invariants checked after every recovery.
 //!
 //! ```sh
@@ -62,18 +62,23 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 
 fn account_files(dir: &Path, url: &str) {
     let (id, key, secret) = ACCOUNTS[0];
-    let progressive = |symbol: &str, qty: &str| {
+    let progressive = |symbol: &str, qty: &str, take_profit: &str| {
         format!(
             "  - symbol: {symbol}\n    strategy: progressive\n    leverage: 5\n    progressive:\n      base_qty: \"{qty}\"\n      \
-             max_levels: 5\n      step_scale_factor: 0.1\n      take_profit: 0.002\n"
+             max_levels: 5\n      step_scale_factor: 0.1\n{take_profit}"
         )
     };
     std::fs::write(
         dir.join(format!("{id}.yaml")),
         format!(
             "account_id: {id}\nenvironment: sim\nbase_url: {url}\napi_key: {key}\napi_secret: {secret}\nsymbols:\n{}{}{NO_CLOSES}",
-            progressive("BTCUSDT", "0.002"),
-            progressive("ETHUSDT", "0.05")
+            progressive("BTCUSDT", "0.002", "      take_profit: 0.002\n"),
+            // Selling out in two tranches: kills land between them too.
+            progressive(
+                "ETHUSDT",
+                "0.05",
+                "      take_profit_tranches:\n        - {share: 0.6, distance: 0.0015}\n        - {share: 0.4, distance: 0.003}\n"
+            )
         ),
     )
     .unwrap();

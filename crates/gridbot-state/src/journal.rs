@@ -341,6 +341,20 @@ impl Journal {
             .map_err(|e| self.sql(e))
     }
 
+    /// True when trade `exec_id` is journaled without its realised PnL (an exit journaled before
+    /// its PnL could be told; a later row with it fills it in).
+    pub fn lacks_pnl(&self, exec_id: &str) -> Result<bool, JournalError> {
+        self.conn
+            .query_row(
+                "SELECT 1 FROM executions WHERE exec_id = ?1 AND realised_pnl IS NULL AND exec_type = 'Trade'",
+                params![exec_id],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|found| found.is_some())
+            .map_err(|e| self.sql(e))
+    }
+
     /// True when the execution `exec_id` is recorded.
     pub fn has_execution(&self, exec_id: &str) -> Result<bool, JournalError> {
         self.conn
@@ -390,7 +404,10 @@ impl Journal {
         let n = self
             .conn
             .execute(
-                "INSERT OR IGNORE INTO executions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)",
+                // Idempotent on exec_id; a row journaled without its PnL takes it when it comes.
+                "INSERT INTO executions VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                 ON CONFLICT(exec_id) DO UPDATE SET realised_pnl = excluded.realised_pnl
+                 WHERE executions.realised_pnl IS NULL AND excluded.realised_pnl IS NOT NULL",
                 params![
                     e.exec_id,
                     e.order_id,

@@ -221,8 +221,21 @@ fn journal_is_idempotent_on_exec_id_and_reports_by_utc_day() {
         !j.record_execution(&execution("e1", ExecType::Trade, "0.06", day + 1_000), None).unwrap(),
         "a replayed fill is ignored"
     );
-    j.record_execution(&execution("e2", ExecType::Trade, "0.06", day + 2_000), Some("12.5".parse().unwrap())).unwrap();
+    j.record_execution(&execution("e2", ExecType::Trade, "0.06", day + 2_000), None).unwrap();
+    assert!(j.lacks_pnl("e2").unwrap());
+    assert!(
+        j.record_execution(&execution("e2", ExecType::Trade, "0.06", day + 2_000), Some("12.5".parse().unwrap()))
+            .unwrap(),
+        "a fill journaled without its PnL takes it when it comes"
+    );
+    assert!(!j.lacks_pnl("e2").unwrap());
+    assert!(
+        !j.record_execution(&execution("e2", ExecType::Trade, "0.06", day + 2_000), Some("99".parse().unwrap()))
+            .unwrap(),
+        "never overwritten once known"
+    );
     j.record_execution(&execution("f1", ExecType::Funding, "0.03", day + 86_400_000 + 5), None).unwrap();
+    assert!(!j.lacks_pnl("f1").unwrap(), "funding has no PnL to wait for");
     assert_eq!(j.execution_count().unwrap(), 3);
     let trades = j.trades_between(day, day + 10_000).unwrap();
     assert_eq!(trades.iter().map(|t| t.exec_id.as_str()).collect::<Vec<_>>(), ["e1", "e2"]);

@@ -64,6 +64,7 @@ pub mod progressive;
 pub mod reasons;
 pub mod reconcile;
 pub mod records;
+pub mod replay;
 pub mod working;
 
 #[cfg(test)]

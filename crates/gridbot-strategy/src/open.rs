@@ -89,11 +89,16 @@ pub struct OpenedSymbol {
 /// reflect (after the snapshot's newest, and any the journal lacks): all of them move the legs,
 /// only those `journaled` does not know come back (a kill between a journal row and the
 /// snapshot leaves a fill journaled but not in the legs).
+///
+/// An exit whose PnL the exchange's own fills explain (`replayed`, from
+/// [`crate::replay::exchange_realised`]) is priced by them instead: the legs a snapshot saved can
+/// miss a fill the journal already holds.
 pub fn missed_fills(
     tag: &str,
     state: &SymbolState,
     mut list: Vec<Execution>,
     journaled: &dyn Fn(&str) -> bool,
+    replayed: &std::collections::HashMap<String, Decimal>,
 ) -> Vec<(Execution, Option<Decimal>)> {
     list.sort_by(|a, b| a.exec_time_ms.cmp(&b.exec_time_ms).then(a.exec_id.cmp(&b.exec_id)));
     let mut legs = [
@@ -128,10 +133,11 @@ pub fn missed_fills(
             if size.is_zero() {
                 *avg = None;
             }
-            Some(gridbot_core::usdt(match t.leg {
+            let from_legs = gridbot_core::usdt(match t.leg {
                 Leg::Long => (p - a) * q,
                 Leg::Short => (a - p) * q,
-            }))
+            });
+            Some(replayed.get(&e.exec_id).copied().unwrap_or(from_legs))
         };
         if !journaled(&e.exec_id) {
             out.push((e, realised));

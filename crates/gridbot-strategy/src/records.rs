@@ -48,6 +48,8 @@ pub enum EventKind {
     Reconcile,
     /// Something failed.
     Error,
+    /// A grid's own step worth a line (an entry trigger armed).
+    Grid,
 }
 
 impl EventKind {
@@ -60,6 +62,7 @@ impl EventKind {
             Self::Recovery => "recovery",
             Self::Reconcile => "reconcile",
             Self::Error => "error",
+            Self::Grid => "grid",
         }
     }
 }

@@ -265,7 +265,7 @@ fn a_progressive_restart_journals_the_fills_made_while_away_with_their_pnl() {
     // newest the core heard), with the PnL they realised against the saved legs.
     let heard = snapshot.last_execution_ms.unwrap();
     let list = ex.executions(&btc(), TimeWindow { start_ms: heard + 1, end_ms: restart }).unwrap();
-    let missed = gridbot_strategy::missed_fills("prg", state.unwrap(), list, &|_| false);
+    let missed = gridbot_strategy::missed_fills("prg", state.unwrap(), list, &|_| false, &Default::default());
     let trades = missed.iter().filter(|(e, _)| e.exec_type == gridbot_core::ExecType::Trade).count();
     assert!(trades > 0, "levels and take-profits filled while away");
     // What the journal gets adds up to what the exchange booked meanwhile: realised PnL net of

@@ -178,7 +178,9 @@ fn fills_of_untracked_orders_under_the_emergency_stop_are_journaled_with_their_p
         let from = saved.last_execution_ms.unwrap_or(now) - 3_600_000;
         let since = ex.executions(&btc(), TimeWindow { start_ms: from, end_ms: t }).unwrap();
         let known = |id: &str| journal.borrow().contains_key(id);
-        for (e, pnl) in gridbot_strategy::missed_fills("flag", state.unwrap(), since.clone(), &known) {
+        for (e, pnl) in
+            gridbot_strategy::missed_fills("flag", state.unwrap(), since.clone(), &known, &Default::default())
+        {
             journal.borrow_mut().entry(e.exec_id.clone()).or_insert((pnl, e.exec_fee, e.exec_type));
         }
         let start = CoreStart {

@@ -25,6 +25,9 @@ use crate::persist::{Persister, Record};
 /// lacks (an unheard fill of one symbol can be older than a heard one of another).
 const MISSED_MARGIN_MS: i64 = 3_600_000;
 
+/// How far back a restart reads the exchange's fills at least, to price exits from them.
+const REPLAY_MS: i64 = 3 * 86_400_000;
+
 /// Why an account could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum AccountError {
@@ -175,6 +178,7 @@ impl TradingAccount {
         let mut plan_rows = Vec::new();
         let mut changes = Vec::new();
         let mut missed = Vec::new();
+        let mut repriced = Vec::new();
         // The executions read here are heard: a later reconciliation does not count them again.
         let mut heard_floor = None;
         let mut heard = Vec::new();
@@ -198,9 +202,35 @@ impl TradingAccount {
                 .or_else(|| journal.first_order_ms().ok().flatten())
                 .unwrap_or(now - gridbot_strategy::reconcile::HISTORY_MS + MISSED_MARGIN_MS);
             if let Some(state) = state {
-                let window = gridbot_core::TimeWindow { start_ms: read_from - MISSED_MARGIN_MS, end_ms: now };
+                // At least a few days back, so the exchange's own fills reach the moment each leg
+                // was last flat and price the exits from there.
+                let start_ms = (read_from - MISSED_MARGIN_MS).min(now - REPLAY_MS);
+                let window = gridbot_core::TimeWindow { start_ms, end_ms: now };
+                // The exchange's position now, read with the fills: exits are priced by the
+                // exchange's own fills where they explain it.
+                let now_legs = exchange.positions(&sc.symbol).map(|rows| {
+                    let legs = gridbot_strategy::reconcile::positions_by_leg(&rows);
+                    let leg = |p: Option<&gridbot_core::Position>| {
+                        p.map_or((gridbot_core::Qty::ZERO, None), |p| {
+                            (p.size, p.avg_price.filter(|_| !p.size.is_zero()))
+                        })
+                    };
+                    [leg(legs.long.as_ref()), leg(legs.short.as_ref())]
+                });
                 match exchange.executions(&sc.symbol, window) {
                     Ok(list) => {
+                        let replayed = now_legs
+                            .as_ref()
+                            .map(|now| gridbot_strategy::replay::exchange_realised(&config.tag, &list, *now))
+                            .unwrap_or_default();
+                        // Exits the journal holds without their PnL get it now.
+                        for e in &list {
+                            if let Some(pnl) = replayed.get(&e.exec_id)
+                                && journal.lacks_pnl(&e.exec_id).unwrap_or(false)
+                            {
+                                repriced.push((e.clone(), *pnl));
+                            }
+                        }
                         heard_floor = Some(window.start_ms);
                         heard.extend(list.iter().map(|e| (e.exec_id.clone(), e.exec_time_ms)));
                         let journaled = |exec_id: &str| journal.has_execution(exec_id).unwrap_or(true);
@@ -210,7 +240,8 @@ impl TradingAccount {
                             .into_iter()
                             .filter(|e| reflected_until.is_none_or(|t| e.exec_time_ms > t) || !journaled(&e.exec_id))
                             .collect();
-                        let rows = gridbot_strategy::missed_fills(&config.tag, state, unreflected, &journaled);
+                        let rows =
+                            gridbot_strategy::missed_fills(&config.tag, state, unreflected, &journaled, &replayed);
                         // A classic grid's catch-up applies its fills on the first event and
                         // moves the newest heard execution then; only the rest moves it now.
                         let moves = state.classic.is_none();
@@ -241,6 +272,15 @@ impl TradingAccount {
                 }
                 persister
                     .send(Record::Journal(JournalRecord::Execution { execution: Box::new(execution), realised_pnl }));
+            }
+        }
+        if !options.dry_run && !repriced.is_empty() {
+            tracing::info!(account = %id, executions = repriced.len(), "journaled exits without their PnL: priced from the exchange's fills");
+            for (execution, pnl) in repriced {
+                persister.send(Record::Journal(JournalRecord::Execution {
+                    execution: Box::new(execution),
+                    realised_pnl: Some(pnl),
+                }));
             }
         }
         let summary = AccountSummary {

@@ -422,6 +422,14 @@ impl AccountCore {
                     Some(&symbol),
                     format!("waiting for the entry trigger: the grid is built when the mid comes {way} to {price}"),
                 );
+                out.push(Effect::Record(JournalRecord::Event {
+                    at_ms: now,
+                    kind: EventKind::Grid,
+                    symbol: Some(symbol),
+                    message: format!(
+                        "waiting for the entry trigger: the grid is built when the mid comes {way} to {price}"
+                    ),
+                }));
                 out.push(Effect::Save);
             }
             Note::Recentred { generation, mid, reason } => {
@@ -568,10 +576,14 @@ impl AccountCore {
             (ReconcileOutcome::Recovered { state, nonces, changed, executions }, Grid::Progressive(g)) => {
                 // Fills missed live: journaled with the PnL each realised against the legs as
                 // the grid knew them; the recovered state reflects them all.
-                let unheard: Vec<Execution> =
-                    executions.unwrap_or_default().into_iter().filter(|e| !self.heard.knows(e)).collect();
+                let all = executions.unwrap_or_default();
+                let unheard: Vec<Execution> = all.iter().filter(|e| !self.heard.knows(e)).cloned().collect();
                 if !unheard.is_empty() {
-                    let rows = crate::open::missed_fills(g.account_tag(), &g.state(), unheard, &|_| false);
+                    // Priced by the exchange's own fills where they explain the position the
+                    // recovery found (the window's every fill), else against the grid's legs.
+                    let now_legs = [(state.long.size, state.long.avg_entry), (state.short.size, state.short.avg_entry)];
+                    let replayed = crate::replay::exchange_realised(g.account_tag(), &all, now_legs);
+                    let rows = crate::open::missed_fills(g.account_tag(), &g.state(), unheard, &|_| false, &replayed);
                     tracing::warn!(
                         account = %self.account_id, %symbol, fills = rows.len(),
                         "executions missed live, found by the reconciliation: journaled"

@@ -66,7 +66,8 @@ for t in csv.DictReader(open(f"{out}/trades.csv")):
 pnl = lambda s: f"{net.get(s, 0.0):+.2f}"
 print(f'| {name} | {m["total_return"]*100:+.2f} % | {m["max_drawdown"]["depth"]*100:.2f} % | '
       f'{m["cycles"]["closed"]} | {m["fills"]} | {pnl("BTCUSDT")} | {pnl("ETHUSDT")} |')
-PY}
+PY
+}
 
 echo "| variant | return | max drawdown | cycles | fills | BTCUSDT realised − fees | ETHUSDT realised − fees |"
 echo "|---|---:|---:|---:|---:|---:|---:|"

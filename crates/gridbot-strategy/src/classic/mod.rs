@@ -192,6 +192,9 @@ impl ClassicGrid {
                     tracing::warn!(symbol = %self.instrument.symbol(), "classic grid: no Bollinger band yet; waiting");
                     return;
                 };
+                // The range holds the market: a band lags a fast move, and a range the mid is
+                // already outside would be left again at once (a rebuild at every decision).
+                let (lower, upper) = (lower.min(mid), upper.max(mid));
                 ClassicSettings { layout: LayoutSpec::Bounds { lower, upper, levels }, ..self.settings }
                     .params_at(mid, None)
             }

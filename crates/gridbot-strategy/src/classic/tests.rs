@@ -564,3 +564,27 @@ fn a_trailing_grid_stops_at_its_limit_and_a_restart_never_closes_the_inventory()
     let top = g.classic_state().unwrap().plan.levels().last().unwrap().price;
     assert!(top <= p("2080"), "{top}");
 }
+
+#[test]
+fn a_band_the_market_has_left_is_stretched_to_hold_it() {
+    let layout = LayoutSpec::Bollinger { period: 4, k: 2.0, interval: gridbot_core::Interval::M1, levels: 5 };
+    let settings = ClassicSettings {
+        layout,
+        recentre: RecentrePolicy { max_deviation: Some(0.01), ..RecentrePolicy::default() },
+        ..settings(Bias::Neutral)
+    };
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings, 0);
+    g.band_samples_mut().unwrap().seed(vec![
+        (-240_000, 1990.0),
+        (-180_000, 2010.0),
+        (-120_000, 1990.0),
+        (-60_000, 2010.0),
+    ]);
+    // A fast move far above a 2000 ± 20 band: the grid is built up to the market, once.
+    let (_, notes) = run_noting(&mut g, 0, &market("2300"));
+    assert!(matches!(notes.as_slice(), [Note::Recentred { generation: 1, .. }]), "{notes:?}");
+    let top = g.classic_state().unwrap().plan.levels().last().unwrap().price;
+    assert!(top >= p("2299.99"), "{top}");
+    let (_, notes) = run_noting(&mut g, 1, &market("2300"));
+    assert!(notes.is_empty(), "not rebuilt again at once: {notes:?}");
+}

@@ -3,7 +3,8 @@
 //! account with a progressive BTCUSDT grid (take-profit in tranches with a stop at break-even,
 //! funding guard) and a classic ETHUSDT grid (Bollinger range, entry trigger, take-profit and
 //! stop-loss by price, trailing up/down). Each option shows in what reaches the exchange and the
-//! journal; a SIGTERM ends the run cleanly and the exchange equals the saved state.
+//! journal; a SIGKILL between two take-profit tranches is recovered to the remaining tranche
+//! (no averaging); a SIGTERM ends the run cleanly and the exchange equals the saved state.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::print_stderr)]
 
 mod support;
@@ -47,7 +48,7 @@ fn every_option_on_trades_on_paper() {
         "      step_scale_factor: 0.1".to_owned(),
         "      take_profit_tranches:".to_owned(),
         "        - {share: 0.5, distance: 0.001}".to_owned(),
-        "        - {share: 0.5, distance: 0.003}".to_owned(),
+        "        - {share: 0.5, distance: 0.006}".to_owned(),
         "      break_even_stop: true".to_owned(),
         "      funding_guard: {max_open_rate: 0.00005}".to_owned(),
         "  - symbol: ETHUSDT".to_owned(),
@@ -79,14 +80,32 @@ fn every_option_on_trades_on_paper() {
     bot.wait_for("gridbot running", Duration::from_secs(90));
     let state = dir.join("var/opt/opt.state.json");
     quiet(&handle, &state);
-    // Three market days, a minute at a time.
-    for _ in 0..12 {
-        step(&handle, 360);
-        quiet(&handle, &state);
+    let ex = client(&url, KEY, SECRET);
+    // Three market days, a minute at a time; once, right after a leg's first take-profit tranche
+    // filled and before its second, the bot is SIGKILLed and restarted.
+    let mut killed_between = false;
+    let mut minutes = 0;
+    while minutes < 3 * 1440 {
+        if killed_between {
+            step(&handle, 360);
+            minutes += 360;
+            quiet(&handle, &state);
+            continue;
+        }
+        step(&handle, 1);
+        minutes += 1;
+        if let Some((leg, cycle)) = between_tranches(&ex, &btc, handle.market_time_ms()) {
+            bot.kill();
+            bot = Proc::gridbot(&["run", "--config", bot_yaml.to_str().unwrap()], &[]);
+            bot.wait_for("gridbot running", Duration::from_secs(90));
+            quiet(&handle, &state);
+            check_rest_of_the_ladder(&ex, &btc, leg, cycle);
+            killed_between = true;
+        }
     }
+    assert!(killed_between, "a leg was caught between its tranches");
     let output = bot.output();
     assert_eq!(bot.terminate(), Some(0), "{output}");
-    let ex = client(&url, KEY, SECRET);
     check_invariants_eventually(&dir.join("var"), "opt", &ex, &["BTCUSDT", "ETHUSDT"]);
 
     let orders = |symbol: &Symbol| handle.with_engine(|e| e.order_history(0, symbol, 0, e.now_ms() + 86_400_000));
@@ -129,4 +148,51 @@ fn every_option_on_trades_on_paper() {
         history.len(),
         eth_orders.len()
     );
+}
+
+/// A leg whose first take-profit tranche filled and whose second has not, still open.
+fn between_tranches(ex: &gridbot_bybit::BybitClient, symbol: &Symbol, now_ms: i64) -> Option<(Leg, u32)> {
+    let window = gridbot_core::TimeWindow { start_ms: now_ms - 5 * 86_400_000, end_ms: now_ms + 60_000 };
+    let fills = ex.executions(symbol, window).ok()?;
+    let mut tranches: BTreeMap<(Leg, u32), BTreeSet<u32>> = BTreeMap::new();
+    for e in &fills {
+        if let Ok(t) = LinkTag::decode(&e.order_link_id)
+            && t.role == gridbot_core::OrderRole::TakeProfit
+        {
+            tranches.entry((t.leg, t.cycle)).or_default().insert(t.level);
+        }
+    }
+    let open = |leg: Leg| {
+        ex.positions(symbol)
+            .ok()
+            .is_some_and(|rows| rows.iter().any(|p| p.position_idx == leg.position_idx() && !p.size.is_zero()))
+    };
+    tranches.into_iter().find(|(k, levels)| levels.contains(&0) && !levels.contains(&1) && open(k.0)).map(|(k, _)| k)
+}
+
+/// After the restart: the leg's remaining tranche rests for the whole position, and nothing
+/// averages it any more — or the stop at break-even closed it.
+fn check_rest_of_the_ladder(ex: &gridbot_bybit::BybitClient, symbol: &Symbol, leg: Leg, cycle: u32) {
+    let size = ex
+        .positions(symbol)
+        .unwrap()
+        .into_iter()
+        .find(|p| p.position_idx == leg.position_idx())
+        .map_or(gridbot_core::Qty::ZERO, |p| p.size);
+    let ours: Vec<(gridbot_core::OrderRole, u32, gridbot_core::Qty)> = ex
+        .open_orders(symbol)
+        .unwrap()
+        .into_iter()
+        .filter_map(|o| {
+            let t = LinkTag::decode(&o.order_link_id).ok()?;
+            (t.leg == leg && t.cycle == cycle).then_some((t.role, t.level, o.leaves_qty))
+        })
+        .collect();
+    eprintln!("options: killed between tranches of {leg:?} cycle {cycle}: size {size}, resting {ours:?}");
+    if size.is_zero() {
+        return; // closed at break-even (or by the second tranche) before the check
+    }
+    assert!(ours.iter().all(|(role, _, _)| *role == gridbot_core::OrderRole::TakeProfit), "no averaging: {ours:?}");
+    assert_eq!(ours.iter().map(|(_, level, _)| *level).collect::<Vec<_>>(), vec![1], "the remaining tranche: {ours:?}");
+    assert_eq!(ours[0].2, size, "it closes the whole position");
 }

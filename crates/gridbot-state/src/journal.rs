@@ -355,6 +355,19 @@ impl Journal {
             .map_err(|e| self.sql(e))
     }
 
+    /// The time of the oldest exit of `symbol` (a trade that closed size) journaled without its
+    /// realised PnL, if any.
+    pub fn oldest_exit_lacking_pnl(&self, symbol: &str) -> Result<Option<i64>, JournalError> {
+        self.conn
+            .query_row(
+                "SELECT MIN(exec_ms) FROM executions WHERE symbol = ?1 AND exec_type = 'Trade'
+                 AND realised_pnl IS NULL AND closed_size NOT IN ('0', '0.0', '')",
+                params![symbol],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.sql(e))
+    }
+
     /// True when the execution `exec_id` is recorded.
     pub fn has_execution(&self, exec_id: &str) -> Result<bool, JournalError> {
         self.conn

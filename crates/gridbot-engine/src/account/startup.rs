@@ -204,7 +204,11 @@ impl TradingAccount {
             if let Some(state) = state {
                 // At least a few days back, so the exchange's own fills reach the moment each leg
                 // was last flat and price the exits from there.
-                let start_ms = (read_from - MISSED_MARGIN_MS).min(now - REPLAY_MS);
+                let mut start_ms = (read_from - MISSED_MARGIN_MS).min(now - REPLAY_MS);
+                // An exit journaled without its PnL: read far enough back to price it.
+                if let Ok(Some(t)) = journal.oldest_exit_lacking_pnl(sc.symbol.as_str()) {
+                    start_ms = start_ms.min(t - REPLAY_MS).max(now - gridbot_strategy::reconcile::HISTORY_MS);
+                }
                 let window = gridbot_core::TimeWindow { start_ms, end_ms: now };
                 // The exchange's position now, read with the fills: exits are priced by the
                 // exchange's own fills where they explain it.

@@ -27,6 +27,12 @@ fn journal_rows_before_durable(out: &mut Effects) {
     out.extend(rest);
 }
 
+/// An alert and the journal's event row, with the same words.
+fn said(out: &mut Effects, alert_kind: AlertKind, kind: EventKind, symbol: Symbol, text: String, now: i64) {
+    alert(out, alert_kind, Some(&symbol), text.clone());
+    out.push(Effect::Record(JournalRecord::Event { at_ms: now, kind, symbol: Some(symbol), message: text }));
+}
+
 fn alert(out: &mut Effects, kind: AlertKind, symbol: Option<&Symbol>, text: String) {
     out.push(Effect::Alert(Alert { kind, symbol: symbol.cloned(), text }));
 }
@@ -394,42 +400,19 @@ impl AccountCore {
                     "funding guard: closing the {leg:?} leg in profit before the settlement at {} (predicted rate {rate})",
                     gridbot_core::time::format_iso8601(next_ms)
                 );
-                alert(out, AlertKind::Risk, Some(&symbol), text.clone());
-                out.push(Effect::Record(JournalRecord::Event {
-                    at_ms: now,
-                    kind: EventKind::Risk,
-                    symbol: Some(symbol),
-                    message: text,
-                }));
+                said(out, AlertKind::Risk, EventKind::Risk, symbol, text, now);
             }
             Note::BreakEvenStop { leg } => {
                 let text = format!(
                     "stop at break-even: the {leg:?} leg's take-profit tranches had begun filling and the market came back to its average entry; closing the rest"
                 );
-                alert(out, AlertKind::Risk, Some(&symbol), text.clone());
-                out.push(Effect::Record(JournalRecord::Event {
-                    at_ms: now,
-                    kind: EventKind::Risk,
-                    symbol: Some(symbol),
-                    message: text,
-                }));
+                said(out, AlertKind::Risk, EventKind::Risk, symbol, text, now);
             }
             Note::TriggerArmed { price, from_above } => {
                 let way = if from_above { "down" } else { "up" };
-                alert(
-                    out,
-                    AlertKind::Info,
-                    Some(&symbol),
-                    format!("waiting for the entry trigger: the grid is built when the mid comes {way} to {price}"),
-                );
-                out.push(Effect::Record(JournalRecord::Event {
-                    at_ms: now,
-                    kind: EventKind::Grid,
-                    symbol: Some(symbol),
-                    message: format!(
-                        "waiting for the entry trigger: the grid is built when the mid comes {way} to {price}"
-                    ),
-                }));
+                let text =
+                    format!("waiting for the entry trigger: the grid is built when the mid comes {way} to {price}");
+                said(out, AlertKind::Info, EventKind::Grid, symbol, text, now);
                 out.push(Effect::Save);
             }
             Note::Recentred { generation, mid, reason } => {

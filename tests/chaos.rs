@@ -396,6 +396,7 @@ fn hundreds_of_kills_break_no_invariant() {
     // The whole run: everything the exchange keeps (two years back from the market's end).
     let end = handle.market_time_ms() + 86_400_000;
     let window = TimeWindow { start_ms: end - 700 * 86_400_000, end_ms: end };
+    let mut pnl_breaks: Vec<String> = Vec::new();
     for ((id, ..), ex) in ACCOUNTS.iter().zip(&clients) {
         check_invariants_eventually(&dir.join("var"), id, ex, &SYMBOLS);
         let journal = gridbot_state::Journal::open(&dir.join(format!("var/{id}/journal.sqlite"))).unwrap();
@@ -428,10 +429,10 @@ fn hundreds_of_kills_break_no_invariant() {
             .map(|p| p.cum_realised_pnl)
             .sum();
         eprintln!("chaos: {id}: realised PnL net of fees and funding: journal {journal_net}, exchange {exchange_net}");
-        assert!(
-            (journal_net - exchange_net).abs() < Decimal::new(1, 2),
-            "{id}: the journal's realised PnL {journal_net} is the exchange's {exchange_net}"
-        );
+        if (journal_net - exchange_net).abs() >= Decimal::new(1, 2) {
+            pnl_breaks
+                .push(format!("{id}: the journal's realised PnL {journal_net} is not the exchange's {exchange_net}"));
+        }
     }
     let mut recentres = replaced_for_the_market(&dir, ACCOUNTS[1].0, "ETHUSDT");
     recentres.sort_unstable();
@@ -459,7 +460,10 @@ fn hundreds_of_kills_break_no_invariant() {
     }
     eprintln!(
         "chaos: {kills} kills (seed {seed}), {with_faults} with faults, {flagged_rounds} under the emergency flag, {} faults injected; \
-         0 invariant breaks; restart to all orders in place{timing}",
+         0 invariant breaks after the recoveries, {} at the end; restart to all orders in place{timing}",
         handle.faults_injected(),
+        pnl_breaks.len(),
     );
+    // Both accounts checked, and the figures printed, before failing: a run tells all it found.
+    assert!(pnl_breaks.is_empty(), "{pnl_breaks:?}");
 }

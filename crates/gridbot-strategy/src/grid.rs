@@ -122,6 +122,8 @@ pub struct Applied {
     pub reconcile: Option<ReconcileReason>,
     /// PnL realised by an exit fill (before fees), for the journal.
     pub realised_pnl: Option<gridbot_core::Decimal>,
+    /// The fill was applied before (a duplicated event): nothing to journal.
+    pub duplicate: bool,
 }
 
 /// What [`Grid::commands`] looks at besides the grid's own state.

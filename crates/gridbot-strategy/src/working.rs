@@ -209,8 +209,15 @@ const REMEMBER_EXECUTIONS: usize = 4096;
 const REMEMBER_FINISHED: usize = 256;
 
 impl WorkingOrders {
-    /// False when `exec_id` was seen before (a duplicate).
-    pub(crate) fn first_sight(&mut self, exec_id: &str) -> bool {
+    /// True when the fill `exec_id` is remembered (another event of it is a duplicate).
+    pub(crate) fn remembered(&self, exec_id: &str) -> bool {
+        self.seen_execs.contains(exec_id)
+    }
+
+    /// Remembers the fill `exec_id`; false when it was remembered already. A progressive grid
+    /// remembers only the fills it applied (one of an order it does not track counts when it
+    /// comes again); a classic grid every fill it saw.
+    pub(crate) fn remember(&mut self, exec_id: &str) -> bool {
         if !self.seen_execs.insert(exec_id.to_owned()) {
             return false;
         }

@@ -519,7 +519,9 @@ impl ClassicGrid {
 
     fn on_execution(&mut self, e: &Execution, now_ms: i64) -> Applied {
         let mut applied = Applied::default();
-        if e.exec_type != ExecType::Trade || !self.orders.first_sight(&e.exec_id) {
+        // A classic grid remembers every fill it saw, applied or not: its catch-up and the
+        // exchange's inventory (`keep_inventory`) account for the ones it could not apply.
+        if e.exec_type != ExecType::Trade || !self.orders.remember(&e.exec_id) {
             return applied;
         }
         let tracked = self.orders.index(&e.order_link_id);

@@ -112,6 +112,12 @@ impl AccountCore {
         for e in list {
             let Some(i) = self.slot_of(&e.symbol) else { continue };
             let applied = self.symbols[i].grid.apply(GridEvent::Execution(&e), now);
+            // A duplicated event of a fill already applied: the first one was journaled (or,
+            // untracked, left for a reconciliation to journal with its PnL) — never a second
+            // row without PnL that would also mark it heard.
+            if applied.duplicate {
+                continue;
+            }
             // A fill of an order a progressive grid does not track has no PnL the grid could
             // tell: it stays unheard (and does not move the newest execution the legs reflect),
             // and the reconciliation it asks for (or, if that never runs, the next start)

@@ -197,12 +197,17 @@ impl ProgressiveGrid {
 
     fn on_execution(&mut self, e: &Execution, now_ms: i64) -> Applied {
         let mut applied = Applied::default();
-        if e.exec_type != ExecType::Trade || !self.orders.first_sight(&e.exec_id) {
+        if e.exec_type != ExecType::Trade {
+            return applied;
+        }
+        if self.orders.remembered(&e.exec_id) {
+            applied.duplicate = true;
             return applied;
         }
         let Some(i) = self.orders.index(&e.order_link_id) else {
             return self.untracked_fill(e);
         };
+        self.orders.remember(&e.exec_id);
         self.stats.fills += 1;
         applied.filled = true;
         let tag = self.orders.list[i].tag.clone();
@@ -249,6 +254,7 @@ impl ProgressiveGrid {
         match self.orders.finished_role(&e.order_link_id) {
             // A late fill of an order we ended: its size still counts.
             Some((leg, role)) => {
+                self.orders.remember(&e.exec_id);
                 applied.realised_pnl = self.realised(leg, role, e.exec_price, e.exec_qty);
                 if !self.apply_qty(leg, role, e.exec_price, e.exec_qty) {
                     applied.reconcile = Some(ReconcileReason::LateFillExceedsLeg { link_id: e.order_link_id.clone() });

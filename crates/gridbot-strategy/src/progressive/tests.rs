@@ -652,3 +652,48 @@ fn a_stop_at_break_even_closes_the_rest_when_the_market_comes_back() {
     assert_eq!((market_orders[0].qty, market_orders[0].reduce_only), (q("0.003"), true));
     assert!(g.take_notes().iter().any(|n| matches!(n, Note::BreakEvenStop { leg: Leg::Long })));
 }
+
+/// A duplicated fill event is told apart from a new fill — and a fill the grid could not apply
+/// (of an order it does not track) is not taken for a duplicate when it comes again: a
+/// duplicate of it would otherwise be journaled without its PnL and marked heard, and the
+/// reconciliation would never price it (found by the chaos runner).
+#[test]
+fn duplicates_of_applied_fills_are_ignored_and_untracked_fills_never_count_as_applied() {
+    let mut g = grid();
+    let m = market("30000", "30000.1");
+    run(&mut g, 0, &m, &decision());
+    let entry = one(&g, Leg::Long, OrderRole::Balance);
+    let e = fill(&entry, entry.price.unwrap(), entry.qty);
+    let first = g.apply(GridEvent::Execution(&e), 1);
+    assert!(first.filled && !first.duplicate);
+    let again = g.apply(GridEvent::Execution(&e), 2);
+    assert!(again.duplicate && !again.filled, "{again:?}");
+    // A take-profit of an order the grid does not track (placed before a restart that tracks
+    // nothing): untracked, both times.
+    let stranger = WorkingOrder::new(
+        &OrderRequest::limit(
+            bybit_btcusdt().symbol().clone(),
+            Side::Sell,
+            q("0.001"),
+            p("30200"),
+            TimeInForce::Gtc,
+            Leg::Long.position_idx(),
+            LinkTag {
+                account: "acc1".into(),
+                leg: Leg::Long,
+                cycle: 1,
+                role: OrderRole::TakeProfit,
+                level: 0,
+                nonce: 9,
+            }
+            .encode()
+            .unwrap(),
+        ),
+        LinkTag { account: "acc1".into(), leg: Leg::Long, cycle: 1, role: OrderRole::TakeProfit, level: 0, nonce: 9 },
+    );
+    let tp = fill(&stranger, p("30200"), q("0.001"));
+    for _ in 0..2 {
+        let a = g.apply(GridEvent::Execution(&tp), 3);
+        assert!(matches!(a.reconcile, Some(ReconcileReason::UntrackedFill { .. })) && !a.duplicate, "{a:?}");
+    }
+}

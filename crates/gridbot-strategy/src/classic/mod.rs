@@ -20,11 +20,19 @@
 //!   the mid — the same width for bounds layouts. A risk close of a leg also rebuilds.
 //! - A partial fill leaves the level working; after `partial_fill_timeout_ms` the rest is
 //!   cancelled and the filled part is turned around at the next level.
+//!
+//! Beside this file: `inventory` (the legs' size and average), `rebuild` (cancel → close → stop
+//! or build), `policy` (settings, recentring), `calm` (when the grid need not decide),
+//! `options` (entry trigger, exits by price), `trail` (trailing by whole levels), `bands`
+//! (the Bollinger range's samples).
 
 mod bands;
+mod calm;
 mod inventory;
+mod options;
 mod policy;
 mod rebuild;
+mod trail;
 
 use std::collections::VecDeque;
 
@@ -44,8 +52,8 @@ pub use self::policy::{
 };
 use self::rebuild::Rebuild;
 use crate::command::{Command, Outcome};
-use crate::grid::{Applied, Calm, DecisionContext, GridEvent, Note, StrategyStats};
-use crate::lifecycle::{OrderEvent, OrderState};
+use crate::grid::{Applied, DecisionContext, GridEvent, Note, StrategyStats};
+use crate::lifecycle::OrderEvent;
 use crate::market::MarketView;
 use crate::reasons::{RecentreReason, ReconcileReason};
 use crate::reconcile::ClassicSync;
@@ -232,144 +240,6 @@ impl ClassicGrid {
         applied_notes.push(Note::Recentred { generation, mid, reason: reason.clone() });
     }
 
-    /// Whether the first generation may be built at `mid`: always without an entry trigger;
-    /// with one, once the mid has crossed it from the side it was on when the wait began (the
-    /// wait is armed at the first mid seen, saved, and kept across restarts; a trigger price
-    /// changed in the configuration arms a new wait).
-    fn entry_trigger(&mut self, mid: Price, notes: &mut Vec<Note>) -> Option<RecentreReason> {
-        let Some(price) = self.settings.options.trigger_price else { return Some(RecentreReason::Start) };
-        match self.trigger.filter(|t| t.price == price) {
-            Some(t) if (t.from_above && mid <= price) || (!t.from_above && mid >= price) => {
-                self.trigger = None;
-                Some(RecentreReason::Triggered { price })
-            }
-            Some(_) => None,
-            None if mid == price => Some(RecentreReason::Triggered { price }),
-            None => {
-                let from_above = mid > price;
-                self.trigger = Some(gridbot_state::EntryTrigger { price, from_above });
-                notes.push(Note::TriggerArmed { price, from_above });
-                None
-            }
-        }
-    }
-
-    /// How many whole levels a trailing grid moves to hold `mid` again (up when positive):
-    /// `None` when the mid is inside the range, trailing is off on that side, or the limit
-    /// price or a level that closes inventory allows no move.
-    fn trail_by(&self, mid: Price) -> Option<i32> {
-        let state = self.state.as_ref()?;
-        let levels = state.plan.levels();
-        let (first, last) = (levels.first()?.price.to_f64(), levels.last()?.price.to_f64());
-        let n = levels.len();
-        let up = mid.to_f64() > last;
-        let limit = if up {
-            self.settings.options.trailing_up_limit?
-        } else if mid.to_f64() < first {
-            self.settings.options.trailing_down_limit?
-        } else {
-            return None;
-        };
-        #[allow(clippy::cast_precision_loss, reason = "level counts are small")]
-        let gaps = (n - 1) as f64;
-        let geometric = self.settings.progression == gridbot_grid::Progression::Geometric;
-        // Where the edge level lands after moving `by` levels.
-        let edge = |by: f64| match (geometric, up) {
-            (true, true) => last * (last / first).powf(by / gaps),
-            (true, false) => first / (last / first).powf(by / gaps),
-            (false, true) => last + by * (last - first) / gaps,
-            (false, false) => first - by * (last - first) / gaps,
-        };
-        let m = mid.to_f64();
-        let mut by = 1u32;
-        while by < self.max_trail(up) && if up { edge(f64::from(by)) < m } else { edge(f64::from(by)) > m } {
-            by += 1;
-        }
-        let within = |by: u32| {
-            let e = edge(f64::from(by));
-            if up { e <= limit.to_f64() } else { e >= limit.to_f64() }
-        };
-        while by > 0 && !within(by) {
-            by -= 1;
-        }
-        let by = by.min(self.max_trail(up));
-        let by = i32::try_from(by).ok().filter(|b| *b > 0)?;
-        Some(if up { by } else { -by })
-    }
-
-    /// The most levels a move may take: fewer than the grid has, and never past a level whose
-    /// slot closes inventory (it would leave a position without its closing order).
-    fn max_trail(&self, up: bool) -> u32 {
-        let Some(state) = self.state.as_ref() else { return 0 };
-        let n = u32::try_from(state.plan.levels().len()).unwrap_or(0);
-        let closing = state.slots.iter().filter(|s| s.side == s.leg.exit_side()).map(|s| s.index);
-        let bound = if up { closing.min() } else { closing.max().map(|i| n.saturating_sub(1) - i) };
-        bound.unwrap_or(n.saturating_sub(1)).min(n.saturating_sub(1))
-    }
-
-    /// Moves the grid by `by` whole levels around `mid` as a new generation that keeps the
-    /// inventory, the generation's PnL and the slots of the levels that stay; the levels that
-    /// arrive get the orders a build would give them (buys below the mid, sells above).
-    fn shift(&mut self, by: i32, mid: Price, now_ms: i64, notes: &mut Vec<Note>, reason: &RecentreReason) {
-        let Some(old) = self.state.clone() else { return };
-        let by = by.clamp(
-            -i32::try_from(self.max_trail(false)).unwrap_or(0),
-            i32::try_from(self.max_trail(true)).unwrap_or(0),
-        );
-        let plan = match old.plan.shifted(by, self.settings.progression, mid, &self.instrument) {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!(symbol = %self.instrument.symbol(), error = %e, "classic grid: cannot move by {by} levels");
-                old.plan.clone()
-            }
-        };
-        let n = i64::try_from(plan.levels().len()).unwrap_or(0);
-        let moved = i64::from(if plan == old.plan { 0 } else { by });
-        let mut slots: Vec<ClassicSlot> = old
-            .slots
-            .iter()
-            .filter_map(|s| {
-                let j = i64::from(s.index) - moved;
-                (0..n).contains(&j).then(|| ClassicSlot { index: u32::try_from(j).unwrap_or(0), ..*s })
-            })
-            .collect();
-        let arriving = |i: i64| if moved > 0 { i >= n - moved } else { i < -moved };
-        for level in plan.levels() {
-            if let Some(side) = level.initial_side
-                && arriving(i64::from(level.index))
-            {
-                slots.push(ClassicSlot { index: level.index, side, leg: self.leg_for(side), qty: level.qty });
-            }
-        }
-        slots.sort_by_key(|s| s.index);
-        let generation = old.generation.saturating_add(1);
-        if self.backed_generation == Some(old.generation) {
-            self.backed_generation = Some(generation);
-        }
-        self.state =
-            Some(ClassicState { generation, plan, slots, built_at_ms: now_ms, stopped: None, rebuilding: None, ..old });
-        self.stats.recentres += 1;
-        notes.push(Note::Recentred { generation, mid, reason: reason.clone() });
-    }
-
-    /// The mids between the take-profit and stop-loss prices (as seen from the generation's
-    /// reference), where neither fires.
-    fn price_exit_band(&self, reference: Price) -> (f64, f64) {
-        let mut band = (f64::NEG_INFINITY, f64::INFINITY);
-        for price in
-            [self.settings.options.take_profit_price, self.settings.options.stop_loss_price].into_iter().flatten()
-        {
-            let p = price.to_f64();
-            let margin = p.abs() * 1e-9;
-            if price >= reference {
-                band.1 = band.1.min(p - margin);
-            } else {
-                band.0 = band.0.max(p + margin);
-            }
-        }
-        band
-    }
-
     fn pnl_fraction(&self, mid: Price) -> Option<f64> {
         let s = self.state.as_ref()?;
         let m = mid.as_decimal();
@@ -385,136 +255,6 @@ impl ClassicGrid {
             return None;
         }
         Some(decimal_to_f64(s.realised_pnl - s.fees + unrealised) / decimal_to_f64(notional))
-    }
-
-    /// The mids at which the whole-grid take-profit and stop-loss stay quiet: the grid's PnL
-    /// is linear in the mid (`(C + S·mid) / notional`), so each threshold is one mid; a margin
-    /// of a millionth keeps float rounding on the quiet side.
-    fn pnl_band(&self) -> Option<(f64, f64)> {
-        let s = self.state.as_ref()?;
-        if s.plan.take_profit().is_none() && s.plan.stop_loss().is_none() {
-            return None;
-        }
-        let notional: f64 =
-            decimal_to_f64(s.plan.levels().iter().map(|l| l.price.as_decimal() * l.qty.as_decimal()).sum());
-        let [long, short] = self.inventory.map(|i| (i.size.to_f64(), i.avg.map_or(0.0, decimal_to_f64)));
-        let c = decimal_to_f64(s.realised_pnl - s.fees) - long.0 * long.1 + short.0 * short.1;
-        let slope = long.0 - short.0;
-        if notional <= 0.0 || slope == 0.0 {
-            return None; // the PnL does not move with the mid
-        }
-        let at = |pnl: f64| (pnl * notional - c) / slope;
-        let mut lo = f64::NEG_INFINITY;
-        let mut hi = f64::INFINITY;
-        for target in [s.plan.take_profit(), s.plan.stop_loss().map(|sl| -sl)].into_iter().flatten() {
-            let m = at(target);
-            let margin = m.abs() * 1e-6;
-            // Where the PnL reaches the target, on the side the mid would have to go.
-            if (slope > 0.0) == (target > 0.0) { hi = hi.min(m - margin) } else { lo = lo.max(m + margin) }
-        }
-        Some((lo, hi))
-    }
-
-    /// How far the book and the clock may move before the grid's decision could change, after
-    /// a decision that asked for nothing.
-    #[must_use]
-    pub fn calm(&self, ctx: &DecisionContext<'_>) -> Calm {
-        let mut calm = self.calm_of_levels(ctx);
-        // A Bollinger-range grid takes one sample per interval: it decides at each boundary.
-        if let Some(b) = &self.bands
-            && ctx.decision.halt.is_none()
-        {
-            calm.until(b.next_sample_ms(ctx.now_ms));
-        }
-        calm
-    }
-
-    fn calm_of_levels(&self, ctx: &DecisionContext<'_>) -> Calm {
-        if ctx.decision.halt.is_some() || self.state.as_ref().is_some_and(|s| s.stopped.is_some()) {
-            return Calm::unbounded();
-        }
-        let Some(state) = self.state.as_ref() else {
-            // Waiting for the entry trigger: nothing changes until the mid reaches it.
-            return match (self.trigger, self.rebuild.is_none()) {
-                (Some(t), true) if self.settings.options.trigger_price == Some(t.price) => {
-                    let p = t.price.to_f64();
-                    let margin = p.abs() * 1e-9;
-                    let mut calm = Calm::unbounded();
-                    calm.narrow_mid(if t.from_above {
-                        (p + margin, f64::INFINITY)
-                    } else {
-                        (f64::NEG_INFINITY, p - margin)
-                    });
-                    calm
-                }
-                _ => Calm::none(),
-            };
-        };
-        if self.rebuild.is_some()
-            || self.settings.recentre.pump_dump.is_some()
-            || self.orders.list.iter().any(|w| w.state != OrderState::Working)
-            || state.plan.initial_position().is_some() && self.backed_generation != Some(state.generation)
-        {
-            return Calm::none();
-        }
-        let mut calm = Calm::unbounded();
-        let levels = state.plan.levels();
-        // A slot without its order waits for the book (the maker check, a crossed level).
-        let placed = |slot: &ClassicSlot| {
-            self.orders.list.iter().any(|w| {
-                w.tag.role == OrderRole::ClassicLevel
-                    && w.tag.cycle == state.generation
-                    && w.tag.level == slot.index
-                    && w.side == slot.side
-            })
-        };
-        for slot in state.slots.iter().filter(|slot| !placed(slot)) {
-            if slot.side == slot.leg.exit_side() && self.inventory[li(slot.leg)].size.is_zero() {
-                continue; // nothing to close yet: waits for a fill, not for the book
-            }
-            match levels.get(slot.index as usize) {
-                // Held back because it would cross: nothing changes while it still would.
-                Some(level)
-                    if !self.orders.stale_book_holds(slot.side, ctx.market)
-                        && ctx
-                            .decision
-                            .permits_post_only(
-                                slot.leg,
-                                OrderRole::ClassicLevel,
-                                slot.side,
-                                level.price,
-                                ctx.market.bid,
-                                ctx.market.ask,
-                            )
-                            .is_err() =>
-                {
-                    calm.while_crossing(slot.side, level.price);
-                }
-                _ => calm.book_matters(),
-            }
-        }
-        if let (Some(d), Some(low), Some(high)) = (self.settings.recentre.max_deviation, levels.first(), levels.last())
-        {
-            calm.narrow_mid((low.price.to_f64() * (1.0 - d), high.price.to_f64() * (1.0 + d)));
-        }
-        if let Some(age) = self.settings.recentre.max_age_ms {
-            calm.until(state.built_at_ms + age);
-        }
-        if let Some(band) = self.pnl_band() {
-            calm.narrow_mid(band);
-        }
-        calm.narrow_mid(self.price_exit_band(state.plan.reference_price()));
-        // A trailing grid moves once the mid leaves its outer levels.
-        if let (Some(low), Some(high)) = (levels.first(), levels.last()) {
-            let o = &self.settings.options;
-            let margin = |p: f64| p.abs() * 1e-9;
-            let (lo, hi) = (low.price.to_f64(), high.price.to_f64());
-            calm.narrow_mid((
-                if o.trailing_down_limit.is_some() { lo - margin(lo) } else { f64::NEG_INFINITY },
-                if o.trailing_up_limit.is_some() { hi + margin(hi) } else { f64::INFINITY },
-            ));
-        }
-        calm
     }
 
     fn on_execution(&mut self, e: &Execution, now_ms: i64) -> Applied {

@@ -531,10 +531,10 @@ impl ProgressiveGrid {
             return; // wait for cancels and closes to be answered
         }
         let guard = self.settings.funding_guard;
-        let funding_close = l.is_open()
-            && funding::in_close_window(&guard, self.funding.as_ref(), leg, now)
-            && l.avg_price().is_some_and(|avg| funding::in_profit(leg, avg, ctx.market.bid, ctx.market.ask));
-        if l.is_open() && funding::in_close_window(&guard, self.funding.as_ref(), leg, now) {
+        let in_window = l.is_open() && funding::in_close_window(&guard, self.funding.as_ref(), leg, now);
+        let funding_close =
+            in_window && l.avg_price().is_some_and(|avg| funding::in_profit(leg, avg, ctx.market.bid, ctx.market.ask));
+        if in_window {
             calm.book_matters(); // in the window, the close waits only for a profit
             calm.until(self.funding.map_or(now, |f| f.next_ms));
         } else if l.is_open()

@@ -218,6 +218,73 @@ fn cycles_going_back(handle: &ServerHandle) -> Vec<String> {
     })
 }
 
+/// Exits whose journaled PnL is not what the exchange booked: every exit fill of `id`'s legs
+/// that the exchange's own fills price (average-cost, from the earliest moment the window shows
+/// the leg flat — [`gridbot_strategy::replay::exchange_realised`]) against the journal's row.
+/// An exit journaled without its PnL counts too when `pending_ok` is false (the next start
+/// prices such rows; the end of the run has none left to wait for).
+/// Returns how many exits were compared, and the wrong ones.
+fn exits_priced_wrong(
+    dir: &Path,
+    id: &str,
+    ex: &gridbot_bybit::BybitClient,
+    now_ms: i64,
+    pending_ok: bool,
+) -> (usize, Vec<String>) {
+    let journal = gridbot_state::Journal::open(&dir.join(format!("var/{id}/journal.sqlite"))).unwrap();
+    let rows = journal.trades_between(0, i64::MAX).unwrap();
+    let (mut compared, mut out) = (0, Vec::new());
+    for symbol in SYMBOLS {
+        let sym = Symbol::new(symbol).unwrap();
+        // Everything the simulator keeps (32 days).
+        let window = TimeWindow { start_ms: now_ms - 40 * 86_400_000, end_ms: now_ms + 86_400_000 };
+        let fills = ex.executions(&sym, window).unwrap();
+        let legs = gridbot_strategy::reconcile::positions_by_leg(&ex.positions(&sym).unwrap());
+        let now = |p: Option<&gridbot_core::Position>| {
+            p.map_or((gridbot_core::Qty::ZERO, None), |p| (p.size, p.avg_price.filter(|_| !p.size.is_zero())))
+        };
+        let priced = gridbot_strategy::replay::exchange_realised(
+            id,
+            &fills,
+            [now(legs.long.as_ref()), now(legs.short.as_ref())],
+        );
+        for row in rows.iter().filter(|r| r.symbol == symbol) {
+            let Some(booked) = priced.get(&row.exec_id) else { continue };
+            compared += 1;
+            let wrong = match row.realised_pnl {
+                Some(pnl) => (pnl - booked).abs() > Decimal::new(1, 6),
+                None => !pending_ok,
+            };
+            if wrong {
+                out.push(format!(
+                    "{symbol} {} {} {} {} at {}: journal {:?}, exchange {booked}",
+                    row.exec_id, row.order_link_id, row.side, row.qty, row.price, row.realised_pnl
+                ));
+            }
+        }
+    }
+    (compared, out)
+}
+
+/// [`exits_priced_wrong`], asked again for up to ten seconds (a reconciliation may still be
+/// journaling a fill it found).
+fn exits_priced_wrong_eventually(
+    handle: &ServerHandle,
+    dir: &Path,
+    id: &str,
+    ex: &gridbot_bybit::BybitClient,
+    pending_ok: bool,
+) -> (usize, Vec<String>) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (compared, wrong) = exits_priced_wrong(dir, id, ex, handle.market_time_ms(), pending_ok);
+        if wrong.is_empty() || Instant::now() > deadline {
+            return (compared, wrong);
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
 /// The snapshot's temporary files (present only while one is being written, or after a kill
 /// in the middle of a write).
 fn snapshot_temp_files(dir: &Path) -> Vec<PathBuf> {
@@ -376,6 +443,13 @@ fn hundreds_of_kills_break_no_invariant() {
         for ((id, ..), ex) in ACCOUNTS.iter().zip(&clients) {
             check_invariants_eventually(&dir.join("var"), id, ex, &SYMBOLS);
         }
+        for ((id, ..), ex) in ACCOUNTS.iter().zip(&clients) {
+            let (_, wrong) = exits_priced_wrong_eventually(&handle, &dir, id, ex, true);
+            assert!(
+                wrong.is_empty(),
+                "round {k} (seed {round_seed}): {id}: exits journaled with a PnL the exchange did not book: {wrong:#?}"
+            );
+        }
         let (unexplained, market) = unexplained_market_orders(&handle, &dir);
         assert!(
             unexplained.is_empty(),
@@ -429,6 +503,11 @@ fn hundreds_of_kills_break_no_invariant() {
             .map(|p| p.cum_realised_pnl)
             .sum();
         eprintln!("chaos: {id}: realised PnL net of fees and funding: journal {journal_net}, exchange {exchange_net}");
+        let (compared, wrong) = exits_priced_wrong_eventually(&handle, &dir, id, ex, false);
+        eprintln!("chaos: {id}: {compared} exits' journaled PnL compared one by one with the exchange's booking");
+        for wrong in wrong {
+            pnl_breaks.push(format!("{id}: an exit journaled with a PnL the exchange did not book: {wrong}"));
+        }
         if (journal_net - exchange_net).abs() >= Decimal::new(1, 2) {
             pnl_breaks
                 .push(format!("{id}: the journal's realised PnL {journal_net} is not the exchange's {exchange_net}"));

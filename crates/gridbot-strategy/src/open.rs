@@ -128,16 +128,19 @@ pub fn missed_fills(
             *size = total;
             None
         } else {
-            let a = avg.unwrap_or(p);
+            // Legs that cannot explain the exit (no average, less size than it closes) do not
+            // price it: the row goes without PnL, which a start prices from the exchange's fills.
+            let from_legs = avg.filter(|_| *size >= q).map(|a| {
+                gridbot_core::usdt(match t.leg {
+                    Leg::Long => (p - a) * q,
+                    Leg::Short => (a - p) * q,
+                })
+            });
             *size = (*size - q).max(Decimal::ZERO);
             if size.is_zero() {
                 *avg = None;
             }
-            let from_legs = gridbot_core::usdt(match t.leg {
-                Leg::Long => (p - a) * q,
-                Leg::Short => (a - p) * q,
-            });
-            Some(replayed.get(&e.exec_id).copied().unwrap_or(from_legs))
+            replayed.get(&e.exec_id).copied().or(from_legs)
         };
         if !journaled(&e.exec_id) {
             out.push((e, realised));
@@ -522,5 +525,67 @@ mod tests {
             "{changes:?}"
         );
         assert!(changes[1].starts_with("stop_loss: configured 0.05, the running grid has off"), "{changes:?}");
+    }
+
+    /// A saved leg that lacks the entry an exit closes (a kill between a journal row and the
+    /// snapshot): the exit is not priced at a made-up zero — it goes without PnL, unless the
+    /// exchange's own fills price it.
+    #[test]
+    fn an_exit_the_saved_legs_cannot_explain_goes_without_pnl() {
+        use gridbot_core::{ExecType, Execution, Leg, OrderRole, OrderType, Qty, Side, Symbol};
+        use gridbot_recovery::LinkTag;
+        use gridbot_state::{LegState, SymbolState};
+        let exit = |n: u32, qty: &str| {
+            let tag = LinkTag {
+                account: "c".into(),
+                leg: Leg::Short,
+                cycle: 1,
+                role: OrderRole::ClassicLevel,
+                level: 2,
+                nonce: n,
+            };
+            Execution {
+                exec_id: format!("e{n}"),
+                order_id: format!("o{n}"),
+                order_link_id: tag.encode().unwrap().as_str().to_owned(),
+                symbol: Symbol::new("BTCUSDT").unwrap(),
+                side: Side::Buy,
+                exec_type: ExecType::Trade,
+                order_type: OrderType::Limit,
+                exec_price: "100000".parse().unwrap(),
+                exec_qty: qty.parse().unwrap(),
+                exec_value: "200".parse().unwrap(),
+                exec_fee: gridbot_core::Decimal::ZERO,
+                fee_rate: gridbot_core::Decimal::ZERO,
+                is_maker: true,
+                closed_size: qty.parse().unwrap(),
+                exec_time_ms: i64::from(n),
+            }
+        };
+        let state = |short: LegState| SymbolState {
+            plan: None,
+            long: LegState::default(),
+            short,
+            risk: Default::default(),
+            orders: Vec::new(),
+            classic: None,
+            classic_trigger: None,
+        };
+        let flat = state(LegState::default());
+        let rows = super::missed_fills("c", &flat, vec![exit(1, "0.002")], &|_| false, &Default::default());
+        assert_eq!(rows[0].1, None, "no average to price against");
+        let short = LegState {
+            size: "0.001".parse::<Qty>().unwrap(),
+            avg_entry: Some("100100".parse().unwrap()),
+            ..LegState::default()
+        };
+        let smaller = state(short);
+        let rows = super::missed_fills("c", &smaller, vec![exit(1, "0.002")], &|_| false, &Default::default());
+        assert_eq!(rows[0].1, None, "closes more than the saved leg holds");
+        let replayed = [("e1".to_owned(), "0.2".parse().unwrap())].into_iter().collect();
+        let rows = super::missed_fills("c", &flat, vec![exit(1, "0.002")], &|_| false, &replayed);
+        assert_eq!(rows[0].1, Some("0.2".parse().unwrap()), "the exchange's fills price it");
+        let rows = super::missed_fills("c", &smaller, vec![exit(1, "0.001")], &|_| false, &Default::default());
+        assert_eq!(rows[0].1, Some("0.1".parse().unwrap()), "(100100 − 100000) × 0.001");
     }
 }

@@ -41,7 +41,8 @@ impl ClassicGrid {
         Some(text)
     }
 
-    /// Returns the PnL an exit realises.
+    /// Returns the PnL an exit realises (`None` for an entry, and for an exit the inventory
+    /// cannot price).
     pub(super) fn fill_inventory(
         &mut self,
         leg: Leg,
@@ -62,19 +63,29 @@ impl ClassicGrid {
             inv.size = Qty::new(total).unwrap_or(inv.size);
             None
         } else {
-            let avg = inv.avg.unwrap_or(p);
-            let pnl = gridbot_core::usdt(match leg {
-                Leg::Long => (p - avg) * q,
-                Leg::Short => (avg - p) * q,
+            // An exit larger than the inventory the grid knows, or against no known average
+            // (a fill it could not apply, a position changed by hand): its PnL is not guessed —
+            // journaled without it, the next start prices it from the exchange's own fills.
+            let pnl = inv.avg.filter(|_| inv.size >= qty).map(|avg| {
+                gridbot_core::usdt(match leg {
+                    Leg::Long => (p - avg) * q,
+                    Leg::Short => (avg - p) * q,
+                })
             });
-            if let Some(s) = self.state.as_mut() {
+            if pnl.is_none() {
+                tracing::warn!(
+                    symbol = %self.instrument.symbol(), ?leg, %price, %qty, inventory = %inv.size,
+                    "classic grid: an exit its inventory does not explain; its PnL is left to the exchange's fills"
+                );
+            }
+            if let (Some(s), Some(pnl)) = (self.state.as_mut(), pnl) {
                 s.realised_pnl += pnl;
             }
             inv.size = inv.size.checked_sub(qty).unwrap_or(Qty::ZERO);
             if inv.size.is_zero() {
                 inv.avg = None;
             }
-            Some(pnl)
+            pnl
         }
     }
 

@@ -588,3 +588,34 @@ fn a_band_the_market_has_left_is_stretched_to_hold_it() {
     let (_, notes) = run_noting(&mut g, 1, &market("2300"));
     assert!(notes.is_empty(), "not rebuilt again at once: {notes:?}");
 }
+
+/// A snapshot that missed the buy (a kill before it was saved): the sell that closes it is an
+/// exit the grid's inventory cannot price — journaled without a PnL for a start to price from
+/// the exchange's fills, never as a made-up zero, and nothing is added to the grid's PnL.
+#[test]
+fn an_exit_the_inventory_does_not_explain_has_no_pnl_rather_than_zero() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
+    run(&mut g, 0, &market("2000"));
+    let buy = at_level(&g, 2);
+    let before_buy = g.state();
+    let applied = g.apply(GridEvent::Execution(&fill(&buy, 1)), 1);
+    assert_eq!(applied.realised_pnl, None, "an entry realises nothing");
+    run(&mut g, 2, &market("1985"));
+    let sell = at_level(&g, 3);
+    // Restored from the snapshot before the buy, yet tracking the sell (as a catch-up would).
+    let mut h = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
+    let mut saved = g.state();
+    saved.long = before_buy.long;
+    h.restore(&saved);
+    let applied = h.apply(GridEvent::Execution(&fill(&sell, 2)), 3);
+    assert!(applied.filled);
+    assert_eq!(applied.realised_pnl, None);
+    assert_eq!(h.classic_state().unwrap().realised_pnl, Decimal::ZERO);
+    assert_eq!(h.state().long.size, Qty::ZERO);
+    // With the inventory the grid knows, the same exit is priced.
+    let applied = g.apply(GridEvent::Execution(&fill(&sell, 2)), 3);
+    assert_eq!(
+        applied.realised_pnl,
+        Some((sell.price.unwrap().as_decimal() - buy.price.unwrap().as_decimal()) * Decimal::new(1, 1))
+    );
+}

@@ -216,7 +216,8 @@ impl WorkingOrders {
 
     /// Remembers the fill `exec_id`; false when it was remembered already. A progressive grid
     /// remembers only the fills it applied (one of an order it does not track counts when it
-    /// comes again); a classic grid every fill it saw.
+    /// comes again); a classic grid every fill of its own (it applies them all to its
+    /// inventory, tracked or not).
     pub(crate) fn remember(&mut self, exec_id: &str) -> bool {
         if !self.seen_execs.insert(exec_id.to_owned()) {
             return false;

@@ -619,3 +619,46 @@ fn an_exit_the_inventory_does_not_explain_has_no_pnl_rather_than_zero() {
         Some((sell.price.unwrap().as_decimal() - buy.price.unwrap().as_decimal()) * Decimal::new(1, 1))
     );
 }
+
+/// A fill of an order of ours the grid does not track (placed just before a kill, not yet in
+/// the snapshot) moves the inventory at once — the next exit is priced against the average the
+/// exchange holds, even while the reconciliation it asks for waits (under the emergency stop,
+/// as the chaos runner found) — and a duplicate of it moves nothing.
+#[test]
+fn a_fill_of_an_untracked_order_of_ours_moves_the_inventory_and_asks_for_a_reconciliation() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
+    run(&mut g, 0, &market("2000"));
+    let buy = at_level(&g, 2);
+    g.apply(GridEvent::Execution(&fill(&buy, 1)), 1);
+    run(&mut g, 2, &market("1985"));
+    let sell = at_level(&g, 3);
+    let level1 = g.classic_state().unwrap().plan.levels()[1].price;
+    let tag = LinkTag {
+        account: "acc1".into(),
+        leg: Leg::Long,
+        cycle: 1,
+        role: OrderRole::ClassicLevel,
+        level: 1,
+        nonce: 999,
+    };
+    let untracked = Execution {
+        exec_id: "untracked-1".into(),
+        order_link_id: tag.encode().unwrap().as_str().to_owned(),
+        exec_price: level1,
+        ..fill(&buy, 9)
+    };
+    let applied = g.apply(GridEvent::Execution(&untracked), 3);
+    assert!(applied.filled && !applied.duplicate);
+    assert!(matches!(applied.reconcile, Some(ReconcileReason::UntrackedFill { .. })), "{applied:?}");
+    assert_eq!(g.state().long.size, q("0.2"));
+    let again = g.apply(GridEvent::Execution(&untracked), 4);
+    assert!(again.duplicate && !again.filled);
+    assert_eq!(g.state().long.size, q("0.2"), "a duplicate moves nothing");
+    let applied = g.apply(GridEvent::Execution(&fill(&sell, 2)), 5);
+    let avg = (buy.price.unwrap().as_decimal() + level1.as_decimal()) / Decimal::TWO;
+    assert_eq!(
+        applied.realised_pnl,
+        Some(gridbot_core::usdt((sell.price.unwrap().as_decimal() - avg) * Decimal::new(1, 1)))
+    );
+    assert_eq!(g.state().long.size, q("0.1"));
+}

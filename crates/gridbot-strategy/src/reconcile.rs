@@ -121,6 +121,9 @@ pub enum ClassicSync {
         long: (Qty, Option<Price>),
         /// The exchange's short inventory.
         short: (Qty, Option<Price>),
+        /// When the exchange last changed each leg's position as read (`[long, short]`, UTC
+        /// ms): every fill at or before it is in `long` / `short`.
+        updated_ms: [i64; 2],
     },
     /// There was no state (a first start, a lost snapshot): our orders were cancelled (in a
     /// dry run: would be), and the inventory comes from the positions.
@@ -195,12 +198,14 @@ impl ClassicSync {
                 }
                 orphans_cancelled += 1;
             }
+            let updated = |leg: Leg| positions.get(leg).as_ref().map_or(i64::MIN, |p| p.updated_time_ms);
             return Ok(Self::CatchUp {
                 executions,
                 gone: gone.collect(),
                 orphans_cancelled,
                 long: position_of(Leg::Long),
                 short: position_of(Leg::Short),
+                updated_ms: [updated(Leg::Long), updated(Leg::Short)],
             });
         }
         // In a dry run: how many would be cancelled.
@@ -226,7 +231,7 @@ impl ClassicSync {
     pub fn would(&self) -> String {
         match self {
             Self::Agrees { orders } => format!("classic grid would resume from the snapshot: {orders} orders in place"),
-            Self::CatchUp { executions, gone, orphans_cancelled, long, short } => format!(
+            Self::CatchUp { executions, gone, orphans_cancelled, long, short, .. } => format!(
                 "classic grid would catch up: apply {} fill(s) made while away, place {} level(s) again, cancel \
                  {orphans_cancelled} untracked order(s) of ours; exchange inventory long {} short {} (kept)",
                 executions.len(),
@@ -252,7 +257,7 @@ impl std::fmt::Display for ClassicSync {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Agrees { orders } => write!(f, "classic grid resumed from the snapshot: {orders} orders in place"),
-            Self::CatchUp { executions, gone, orphans_cancelled, long, short } => write!(
+            Self::CatchUp { executions, gone, orphans_cancelled, long, short, .. } => write!(
                 f,
                 "classic grid resumed from the snapshot, catching up: {} fill(s) while away applied, {} level(s) \
                  to place again, {orphans_cancelled} untracked order(s) of ours cancelled; exchange inventory long {} \

@@ -10,6 +10,9 @@ use super::{ClassicGrid, li};
 pub(super) struct Inventory {
     pub(super) size: Qty,
     pub(super) avg: Option<Decimal>,
+    /// Taken from the exchange's position, last changed then (UTC ms): a fill at or before it
+    /// that is heard only now (an event delayed past a reconnect) is in the inventory already.
+    pub(super) taken_through_ms: Option<i64>,
 }
 
 impl ClassicGrid {
@@ -18,14 +21,22 @@ impl ClassicGrid {
     pub fn resync(&mut self, long: (Qty, Option<Price>), short: (Qty, Option<Price>)) {
         self.orders.clear();
         for (i, (size, avg)) in [long, short].into_iter().enumerate() {
-            self.inventory[i] = Inventory { size, avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()) };
+            self.inventory[i] =
+                Inventory { size, avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()), taken_through_ms: None };
         }
     }
 
     /// After catching up: when the grid's inventory is not the exchange's (fills the history
     /// did not show, a trade by hand), the exchange's is taken as it is — never closed, the
-    /// grid keeps its levels — and the sentence for a warning is returned.
-    pub fn keep_inventory(&mut self, long: (Qty, Option<Price>), short: (Qty, Option<Price>)) -> Option<String> {
+    /// grid keeps its levels — and the sentence for a warning is returned. `updated_ms`: when
+    /// the exchange last changed each leg (`[long, short]`); a fill at or before it heard later
+    /// does not move the inventory taken again.
+    pub fn keep_inventory(
+        &mut self,
+        long: (Qty, Option<Price>),
+        short: (Qty, Option<Price>),
+        updated_ms: [i64; 2],
+    ) -> Option<String> {
         let ours = self.leg_sizes();
         if ours.long == long.0 && ours.short == short.0 {
             return None;
@@ -36,7 +47,11 @@ impl ClassicGrid {
             ours.long, ours.short, long.0, short.0
         );
         for (i, (size, avg)) in [long, short].into_iter().enumerate() {
-            self.inventory[i] = Inventory { size, avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()) };
+            self.inventory[i] = Inventory {
+                size,
+                avg: avg.map(Price::as_decimal).filter(|_| !size.is_zero()),
+                taken_through_ms: Some(updated_ms[i]),
+            };
         }
         Some(text)
     }
@@ -50,11 +65,21 @@ impl ClassicGrid {
         price: Price,
         qty: Qty,
         fee: Decimal,
+        exec_time_ms: i64,
     ) -> Option<Decimal> {
         let inv = &mut self.inventory[li(leg)];
         let (p, q) = (price.as_decimal(), qty.as_decimal());
         if let Some(s) = self.state.as_mut() {
             s.fees += fee;
+        }
+        // In the exchange's position the inventory was taken from: counted once. An exit's PnL
+        // is left to the exchange's fills (entries after it may have moved the average since).
+        if inv.taken_through_ms.is_some_and(|t| exec_time_ms <= t) {
+            tracing::info!(
+                symbol = %self.instrument.symbol(), ?leg, %price, %qty,
+                "classic grid: a fill heard after the inventory was taken from the exchange, already in it"
+            );
+            return None;
         }
         if side == leg.entry_side() {
             let size = inv.size.as_decimal();

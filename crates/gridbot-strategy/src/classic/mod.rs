@@ -288,7 +288,7 @@ impl ClassicGrid {
         };
         applied.filled = true;
         self.stats.fills += 1;
-        applied.realised_pnl = self.fill_inventory(leg, side, e.exec_price, e.exec_qty, e.exec_fee);
+        applied.realised_pnl = self.fill_inventory(leg, side, e.exec_price, e.exec_qty, e.exec_fee, e.exec_time_ms);
         if let Some(i) = tracked
             && let Some(w) = self.orders.on(i, OrderEvent::Filled { qty: e.exec_qty }, now_ms)
         {
@@ -659,8 +659,13 @@ impl ClassicGrid {
             });
         }
         for (i, l) in [&state.long, &state.short].into_iter().enumerate() {
-            self.inventory[i] =
-                Inventory { size: l.size, avg: l.avg_entry.map(Price::as_decimal).filter(|_| !l.size.is_zero()) };
+            self.inventory[i] = Inventory {
+                size: l.size,
+                avg: l.avg_entry.map(Price::as_decimal).filter(|_| !l.size.is_zero()),
+                // What this process took from the exchange stays taken (a reconciliation
+                // restores the grid's own state first).
+                taken_through_ms: self.inventory[i].taken_through_ms,
+            };
         }
         self.orders.clear();
         for w in state.orders.iter().filter_map(WorkingOrder::from_tracked) {

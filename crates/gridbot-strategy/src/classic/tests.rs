@@ -662,3 +662,38 @@ fn a_fill_of_an_untracked_order_of_ours_moves_the_inventory_and_asks_for_a_recon
     );
     assert_eq!(g.state().long.size, q("0.1"));
 }
+
+/// The chaos runner's case: a reconciliation after a reconnect takes the exchange's inventory,
+/// which holds a fill whose event comes only later (delayed past the reconnect). That fill is
+/// counted once — it does not move the inventory taken, even across a later reconciliation —
+/// while a fill after the exchange's last change moves it as usual.
+#[test]
+fn a_fill_heard_after_the_inventory_was_taken_from_the_exchange_is_counted_once() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
+    run(&mut g, 0, &market("2000"));
+    let buy = at_level(&g, 2);
+    let lower = at_level(&g, 1);
+    g.apply(GridEvent::Execution(&fill(&buy, 1)), 1);
+    // The exchange holds both buys (the second's event not heard yet), last changed at 50.
+    let avg = (buy.price.unwrap().as_decimal() + lower.price.unwrap().as_decimal()) / Decimal::TWO;
+    let exchange = (q("0.2"), Some(Price::new(avg).unwrap()));
+    assert!(g.keep_inventory(exchange, (Qty::ZERO, None), [50, i64::MIN]).is_some());
+    let own = g.state();
+    g.restore(&own); // as a later reconciliation does
+    let late = Execution { exec_time_ms: 50, ..fill(&lower, 2) };
+    let applied = g.apply(GridEvent::Execution(&late), 60);
+    assert!(applied.filled);
+    assert_eq!(applied.realised_pnl, None);
+    assert_eq!(g.state().long.size, q("0.2"), "already in the inventory taken");
+    assert_eq!(g.state().long.avg_entry, Some(Price::new(avg.round_dp(8)).unwrap()));
+    run(&mut g, 61, &market("1975"));
+    let sell = at_level(&g, 2);
+    assert_eq!(sell.side, Side::Sell);
+    let after = Execution { exec_time_ms: 70, ..fill(&sell, 3) };
+    let applied = g.apply(GridEvent::Execution(&after), 70);
+    assert_eq!(
+        applied.realised_pnl,
+        Some(gridbot_core::usdt((sell.price.unwrap().as_decimal() - avg) * Decimal::new(1, 1)))
+    );
+    assert_eq!(g.state().long.size, q("0.1"), "a later fill moves it");
+}

@@ -651,13 +651,13 @@ impl AccountCore {
     /// (journaled, levels turned around), then an inventory they do not explain is taken from
     /// the exchange as it is, with a warning — never closed.
     pub(super) fn catch_up(&mut self, i: usize, sync: ClassicSync, now: i64, out: &mut Effects) {
-        let ClassicSync::CatchUp { executions, long, short, .. } = sync else { return };
+        let ClassicSync::CatchUp { executions, long, short, updated_ms, .. } = sync else { return };
         if !executions.is_empty() {
             self.on_executions(executions, now, out);
         }
         let symbol = self.symbols[i].symbol().clone();
         let Grid::Classic(g) = &mut self.symbols[i].grid else { return };
-        if let Some(text) = g.keep_inventory(long, short) {
+        if let Some(text) = g.keep_inventory(long, short, updated_ms) {
             alert(out, AlertKind::Risk, Some(&symbol), text.clone());
             out.push(Effect::Record(JournalRecord::Event {
                 at_ms: now,

@@ -26,25 +26,44 @@ impl ClassicGrid {
         }
     }
 
-    /// After catching up: when the grid's inventory is not the exchange's (fills the history
-    /// did not show, a trade by hand), the exchange's is taken as it is — never closed, the
-    /// grid keeps its levels — and the sentence for a warning is returned. `updated_ms`: when
-    /// the exchange last changed each leg (`[long, short]`); a fill at or before it heard later
-    /// does not move the inventory taken again.
+    /// After catching up: when the grid's inventory is not the exchange's — in size or in
+    /// average price (fills the history did not show, such as an untracked order's buy and
+    /// sell that leave the size as it was; a trade by hand) — the exchange's is taken as it
+    /// is — never closed, the grid keeps its levels — and the sentence for a warning is
+    /// returned. `updated_ms`: when the exchange last changed each leg (`[long, short]`); a
+    /// fill at or before it heard later does not move the inventory taken again.
     pub fn keep_inventory(
         &mut self,
         long: (Qty, Option<Price>),
         short: (Qty, Option<Price>),
         updated_ms: [i64; 2],
     ) -> Option<String> {
-        let ours = self.leg_sizes();
-        if ours.long == long.0 && ours.short == short.0 {
+        let agrees = |ours: &Inventory, (size, avg): (Qty, Option<Price>)| {
+            ours.size == size
+                && match (ours.avg, avg) {
+                    // Within a millionth: the snapshot keeps 8 places, the exchange its own.
+                    (Some(a), Some(b)) => (a - b.as_decimal()).abs() <= b.as_decimal() * Decimal::new(1, 6),
+                    _ => size.is_zero(),
+                }
+        };
+        if agrees(&self.inventory[0], long) && agrees(&self.inventory[1], short) {
             return None;
         }
+        let leg = |inv: &Inventory| match inv.avg {
+            Some(avg) if !inv.size.is_zero() => format!("{} at {}", inv.size, avg.round_dp(8).normalize()),
+            _ => inv.size.to_string(),
+        };
+        let exchange = |(size, avg): (Qty, Option<Price>)| match avg {
+            Some(avg) if !size.is_zero() => format!("{size} at {avg}"),
+            _ => size.to_string(),
+        };
         let text = format!(
             "classic grid inventory long {} short {} differs from the exchange's long {} short {}: taking the \
              exchange's as it is (not closed); the grid keeps its levels",
-            ours.long, ours.short, long.0, short.0
+            leg(&self.inventory[0]),
+            leg(&self.inventory[1]),
+            exchange(long),
+            exchange(short)
         );
         for (i, (size, avg)) in [long, short].into_iter().enumerate() {
             self.inventory[i] = Inventory {

@@ -697,3 +697,25 @@ fn a_fill_heard_after_the_inventory_was_taken_from_the_exchange_is_counted_once(
     );
     assert_eq!(g.state().long.size, q("0.1"), "a later fill moves it");
 }
+
+/// An untracked order's buy and sell (placed just before a kill, filled while the bot was
+/// down) leave the size as it was but move the average: the exchange's average is taken, or
+/// every later exit would be priced against the old one (the chaos runner, seed 4242).
+#[test]
+fn an_inventory_of_the_same_size_at_another_average_is_taken_from_the_exchange() {
+    let mut g = ClassicGrid::new("acc1", bybit_ethusdt(), settings(Bias::Neutral), 0);
+    run(&mut g, 0, &market("2000"));
+    let buy = at_level(&g, 2);
+    g.apply(GridEvent::Execution(&fill(&buy, 1)), 1);
+    let ours = buy.price.unwrap();
+    // Within a millionth of the exchange's: the same inventory.
+    let close = Price::new(ours.as_decimal() + Decimal::new(1, 4)).unwrap();
+    assert_eq!(g.keep_inventory((q("0.1"), Some(close)), (Qty::ZERO, None), [1, i64::MIN]), None);
+    let other = p("1990.5");
+    let text = g.keep_inventory((q("0.1"), Some(other)), (Qty::ZERO, None), [1, i64::MIN]).unwrap();
+    assert!(
+        text.contains(&format!("long 0.1 at {ours} short 0 differs from the exchange's long 0.1 at 1990.5")),
+        "{text}"
+    );
+    assert_eq!(g.state().long.avg_entry, Some(other));
+}

@@ -333,6 +333,7 @@ pub fn recover<E: Exchange + ?Sized>(
         size: a.size,
         opened: if a.size.is_zero() { Qty::ZERO } else { a.opened },
         tranches_filled: if a.size.is_zero() { 0 } else { a.tranches_filled },
+        taken_through_ms: None,
     };
     let state = SymbolState {
         plan: Some(input.plan.clone()),

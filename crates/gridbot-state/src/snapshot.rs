@@ -42,6 +42,11 @@ pub struct LegState {
     /// The take-profit ladder's tranches filled this cycle (bit `k`: tranche `k`).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub tranches_filled: u32,
+    /// A classic leg taken from the exchange's position: when the exchange last changed it
+    /// (UTC ms). Every fill at or before it is in `size` / `avg_entry` — a fill heard or read
+    /// again later does not move them twice.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub taken_through_ms: Option<i64>,
 }
 
 #[allow(clippy::trivially_copy_pass_by_ref, reason = "serde's skip_serializing_if passes a reference")]

@@ -105,6 +105,8 @@ pub fn missed_fills(
         (state.long.size.as_decimal(), state.long.avg_entry.map(Price::as_decimal)),
         (state.short.size.as_decimal(), state.short.avg_entry.map(Price::as_decimal)),
     ];
+    // A classic leg taken from the exchange holds every fill up to then already.
+    let taken_through = [state.long.taken_through_ms, state.short.taken_through_ms];
     let mut out = Vec::new();
     for e in list {
         if e.exec_type == ExecType::Funding {
@@ -118,7 +120,15 @@ pub fn missed_fills(
             continue;
         }
 
-        let (size, avg) = &mut legs[usize::from(t.leg == Leg::Short)];
+        let i = usize::from(t.leg == Leg::Short);
+        if taken_through[i].is_some_and(|through| e.exec_time_ms <= through) {
+            if !journaled(&e.exec_id) {
+                let realised = (e.side != t.leg.entry_side()).then(|| replayed.get(&e.exec_id).copied()).flatten();
+                out.push((e, realised));
+            }
+            continue;
+        }
+        let (size, avg) = &mut legs[i];
         let (p, q) = (e.exec_price.as_decimal(), e.exec_qty.as_decimal());
         // A fill on the leg's entry side opens (balance, protective, a classic buy on the long
         // leg), the other side closes (take-profit, a classic sell on the long leg).
@@ -587,5 +597,22 @@ mod tests {
         assert_eq!(rows[0].1, Some("0.2".parse().unwrap()), "the exchange's fills price it");
         let rows = super::missed_fills("c", &smaller, vec![exit(1, "0.001")], &|_| false, &Default::default());
         assert_eq!(rows[0].1, Some("0.1".parse().unwrap()), "(100100 − 100000) × 0.001");
+        // A classic leg taken from the exchange at 5 holds the exit at 1 already: not walked
+        // again (the chaos runner: a start after a catch-up took the exchange's inventory).
+        let taken = LegState {
+            size: "0.002".parse::<Qty>().unwrap(),
+            avg_entry: Some("100100".parse().unwrap()),
+            taken_through_ms: Some(5),
+            ..LegState::default()
+        };
+        let rows = super::missed_fills(
+            "c",
+            &state(taken),
+            vec![exit(1, "0.002"), exit(6, "0.002")],
+            &|_| false,
+            &Default::default(),
+        );
+        assert_eq!(rows[0].1, None, "in the leg already: only the exchange's fills could price it");
+        assert_eq!(rows[1].1, Some("0.2".parse().unwrap()), "(100100 − 100000) × 0.002, against the leg as taken");
     }
 }

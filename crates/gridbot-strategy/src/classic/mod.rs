@@ -620,6 +620,7 @@ impl ClassicGrid {
             anchor: None,
             avg_entry: self.inventory[i].avg.and_then(|a| Price::new(a.round_dp(8)).ok()),
             size: self.inventory[i].size,
+            taken_through_ms: self.inventory[i].taken_through_ms,
             ..LegState::default()
         };
         SymbolState {
@@ -662,9 +663,8 @@ impl ClassicGrid {
             self.inventory[i] = Inventory {
                 size: l.size,
                 avg: l.avg_entry.map(Price::as_decimal).filter(|_| !l.size.is_zero()),
-                // What this process took from the exchange stays taken (a reconciliation
-                // restores the grid's own state first).
-                taken_through_ms: self.inventory[i].taken_through_ms,
+                // What was taken from the exchange stays taken, across a restart too.
+                taken_through_ms: l.taken_through_ms.or(self.inventory[i].taken_through_ms),
             };
         }
         self.orders.clear();

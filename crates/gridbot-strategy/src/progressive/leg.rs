@@ -68,6 +68,7 @@ impl LegCycle {
             size: self.size,
             opened: self.opened,
             tranches_filled: self.tranches_filled,
+            taken_through_ms: None,
         }
     }
 

@@ -22,16 +22,17 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use gridbot_core::{
-    CancelType, Decimal, ExecType, Execution, Instrument, Order, OrderAck, OrderLinkId, OrderRef, OrderRejection,
-    OrderRequest, OrderStatus, OrderType, PositionIdx, PositionMode, Price, Qty, RejectReason, Side, Symbol,
-    TimeInForce,
+    CancelType, Decimal, ExecType, Execution, Instrument, Order, OrderAck, OrderRejection, OrderRequest, OrderStatus,
+    OrderType, PositionIdx, PositionMode, Price, Qty, RejectReason, Side, Symbol, TimeInForce,
 };
 
-use crate::account::{Account, Margin, SymbolAccount};
+use crate::account::{Account, SymbolAccount};
 use crate::config::SimConfig;
 use crate::error::SimError;
 
+mod margin;
 mod market;
+mod orders;
 mod settings;
 
 /// Index of an account in the engine.
@@ -379,70 +380,6 @@ impl MatchingEngine {
         (side(Side::Sell), side(Side::Buy))
     }
 
-    /// Amends an open order's price and/or quantity, keeping its ids (Bybit `/v5/order/amend`).
-    pub fn amend(
-        &mut self,
-        id: AccountId,
-        symbol: &Symbol,
-        order: &OrderRef,
-        price: Option<Price>,
-        qty: Option<Qty>,
-    ) -> Result<OrderAck, SimError> {
-        let instrument = self.instrument(symbol)?.clone();
-        let seq = self
-            .find(id, symbol, order)
-            .filter(|seq| self.orders.get(seq).is_some_and(|o| o.order.is_open()))
-            .ok_or_else(|| SimError::new(110_001, "order not exists or too late to replace"))?;
-        let current = self.orders[&seq].order.clone();
-        if price.is_none() && qty.is_none() {
-            return Err(SimError::params("params error: nothing to amend"));
-        }
-        let mut req = OrderRequest {
-            symbol: current.symbol.clone(),
-            side: current.side,
-            order_type: current.order_type,
-            qty: qty.unwrap_or(current.qty),
-            price: price.or(current.price),
-            time_in_force: current.time_in_force,
-            position_idx: current.position_idx,
-            order_link_id: OrderLinkId::new(if current.order_link_id.is_empty() {
-                "x"
-            } else {
-                &current.order_link_id
-            })
-            .map_err(|e| SimError::params(e.to_string()))?,
-            reduce_only: current.reduce_only,
-        };
-        req.reduce_only = current.reduce_only;
-        instrument.validate(&req).map_err(|e| rejection_to_error(&e))?;
-        if req.qty <= current.cum_exec_qty {
-            return Err(SimError::params("params error: qty must exceed the filled quantity"));
-        }
-        if current.time_in_force == TimeInForce::PostOnly
-            && let (Some((bid, ask)), Some(p)) = (self.best_bid_ask(symbol), req.price)
-            && (if current.side == Side::Buy { p >= ask } else { p <= bid })
-        {
-            return Err(SimError::params("params error: PostOnly amend would take liquidity"));
-        }
-        self.unindex(seq);
-        let now = self.now_ms;
-        if let Some(o) = self.orders.get_mut(&seq) {
-            o.order.price = req.price;
-            o.order.qty = req.qty;
-            o.order.leaves_qty =
-                Qty::new(req.qty.as_decimal() - current.cum_exec_qty.as_decimal()).unwrap_or(Qty::ZERO);
-            o.order.updated_time_ms = now;
-        }
-        if let (Some(p), Some(market)) = (req.price, self.markets.get_mut(symbol)) {
-            match current.side {
-                Side::Buy => market.buys.insert((p, seq)),
-                Side::Sell => market.sells.insert((p, seq)),
-            };
-        }
-        self.emit_order(seq);
-        Ok(OrderAck { order_id: current.order_id, order_link_id: current.order_link_id })
-    }
-
     /// How many events the engine has emitted (see [`inert_range`](Self::inert_range): while
     /// it stands still, so does every symbol's inert range).
     #[must_use]
@@ -520,73 +457,6 @@ impl MatchingEngine {
     }
 
     // ---- margin -----------------------------------------------------------------------------
-
-    /// Margin figures of an account at current marks.
-    pub fn margin(&self, id: AccountId) -> Result<Margin, SimError> {
-        let account = self.account(id)?;
-        let mmr = self.config.maintenance_margin_rate;
-        let mut m = Margin { wallet: account.wallet, ..Margin::default() };
-        for (symbol, sa) in &account.symbols {
-            let mark = self.mark(symbol).map_or(Decimal::ZERO, Price::as_decimal);
-            for leg in sa.legs.values() {
-                let value = leg.size.as_decimal() * mark;
-                m.upnl += leg.unrealised(mark);
-                m.position_im += value / sa.leverage;
-                m.mm += value * mmr;
-            }
-        }
-        for o in self.open.get(id).into_iter().flatten().filter_map(|seq| self.orders.get(seq)) {
-            if o.order.reduce_only {
-                continue;
-            }
-            m.order_im += match o.order.price {
-                Some(_) => o.order_im,
-                // A market order in flight holds margin at the mark.
-                None => self.order_im(&o.order, id),
-            };
-        }
-        Ok(m)
-    }
-
-    /// The initial margin `order` of account `id` holds: `leaves × price / leverage` (at the
-    /// mark for a market order); zero for reduce-only and closed orders.
-    fn order_im(&self, order: &Order, id: AccountId) -> Decimal {
-        if order.reduce_only || !order.is_open() {
-            return Decimal::ZERO;
-        }
-        let leverage = self
-            .accounts
-            .get(id)
-            .and_then(|a| a.symbols.get(&order.symbol))
-            .map_or(self.config.default_leverage, |s| s.leverage);
-        let price = order.price.or_else(|| self.mark(&order.symbol)).map_or(Decimal::ZERO, Price::as_decimal);
-        order.leaves_qty.as_decimal() * price / leverage
-    }
-
-    /// Recomputes the margin held by order `seq` (after it changed, or its leverage did).
-    fn refresh_order_im(&mut self, seq: u64) {
-        if let Some(o) = self.orders.get(&seq) {
-            let im = self.order_im(&o.order, o.account);
-            if let Some(o) = self.orders.get_mut(&seq) {
-                o.order_im = im;
-            }
-        }
-    }
-
-    /// How much of a position `side` on `idx` would reduce right now.
-    fn reducible(&self, id: AccountId, symbol: &Symbol, idx: PositionIdx, side: Side) -> Option<Decimal> {
-        let leg = self.accounts.get(id)?.symbols.get(symbol).and_then(|sa| sa.legs.get(&idx.as_i64()));
-        let size = leg.map_or(Decimal::ZERO, |l| l.size.as_decimal());
-        let reduces = match idx {
-            // In hedge mode the side alone says it: a Sell on the long leg closes it.
-            PositionIdx::Long => side == Side::Sell,
-            PositionIdx::Short => side == Side::Buy,
-            PositionIdx::OneWay => leg.is_some_and(|l| l.side == Some(side.opposite())),
-        };
-        reduces.then_some(size)
-    }
-
-    // ---- orders -----------------------------------------------------------------------------
 
     /// Places an order (Bybit `/v5/order/create`).
     pub fn place(&mut self, id: AccountId, req: &OrderRequest) -> Result<OrderAck, SimError> {
@@ -776,73 +646,6 @@ impl MatchingEngine {
             let event = SimEvent::Order(o.account, o.order.clone());
             self.emit(event);
         }
-    }
-
-    fn find(&self, id: AccountId, symbol: &Symbol, order: &OrderRef) -> Option<u64> {
-        let seq = match order {
-            OrderRef::OrderId(oid) => oid.parse::<u64>().ok()?,
-            OrderRef::LinkId(l) => *self.by_link.get(id)?.get(l.as_str())?,
-        };
-        let o = self.orders.get(&seq)?;
-        let same_order = match order {
-            OrderRef::OrderId(oid) => o.order.order_id == *oid,
-            OrderRef::LinkId(_) => true,
-        };
-        (o.account == id && o.order.symbol == *symbol && same_order).then_some(seq)
-    }
-
-    /// Cancels one open order (Bybit `/v5/order/cancel`).
-    pub fn cancel(&mut self, id: AccountId, symbol: &Symbol, order: &OrderRef) -> Result<OrderAck, SimError> {
-        self.account(id)?;
-        self.instrument(symbol)?;
-        let seq = self
-            .find(id, symbol, order)
-            .filter(|seq| self.orders.get(seq).is_some_and(|o| o.order.is_open()))
-            .ok_or_else(|| SimError::new(110_001, "order not exists or too late to cancel"))?;
-        self.finish(seq, OrderStatus::Cancelled, CancelType::CancelByUser, RejectReason::NoError);
-        let o = &self.orders[&seq].order;
-        Ok(OrderAck { order_id: o.order_id.clone(), order_link_id: o.order_link_id.clone() })
-    }
-
-    /// Cancels every open order of the symbol (Bybit `/v5/order/cancel-all`).
-    pub fn cancel_all(&mut self, id: AccountId, symbol: &Symbol) -> Result<Vec<OrderAck>, SimError> {
-        self.account(id)?;
-        self.instrument(symbol)?;
-        let open: Vec<u64> = self.open_orders_in(id, symbol).map(|(seq, _)| seq).collect();
-        let mut acks = Vec::with_capacity(open.len());
-        for seq in open {
-            self.finish(seq, OrderStatus::Cancelled, CancelType::CancelByUser, RejectReason::NoError);
-            let o = &self.orders[&seq].order;
-            acks.push(OrderAck { order_id: o.order_id.clone(), order_link_id: o.order_link_id.clone() });
-        }
-        Ok(acks)
-    }
-
-    /// Open orders of the symbol, newest first (as Bybit sorts them).
-    pub fn open_orders(&self, id: AccountId, symbol: &Symbol) -> Vec<Order> {
-        self.open_orders_in(id, symbol).rev().map(|(_, o)| o.clone()).collect()
-    }
-
-    /// Every order of the symbol created in `[start, end]`, newest first.
-    pub fn order_history(&self, id: AccountId, symbol: &Symbol, start_ms: i64, end_ms: i64) -> Vec<Order> {
-        self.orders
-            .values()
-            .rev()
-            .filter(|o| {
-                o.account == id && o.order.symbol == *symbol && (start_ms..=end_ms).contains(&o.order.created_time_ms)
-            })
-            .map(|o| o.order.clone())
-            .collect()
-    }
-
-    /// Executions of the symbol in `[start, end]`, newest first.
-    pub fn executions(&self, id: AccountId, symbol: &Symbol, start_ms: i64, end_ms: i64) -> Vec<Execution> {
-        self.executions
-            .iter()
-            .rev()
-            .filter(|(a, e)| *a == id && e.symbol == *symbol && (start_ms..=end_ms).contains(&e.exec_time_ms))
-            .map(|(_, e)| e.clone())
-            .collect()
     }
 
     // ---- fills ------------------------------------------------------------------------------

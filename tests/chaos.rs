@@ -149,8 +149,9 @@ fn market_orders(handle: &ServerHandle) -> Vec<(usize, &'static str, String, Str
 /// The generations of `symbol`'s classic grid that the journal shows replaced because the market
 /// left the range (a rebuild started, or a new generation built, for that reason): their
 /// market closes are the strategy's. A restart's own reasons (start, the exchange disagrees)
-/// and an operator's do not count.
-fn replaced_for_the_market(dir: &Path, id: &str, symbol: &str) -> Vec<u32> {
+/// and an operator's do not count. A set: a rebuild killed half-way is journaled again when the
+/// next start finishes it.
+fn replaced_for_the_market(dir: &Path, id: &str, symbol: &str) -> BTreeSet<u32> {
     let journal = gridbot_state::Journal::open(&dir.join(format!("var/{id}/journal.sqlite"))).unwrap();
     journal
         .grid_history(symbol)
@@ -408,8 +409,7 @@ fn hundreds_of_kills_break_no_invariant() {
         mid_write += u64::from(snapshot_temp_files(&dir).iter().any(|p| p.exists()));
         // The market moves while the bot is down: fills, crossings, the classic range left.
         step(&handle, rng.below(90));
-        let rebuilt_before: BTreeSet<u32> =
-            replaced_for_the_market(&dir, ACCOUNTS[1].0, "ETHUSDT").into_iter().collect();
+        let rebuilt_before = replaced_for_the_market(&dir, ACCOUNTS[1].0, "ETHUSDT");
         let flagged = k % 5 == 4;
         let mut restart = None;
         if flagged {
@@ -464,13 +464,9 @@ fn hundreds_of_kills_break_no_invariant() {
         let back = cycles_going_back(&handle);
         assert!(back.is_empty(), "round {k} (seed {round_seed}): a cycle number was used again: {back:?}");
         // Generations rebuilt at the restart itself (the market is paused): the range was left
-        // while the bot was down. Counted once per generation, as the total below is (a rebuild
-        // killed half-way is journaled again when the next start finishes it).
-        rebuilt_at_restart += replaced_for_the_market(&dir, ACCOUNTS[1].0, "ETHUSDT")
-            .into_iter()
-            .collect::<BTreeSet<u32>>()
-            .difference(&rebuilt_before)
-            .count();
+        // while the bot was down.
+        rebuilt_at_restart +=
+            replaced_for_the_market(&dir, ACCOUNTS[1].0, "ETHUSDT").difference(&rebuilt_before).count();
         eprintln!("chaos: round {k} ok (seed {round_seed}, moment {moment}, faults {faulty}, flagged {flagged})");
     }
     assert_eq!(bot.terminate(), Some(0));
@@ -534,10 +530,7 @@ fn hundreds_of_kills_break_no_invariant() {
                 .push(format!("{id}: the journal's realised PnL {journal_net} is not the exchange's {exchange_net}"));
         }
     }
-    let mut recentres = replaced_for_the_market(&dir, ACCOUNTS[1].0, "ETHUSDT");
-    recentres.sort_unstable();
-    recentres.dedup();
-    let recentres = recentres.len();
+    let recentres = replaced_for_the_market(&dir, ACCOUNTS[1].0, "ETHUSDT").len();
     eprintln!(
         "chaos: kills by moment: {} while orders go out, {} right after a fill, {} during the restart's recovery, \
          {} at any instant, {} as the snapshot's temporary file appeared; {mid_write} left a snapshot half-written; \
